@@ -1,0 +1,24 @@
+/*
+ * Subcommands and what they share: exit codes and small output helpers.
+ */
+#pragma once
+
+#include <stdio.h>
+
+/* Exit status, the same for every subcommand (diff also uses 1 for "differ"). */
+enum {
+	CLI_OK = 0,
+	CLI_FAIL = 1, /* operational failure */
+	CLI_USAGE = 2, /* usage or configuration error, bad input */
+};
+
+int cli_diff(int argc, char **argv);
+int cli_check(int argc, char **argv);
+
+/* Write s as a JSON string, quotes included. */
+void cli_json_str(FILE *out, const char *s, size_t len);
+
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+/* Peak resident set size of this process in MiB. */
+double cli_peak_rss_mib(void);

@@ -1,0 +1,114 @@
+/*
+ * The configuration: YAML (see zonesync.yaml(5)) read into one validated
+ * structure that the rest of the program reads.  Every error names
+ * FILE:LINE:COLUMN.  References (zone -> primary, targets; primary -> key)
+ * are resolved to pointers, so a loaded conf is consistent.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <libknot/dname.h>
+#include <libknot/tsig.h>
+
+#include "conf/yaml.h"
+#include "target/target.h"
+
+#define CONF_DEFAULT_PATH "/etc/zonesync/zonesync.yaml"
+
+typedef struct {
+	struct sockaddr_storage ss;
+	socklen_t len;
+} conf_addr_t;
+
+typedef struct {
+	struct sockaddr_storage ss; /* network address */
+	unsigned bits;
+} conf_prefix_t;
+
+typedef struct {
+	char *id;
+	knot_tsig_key_t tsig;
+} conf_key_t;
+
+typedef struct {
+	char *id;
+	conf_addr_t *addr;
+	size_t naddr;
+	const conf_key_t *key; /* NULL: no TSIG */
+	conf_prefix_t *notify_from;
+	size_t nnotify_from;
+} conf_primary_t;
+
+typedef struct {
+	char *id;
+	const target_type_t *type;
+	const ynode_t *node; /* its section; read type keys with conf_target_*() */
+} conf_target_t;
+
+typedef struct {
+	bool percent; /* value is a percentage of the zone's RRsets */
+	uint32_t value;
+} conf_limit_t;
+
+typedef struct {
+	char *domain; /* presentation form, lowercase, with the trailing dot */
+	knot_dname_storage_t name;
+	const conf_primary_t *primary;
+	const conf_target_t **target;
+	size_t ntarget;
+	conf_limit_t max_delete, max_update;
+} conf_zone_t;
+
+typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } conf_log_target_t;
+typedef enum { CONF_LOG_DEBUG, CONF_LOG_INFO, CONF_LOG_NOTICE, CONF_LOG_WARNING, CONF_LOG_ERROR } conf_log_level_t;
+
+typedef struct {
+	char *path;
+	ynode_t *root;
+	struct {
+		conf_addr_t *listen;
+		size_t nlisten;
+		char *state;
+		bool has_metrics;
+		conf_addr_t metrics;
+		char *user;
+		conf_log_target_t log_target;
+		conf_log_level_t log_level;
+	} server;
+	conf_key_t *key;
+	size_t nkey;
+	conf_primary_t *primary;
+	size_t nprimary;
+	conf_target_t *target;
+	size_t ntarget;
+	conf_zone_t *zone;
+	size_t nzone;
+} conf_t;
+
+/*
+ * Load and check a config file.  Every problem found is written to errs
+ * (one "FILE:LINE:COLUMN: message" line each; NULL to discard).  Returns 0,
+ * or -EINVAL with nothing allocated in *conf.
+ */
+int conf_load(conf_t *conf, const char *path, FILE *errs);
+
+/* Same from memory; name is used in messages, relative paths are taken
+ * from the current directory. */
+int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len, FILE *errs);
+
+void conf_free(conf_t *conf);
+
+/* Type-specific keys of a target (already checked): NULL/def when absent. */
+const char *conf_target_str(const conf_target_t *t, const char *key);
+long long conf_target_int(const conf_target_t *t, const char *key, long long def);
+bool conf_target_bool(const conf_target_t *t, const char *key, bool def);
+
+/* Parse "IP[@PORT]"; 0 or -EINVAL. */
+int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
+/* Parse "IP[/BITS]"; 0 or -EINVAL. */
+int conf_parse_prefix(const char *s, conf_prefix_t *out);
+/* Does addr fall within prefix? */
+bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr);

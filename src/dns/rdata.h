@@ -1,0 +1,30 @@
+/*
+ * Record data: validation and canonical form, and text for humans.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <stddef.h>
+#include <libknot/dname.h>
+#include <libknot/rrset.h>
+
+/* Maximum length of one record's rdata. */
+#define DNS_RDATA_MAX 65535
+
+/*
+ * Check that rdata is well formed for its type and give its canonical form
+ * (RFC 4034 section 6.2: names inside lowercased) in out, which must hold
+ * DNS_RDATA_MAX bytes.  Compression pointers are refused.
+ * Returns the canonical length, or -EINVAL for malformed rdata.
+ */
+int dns_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uint8_t *out);
+
+/* Type mnemonic ("A", "TYPE65000") into buf of at least 16 bytes. */
+const char *dns_type_str(uint16_t type, char *buf, size_t size);
+
+/*
+ * Text of record pos of an RRset: rdata only, or with the owner, TTL, class
+ * and type in front (header).  *buf is malloc'd and grown as needed.
+ * Returns the length or a negative error.
+ */
+int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, size_t *size);

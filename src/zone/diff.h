@@ -1,0 +1,40 @@
+/*
+ * Differences between two zones, RRset by RRset, in canonical order.
+ * A change refers to RRsets inside the two zones: both must outlive it.
+ */
+#pragma once
+
+#include "zone/zone.h"
+#include "zone/zonefile.h"
+
+typedef enum {
+	ZONE_CHANGE_ADD, /* only in the new zone */
+	ZONE_CHANGE_DELETE, /* only in the old zone */
+	ZONE_CHANGE_REPLACE, /* in both, with other records or another TTL */
+} zone_change_kind_t;
+
+typedef struct {
+	zone_change_kind_t kind;
+	zone_rrset_t old; /* valid for DELETE and REPLACE */
+	zone_rrset_t new; /* valid for ADD and REPLACE */
+} zone_change_t;
+
+typedef struct {
+	zone_change_t *change;
+	size_t count, cap;
+	size_t added, deleted, replaced;
+} zone_diff_t;
+
+/* Compare two finished zones.  0 or -ENOMEM. */
+int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out);
+void zone_diff_free(zone_diff_t *d);
+
+/*
+ * Apply an IXFR delta to a finished zone: remove the records of del, then
+ * add those of add (both finished record lists, as zone_t).  Removing a
+ * record the zone lacks, adding one it already has, adding outside the apex,
+ * or ending without exactly one SOA at the apex is an error that names the
+ * record; the zone is then left as it was.  Record TTLs do not take part in
+ * matching.  0, -EINVAL or -ENOMEM.
+ */
+int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *err);
