@@ -438,11 +438,19 @@ static char *read_secret(struct ctx *c, const ynode_t *n, const char *id)
 	if (path == NULL) {
 		return NULL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK and the regular-file check: a FIFO or a device must
+	 * not hang or feed the loader. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	char *buf = NULL;
+	struct stat st;
 	if (fd < 0) {
 		err_at(c, n, "key '%s': cannot read secret-file '%s': %s", id, path,
 		       strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err_at(c, n, "key '%s': secret-file '%s' is not a regular file", id, path);
+		close(fd);
 		goto out;
 	}
 	buf = malloc(MAX_SECRET_SIZE + 1);
@@ -485,14 +493,16 @@ static void load_keys(struct ctx *c)
 			continue;
 		}
 		const ynode_t *item = list->item[i];
-		check_keys(c, item, keys, NULL, "key");
+		char where[300];
+		snprintf(where, sizeof(where), "key '%.200s'", id);
+		check_keys(c, item, keys, NULL, where);
 		knot_dname_storage_t dn;
 		if (dns_name_from_str(id, dn) < 0) {
 			err_at(c, ynode_get(item, "id"), "key id '%s' is not a valid domain name",
 			       id);
 			continue;
 		}
-		const ynode_t *algn = required(c, item, "algorithm", "key");
+		const ynode_t *algn = required(c, item, "algorithm", where);
 		const char *alg = scalar(c, algn, "algorithm");
 		if (alg != NULL && dnssec_tsig_algorithm_from_name(alg) == DNSSEC_TSIG_UNKNOWN) {
 			err_at(c, algn,
@@ -541,6 +551,19 @@ static const conf_key_t *find_key(const conf_t *conf, const char *id)
 	return NULL;
 }
 
+/* Does section list an entry with this id, whatever its other errors? */
+static bool declared(const struct ctx *c, const char *section, const char *id)
+{
+	const ynode_t *list = ynode_get(c->conf->root, section);
+	for (size_t i = 0; list && list->kind == YNODE_SEQ && i < list->n; i++) {
+		const ynode_t *idn = ynode_get(list->item[i], "id");
+		if (idn && idn->kind == YNODE_SCALAR && strcasecmp(idn->value, id) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A key reference: reported unless defined.  Bad key sections were already
  * reported, so a reference to a key that failed its own checks is silent. */
 static const conf_key_t *key_ref(struct ctx *c, const ynode_t *n, const char *where)
@@ -550,16 +573,8 @@ static const conf_key_t *key_ref(struct ctx *c, const ynode_t *n, const char *wh
 		return NULL;
 	}
 	const conf_key_t *k = find_key(c->conf, id);
-	if (k == NULL) {
-		bool declared = false;
-		const ynode_t *keys = ynode_get(c->conf->root, "key");
-		for (size_t i = 0; keys && keys->kind == YNODE_SEQ && i < keys->n; i++) {
-			const ynode_t *idn = ynode_get(keys->item[i], "id");
-			declared |= idn && idn->kind == YNODE_SCALAR && strcasecmp(idn->value, id) == 0;
-		}
-		if (!declared) {
-			err_at(c, n, "%s: key '%s' is not defined", where, id);
-		}
+	if (k == NULL && !declared(c, "key", id)) {
+		err_at(c, n, "%s: key '%s' is not defined", where, id);
 	}
 	return k;
 }
@@ -860,6 +875,8 @@ static void load_zones(struct ctx *c)
 			if (tn->kind == YNODE_MAP) {
 				err_at(c, tn, "'target' must be a value or a list of values, not a map");
 				nitems = 0;
+			} else if (tn->kind == YNODE_SEQ && tn->n == 0) {
+				err_at(c, tn, "'target' must not be an empty list");
 			}
 			for (size_t k = 0; z->target && k < nitems; k++) {
 				const char *tid = scalar(c, items[k], "target");
@@ -877,8 +894,12 @@ static void load_zones(struct ctx *c)
 					twice |= z->target[j] == t;
 				}
 				if (t == NULL) {
-					err_at(c, items[k], "%s: target '%s' is not defined", where,
-					       tid);
+					/* A declared target that failed its own checks was
+					 * already reported. */
+					if (!declared(c, "target", tid)) {
+						err_at(c, items[k], "%s: target '%s' is not defined",
+						       where, tid);
+					}
 				} else if (twice) {
 					err_at(c, items[k], "%s: target '%s' is listed twice", where,
 					       tid);

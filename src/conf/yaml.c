@@ -28,7 +28,14 @@ static int next_event(struct parser *ps, yaml_event_t *ev)
 	if (!yaml_parser_parse(&ps->p, ev)) {
 		const char *what = ps->p.problem ? ps->p.problem : "invalid YAML";
 		char msg[400];
-		if (ps->p.context) {
+		const yaml_mark_t *cm = &ps->p.context_mark, *pm = &ps->p.problem_mark;
+		if (ps->p.context && cm->line != pm->line) {
+			/* The problem may be found far from its cause (an unclosed
+			 * quote or bracket is seen at the end of the file): say where
+			 * the construct started too. */
+			snprintf(msg, sizeof(msg), "%s %s started at line %zu, column %zu", what,
+				 ps->p.context, cm->line + 1, cm->column + 1);
+		} else if (ps->p.context) {
 			snprintf(msg, sizeof(msg), "%s %s", what, ps->p.context);
 		} else {
 			snprintf(msg, sizeof(msg), "%s", what);
@@ -201,6 +208,12 @@ ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, ya
 	root = build(&ps, &ev, 0);
 	if (root == NULL) {
 		goto out;
+	}
+	/* A document with no content ("---" alone) is empty too, not a value. */
+	if (root->kind == YNODE_SCALAR && !root->quoted && root->value[0] == '\0') {
+		free(root->value);
+		root->value = NULL;
+		root->kind = YNODE_MAP;
 	}
 	/* DOCUMENT-END, then STREAM-END: a second document is refused. */
 	if (next_event(&ps, &ev) != 0) {

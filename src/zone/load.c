@@ -38,8 +38,10 @@ static void fail(struct load_ctx *c, zs_scanner_t *s, int ret, const char *file,
 		 const char *fmt, ...)
 {
 	if (c->ret == 0) {
-		int n = snprintf(c->err->msg, sizeof(c->err->msg), "%s:%llu: ", file,
-				 (unsigned long long)line);
+		/* Line 0: a problem of the whole input, not of one line. */
+		int n = line > 0 ? snprintf(c->err->msg, sizeof(c->err->msg), "%s:%llu: ", file,
+					    (unsigned long long)line)
+				 : snprintf(c->err->msg, sizeof(c->err->msg), "%s: ", file);
 		va_list ap;
 		va_start(ap, fmt);
 		if (n > 0 && (size_t)n < sizeof(c->err->msg)) {
@@ -188,7 +190,7 @@ static int run(struct load_ctx *c, zs_scanner_t *s)
 		}
 	}
 	if (c->ret == 0 && !c->have_soa) {
-		fail(c, NULL, -EINVAL, c->name, s->line_counter, "no SOA record: not a zone");
+		fail(c, NULL, -EINVAL, c->name, 0, "no SOA record: not a zone");
 	}
 	if (c->ret == 0 && zone_finish(c->z) != 0) {
 		fail(c, NULL, -ENOMEM, c->name, 0, "out of memory");

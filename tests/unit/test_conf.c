@@ -1,0 +1,1454 @@
+/*
+ * The configuration loader: every section and key, every error with its
+ * exact FILE:LINE:COLUMN, the address and prefix parsers, and the example
+ * configurations shipped in examples/.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+
+#define NAME "t.yaml"
+
+/* --- helpers ------------------------------------------------------------ */
+
+typedef struct {
+	int ret;
+	char *text; /* everything written to errs (malloc'd) */
+	unsigned lines;
+} result_t;
+
+static result_t load(conf_t *conf, const char *yaml, size_t len)
+{
+	result_t r = { 0 };
+	size_t size = 0;
+	FILE *f = open_memstream(&r.text, &size);
+	assert_non_null(f);
+	r.ret = conf_load_string(conf, NAME, yaml, len, f);
+	assert_int_equal(fclose(f), 0);
+	for (const char *p = r.text; *p; p++) {
+		r.lines += *p == '\n';
+	}
+	return r;
+}
+
+/* Load text that must be valid. */
+static void load_ok(conf_t *conf, const char *yaml)
+{
+	result_t r = load(conf, yaml, strlen(yaml));
+	if (r.ret != 0 || r.text[0] != '\0') {
+		fail_msg("unexpected result %d, errors:\n%s", r.ret, r.text);
+	}
+	free(r.text);
+}
+
+/* Line i (0-based) of text, in buf. */
+static const char *line_of(const char *text, unsigned i, char *buf, size_t size)
+{
+	const char *p = text;
+	while (i-- > 0 && p != NULL) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	if (p == NULL) {
+		return NULL;
+	}
+	size_t n = strcspn(p, "\n");
+	if (n >= size) {
+		n = size - 1;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Load text that must fail with exactly these errors, in order: pairs of
+ * "LINE:COLUMN" and a phrase of the message, then NULL.
+ */
+static void expect_errors_at(const char *file, int line, const char *yaml, size_t len, ...)
+{
+	conf_t conf;
+	result_t r = load(&conf, yaml, len);
+	if (r.ret != -EINVAL) {
+		fail_msg("%s:%d: loaded with %d, errors:\n%s", file, line, r.ret, r.text);
+	}
+	/* Nothing is left allocated after a failure. */
+	assert_null(conf.root);
+	assert_null(conf.zone);
+	assert_null(conf.key);
+	assert_int_equal(conf.nzone, 0);
+
+	va_list ap;
+	va_start(ap, len);
+	unsigned n = 0;
+	const char *pos;
+	while ((pos = va_arg(ap, const char *)) != NULL) {
+		const char *phrase = va_arg(ap, const char *);
+		char prefix[64], got[1024];
+		snprintf(prefix, sizeof(prefix), NAME ":%s: ", pos);
+		if (line_of(r.text, n, got, sizeof(got)) == NULL || got[0] == '\0') {
+			fail_msg("%s:%d: error %u missing (want %s... %s); errors:\n%s", file, line, n,
+				 prefix, phrase, r.text);
+		}
+		if (strncmp(got, prefix, strlen(prefix)) != 0 || strstr(got, phrase) == NULL) {
+			fail_msg("%s:%d: error %u is\n  %s\nwant\n  %s... %s", file, line, n, got,
+				 prefix, phrase);
+		}
+		n++;
+	}
+	va_end(ap);
+	if (r.lines != n) {
+		fail_msg("%s:%d: %u errors, want %u:\n%s", file, line, r.lines, n, r.text);
+	}
+	free(r.text);
+}
+
+#define expect_errors(yaml, ...)                                                                 \
+	expect_errors_at(__FILE__, __LINE__, (yaml), strlen(yaml), __VA_ARGS__, NULL)
+#define expect_error(yaml, pos, phrase) expect_errors(yaml, pos, phrase)
+
+static void assert_addr(const conf_addr_t *a, int family, const char *ip, uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN];
+	assert_int_equal(a->ss.ss_family, family);
+	if (family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+		assert_int_equal(a->len, sizeof(*v4));
+		assert_non_null(inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf)));
+		assert_int_equal(ntohs(v4->sin_port), port);
+	} else {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
+		assert_int_equal(a->len, sizeof(*v6));
+		assert_non_null(inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf)));
+		assert_int_equal(ntohs(v6->sin6_port), port);
+	}
+	assert_string_equal(buf, ip);
+}
+
+static void assert_prefix(const conf_prefix_t *p, int family, const char *ip, unsigned bits)
+{
+	char buf[INET6_ADDRSTRLEN];
+	assert_int_equal(p->ss.ss_family, family);
+	const void *a = family == AF_INET ? (const void *)&((const struct sockaddr_in *)&p->ss)->sin_addr
+					  : (const void *)&((const struct sockaddr_in6 *)&p->ss)->sin6_addr;
+	assert_non_null(inet_ntop(family, a, buf, sizeof(buf)));
+	assert_string_equal(buf, ip);
+	assert_int_equal(p->bits, bits);
+}
+
+static const conf_target_t *target_by_id(const conf_t *conf, const char *id)
+{
+	for (size_t i = 0; i < conf->ntarget; i++) {
+		if (strcmp(conf->target[i].id, id) == 0) {
+			return &conf->target[i];
+		}
+	}
+	fail_msg("no target '%s'", id);
+	return NULL;
+}
+
+/* Does the prefix match this address (given as text)? */
+static bool match(const char *prefix, const char *addr)
+{
+	conf_prefix_t p;
+	conf_addr_t a;
+	assert_int_equal(conf_parse_prefix(prefix, &p), 0);
+	assert_int_equal(conf_parse_addr(addr, 53, &a), 0);
+	return conf_prefix_match(&p, (const struct sockaddr *)&a.ss);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* 32 bytes 0x00..0x1f in base64. */
+#define SECRET32 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+/* --- valid configurations ------------------------------------------------ */
+
+static const char FULL[] =
+	"server:\n"
+	"  listen: [127.0.0.1@5353, \"::1@5353\", 192.0.2.7, \"2001:db8::7\"]\n"
+	"  state: /srv/zonesync\n"
+	"  metrics: \"2001:db8::9\"\n"
+	"  user: zs\n"
+	"  log: { target: syslog, level: debug }\n"
+	"key:\n"
+	"  - { id: k1, algorithm: hmac-sha256, secret: \"" SECRET32 "\" }\n"
+	"  - id: K2\n"
+	"    algorithm: hmac-md5\n"
+	"    secret: AAAA\n"
+	"primary:\n"
+	"  - id: p1\n"
+	"    address: [192.0.2.1@5300, \"2001:db8::1\"]\n"
+	"    key: k1\n"
+	"    notify-from: [192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7]\n"
+	"  - { id: p2, address: 192.0.2.2, key: k2, notify-from: 203.0.113.0/25 }\n"
+	"target:\n"
+	"  - id: r53\n"
+	"    type: route53\n"
+	"    hosted-zone-id: Z0123\n"
+	"    endpoint: \"http://127.0.0.1:5000\"\n"
+	"    region: eu-west-1\n"
+	"    profile: zonesync\n"
+	"    credentials-file: /etc/zonesync/aws\n"
+	"    apex-ns: sync\n"
+	"    soa-serial: mirror\n"
+	"    rate-limit: 7\n"
+	"  - id: pdns\n"
+	"    type: powerdns\n"
+	"    url: \"https://pdns.example.net:8443/api\"\n"
+	"    server-id: ns1\n"
+	"    api-key-file: /etc/zonesync/pdns.key\n"
+	"    api-key-env: PDNS_KEY\n"
+	"    create: yes\n"
+	"    batch-size: 100000\n"
+	"  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
+	" soa-serial: keep }\n"
+	"  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
+	"  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
+	"zone:\n"
+	"  - { domain: Example.COM, primary: p1, target: [r53, pdns] }\n"
+	"  - domain: example.org.\n"
+	"    primary: p2\n"
+	"    target: [upd, file, hook]\n"
+	"    max-delete: 10%\n"
+	"    max-update: 250\n"
+	"  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
+
+static void test_full(void **state)
+{
+	(void)state;
+	conf_t conf;
+	load_ok(&conf, FULL);
+	assert_string_equal(conf.path, NAME);
+	assert_non_null(conf.root);
+
+	/* server */
+	assert_int_equal(conf.server.nlisten, 4);
+	assert_addr(&conf.server.listen[0], AF_INET, "127.0.0.1", 5353);
+	assert_addr(&conf.server.listen[1], AF_INET6, "::1", 5353);
+	assert_addr(&conf.server.listen[2], AF_INET, "192.0.2.7", 53);
+	assert_addr(&conf.server.listen[3], AF_INET6, "2001:db8::7", 53);
+	assert_string_equal(conf.server.state, "/srv/zonesync");
+	assert_true(conf.server.has_metrics);
+	assert_addr(&conf.server.metrics, AF_INET6, "2001:db8::9", 9153);
+	assert_string_equal(conf.server.user, "zs");
+	assert_int_equal(conf.server.log_target, LOG_TARGET_SYSLOG);
+	assert_int_equal(conf.server.log_level, CONF_LOG_DEBUG);
+
+	/* keys */
+	assert_int_equal(conf.nkey, 2);
+	assert_string_equal(conf.key[0].id, "k1");
+	assert_int_equal(conf.key[0].tsig.algorithm, DNSSEC_TSIG_HMAC_SHA256);
+	assert_int_equal(conf.key[0].tsig.secret.size, 32);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(conf.key[0].tsig.secret.data[i], i);
+	}
+	assert_memory_equal(conf.key[0].tsig.name, "\x02k1", 4);
+	assert_string_equal(conf.key[1].id, "K2");
+	assert_int_equal(conf.key[1].tsig.algorithm, DNSSEC_TSIG_HMAC_MD5);
+	assert_int_equal(conf.key[1].tsig.secret.size, 3);
+	assert_memory_equal(conf.key[1].tsig.name, "\x02k2", 4); /* lowercased on the wire */
+
+	/* primaries */
+	assert_int_equal(conf.nprimary, 2);
+	const conf_primary_t *p1 = &conf.primary[0], *p2 = &conf.primary[1];
+	assert_string_equal(p1->id, "p1");
+	assert_int_equal(p1->naddr, 2);
+	assert_addr(&p1->addr[0], AF_INET, "192.0.2.1", 5300);
+	assert_addr(&p1->addr[1], AF_INET6, "2001:db8::1", 53);
+	assert_ptr_equal(p1->key, &conf.key[0]);
+	assert_int_equal(p1->nnotify_from, 3);
+	assert_prefix(&p1->notify_from[0], AF_INET, "192.0.2.0", 24);
+	assert_prefix(&p1->notify_from[1], AF_INET6, "2001:db8::", 32);
+	assert_prefix(&p1->notify_from[2], AF_INET, "198.51.100.7", 32);
+	assert_string_equal(p2->id, "p2");
+	assert_int_equal(p2->naddr, 1);
+	assert_addr(&p2->addr[0], AF_INET, "192.0.2.2", 53);
+	assert_ptr_equal(p2->key, &conf.key[1]); /* ids match without case */
+	assert_int_equal(p2->nnotify_from, 1);
+	assert_prefix(&p2->notify_from[0], AF_INET, "203.0.113.0", 25);
+
+	/* targets */
+	assert_int_equal(conf.ntarget, 5);
+	const conf_target_t *r53 = target_by_id(&conf, "r53"), *pdns = target_by_id(&conf, "pdns"),
+			    *upd = target_by_id(&conf, "upd"), *file = target_by_id(&conf, "file"),
+			    *hook = target_by_id(&conf, "hook");
+	assert_ptr_equal(r53, &conf.target[0]);
+	assert_string_equal(r53->type->name, "route53");
+	assert_string_equal(pdns->type->name, "powerdns");
+	assert_string_equal(upd->type->name, "rfc2136");
+	assert_string_equal(file->type->name, "zonefile");
+	assert_string_equal(hook->type->name, "exec");
+	assert_string_equal(conf_target_str(r53, "hosted-zone-id"), "Z0123");
+	assert_string_equal(conf_target_str(r53, "endpoint"), "http://127.0.0.1:5000");
+	assert_string_equal(conf_target_str(r53, "region"), "eu-west-1");
+	assert_string_equal(conf_target_str(r53, "profile"), "zonesync");
+	assert_string_equal(conf_target_str(r53, "credentials-file"), "/etc/zonesync/aws");
+	assert_string_equal(conf_target_str(r53, "apex-ns"), "sync");
+	assert_string_equal(conf_target_str(r53, "soa-serial"), "mirror");
+	assert_int_equal(conf_target_int(r53, "rate-limit", 5), 7);
+	assert_string_equal(conf_target_str(pdns, "url"), "https://pdns.example.net:8443/api");
+	assert_string_equal(conf_target_str(pdns, "server-id"), "ns1");
+	assert_string_equal(conf_target_str(pdns, "api-key-file"), "/etc/zonesync/pdns.key");
+	assert_string_equal(conf_target_str(pdns, "api-key-env"), "PDNS_KEY");
+	assert_true(conf_target_bool(pdns, "create", false));
+	assert_int_equal(conf_target_int(pdns, "batch-size", 1), 100000);
+	assert_string_equal(conf_target_str(upd, "address"), "2001:db8::53@5353");
+	assert_string_equal(conf_target_str(upd, "key"), "K1");
+	assert_string_equal(conf_target_str(file, "path"), "/var/lib/zonesync/%s.zone");
+	assert_int_equal(conf_target_int(hook, "timeout", 1), 86400);
+	/* A list is not a string: read it from the node. */
+	assert_null(conf_target_str(hook, "command"));
+	const ynode_t *cmd = ynode_get(hook->node, "command");
+	assert_non_null(cmd);
+	assert_int_equal(cmd->kind, YNODE_SEQ);
+	assert_int_equal(cmd->n, 2);
+	assert_string_equal(cmd->item[0]->value, "/bin/echo");
+	assert_string_equal(cmd->item[1]->value, "changed");
+	/* Absent keys give the default. */
+	assert_null(conf_target_str(file, "region"));
+	assert_int_equal(conf_target_int(file, "timeout", 42), 42);
+	assert_false(conf_target_bool(file, "create", false));
+	assert_true(conf_target_bool(file, "create", true));
+
+	/* Every key of every registered type is used above, so a key added to
+	 * the registry without a test here fails. */
+	for (size_t i = 0; target_types[i] != NULL; i++) {
+		const conf_target_t *t = NULL;
+		for (size_t j = 0; j < conf.ntarget; j++) {
+			if (conf.target[j].type == target_types[i]) {
+				t = &conf.target[j];
+			}
+		}
+		if (t == NULL) {
+			fail_msg("type %s is not in the full config", target_types[i]->name);
+		}
+		for (const conf_item_t *it = target_types[i]->items; it->name; it++) {
+			if (ynode_get(t->node, it->name) == NULL) {
+				fail_msg("key %s of type %s is not in the full config", it->name,
+					 target_types[i]->name);
+			}
+		}
+	}
+
+	/* zones */
+	assert_int_equal(conf.nzone, 3);
+	const conf_zone_t *z = &conf.zone[0];
+	assert_string_equal(z->domain, "example.com.");
+	assert_memory_equal(z->name, "\x07" "example\x03" "com\x00", 13);
+	assert_ptr_equal(z->primary, p1);
+	assert_int_equal(z->ntarget, 2);
+	assert_ptr_equal(z->target[0], r53);
+	assert_ptr_equal(z->target[1], pdns);
+	assert_true(z->max_delete.percent);
+	assert_int_equal(z->max_delete.value, 30);
+	assert_true(z->max_update.percent);
+	assert_int_equal(z->max_update.value, 30);
+
+	z = &conf.zone[1];
+	assert_string_equal(z->domain, "example.org.");
+	assert_ptr_equal(z->primary, p2);
+	assert_int_equal(z->ntarget, 3);
+	assert_ptr_equal(z->target[0], upd);
+	assert_ptr_equal(z->target[1], file);
+	assert_ptr_equal(z->target[2], hook);
+	assert_true(z->max_delete.percent);
+	assert_int_equal(z->max_delete.value, 10);
+	assert_false(z->max_update.percent);
+	assert_int_equal(z->max_update.value, 250);
+
+	z = &conf.zone[2];
+	assert_string_equal(z->domain, "example.net.");
+	assert_ptr_equal(z->primary, p1); /* P1: ids match without case */
+	assert_int_equal(z->ntarget, 1);
+	assert_ptr_equal(z->target[0], r53);
+	assert_false(z->max_delete.percent);
+	assert_int_equal(z->max_delete.value, 0);
+	assert_true(z->max_update.percent);
+	assert_int_equal(z->max_update.value, 100);
+
+	conf_free(&conf);
+	assert_null(conf.root);
+	assert_int_equal(conf.nzone, 0);
+	conf_free(&conf); /* twice is harmless */
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	conf_t conf;
+	load_ok(&conf, "primary:\n"
+		       "  - { id: p, address: 192.0.2.1 }\n"
+		       "zone:\n"
+		       "  - { domain: example.com, primary: p }\n");
+	assert_int_equal(conf.server.nlisten, 0);
+	assert_string_equal(conf.server.state, "/var/lib/zonesync");
+	assert_false(conf.server.has_metrics);
+	assert_null(conf.server.user);
+	assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
+	assert_int_equal(conf.server.log_level, CONF_LOG_INFO);
+	assert_int_equal(conf.nkey, 0);
+	assert_null(conf.primary[0].key);
+	assert_int_equal(conf.primary[0].nnotify_from, 0);
+	assert_addr(&conf.primary[0].addr[0], AF_INET, "192.0.2.1", 53);
+	assert_int_equal(conf.nzone, 1);
+	assert_int_equal(conf.zone[0].ntarget, 0);
+	assert_true(conf.zone[0].max_delete.percent);
+	assert_int_equal(conf.zone[0].max_delete.value, 30);
+	assert_true(conf.zone[0].max_update.percent);
+	assert_int_equal(conf.zone[0].max_update.value, 30);
+	conf_free(&conf);
+
+	/* A server section with a partial log map keeps the other default. */
+	load_ok(&conf, "server:\n"
+		       "  listen: 127.0.0.1\n"
+		       "  metrics: 127.0.0.1\n"
+		       "  log: { level: error }\n");
+	assert_int_equal(conf.server.nlisten, 1);
+	assert_addr(&conf.server.listen[0], AF_INET, "127.0.0.1", 53);
+	assert_true(conf.server.has_metrics);
+	assert_addr(&conf.server.metrics, AF_INET, "127.0.0.1", 9153);
+	assert_string_equal(conf.server.state, "/var/lib/zonesync");
+	assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
+	assert_int_equal(conf.server.log_level, CONF_LOG_ERROR);
+	conf_free(&conf);
+
+	/* Every log level, by name. */
+	static const char *const levels[] = { "debug", "info", "notice", "warning", "error" };
+	for (int i = 0; i < 5; i++) {
+		char yaml[100];
+		snprintf(yaml, sizeof(yaml), "server: { log: { target: stderr, level: %s } }\n",
+			 levels[i]);
+		load_ok(&conf, yaml);
+		assert_int_equal(conf.server.log_level, i);
+		assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
+		conf_free(&conf);
+	}
+}
+
+static void test_empty_file(void **state)
+{
+	(void)state;
+	static const char *const empty[] = { "", "\n\n", "# only a comment\n", "---\n",
+					     "--- # c\n...\n", "{}\n" };
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		conf_t conf;
+		load_ok(&conf, empty[i]);
+		assert_non_null(conf.root);
+		assert_int_equal(conf.nzone, 0);
+		assert_int_equal(conf.ntarget, 0);
+		assert_int_equal(conf.nprimary, 0);
+		assert_int_equal(conf.nkey, 0);
+		assert_string_equal(conf.server.state, "/var/lib/zonesync");
+		conf_free(&conf);
+	}
+	/* Empty sections are fine too. */
+	conf_t conf;
+	load_ok(&conf, "server: {}\nkey: []\nprimary: []\ntarget: []\nzone: []\n");
+	assert_int_equal(conf.nzone, 0);
+	conf_free(&conf);
+}
+
+/* --- unknown keys --------------------------------------------------------- */
+
+static void test_unknown_key_top(void **state)
+{
+	(void)state;
+	expect_error("server: {}\n"
+		     "zones: []\n",
+		     "2:1", "unknown key 'zones' in the configuration (sections are server, key, "
+			    "primary, target, zone)");
+	/* The root must be a map. */
+	expect_error("- server\n", "1:1", "the configuration must be a map of sections, not a list");
+	expect_error("server\n", "1:1", "the configuration must be a map of sections, not a value");
+}
+
+static void test_unknown_key_server(void **state)
+{
+	(void)state;
+	expect_errors("server:\n"
+		      "  listen: 127.0.0.1\n"
+		      "  listn: 127.0.0.1\n"
+		      "  log: { target: stderr, lvl: info }\n",
+		      "3:3", "unknown key 'listn' in server", /* */
+		      "4:26", "unknown key 'lvl' in server.log");
+}
+
+static void test_unknown_key_key(void **state)
+{
+	(void)state;
+	expect_error("key:\n"
+		     "  - { id: k, algorithm: hmac-sha256, secret: AAAA, salt: x }\n",
+		     "2:52", "unknown key 'salt' in key 'k'");
+}
+
+static void test_unknown_key_primary(void **state)
+{
+	(void)state;
+	expect_error("primary:\n"
+		     "  - id: p\n"
+		     "    address: 192.0.2.1\n"
+		     "    notify: 192.0.2.0/24\n",
+		     "4:5", "unknown key 'notify' in primary 'p'");
+}
+
+static void test_unknown_key_target(void **state)
+{
+	(void)state;
+	/* Keys are checked against the table of the target's own type. */
+	expect_errors("target:\n"
+		      "  - { id: a, type: route53, url: \"http://x\" }\n"
+		      "  - { id: b, type: powerdns, url: \"http://x\", hosted-zone-id: Z1 }\n"
+		      "  - { id: c, type: zonefile, path: /tmp/z, command: [x] }\n"
+		      "  - { id: d, type: exec, command: x, path: /tmp/z }\n"
+		      "  - { id: e, type: rfc2136, address: 192.0.2.1, url: \"http://x\" }\n",
+		      "2:29", "unknown key 'url' in target 'a' (type route53)", /* */
+		      "3:47", "unknown key 'hosted-zone-id' in target 'b' (type powerdns)", /* */
+		      "4:44", "unknown key 'command' in target 'c' (type zonefile)", /* */
+		      "5:38", "unknown key 'path' in target 'd' (type exec)", /* */
+		      "6:49", "unknown key 'url' in target 'e' (type rfc2136)");
+}
+
+static void test_unknown_key_zone(void **state)
+{
+	(void)state;
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - domain: example.com\n"
+		     "    primary: p\n"
+		     "    max-deletes: 5\n",
+		     "5:5", "unknown key 'max-deletes' in zone 'example.com'");
+}
+
+/* --- wrong types and empty values ----------------------------------------- */
+
+static void test_wrong_type_map(void **state)
+{
+	(void)state;
+	expect_error("server: [a]\n", "1:9", "'server' must be a map, not a list");
+	expect_error("zone: { domain: example.com }\n", "1:7",
+		     "'zone' must be a list of maps, not a map");
+	expect_error("key: [ [a] ]\n", "1:8", "each 'key' entry must be a map, not a list");
+	expect_error("server:\n"
+		     "  listen: { ip: 127.0.0.1 }\n",
+		     "2:11", "'listen' must be a value or a list of values, not a map");
+	expect_error("server: { log: stderr }\n", "1:16", "'log' must be a map, not a value");
+	expect_error("primary:\n"
+		     "  - { id: p, address: [ { ip: 192.0.2.1 } ] }\n",
+		     "2:25", "'address' must be a list of values, not a map");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: p, target: { id: t } }\n",
+		     "3:48", "'target' must be a value or a list of values, not a map");
+	expect_error("target:\n"
+		     "  - { id: h, type: exec, command: { argv: x } }\n",
+		     "2:35", "'command' must be a value or a list of values, not a map");
+}
+
+static void test_wrong_type_list(void **state)
+{
+	(void)state;
+	expect_error("server: { state: [a, b] }\n", "1:18", "'state' must be a value, not a list");
+	expect_error("server: { metrics: [127.0.0.1] }\n", "1:20",
+		     "'metrics' must be a value, not a list");
+	expect_error("key: [{ id: [k], algorithm: hmac-sha256, secret: AAAA }]\n", "1:13",
+		     "'id' must be a value, not a list");
+	expect_error("key: [{ id: k, algorithm: [hmac-sha256], secret: AAAA }]\n", "1:27",
+		     "'algorithm' must be a value, not a list");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: [p] }\n",
+		     "3:37", "'primary' must be a value, not a list");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: p, max-delete: [5] }\n",
+		     "3:52", "'max-delete' must be a value, not a list");
+	expect_error("target: [{ id: a, type: route53, region: [us-east-1] }]\n", "1:42",
+		     "'region' must be a value, not a list");
+	expect_error("target: [{ id: a, type: [route53] }]\n", "1:25",
+		     "'type' must be a value, not a list");
+}
+
+static void test_empty_values(void **state)
+{
+	(void)state;
+	expect_error("server: { state: \"\" }\n", "1:18", "'state' must not be empty");
+	expect_error("server:\n"
+		     "  user:\n",
+		     "2:8", "'user' must not be empty");
+	expect_error("server: { listen: [] }\n", "1:19", "'listen' must not be an empty list");
+	expect_error("server: { listen: [127.0.0.1, \"\"] }\n", "1:31",
+		     "'listen' must not be empty");
+	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: \"\" }]\n", "1:48",
+		     "'secret' must not be empty");
+	expect_error("key: [{ id: \"\", algorithm: hmac-sha256, secret: AAAA }]\n", "1:13",
+		     "'id' must not be empty");
+	expect_error("primary: [{ id: p, address: [] }]\n", "1:29",
+		     "'address' must not be an empty list");
+	expect_error("primary: [{ id: p, address: 192.0.2.1, notify-from: [] }]\n", "1:53",
+		     "'notify-from' must not be an empty list");
+	expect_error("target: [{ id: pd, type: powerdns, url: \"\" }]\n", "1:41",
+		     "'url' must not be empty");
+	expect_error("target: [{ id: h, type: exec, command: [] }]\n", "1:40",
+		     "target 'h' (type exec): 'command' must not be an empty list");
+	expect_error("target: [{ id: h, type: exec, command: [x, \"\"] }]\n", "1:44",
+		     "'command' must not be empty");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: \"\", primary: p }\n",
+		     "3:15", "'domain' must not be empty");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: p, target: [] }\n",
+		     "3:48", "'target' must not be an empty list");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: p, max-update: }\n",
+		     "3:52", "'max-update' must not be empty");
+}
+
+/* --- required keys and references ------------------------------------------ */
+
+static void test_missing_required(void **state)
+{
+	(void)state;
+	expect_error("key: [{ algorithm: hmac-sha256, secret: AAAA }]\n", "1:7",
+		     "key: missing required key 'id'");
+	expect_error("key:\n"
+		     "  - id: k\n"
+		     "    secret: AAAA\n",
+		     "2:5", "key 'k': missing required key 'algorithm'");
+	expect_error("primary: [{ id: p }]\n", "1:11", "primary 'p': missing required key 'address'");
+	expect_error("target: [{ id: t }]\n", "1:10", "target 't': missing required key 'type'");
+	expect_error("zone: [{ primary: p }]\n", "1:8", "zone: missing required key 'domain'");
+	expect_error("zone: [{ domain: example.com }]\n", "1:8",
+		     "zone 'example.com': missing required key 'primary'");
+}
+
+static void test_undefined_refs(void **state)
+{
+	(void)state;
+	expect_error("primary: [{ id: p, address: 192.0.2.1, key: nokey }]\n", "1:45",
+		     "primary 'p': key 'nokey' is not defined");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: q }\n",
+		     "3:37", "zone 'example.com': primary 'q' is not defined");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "target: [{ id: t, type: zonefile, path: /tmp/z }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: p, target: [t, u] }\n",
+		     "4:52", "zone 'example.com': target 'u' is not defined");
+	expect_error("target:\n"
+		     "  - { id: u, type: rfc2136, address: 192.0.2.1, key: nokey }\n",
+		     "2:54", "target 'u' (type rfc2136): key 'nokey' is not defined");
+	/* A key is defined before it is referenced, in any section order. */
+	conf_t conf;
+	load_ok(&conf, "target: [{ id: u, type: rfc2136, address: 192.0.2.1, key: k }]\n"
+		       "primary: [{ id: p, address: 192.0.2.1, key: k }]\n"
+		       "key: [{ id: k, algorithm: hmac-sha256, secret: AAAA }]\n");
+	assert_ptr_equal(conf.primary[0].key, &conf.key[0]);
+	conf_free(&conf);
+}
+
+/* A section that fails its own checks is reported once, not again at every
+ * reference to it. */
+static void test_no_cascade(void **state)
+{
+	(void)state;
+	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: \"!!\" }]\n"
+		     "primary: [{ id: p, address: 192.0.2.1, key: k }]\n"
+		     "target: [{ id: u, type: rfc2136, address: 192.0.2.1, key: k }]\n",
+		     "1:48", "key 'k': secret is not valid base64");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "target: [{ id: t, type: bind }]\n"
+		     "zone: [{ domain: example.com, primary: p, target: t }]\n",
+		     "2:25", "target 't': unknown type 'bind'");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "target: [{ id: t }]\n"
+		     "zone: [{ domain: example.com, primary: p, target: [T] }]\n",
+		     "2:10", "target 't': missing required key 'type'");
+	expect_error("primary: [{ id: p, address: 999.0.0.1 }]\n"
+		     "zone: [{ domain: example.com, primary: p }]\n",
+		     "1:29", "bad address '999.0.0.1'");
+}
+
+static void test_target_listed_twice(void **state)
+{
+	(void)state;
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "target: [{ id: t, type: zonefile, path: /tmp/z }]\n"
+		     "zone:\n"
+		     "  - { domain: example.com, primary: p, target: [t, T] }\n",
+		     "4:52", "zone 'example.com': target 'T' is listed twice");
+}
+
+static void test_duplicate_zone(void **state)
+{
+	(void)state;
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: Example.COM, primary: p }\n"
+		     "  - { domain: example.com., primary: p }\n",
+		     "4:15", "zone example.com. is defined twice");
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone:\n"
+		     "  - { domain: example.org, primary: p }\n"
+		     "  - { domain: example.com, primary: p }\n"
+		     "  - domain: example.org\n"
+		     "    primary: p\n",
+		     "5:13", "zone example.org. is defined twice");
+	/* Not a valid name: an empty label. */
+	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		     "zone: [{ domain: \"a..b\", primary: p }]\n",
+		     "2:18", "zone 'a..b' is not a valid domain name");
+}
+
+static void test_duplicate_ids(void **state)
+{
+	(void)state;
+	expect_error("key:\n"
+		     "  - { id: a, algorithm: hmac-sha256, secret: AAAA }\n"
+		     "  - { id: A, algorithm: hmac-sha256, secret: AAAA }\n",
+		     "3:11", "key 'A' is defined twice (first at line 2)");
+	expect_error("primary:\n"
+		     "  - { id: p, address: 192.0.2.1 }\n"
+		     "  - { id: q, address: 192.0.2.2 }\n"
+		     "  - id: p\n"
+		     "    address: 192.0.2.3\n",
+		     "4:9", "primary 'p' is defined twice (first at line 2)");
+	expect_error("target:\n"
+		     "  - { id: t, type: zonefile, path: /tmp/z }\n"
+		     "  - { id: t, type: exec, command: x }\n",
+		     "3:11", "target 't' is defined twice (first at line 2)");
+	/* The same id in different sections is fine. */
+	conf_t conf;
+	load_ok(&conf, "key: [{ id: x, algorithm: hmac-sha256, secret: AAAA }]\n"
+		       "primary: [{ id: x, address: 192.0.2.1, key: x }]\n"
+		       "target: [{ id: x, type: zonefile, path: /tmp/z }]\n"
+		       "zone: [{ domain: x, primary: x, target: x }]\n");
+	assert_ptr_equal(conf.zone[0].primary, &conf.primary[0]);
+	assert_ptr_equal(conf.zone[0].target[0], &conf.target[0]);
+	assert_string_equal(conf.zone[0].domain, "x.");
+	conf_free(&conf);
+}
+
+/* --- values ------------------------------------------------------------- */
+
+static void test_bad_address(void **state)
+{
+	(void)state;
+	expect_errors("primary:\n"
+		      "  - id: p\n"
+		      "    address: [999.0.2.1, 192.0.2.1@0, 192.0.2.1@70000, 1.2.3.4@x, \"[::1]:53\","
+		      " 192.0.2.1@, \"2001:db8::1@53\"]\n",
+		      "3:15", "'address': bad address '999.0.2.1', expected IP[@PORT]", /* */
+		      "3:26", "bad address '192.0.2.1@0'", /* */
+		      "3:39", "bad address '192.0.2.1@70000'", /* */
+		      "3:56", "bad address '1.2.3.4@x'", /* */
+		      "3:67", "bad address '[::1]:53'", /* */
+		      "3:79", "bad address '192.0.2.1@'");
+	expect_error("server: { listen: example.com }\n", "1:19",
+		     "'listen': bad address 'example.com'");
+	expect_error("server: { metrics: 127.0.0.1@65536 }\n", "1:20",
+		     "'metrics': bad address '127.0.0.1@65536'");
+	expect_error("target: [{ id: u, type: rfc2136, address: 192.0.2.1@0 }]\n", "1:43",
+		     "target 'u' (type rfc2136): 'address': bad address '192.0.2.1@0'");
+}
+
+static void test_bad_prefix(void **state)
+{
+	(void)state;
+	expect_errors("primary:\n"
+		      "  - id: p\n"
+		      "    address: 192.0.2.1\n"
+		      "    notify-from:\n"
+		      "      - 192.0.2.1/24\n"
+		      "      - 192.0.2.0/33\n"
+		      "      - \"2001:db8::/129\"\n"
+		      "      - \"2001:db8::1/64\"\n"
+		      "      - 192.0.2.0/\n"
+		      "      - 192.0.2.0/24\n",
+		      "5:9",
+		      "'notify-from': bad prefix '192.0.2.1/24', expected IP[/BITS] with no host "
+		      "bits set",
+		      "6:9", "bad prefix '192.0.2.0/33'", /* */
+		      "7:9", "bad prefix '2001:db8::/129'", /* */
+		      "8:9", "bad prefix '2001:db8::1/64'", /* */
+		      "9:9", "bad prefix '192.0.2.0/'");
+}
+
+static void test_bad_base64(void **state)
+{
+	(void)state;
+	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: \"not base64!!\" }]\n", "1:48",
+		     "key 'k': secret is not valid base64");
+	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: AAA }]\n", "1:48",
+		     "key 'k': secret is not valid base64");
+}
+
+static void test_unknown_algorithm(void **state)
+{
+	(void)state;
+	expect_error("key: [{ id: k, algorithm: hmac-sha999, secret: AAAA }]\n", "1:27",
+		     "key 'k': unknown algorithm 'hmac-sha999' (hmac-md5, hmac-sha1, hmac-sha224, "
+		     "hmac-sha256, hmac-sha384, hmac-sha512)");
+	/* Every listed algorithm is accepted. */
+	static const char *const algs[] = { "hmac-md5", "hmac-sha1", "hmac-sha224",
+					    "hmac-sha256", "hmac-sha384", "hmac-sha512" };
+	for (size_t i = 0; i < 6; i++) {
+		char yaml[200];
+		snprintf(yaml, sizeof(yaml), "key: [{ id: k, algorithm: %s, secret: AAAA }]\n",
+			 algs[i]);
+		conf_t conf;
+		load_ok(&conf, yaml);
+		assert_int_equal(conf.key[0].tsig.algorithm, DNSSEC_TSIG_HMAC_MD5 + (int)i);
+		conf_free(&conf);
+	}
+}
+
+static void test_secret_both_or_neither(void **state)
+{
+	(void)state;
+	expect_error("key:\n"
+		     "  - id: k\n"
+		     "    algorithm: hmac-sha256\n"
+		     "    secret: AAAA\n"
+		     "    secret-file: /etc/zonesync/k.key\n",
+		     "5:18", "key 'k': give 'secret' or 'secret-file', not both");
+	expect_error("key:\n"
+		     "  - id: k\n"
+		     "    algorithm: hmac-sha256\n",
+		     "2:5", "key 'k': missing 'secret' or 'secret-file'");
+}
+
+static void test_secret_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_conf.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char sub[64], keyfile[96], absfile[96], big[96], empty[96], conffile[96];
+	snprintf(sub, sizeof(sub), "%s/keys", dir);
+	snprintf(keyfile, sizeof(keyfile), "%s/keys/xfr.key", dir);
+	snprintf(absfile, sizeof(absfile), "%s/abs.key", dir);
+	snprintf(big, sizeof(big), "%s/big.key", dir);
+	snprintf(empty, sizeof(empty), "%s/empty.key", dir);
+	snprintf(conffile, sizeof(conffile), "%s/zonesync.yaml", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	/* Surrounding whitespace is ignored. */
+	write_file(keyfile, "\n  " SECRET32 "  \n\n", strlen(SECRET32) + 7);
+	write_file(absfile, "AAAA", 4);
+	char *bigtext = malloc(5000);
+	assert_non_null(bigtext);
+	memset(bigtext, 'A', 5000);
+	write_file(big, bigtext, 5000);
+	free(bigtext);
+	write_file(empty, " \n", 2);
+
+	/* Relative to the directory of the config file, not the current one;
+	 * absolute as given. */
+	char yaml[512];
+	int n = snprintf(yaml, sizeof(yaml),
+			 "key:\n"
+			 "  - { id: rel, algorithm: hmac-sha256, secret-file: keys/xfr.key }\n"
+			 "  - { id: abs, algorithm: hmac-sha1, secret-file: %s }\n",
+			 absfile);
+	write_file(conffile, yaml, (size_t)n);
+	conf_t conf;
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *f = open_memstream(&errs, &errlen);
+	assert_non_null(f);
+	int ret = conf_load(&conf, conffile, f);
+	fclose(f);
+	if (ret != 0) {
+		fail_msg("conf_load: %s", errs);
+	}
+	assert_string_equal(errs, "");
+	free(errs);
+	assert_string_equal(conf.path, conffile);
+	assert_int_equal(conf.nkey, 2);
+	assert_int_equal(conf.key[0].tsig.secret.size, 32);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(conf.key[0].tsig.secret.data[i], i);
+	}
+	assert_int_equal(conf.key[1].tsig.algorithm, DNSSEC_TSIG_HMAC_SHA1);
+	assert_int_equal(conf.key[1].tsig.secret.size, 3);
+	conf_free(&conf);
+
+	/* Missing, a directory, too large, empty: each reported with the path
+	 * it tried. */
+	n = snprintf(yaml, sizeof(yaml),
+		     "key:\n"
+		     "  - { id: a, algorithm: hmac-sha256, secret-file: missing.key }\n"
+		     "  - { id: b, algorithm: hmac-sha256, secret-file: keys }\n"
+		     "  - { id: c, algorithm: hmac-sha256, secret-file: big.key }\n"
+		     "  - { id: d, algorithm: hmac-sha256, secret-file: empty.key }\n");
+	write_file(conffile, yaml, (size_t)n);
+	errs = NULL;
+	f = open_memstream(&errs, &errlen);
+	assert_non_null(f);
+	assert_int_equal(conf_load(&conf, conffile, f), -EINVAL);
+	fclose(f);
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "%s:2:51: key 'a': cannot read secret-file '%s/missing.key': No such file or "
+		 "directory\n"
+		 "%s:3:51: key 'b': secret-file '%s/keys' is not a regular file\n"
+		 "%s:4:51: key 'c': cannot read secret-file '%s/big.key': file too large\n"
+		 "%s:5:51: key 'd': secret is not valid base64\n",
+		 conffile, dir, conffile, dir, conffile, dir, conffile);
+	assert_string_equal(errs, want);
+	free(errs);
+	assert_null(conf.root);
+
+	/* Without a directory in the name (conf_load_string), a relative path
+	 * is taken from the current directory. */
+	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret-file: /nonexistent/k.key }]\n",
+		     "1:53", "key 'k': cannot read secret-file '/nonexistent/k.key': No such file");
+
+	/* A missing config file. */
+	char missing[128];
+	snprintf(missing, sizeof(missing), "%s/nope.yaml", dir);
+	errs = NULL;
+	f = open_memstream(&errs, &errlen);
+	assert_non_null(f);
+	assert_int_equal(conf_load(&conf, missing, f), -EINVAL);
+	fclose(f);
+	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory\n", missing);
+	assert_string_equal(errs, want);
+	free(errs);
+	assert_int_equal(conf_load(&conf, missing, NULL), -EINVAL);
+
+	assert_int_equal(unlink(keyfile), 0);
+	assert_int_equal(unlink(absfile), 0);
+	assert_int_equal(unlink(big), 0);
+	assert_int_equal(unlink(empty), 0);
+	assert_int_equal(unlink(conffile), 0);
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_unknown_target_type(void **state)
+{
+	(void)state;
+	expect_error("target:\n"
+		     "  - id: t\n"
+		     "    type: bind\n",
+		     "3:11", "target 't': unknown type 'bind' (route53, powerdns, rfc2136, zonefile, exec)");
+	/* Type names are exact. */
+	expect_error("target: [{ id: t, type: Route53 }]\n", "1:25",
+		     "target 't': unknown type 'Route53'");
+}
+
+static void test_missing_target_keys(void **state)
+{
+	(void)state;
+	expect_error("target:\n"
+		     "  - id: pd\n"
+		     "    type: powerdns\n"
+		     "    server-id: localhost\n",
+		     "2:5", "target 'pd' (type powerdns): missing required key 'url'");
+	expect_error("target: [{ id: f, type: zonefile }]\n", "1:10",
+		     "target 'f' (type zonefile): missing required key 'path'");
+	expect_error("target: [{ id: u, type: rfc2136 }]\n", "1:10",
+		     "target 'u' (type rfc2136): missing required key 'address'");
+	expect_error("target: [{ id: h, type: exec, timeout: 5 }]\n", "1:10",
+		     "target 'h' (type exec): missing required key 'command'");
+	/* route53 needs nothing but its type. */
+	conf_t conf;
+	load_ok(&conf, "target: [{ id: a, type: route53 }]\n");
+	assert_int_equal(conf.ntarget, 1);
+	assert_null(conf_target_str(&conf.target[0], "hosted-zone-id"));
+	assert_int_equal(conf_target_int(&conf.target[0], "rate-limit", 5), 5);
+	conf_free(&conf);
+}
+
+static void test_bad_url(void **state)
+{
+	(void)state;
+	expect_errors("target:\n"
+		      "  - { id: a, type: powerdns, url: \"ftp://x\" }\n"
+		      "  - { id: b, type: powerdns, url: \"http://\" }\n"
+		      "  - { id: c, type: powerdns, url: \"http:///api\" }\n"
+		      "  - { id: d, type: powerdns, url: \"http://a b\" }\n"
+		      "  - { id: e, type: route53, endpoint: 127.0.0.1:5000 }\n",
+		      "2:35",
+		      "target 'a' (type powerdns): 'url': bad URL 'ftp://x', expected "
+		      "http://HOST[:PORT][/PATH]",
+		      "3:35", "'url': bad URL 'http://'", /* */
+		      "4:35", "'url': bad URL 'http:///api'", /* */
+		      "5:35", "'url': bad URL 'http://a b'", /* */
+		      "6:39", "target 'e' (type route53): 'endpoint': bad URL '127.0.0.1:5000'");
+}
+
+static void test_enum(void **state)
+{
+	(void)state;
+	expect_errors("target:\n"
+		      "  - { id: a, type: route53, apex-ns: maybe, soa-serial: increment }\n"
+		      "  - { id: u, type: rfc2136, address: 192.0.2.1, apex-ns: KEEP }\n",
+		      "2:38", "target 'a' (type route53): 'apex-ns' is 'maybe', expected one of keep, sync",
+		      "2:57", "'soa-serial' is 'increment', expected one of keep, mirror", /* */
+		      "3:58", "target 'u' (type rfc2136): 'apex-ns' is 'KEEP', expected one of");
+	expect_errors("server:\n"
+		      "  log: { target: file, level: verbose }\n",
+		      "2:18", "'target': 'file' is not one of stderr, syslog", /* */
+		      "2:31", "'level': 'verbose' is not one of debug, info, notice, warning, error");
+}
+
+static void test_int_range(void **state)
+{
+	(void)state;
+	expect_errors("target:\n"
+		      "  - { id: a, type: route53, rate-limit: 0 }\n"
+		      "  - { id: b, type: route53, rate-limit: 1001 }\n"
+		      "  - { id: c, type: powerdns, url: \"http://x\", batch-size: 100001 }\n"
+		      "  - { id: d, type: exec, command: x, timeout: abc }\n"
+		      "  - { id: e, type: exec, command: x, timeout: \" 5\" }\n"
+		      "  - { id: f, type: exec, command: x, timeout: 5s }\n"
+		      "  - { id: g, type: exec, command: x, timeout: 99999999999999999999 }\n",
+		      "2:41", "target 'a' (type route53): 'rate-limit' must be an integer from 1 to 1000, "
+			      "not '0'",
+		      "3:41", "'rate-limit' must be an integer from 1 to 1000, not '1001'", /* */
+		      "4:59", "'batch-size' must be an integer from 1 to 100000, not '100001'", /* */
+		      "5:47", "'timeout' must be an integer from 1 to 86400, not 'abc'", /* */
+		      "6:47", "not ' 5'", /* */
+		      "7:47", "not '5s'", /* */
+		      "8:47", "not '99999999999999999999'");
+	/* The bounds themselves are fine. */
+	conf_t conf;
+	load_ok(&conf, "target:\n"
+		       "  - { id: a, type: route53, rate-limit: 1 }\n"
+		       "  - { id: b, type: route53, rate-limit: 1000 }\n"
+		       "  - { id: c, type: exec, command: x, timeout: 1 }\n");
+	assert_int_equal(conf_target_int(&conf.target[0], "rate-limit", 5), 1);
+	assert_int_equal(conf_target_int(&conf.target[1], "rate-limit", 5), 1000);
+	assert_int_equal(conf_target_int(&conf.target[2], "timeout", 9), 1);
+	conf_free(&conf);
+}
+
+static void test_bool(void **state)
+{
+	(void)state;
+	expect_error("target: [{ id: p, type: powerdns, url: \"http://x\", create: maybe }]\n",
+		     "1:60", "target 'p' (type powerdns): 'create' must be true or false, not 'maybe'");
+	expect_error("target: [{ id: p, type: powerdns, url: \"http://x\", create: 1 }]\n", "1:60",
+		     "'create' must be true or false, not '1'");
+	static const char *const yes[] = { "true", "yes", "on", "True", "YES" };
+	static const char *const no[] = { "false", "no", "off", "False", "OFF" };
+	for (size_t i = 0; i < 5; i++) {
+		char yaml[200];
+		conf_t conf;
+		snprintf(yaml, sizeof(yaml),
+			 "target:\n"
+			 "  - { id: a, type: powerdns, url: \"http://x\", create: %s }\n"
+			 "  - { id: b, type: powerdns, url: \"http://x\", create: %s }\n",
+			 yes[i], no[i]);
+		load_ok(&conf, yaml);
+		assert_true(conf_target_bool(&conf.target[0], "create", false));
+		assert_false(conf_target_bool(&conf.target[1], "create", true));
+		conf_free(&conf);
+	}
+}
+
+static void test_max_delete(void **state)
+{
+	(void)state;
+	expect_errors("primary: [{ id: p, address: 192.0.2.1 }]\n"
+		      "zone:\n"
+		      "  - { domain: a.example, primary: p, max-delete: 120% }\n"
+		      "  - { domain: b.example, primary: p, max-delete: -1 }\n"
+		      "  - { domain: c.example, primary: p, max-delete: abc }\n"
+		      "  - { domain: d.example, primary: p, max-delete: \"%\" }\n"
+		      "  - { domain: e.example, primary: p, max-update: 10%% }\n"
+		      "  - { domain: f.example, primary: p, max-update: 4294967296 }\n"
+		      "  - { domain: g.example, primary: p, max-update: \"5 %\" }\n",
+		      "3:50",
+		      "zone 'a.example': 'max-delete' must be a percentage (0%-100%) or a count of "
+		      "RRsets, not '120%'",
+		      "4:50", "'max-delete' must be a percentage (0%-100%) or a count of RRsets, not '-1'",
+		      "5:50", "not 'abc'", /* */
+		      "6:50", "not '%'", /* */
+		      "7:50", "'max-update' must be a percentage (0%-100%) or a count of RRsets, not '10%%'",
+		      "8:50", "not '4294967296'", /* */
+		      "9:50", "not '5 %'");
+	conf_t conf;
+	load_ok(&conf, "primary: [{ id: p, address: 192.0.2.1 }]\n"
+		       "zone:\n"
+		       "  - { domain: a.example, primary: p, max-delete: 0%, max-update: 4294967295 }\n"
+		       "  - { domain: b.example, primary: p, max-delete: 100%, max-update: 0 }\n");
+	assert_true(conf.zone[0].max_delete.percent);
+	assert_int_equal(conf.zone[0].max_delete.value, 0);
+	assert_false(conf.zone[0].max_update.percent);
+	assert_int_equal(conf.zone[0].max_update.value, 4294967295u);
+	assert_true(conf.zone[1].max_delete.percent);
+	assert_int_equal(conf.zone[1].max_delete.value, 100);
+	assert_false(conf.zone[1].max_update.percent);
+	assert_int_equal(conf.zone[1].max_update.value, 0);
+	conf_free(&conf);
+}
+
+/* --- YAML --------------------------------------------------------------- */
+
+static void test_yaml_syntax(void **state)
+{
+	(void)state;
+	expect_error("server:\n"
+		     "  state: /x\n"
+		     " user: y\n",
+		     "3:2",
+		     "did not find expected key while parsing a block mapping started at line 1, "
+		     "column 1");
+	/* An unclosed bracket or quote is found at the end: the message also
+	 * says where it was opened. */
+	expect_error("zone: [ { domain: x }\n", "2:1",
+		     "did not find expected ',' or ']' while parsing a flow sequence started at "
+		     "line 1, column 7");
+	expect_error("server: { state: \"/x }\n\n\n", "4:1",
+		     "found unexpected end of stream while scanning a quoted scalar started at "
+		     "line 1, column 18");
+	expect_error("a: 1\n"
+		     "  b: 2\n",
+		     "2:4", "mapping values are not allowed in this context");
+	expect_error("server: {}\n"
+		     "\tkey: []\n",
+		     "2:1", "found character that cannot start any token");
+	expect_error("server: {}\n"
+		     "---\n"
+		     "zone: []\n",
+		     "2:1", "only one YAML document is allowed");
+	expect_error("? [a]\n"
+		     ": b\n",
+		     "1:3", "a key must be a plain value");
+	/* A NUL inside a value would cut it short without notice. */
+	static const char nul[] = "server: { user: \"a\\0b\" }\n";
+	expect_errors_at(__FILE__, __LINE__, nul, sizeof(nul) - 1, "1:17",
+			 "NUL character in a value", NULL);
+	/* Deep nesting is refused, not a stack overflow. */
+	char deep[300];
+	memset(deep, '[', 200);
+	strcpy(deep + 200, "\n");
+	expect_errors_at(__FILE__, __LINE__, deep, strlen(deep), "1:66", "nesting too deep", NULL);
+}
+
+static void test_yaml_anchors(void **state)
+{
+	(void)state;
+	expect_error("server: &s { state: /x }\n", "1:9",
+		     "anchors are not supported in the configuration");
+	expect_error("server: { state: &s /x, user: y }\n", "1:18",
+		     "anchors are not supported in the configuration");
+	expect_error("zone: &z []\n", "1:7", "anchors are not supported in the configuration");
+	expect_error("server:\n"
+		     "  state: /x\n"
+		     "  user: *s\n",
+		     "3:9", "aliases are not supported in the configuration");
+}
+
+static void test_yaml_duplicate_key(void **state)
+{
+	(void)state;
+	expect_error("server: {}\n"
+		     "zone: []\n"
+		     "server: {}\n",
+		     "3:1", "duplicate key 'server' (first at line 1)");
+	expect_error("key:\n"
+		     "  - { id: a, algorithm: hmac-sha256,\n"
+		     "      id: b, secret: AAAA }\n",
+		     "3:7", "duplicate key 'id' (first at line 2)");
+}
+
+static void test_many_errors(void **state)
+{
+	(void)state;
+	expect_errors("server:\n"
+		      "  listen: [127.0.0.1@0]\n"
+		      "  log: { level: loud }\n"
+		      "key:\n"
+		      "  - { id: k, algorithm: md5, secret: AAAA }\n"
+		      "primary:\n"
+		      "  - { id: p, address: 192.0.2.1, notify-from: 10.0.0.1/8 }\n"
+		      "target:\n"
+		      "  - { id: t, type: powerdns }\n"
+		      "  - { id: u, type: exec, command: x, timeout: 0 }\n"
+		      "zone:\n"
+		      "  - { domain: example.com, primary: q, target: [t, v], max-delete: 200% }\n"
+		      "frobnicate: yes\n",
+		      "13:1", "unknown key 'frobnicate'", /* */
+		      "2:12", "'listen': bad address '127.0.0.1@0'", /* */
+		      "3:17", "'level': 'loud' is not one of", /* */
+		      "5:25", "key 'k': unknown algorithm 'md5'", /* */
+		      "7:47", "'notify-from': bad prefix '10.0.0.1/8'", /* */
+		      "9:5", "target 't' (type powerdns): missing required key 'url'", /* */
+		      "10:47", "'timeout' must be an integer from 1 to 86400, not '0'", /* */
+		      "12:37", "zone 'example.com': primary 'q' is not defined", /* */
+		      "12:52", "zone 'example.com': target 'v' is not defined", /* */
+		      "12:68", "'max-delete' must be a percentage");
+	/* With no error stream the result is the same. */
+	conf_t conf;
+	static const char bad[] = "zone: {}\n";
+	assert_int_equal(conf_load_string(&conf, NAME, bad, strlen(bad), NULL), -EINVAL);
+	assert_null(conf.root);
+}
+
+/* --- parsers ------------------------------------------------------------ */
+
+static void test_parse_addr(void **state)
+{
+	(void)state;
+	conf_addr_t a;
+	assert_int_equal(conf_parse_addr("192.0.2.1", 53, &a), 0);
+	assert_addr(&a, AF_INET, "192.0.2.1", 53);
+	assert_int_equal(conf_parse_addr("192.0.2.1@5353", 53, &a), 0);
+	assert_addr(&a, AF_INET, "192.0.2.1", 5353);
+	assert_int_equal(conf_parse_addr("192.0.2.1", 9153, &a), 0);
+	assert_addr(&a, AF_INET, "192.0.2.1", 9153);
+	assert_int_equal(conf_parse_addr("2001:db8::1", 53, &a), 0);
+	assert_addr(&a, AF_INET6, "2001:db8::1", 53);
+	assert_int_equal(conf_parse_addr("2001:db8::1@1", 53, &a), 0);
+	assert_addr(&a, AF_INET6, "2001:db8::1", 1);
+	assert_int_equal(conf_parse_addr("::@65535", 53, &a), 0);
+	assert_addr(&a, AF_INET6, "::", 65535);
+	assert_int_equal(conf_parse_addr("::ffff:192.0.2.1", 53, &a), 0);
+	assert_addr(&a, AF_INET6, "::ffff:192.0.2.1", 53);
+
+	static const char *const bad[] = {
+		"",	    "@53",	     "192.0.2.1@",	 "192.0.2.1@0",	  "192.0.2.1@65536",
+		"1.2.3.4@x", "1.2.3.4@-1",   "1.2.3.4@ 53",	 "1.2.3.4@53 ",	  "1.2.3.4 ",
+		"[::1]:53",  "[::1]",	     "::1@53@53",	 "256.0.0.1",	  "1.2.3",
+		"host",	    "fe80::1%eth0", "2001:db8::1/64", "192.0.2.1:53",
+		"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (conf_parse_addr(bad[i], 53, &a) != -EINVAL) {
+			fail_msg("'%s' accepted", bad[i]);
+		}
+	}
+}
+
+static void test_parse_prefix(void **state)
+{
+	(void)state;
+	conf_prefix_t p;
+	assert_int_equal(conf_parse_prefix("192.0.2.0/24", &p), 0);
+	assert_prefix(&p, AF_INET, "192.0.2.0", 24);
+	assert_int_equal(conf_parse_prefix("192.0.2.1", &p), 0);
+	assert_prefix(&p, AF_INET, "192.0.2.1", 32);
+	assert_int_equal(conf_parse_prefix("192.0.2.1/32", &p), 0);
+	assert_prefix(&p, AF_INET, "192.0.2.1", 32);
+	assert_int_equal(conf_parse_prefix("0.0.0.0/0", &p), 0);
+	assert_prefix(&p, AF_INET, "0.0.0.0", 0);
+	assert_int_equal(conf_parse_prefix("192.0.16.0/20", &p), 0);
+	assert_prefix(&p, AF_INET, "192.0.16.0", 20);
+	assert_int_equal(conf_parse_prefix("2001:db8::", &p), 0);
+	assert_prefix(&p, AF_INET6, "2001:db8::", 128);
+	assert_int_equal(conf_parse_prefix("2001:db8::/32", &p), 0);
+	assert_prefix(&p, AF_INET6, "2001:db8::", 32);
+	assert_int_equal(conf_parse_prefix("::/0", &p), 0);
+	assert_prefix(&p, AF_INET6, "::", 0);
+	assert_int_equal(conf_parse_prefix("2001:db8::80/121", &p), 0);
+	assert_prefix(&p, AF_INET6, "2001:db8::80", 121);
+	assert_int_equal(conf_parse_prefix("2001:db8::1/128", &p), 0);
+	assert_prefix(&p, AF_INET6, "2001:db8::1", 128);
+
+	static const char *const bad[] = {
+		"",		  "/24",	   "192.0.2.0/",   "192.0.2.1/24", "192.0.2.0/33",
+		"192.0.2.0/-1",	  "192.0.2.0/ 8",  "192.0.2.0/8x", "192.0.24.0/20", "10.0.0.1/8",
+		"0.0.0.1/0",	  "2001:db8::/129", "2001:db8::1/64", "2001:db8::40/121",
+		"::1/0",	  "192.0.2.0/24/1", "host/8",	   "192.0.2.0@53",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (conf_parse_prefix(bad[i], &p) != -EINVAL) {
+			fail_msg("'%s' accepted", bad[i]);
+		}
+	}
+}
+
+static void test_prefix_match(void **state)
+{
+	(void)state;
+	/* /0 matches every address of its family, and only that family. */
+	assert_true(match("0.0.0.0/0", "192.0.2.1"));
+	assert_true(match("0.0.0.0/0", "255.255.255.255"));
+	assert_false(match("0.0.0.0/0", "2001:db8::1"));
+	assert_true(match("::/0", "2001:db8::1"));
+	assert_false(match("::/0", "192.0.2.1"));
+	/* /32 and /128: exactly one address. */
+	assert_true(match("192.0.2.1/32", "192.0.2.1"));
+	assert_false(match("192.0.2.1/32", "192.0.2.2"));
+	assert_true(match("192.0.2.1", "192.0.2.1@5353")); /* the port plays no part */
+	assert_true(match("2001:db8::1/128", "2001:db8::1"));
+	assert_false(match("2001:db8::1/128", "2001:db8::2"));
+	assert_false(match("2001:db8::1/128", "2001:db8:0:0:1::1"));
+	/* Whole bytes. */
+	assert_true(match("192.0.2.0/24", "192.0.2.255"));
+	assert_false(match("192.0.2.0/24", "192.0.3.0"));
+	assert_true(match("2001:db8::/32", "2001:db8:ffff::1"));
+	assert_false(match("2001:db8::/32", "2001:db9::1"));
+	/* Odd bit counts: /20 is 192.0.16.0 to 192.0.31.255. */
+	assert_true(match("192.0.16.0/20", "192.0.16.0"));
+	assert_true(match("192.0.16.0/20", "192.0.31.255"));
+	assert_false(match("192.0.16.0/20", "192.0.32.0"));
+	assert_false(match("192.0.16.0/20", "192.0.15.255"));
+	/* /121 is the upper half of the last byte here: ::80 to ::ff. */
+	assert_true(match("2001:db8::80/121", "2001:db8::80"));
+	assert_true(match("2001:db8::80/121", "2001:db8::ff"));
+	assert_false(match("2001:db8::80/121", "2001:db8::7f"));
+	assert_false(match("2001:db8::80/121", "2001:db8::180"));
+	assert_true(match("2001:db8::/121", "2001:db8::7f"));
+	assert_false(match("2001:db8::/121", "2001:db8::80"));
+	/* /1 and /31 edges. */
+	assert_true(match("128.0.0.0/1", "255.0.0.1"));
+	assert_false(match("128.0.0.0/1", "127.255.255.255"));
+	assert_true(match("192.0.2.2/31", "192.0.2.3"));
+	assert_false(match("192.0.2.2/31", "192.0.2.4"));
+
+	/* A socket address of another family never matches. */
+	conf_prefix_t p;
+	assert_int_equal(conf_parse_prefix("0.0.0.0/0", &p), 0);
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	assert_false(conf_prefix_match(&p, (const struct sockaddr *)&ss));
+}
+
+/* --- examples ----------------------------------------------------------- */
+
+static const char *const EXAMPLES[] = {
+	"exec.yaml", "multi.yaml", "powerdns.yaml", "rfc2136.yaml", "route53.yaml",
+	"zonefile.yaml", "zonesync.yaml",
+};
+#define NEXAMPLES (sizeof(EXAMPLES) / sizeof(EXAMPLES[0]))
+
+static void test_examples(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NEXAMPLES; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/examples/%s", SRCDIR, EXAMPLES[i]);
+		char *errs = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&errs, &len);
+		assert_non_null(f);
+		conf_t conf;
+		int ret = conf_load(&conf, path, f);
+		fclose(f);
+		if (ret != 0 || errs[0] != '\0') {
+			fail_msg("%s: %d\n%s", path, ret, errs);
+		}
+		free(errs);
+		assert_true(conf.nzone >= 1);
+		assert_true(conf.ntarget >= 1);
+		for (size_t z = 0; z < conf.nzone; z++) {
+			assert_non_null(conf.zone[z].primary);
+			assert_true(conf.zone[z].ntarget >= 1);
+		}
+		if (strcmp(EXAMPLES[i], "zonesync.yaml") == 0) {
+			/* The design's example: two providers for one zone, and the
+			 * secret read from xfr.key next to the file. */
+			assert_int_equal(conf.nzone, 1);
+			assert_string_equal(conf.zone[0].domain, "example.com.");
+			assert_int_equal(conf.zone[0].ntarget, 2);
+			assert_string_equal(conf.zone[0].target[0]->type->name, "route53");
+			assert_string_equal(conf.zone[0].target[1]->type->name, "powerdns");
+			assert_int_equal(conf.nkey, 1);
+			assert_int_equal(conf.key[0].tsig.secret.size, 32);
+			assert_ptr_equal(conf.zone[0].primary->key, &conf.key[0]);
+		}
+		if (strcmp(EXAMPLES[i], "multi.yaml") == 0) {
+			assert_true(conf.nzone >= 2);
+			assert_true(conf.nprimary >= 2);
+			assert_true(conf.ntarget >= 2);
+		}
+		conf_free(&conf);
+	}
+
+	/* Every example is listed above, so a new one cannot go untested. */
+	DIR *d = opendir(SRCDIR "/examples");
+	assert_non_null(d);
+	struct dirent *e;
+	size_t seen = 0;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 5, ".yaml") != 0) {
+			continue;
+		}
+		bool listed = false;
+		for (size_t i = 0; i < NEXAMPLES; i++) {
+			listed |= strcmp(EXAMPLES[i], e->d_name) == 0;
+		}
+		if (!listed) {
+			fail_msg("examples/%s is not listed in test_examples", e->d_name);
+		}
+		seen++;
+	}
+	closedir(d);
+	assert_int_equal(seen, NEXAMPLES);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_unknown_key_top),
+		cmocka_unit_test(test_unknown_key_server),
+		cmocka_unit_test(test_unknown_key_key),
+		cmocka_unit_test(test_unknown_key_primary),
+		cmocka_unit_test(test_unknown_key_target),
+		cmocka_unit_test(test_unknown_key_zone),
+		cmocka_unit_test(test_wrong_type_map),
+		cmocka_unit_test(test_wrong_type_list),
+		cmocka_unit_test(test_empty_values),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_undefined_refs),
+		cmocka_unit_test(test_no_cascade),
+		cmocka_unit_test(test_target_listed_twice),
+		cmocka_unit_test(test_duplicate_zone),
+		cmocka_unit_test(test_duplicate_ids),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_prefix),
+		cmocka_unit_test(test_bad_base64),
+		cmocka_unit_test(test_unknown_algorithm),
+		cmocka_unit_test(test_secret_both_or_neither),
+		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_unknown_target_type),
+		cmocka_unit_test(test_missing_target_keys),
+		cmocka_unit_test(test_bad_url),
+		cmocka_unit_test(test_enum),
+		cmocka_unit_test(test_int_range),
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_max_delete),
+		cmocka_unit_test(test_yaml_syntax),
+		cmocka_unit_test(test_yaml_anchors),
+		cmocka_unit_test(test_yaml_duplicate_key),
+		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_parse_prefix),
+		cmocka_unit_test(test_prefix_match),
+		cmocka_unit_test(test_examples),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
