@@ -1,0 +1,148 @@
+"""The diff and check subcommands, run as a user runs them."""
+import glob
+import json
+import os
+
+from conftest import ROOT
+
+EX = os.path.join(ROOT, "examples")
+OLD = os.path.join(EX, "example.com.zone")
+NEW = os.path.join(EX, "example.com.new.zone")
+
+
+def test_diff_reports_changes(zonesync):
+    r = zonesync("diff", OLD, NEW)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert lines == [
+        "~ example.com. SOA",
+        "  - example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2026112701 7200 3600 1209600 300",
+        "  + example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2026112702 7200 3600 1209600 300",
+        "+ api.example.com. 300 IN A 192.0.2.90",
+        "+ api.example.com. 300 IN A 192.0.2.91",
+        "- old.example.com. 3600 IN CNAME www.example.com.",
+        "~ www.example.com. A",
+        "  - www.example.com. 300 IN A 192.0.2.80",
+        "  + www.example.com. 300 IN A 192.0.2.81",
+        "1 added, 2 changed, 1 deleted RRsets",
+    ]
+
+
+def test_diff_equal(zonesync):
+    r = zonesync("diff", OLD, OLD)
+    assert r.returncode == 0
+    assert r.stdout == "0 added, 0 changed, 0 deleted RRsets\n"
+
+
+def test_diff_json(zonesync):
+    r = zonesync("diff", "--json", OLD, NEW)
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["old"] == {"file": OLD, "origin": "example.com.", "serial": 2026112701,
+                          "rrsets": 11, "records": 12}
+    assert doc["new"]["serial"] == 2026112702
+    assert doc["summary"] == {"added": 1, "changed": 2, "deleted": 1}
+    actions = [(c["action"], c["name"], c["type"]) for c in doc["changes"]]
+    assert actions == [("replace", "example.com.", "SOA"), ("add", "api.example.com.", "A"),
+                       ("delete", "old.example.com.", "CNAME"),
+                       ("replace", "www.example.com.", "A")]
+    www = doc["changes"][3]
+    assert www["old"] == {"ttl": 300, "rdata": ["192.0.2.80"]}
+    assert www["new"] == {"ttl": 300, "rdata": ["192.0.2.81"]}
+    assert "new" not in doc["changes"][2] and "old" not in doc["changes"][1]
+
+
+def test_diff_json_escapes(zonesync, tmp_path):
+    a = tmp_path / "a.zone"
+    b = tmp_path / "b.zone"
+    head = "$ORIGIN q.test.\n@ 60 SOA ns hm 1 1 1 1 1\n"
+    a.write_text(head)
+    b.write_text(head + 't 60 TXT "say \\"hi\\"" "back\\\\slash" "\\009tab"\n')
+    r = zonesync("diff", "--json", a, b)
+    doc = json.loads(r.stdout)
+    assert doc["changes"][0]["new"]["rdata"] == ['"say \\"hi\\"" "back\\\\slash" "\\009tab"']
+
+
+def test_diff_bad_zone_no_partial_output(zonesync, tmp_path):
+    bad = tmp_path / "bad.zone"
+    bad.write_text("$ORIGIN example.com.\n@ SOA ns hm 1 1 1 1 1\nok A 192.0.2.1\n\nwww A 192.0.2.999\n")
+    r = zonesync("diff", OLD, bad)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == f"{bad}:5: invalid IPv4 address\n" or r.stderr.startswith(f"{bad}:5: ")
+
+
+def test_diff_input_errors(zonesync, tmp_path):
+    r = zonesync("diff", OLD, tmp_path / "missing.zone")
+    assert r.returncode == 2 and "missing.zone: cannot open: No such file or directory" in r.stderr
+    other = tmp_path / "other.zone"
+    other.write_text("$ORIGIN example.org.\n@ SOA ns hm 1 1 1 1 1\n")
+    r = zonesync("diff", OLD, other)
+    assert r.returncode == 2
+    assert "is zone example.com. but" in r.stderr and "is zone example.org." in r.stderr
+    r = zonesync("diff", OLD)
+    assert r.returncode == 2 and "expected two zone files" in r.stderr
+    r = zonesync("diff", "--origin", "bad..name", OLD, NEW)
+    assert r.returncode == 2 and "not a valid domain name" in r.stderr
+    r = zonesync("diff", "--bogus", OLD, NEW)
+    assert r.returncode == 2
+
+
+def test_diff_origin(zonesync, tmp_path):
+    # Relative names without $ORIGIN: --origin supplies it for both files.
+    a = tmp_path / "a.zone"
+    b = tmp_path / "b.zone"
+    a.write_text("@ 60 SOA ns hm 1 1 1 1 1\nwww 60 A 192.0.2.1\n")
+    b.write_text("@ 60 SOA ns hm 2 1 1 1 1\nwww 60 A 192.0.2.1\n")
+    r = zonesync("diff", "--origin", "Example.NET", a, b)
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[0] == "~ example.net. SOA"
+    # Without it, the root is the origin and the SOA owner the apex.
+    r = zonesync("diff", a, b)
+    assert r.returncode == 1 and r.stdout.splitlines()[0] == "~ . SOA"
+
+
+def test_diff_stats(zonesync):
+    r = zonesync("diff", "--stats", OLD, NEW)
+    assert r.returncode == 1
+    assert r.stderr.startswith("stats: load_old=") and "peak_rss=" in r.stderr
+
+
+def test_help_and_version(zonesync):
+    for args in (["--help"], ["diff", "--help"], ["check", "--help"]):
+        r = zonesync(*args)
+        assert r.returncode == 0 and r.stdout.startswith("usage: zonesync")
+    r = zonesync()
+    assert r.returncode == 2 and "usage:" in r.stderr
+    r = zonesync("frobnicate")
+    assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
+    r = zonesync("--version")
+    assert r.returncode == 0 and r.stdout.startswith("zonesync ")
+
+
+def test_check_examples(zonesync):
+    examples = sorted(glob.glob(os.path.join(EX, "*.yaml")))
+    assert len(examples) >= 7
+    for path in examples:
+        r = zonesync("check", "-c", path)
+        assert r.returncode == 0, f"{path}: {r.stderr}"
+        assert r.stdout.startswith(f"{path}: ok: ")
+
+
+def test_check_errors(zonesync, tmp_path):
+    conf = tmp_path / "z.yaml"
+    conf.write_text("primary:\n  - id: p\n    address: 192.0.2.1@99999\n"
+                    "zone:\n  - domain: example.com\n    primary: nope\n    colour: blue\n")
+    r = zonesync("check", "-c", conf)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    errs = r.stderr.splitlines()
+    assert f"{conf}:3:14: 'address': bad address '192.0.2.1@99999', expected IP[@PORT]" in errs
+    assert any(e.startswith(f"{conf}:7:5: unknown key 'colour'") for e in errs)
+    assert any(e.startswith(f"{conf}:6:14: ") and "primary 'nope' is not defined" in e
+               for e in errs)
+    r = zonesync("check", "-c", tmp_path / "none.yaml")
+    assert r.returncode == 2 and "cannot open" in r.stderr
+    r = zonesync("check", "extra")
+    assert r.returncode == 2
