@@ -9,16 +9,17 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } COMMANDS[] = {
-	{ "check", cli_check, "validate the configuration" },
-	{ "diff", cli_diff, "compare two zone files" },
+    {"check", cli_check, "validate the configuration"},
+    {"diff", cli_diff, "compare two zone files"},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: zonesync COMMAND [ARGS]\n"
-		     "       zonesync --version\n\n"
-		     "Keeps DNS providers that cannot take zone transfers in sync with a primary.\n\n"
-		     "commands:\n");
+	fprintf(out,
+	        "usage: zonesync COMMAND [ARGS]\n"
+	        "       zonesync --version\n\n"
+	        "Keeps DNS providers that cannot take zone transfers in sync with a primary.\n\n"
+	        "commands:\n");
 	for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {
 		fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
 	}

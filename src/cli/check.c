@@ -6,19 +6,20 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: zonesync check [-c FILE]\n\n"
-		     "Read and validate the configuration.  Every problem is reported as\n"
-		     "FILE:LINE:COLUMN: message on stderr; the exit status is 2 if there is any.\n\n"
-		     "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
-		     "  -h, --help          this text\n");
+	fprintf(out,
+	        "usage: zonesync check [-c FILE]\n\n"
+	        "Read and validate the configuration.  Every problem is reported as\n"
+	        "FILE:LINE:COLUMN: message on stderr; the exit status is 2 if there is any.\n\n"
+	        "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
+	        "  -h, --help          this text\n");
 }
 
 int cli_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CONF_DEFAULT_PATH;
 	int o;

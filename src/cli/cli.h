@@ -8,7 +8,7 @@
 /* Exit status, the same for every subcommand (diff also uses 1 for "differ"). */
 enum {
 	CLI_OK = 0,
-	CLI_FAIL = 1, /* operational failure */
+	CLI_FAIL = 1,  /* operational failure */
 	CLI_USAGE = 2, /* usage or configuration error, bad input */
 };
 

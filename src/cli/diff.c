@@ -13,19 +13,19 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: zonesync diff OLD.zone NEW.zone [--origin NAME] [--json]\n\n"
-		"Compare two zone files RRset by RRset and print what changed:\n"
-		"  + records of an RRset only in NEW\n"
-		"  - records of an RRset only in OLD\n"
-		"  ~ an RRset in both with other records or TTL, its old (-) and new (+) records\n"
-		"then a summary line.  Names are compared case-insensitively and records in\n"
-		"canonical form, so only real differences show.\n\n"
-		"  -o, --origin NAME   zone apex and initial $ORIGIN of both files (default: the\n"
-		"                      owner of each file's SOA, with the root as $ORIGIN)\n"
-		"  -j, --json          print one JSON object (see zonesync(8))\n"
-		"  -s, --stats         print load and diff times and peak memory on stderr\n"
-		"  -h, --help          this text\n\n"
-		"exit status: 0 the zones are equal, 1 they differ, 2 bad input or usage.\n");
+	        "usage: zonesync diff OLD.zone NEW.zone [--origin NAME] [--json]\n\n"
+	        "Compare two zone files RRset by RRset and print what changed:\n"
+	        "  + records of an RRset only in NEW\n"
+	        "  - records of an RRset only in OLD\n"
+	        "  ~ an RRset in both with other records or TTL, its old (-) and new (+) records\n"
+	        "then a summary line.  Names are compared case-insensitively and records in\n"
+	        "canonical form, so only real differences show.\n\n"
+	        "  -o, --origin NAME   zone apex and initial $ORIGIN of both files (default: the\n"
+	        "                      owner of each file's SOA, with the root as $ORIGIN)\n"
+	        "  -j, --json          print one JSON object (see zonesync(8))\n"
+	        "  -s, --stats         print load and diff times and peak memory on stderr\n"
+	        "  -h, --help          this text\n\n"
+	        "exit status: 0 the zones are equal, 1 they differ, 2 bad input or usage.\n");
 }
 
 struct out {
@@ -77,7 +77,7 @@ static int json_rrset(struct out *o, const char *label, const zone_rrset_t *s)
 
 static int json_change(struct out *o, const zone_change_t *c, bool first)
 {
-	static const char *const action[] = { "add", "delete", "replace" };
+	static const char *const action[] = {"add", "delete", "replace"};
 	const zone_rrset_t *s = c->kind == ZONE_CHANGE_ADD ? &c->new : &c->old;
 	char name[DNS_NAME_STR_MAX], type[32];
 	if (dns_key_to_str(s->key, s->keylen, name, sizeof(name)) == NULL) {
@@ -128,30 +128,30 @@ static void json_zone(FILE *f, const char *label, const char *path, const zone_t
 	dns_name_to_str(z->apex, apex, sizeof(apex));
 	cli_json_str(f, apex, strlen(apex));
 	fprintf(f, ",\"serial\":%u,\"rrsets\":%zu,\"records\":%zu},\n", serial, z->rrsets,
-		z->count);
+	        z->count);
 }
 
 static void warn_stats(const char *path, const zone_t *z)
 {
 	if (z->stats.duplicates > 0) {
 		fprintf(stderr, "%s: warning: %zu duplicate record%s ignored\n", path,
-			z->stats.duplicates, z->stats.duplicates == 1 ? "" : "s");
+		        z->stats.duplicates, z->stats.duplicates == 1 ? "" : "s");
 	}
 	if (z->stats.ttl_collapsed > 0) {
 		fprintf(stderr,
-			"%s: warning: %zu RRset%s with differing TTLs, the lowest TTL used\n",
-			path, z->stats.ttl_collapsed, z->stats.ttl_collapsed == 1 ? "" : "s");
+		        "%s: warning: %zu RRset%s with differing TTLs, the lowest TTL used\n", path,
+		        z->stats.ttl_collapsed, z->stats.ttl_collapsed == 1 ? "" : "s");
 	}
 }
 
 int cli_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "origin", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"origin", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"stats", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *origin_str = NULL;
 	bool json = false, stats = false;
@@ -186,7 +186,7 @@ int cli_diff(int argc, char **argv)
 	knot_dname_storage_t origin;
 	if (origin_str != NULL && dns_name_from_str(origin_str, origin) < 0) {
 		fprintf(stderr, "zonesync diff: --origin: '%s' is not a valid domain name\n",
-			origin_str);
+		        origin_str);
 		return CLI_USAGE;
 	}
 
@@ -208,12 +208,12 @@ int cli_diff(int argc, char **argv)
 	warn_stats(newp, &new);
 
 	int rc = CLI_USAGE;
-	zone_diff_t d = { 0 };
+	zone_diff_t d = {0};
 	if (!dns_name_equal(old.apex, new.apex)) {
 		char a[DNS_NAME_STR_MAX], b[DNS_NAME_STR_MAX];
 		fprintf(stderr, "zonesync diff: %s is zone %s but %s is zone %s\n", oldp,
-			dns_name_to_str(old.apex, a, sizeof(a)), newp,
-			dns_name_to_str(new.apex, b, sizeof(b)));
+		        dns_name_to_str(old.apex, a, sizeof(a)), newp,
+		        dns_name_to_str(new.apex, b, sizeof(b)));
 		goto out;
 	}
 	if (zone_diff(&old, &new, &d) != 0) {
@@ -222,7 +222,7 @@ int cli_diff(int argc, char **argv)
 	}
 	double t3 = cli_now();
 
-	struct out o = { .f = stdout, .json = json };
+	struct out o = {.f = stdout, .json = json};
 	int ret = 0;
 	if (json) {
 		fputs("{\n", stdout);
@@ -251,10 +251,10 @@ int cli_diff(int argc, char **argv)
 	double t4 = cli_now();
 	if (stats) {
 		fprintf(stderr,
-			"stats: load_old=%.3fs (%zu rrsets) load_new=%.3fs (%zu rrsets) "
-			"diff=%.3fs output=%.3fs changes=%zu peak_rss=%.1fMiB\n",
-			t1 - t0, old.rrsets, t2 - t1, new.rrsets, t3 - t2, t4 - t3, d.count,
-			cli_peak_rss_mib());
+		        "stats: load_old=%.3fs (%zu rrsets) load_new=%.3fs (%zu rrsets) "
+		        "diff=%.3fs output=%.3fs changes=%zu peak_rss=%.1fMiB\n",
+		        t1 - t0, old.rrsets, t2 - t1, new.rrsets, t3 - t2, t4 - t3, d.count,
+		        cli_peak_rss_mib());
 	}
 	rc = d.count == 0 ? CLI_OK : CLI_FAIL;
 out:

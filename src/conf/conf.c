@@ -21,14 +21,14 @@
 
 struct ctx {
 	const char *name; /* file name in messages */
-	char *dir; /* directory of the file, for relative secret-file paths */
+	char *dir;        /* directory of the file, for relative secret-file paths */
 	FILE *errs;
 	unsigned errors;
 	conf_t *conf;
 };
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
 {
@@ -47,7 +47,7 @@ static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
 /* --- values ------------------------------------------------------------ */
 
 static const ynode_t *want(struct ctx *c, const ynode_t *n, ynode_kind_t kind, const char *key,
-			   const char *what)
+                           const char *what)
 {
 	if (n == NULL) {
 		return NULL;
@@ -99,8 +99,8 @@ static size_t list_len(const ynode_t *n)
 
 static int parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "on", NULL };
-	static const char *const no[] = { "false", "no", "off", NULL };
+	static const char *const yes[] = {"true", "yes", "on", NULL};
+	static const char *const no[] = {"false", "no", "off", NULL};
 	for (size_t i = 0; yes[i]; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = true;
@@ -252,7 +252,7 @@ static bool check_url(const char *s)
 
 /* Check a map against its allowed keys; reports each unknown key. */
 static bool check_keys(struct ctx *c, const ynode_t *map, const char *const *allowed,
-		       const conf_item_t *items, const char *where)
+                       const conf_item_t *items, const char *where)
 {
 	bool ok = true;
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
@@ -273,7 +273,7 @@ static bool check_keys(struct ctx *c, const ynode_t *map, const char *const *all
 }
 
 static const ynode_t *required(struct ctx *c, const ynode_t *map, const char *key,
-			       const char *where)
+                               const char *where)
 {
 	const ynode_t *n = ynode_get(map, key);
 	if (n == NULL) {
@@ -303,7 +303,7 @@ static void add_addr(struct ctx *c, const ynode_t *item, const char *key, void *
 static void load_server(struct ctx *c, const ynode_t *n)
 {
 	conf_t *conf = c->conf;
-	static const char *const keys[] = { "listen", "state", "metrics", "user", "log", NULL };
+	static const char *const keys[] = {"listen", "state", "metrics", "user", "log", NULL};
 	conf->server.log_target = LOG_TARGET_STDERR;
 	conf->server.log_level = CONF_LOG_INFO;
 	if (n == NULL || want(c, n, YNODE_MAP, "server", "a map") == NULL) {
@@ -313,7 +313,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 
 	const ynode_t *listen = ynode_get(n, "listen");
 	if (listen != NULL) {
-		struct addr_list l = { calloc(list_len(listen) + 1, sizeof(conf_addr_t)), 0, 53 };
+		struct addr_list l = {calloc(list_len(listen) + 1, sizeof(conf_addr_t)), 0, 53};
 		if (l.a != NULL) {
 			each(c, listen, "listen", add_addr, &l);
 			conf->server.listen = l.a;
@@ -339,7 +339,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 	}
 	const ynode_t *log = ynode_get(n, "log");
 	if (log != NULL && want(c, log, YNODE_MAP, "log", "a map") != NULL) {
-		static const char *const lkeys[] = { "target", "level", NULL };
+		static const char *const lkeys[] = {"target", "level", NULL};
 		check_keys(c, log, lkeys, NULL, "server.log");
 		const char *t = scalar(c, ynode_get(log, "target"), "target");
 		if (t != NULL) {
@@ -352,8 +352,8 @@ static void load_server(struct ctx *c, const ynode_t *n)
 				       "'target': '%s' is not one of stderr, syslog", t);
 			}
 		}
-		static const char *const levels[] = { "debug", "info", "notice", "warning",
-						      "error", NULL };
+		static const char *const levels[] = {"debug",   "info",  "notice",
+		                                     "warning", "error", NULL};
 		const char *lv = scalar(c, ynode_get(log, "level"), "level");
 		if (lv != NULL) {
 			size_t i = 0;
@@ -393,7 +393,7 @@ static const ynode_t *section_list(struct ctx *c, const char *name)
 }
 
 static const char *item_id(struct ctx *c, const ynode_t *list, size_t idx, const char *section,
-			   const char *idkey)
+                           const char *idkey)
 {
 	const ynode_t *item = list->item[idx];
 	if (item->kind != YNODE_MAP) {
@@ -408,8 +408,8 @@ static const char *item_id(struct ctx *c, const ynode_t *list, size_t idx, const
 	}
 	for (size_t j = 0; j < idx; j++) {
 		const ynode_t *prev = ynode_get(list->item[j], idkey);
-		if (prev != NULL && prev->kind == YNODE_SCALAR && strcasecmp(prev->value, id) == 0 &&
-		    strcmp(idkey, "domain") != 0) {
+		if (prev != NULL && prev->kind == YNODE_SCALAR &&
+		    strcasecmp(prev->value, id) == 0 && strcmp(idkey, "domain") != 0) {
 			err_at(c, idn, "%s '%s' is defined twice (first at line %u)", section, id,
 			       prev->line);
 			return NULL;
@@ -486,7 +486,7 @@ static void load_keys(struct ctx *c)
 	if (conf->key == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "id", "algorithm", "secret", "secret-file", NULL };
+	static const char *const keys[] = {"id", "algorithm", "secret", "secret-file", NULL};
 	for (size_t i = 0; i < list->n; i++) {
 		const char *id = item_id(c, list, i, "key", "id");
 		if (id == NULL) {
@@ -531,7 +531,8 @@ static void load_keys(struct ctx *c)
 			continue;
 		}
 		conf_key_t *k = &conf->key[conf->nkey];
-		if (secret[0] == '\0' || knot_tsig_key_init(&k->tsig, alg, id, secret) != KNOT_EOK) {
+		if (secret[0] == '\0' ||
+		    knot_tsig_key_init(&k->tsig, alg, id, secret) != KNOT_EOK) {
 			err_at(c, sn ? sn : sfn, "key '%s': secret is not valid base64", id);
 		} else {
 			k->id = strdup(id);
@@ -606,7 +607,7 @@ static void load_primaries(struct ctx *c)
 	if (conf->primary == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "id", "address", "key", "notify-from", NULL };
+	static const char *const keys[] = {"id", "address", "key", "notify-from", NULL};
 	for (size_t i = 0; i < list->n; i++) {
 		const char *id = item_id(c, list, i, "primary", "id");
 		if (id == NULL) {
@@ -620,7 +621,7 @@ static void load_primaries(struct ctx *c)
 		p->id = strdup(id);
 
 		const ynode_t *addr = required(c, item, "address", where);
-		struct addr_list al = { calloc(list_len(addr) + 1, sizeof(conf_addr_t)), 0, 53 };
+		struct addr_list al = {calloc(list_len(addr) + 1, sizeof(conf_addr_t)), 0, 53};
 		if (al.a != NULL) {
 			each(c, addr, "address", add_addr, &al);
 		}
@@ -633,7 +634,8 @@ static void load_primaries(struct ctx *c)
 		}
 		const ynode_t *nf = ynode_get(item, "notify-from");
 		if (nf != NULL) {
-			struct prefix_list pl = { calloc(list_len(nf) + 1, sizeof(conf_prefix_t)), 0 };
+			struct prefix_list pl = {calloc(list_len(nf) + 1, sizeof(conf_prefix_t)),
+			                         0};
 			if (pl.p != NULL) {
 				each(c, nf, "notify-from", add_prefix, &pl);
 			}
@@ -676,13 +678,14 @@ static void check_item(struct ctx *c, const ynode_t *n, const conf_item_t *it, c
 		break;
 	case CONF_INT:
 		if (parse_int(v, &iv) != 0 || iv < it->min || iv > it->max) {
-			err_at(c, n, "%s: '%s' must be an integer from %lld to %lld, not '%s'", where,
-			       it->name, it->min, it->max, v);
+			err_at(c, n, "%s: '%s' must be an integer from %lld to %lld, not '%s'",
+			       where, it->name, it->min, it->max, v);
 		}
 		break;
 	case CONF_BOOL:
 		if (parse_bool(v, &bv) != 0) {
-			err_at(c, n, "%s: '%s' must be true or false, not '%s'", where, it->name, v);
+			err_at(c, n, "%s: '%s' must be true or false, not '%s'", where, it->name,
+			       v);
 		}
 		break;
 	case CONF_ENUM: {
@@ -730,7 +733,7 @@ static void load_targets(struct ctx *c)
 	if (conf->target == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "id", "type", NULL };
+	static const char *const keys[] = {"id", "type", NULL};
 	for (size_t i = 0; i < list->n; i++) {
 		const char *id = item_id(c, list, i, "target", "id");
 		if (id == NULL) {
@@ -752,7 +755,7 @@ static void load_targets(struct ctx *c)
 					strncat(types, ", ", sizeof(types) - strlen(types) - 1);
 				}
 				strncat(types, target_types[j]->name,
-					sizeof(types) - strlen(types) - 1);
+				        sizeof(types) - strlen(types) - 1);
 			}
 			err_at(c, tn, "%s: unknown type '%s' (%s)", where, tname, types);
 			continue;
@@ -800,14 +803,15 @@ static int parse_limit(const char *s, conf_limit_t *out)
 }
 
 static void load_limit(struct ctx *c, const ynode_t *item, const char *key, conf_limit_t *out,
-		       const char *where)
+                       const char *where)
 {
 	out->percent = true;
 	out->value = 30;
 	const ynode_t *n = ynode_get(item, key);
 	const char *v = scalar(c, n, key);
 	if (v != NULL && parse_limit(v, out) != 0) {
-		err_at(c, n, "%s: '%s' must be a percentage (0%%-100%%) or a count of RRsets, not '%s'",
+		err_at(c, n,
+		       "%s: '%s' must be a percentage (0%%-100%%) or a count of RRsets, not '%s'",
 		       where, key, v);
 	}
 }
@@ -823,8 +827,8 @@ static void load_zones(struct ctx *c)
 	if (conf->zone == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "domain", "primary", "target", "max-delete",
-					    "max-update", NULL };
+	static const char *const keys[] = {"domain",     "primary",    "target",
+	                                   "max-delete", "max-update", NULL};
 	for (size_t i = 0; i < list->n; i++) {
 		const char *domain = item_id(c, list, i, "zone", "domain");
 		if (domain == NULL) {
@@ -869,11 +873,13 @@ static void load_zones(struct ctx *c)
 		const ynode_t *tn = ynode_get(item, "target");
 		if (tn != NULL) {
 			z->target = calloc(list_len(tn) + 1, sizeof(*z->target));
-			const ynode_t *single[1] = { tn };
-			const ynode_t *const *items = tn->kind == YNODE_SEQ ? (const ynode_t *const *)tn->item : single;
+			const ynode_t *single[1] = {tn};
+			const ynode_t *const *items =
+			    tn->kind == YNODE_SEQ ? (const ynode_t *const *)tn->item : single;
 			size_t nitems = tn->kind == YNODE_SEQ ? tn->n : 1;
 			if (tn->kind == YNODE_MAP) {
-				err_at(c, tn, "'target' must be a value or a list of values, not a map");
+				err_at(c, tn,
+				       "'target' must be a value or a list of values, not a map");
 				nitems = 0;
 			} else if (tn->kind == YNODE_SEQ && tn->n == 0) {
 				err_at(c, tn, "'target' must not be an empty list");
@@ -897,12 +903,13 @@ static void load_zones(struct ctx *c)
 					/* A declared target that failed its own checks was
 					 * already reported. */
 					if (!declared(c, "target", tid)) {
-						err_at(c, items[k], "%s: target '%s' is not defined",
-						       where, tid);
+						err_at(c, items[k],
+						       "%s: target '%s' is not defined", where,
+						       tid);
 					}
 				} else if (twice) {
-					err_at(c, items[k], "%s: target '%s' is listed twice", where,
-					       tid);
+					err_at(c, items[k], "%s: target '%s' is listed twice",
+					       where, tid);
 				} else {
 					z->target[z->ntarget++] = t;
 				}
@@ -918,10 +925,10 @@ static void load_zones(struct ctx *c)
 /* --- entry points ------------------------------------------------------- */
 
 static int load(conf_t *conf, const char *name, const char *dir, const char *data, size_t len,
-		FILE *errs)
+                FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
-	struct ctx c = { .name = name, .errs = errs, .conf = conf };
+	struct ctx c = {.name = name, .errs = errs, .conf = conf};
 	c.dir = dir ? strdup(dir) : NULL;
 
 	yaml_error_t yerr;
@@ -938,10 +945,11 @@ static int load(conf_t *conf, const char *name, const char *dir, const char *dat
 		err_at(&c, conf->root, "the configuration must be a map of sections, not %s",
 		       ynode_kind_str(conf->root->kind));
 	} else {
-		static const char *const sections[] = { "server", "key", "primary", "target",
-							"zone", NULL };
-		check_keys(&c, conf->root, sections, NULL, "the configuration (sections are "
-			   "server, key, primary, target, zone)");
+		static const char *const sections[] = {"server", "key",  "primary",
+		                                       "target", "zone", NULL};
+		check_keys(&c, conf->root, sections, NULL,
+		           "the configuration (sections are "
+		           "server, key, primary, target, zone)");
 		load_server(&c, ynode_get(conf->root, "server"));
 		load_keys(&c);
 		load_primaries(&c);
@@ -978,7 +986,9 @@ int conf_load(conf_t *conf, const char *path, FILE *errs)
 	if (data == NULL || rerr || len > MAX_CONF_SIZE) {
 		if (errs != NULL) {
 			fprintf(errs, "%s: cannot read: %s\n", path,
-				data == NULL ? "out of memory" : rerr ? "read error" : "file too large");
+			        data == NULL ? "out of memory"
+			        : rerr       ? "read error"
+			                     : "file too large");
 		}
 		free(data);
 		return -EINVAL;

@@ -63,7 +63,13 @@ typedef struct {
 } conf_zone_t;
 
 typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } conf_log_target_t;
-typedef enum { CONF_LOG_DEBUG, CONF_LOG_INFO, CONF_LOG_NOTICE, CONF_LOG_WARNING, CONF_LOG_ERROR } conf_log_level_t;
+typedef enum {
+	CONF_LOG_DEBUG,
+	CONF_LOG_INFO,
+	CONF_LOG_NOTICE,
+	CONF_LOG_WARNING,
+	CONF_LOG_ERROR
+} conf_log_level_t;
 
 typedef struct {
 	char *path;

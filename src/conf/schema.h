@@ -8,14 +8,14 @@
 #include <stdbool.h>
 
 typedef enum {
-	CONF_STR, /* any non-empty string */
-	CONF_INT, /* integer in [min, max] */
-	CONF_BOOL, /* true/false/yes/no/on/off */
-	CONF_ENUM, /* one of choices */
-	CONF_ADDR, /* IP[@PORT] */
-	CONF_URL, /* http:// or https:// URL */
-	CONF_PATH, /* file path; "%s" stands for the zone name where allowed */
-	CONF_KEYREF, /* id of a key section */
+	CONF_STR,     /* any non-empty string */
+	CONF_INT,     /* integer in [min, max] */
+	CONF_BOOL,    /* true/false/yes/no/on/off */
+	CONF_ENUM,    /* one of choices */
+	CONF_ADDR,    /* IP[@PORT] */
+	CONF_URL,     /* http:// or https:// URL */
+	CONF_PATH,    /* file path; "%s" stands for the zone name where allowed */
+	CONF_KEYREF,  /* id of a key section */
 	CONF_STRLIST, /* non-empty list of strings (or one string) */
 } conf_vtype_t;
 
@@ -24,6 +24,6 @@ typedef struct {
 	conf_vtype_t type;
 	bool required;
 	const char *const *choices; /* CONF_ENUM: NULL-terminated */
-	long long min, max; /* CONF_INT */
-	const char *help; /* one line for docs and errors */
+	long long min, max;         /* CONF_INT */
+	const char *help;           /* one line for docs and errors */
 } conf_item_t;

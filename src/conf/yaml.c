@@ -18,7 +18,7 @@ static void error_at(struct parser *ps, size_t line, size_t col, const char *msg
 {
 	if (!ps->failed) {
 		snprintf(ps->err->msg, sizeof(ps->err->msg), "%s:%zu:%zu: %s", ps->name, line + 1,
-			 col + 1, msg);
+		         col + 1, msg);
 		ps->failed = 1;
 	}
 }
@@ -34,7 +34,7 @@ static int next_event(struct parser *ps, yaml_event_t *ev)
 			 * quote or bracket is seen at the end of the file): say where
 			 * the construct started too. */
 			snprintf(msg, sizeof(msg), "%s %s started at line %zu, column %zu", what,
-				 ps->p.context, cm->line + 1, cm->column + 1);
+			         ps->p.context, cm->line + 1, cm->column + 1);
 		} else if (ps->p.context) {
 			snprintf(msg, sizeof(msg), "%s %s", what, ps->p.context);
 		} else {
@@ -80,27 +80,27 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
 		error_at(ps, ev->start_mark.line, ev->start_mark.column,
-			 "aliases are not supported in the configuration");
+		         "aliases are not supported in the configuration");
 		yaml_event_delete(ev);
 		return NULL;
 	case YAML_SCALAR_EVENT:
 		if (ev->data.scalar.anchor != NULL) {
 			error_at(ps, ev->start_mark.line, ev->start_mark.column,
-				 "anchors are not supported in the configuration");
+			         "anchors are not supported in the configuration");
 			yaml_event_delete(ev);
 			return NULL;
 		}
 		n = new_node(YNODE_SCALAR, &ev->start_mark);
 		if (n != NULL) {
-			n->value = strndup((const char *)ev->data.scalar.value,
-					   ev->data.scalar.length);
+			n->value =
+			    strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
 			n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 			if (n->value == NULL) {
 				free(n);
 				n = NULL;
 			} else if (strlen(n->value) != ev->data.scalar.length) {
 				error_at(ps, ev->start_mark.line, ev->start_mark.column,
-					 "NUL character in a value");
+				         "NUL character in a value");
 				ynode_free(n);
 				n = NULL;
 			}
@@ -113,11 +113,11 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT: {
 		int is_map = ev->type == YAML_MAPPING_START_EVENT;
-		const yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
-						   : ev->data.sequence_start.anchor;
+		const yaml_char_t *anchor =
+		    is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
 		if (anchor != NULL) {
 			error_at(ps, ev->start_mark.line, ev->start_mark.column,
-				 "anchors are not supported in the configuration");
+			         "anchors are not supported in the configuration");
 			yaml_event_delete(ev);
 			return NULL;
 		}
@@ -150,16 +150,17 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 			if (is_map && n->n % 2 == 1) {
 				if (c->kind != YNODE_SCALAR) {
 					error_at(ps, c->line - 1, c->col - 1,
-						 "a key must be a plain value");
+					         "a key must be a plain value");
 					ynode_free(n);
 					return NULL;
 				}
 				for (size_t i = 0; i + 1 < n->n; i += 2) {
 					if (strcmp(n->item[i]->value, c->value) == 0) {
 						char msg[300];
-						snprintf(msg, sizeof(msg),
-							 "duplicate key '%.200s' (first at line %u)",
-							 c->value, n->item[i]->line);
+						snprintf(
+						    msg, sizeof(msg),
+						    "duplicate key '%.200s' (first at line %u)",
+						    c->value, n->item[i]->line);
 						error_at(ps, c->line - 1, c->col - 1, msg);
 						ynode_free(n);
 						return NULL;
@@ -177,7 +178,7 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 
 ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, yaml_error_t *err)
 {
-	struct parser ps = { .name = name, .err = err };
+	struct parser ps = {.name = name, .err = err};
 	err->msg[0] = '\0';
 	if (!yaml_parser_initialize(&ps.p)) {
 		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", name);
@@ -196,7 +197,7 @@ ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, ya
 		goto out;
 	}
 	if (ev.type == YAML_STREAM_END_EVENT) {
-		yaml_mark_t m = { 0 };
+		yaml_mark_t m = {0};
 		root = new_node(YNODE_MAP, &m);
 		yaml_event_delete(&ev);
 		goto out;
@@ -225,7 +226,7 @@ ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, ya
 	}
 	if (ev.type != YAML_STREAM_END_EVENT) {
 		error_at(&ps, ev.start_mark.line, ev.start_mark.column,
-			 "only one YAML document is allowed");
+		         "only one YAML document is allowed");
 		yaml_event_delete(&ev);
 		goto fail;
 	}

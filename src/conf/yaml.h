@@ -14,10 +14,10 @@ typedef struct ynode ynode_t;
 struct ynode {
 	ynode_kind_t kind;
 	unsigned line, col; /* 1-based */
-	char *value; /* SCALAR */
-	int quoted; /* SCALAR written with quotes */
-	ynode_t **item; /* SEQ: items; MAP: key, value, key, value... */
-	size_t n; /* SEQ: items; MAP: 2 * pairs */
+	char *value;        /* SCALAR */
+	int quoted;         /* SCALAR written with quotes */
+	ynode_t **item;     /* SEQ: items; MAP: key, value, key, value... */
+	size_t n;           /* SEQ: items; MAP: 2 * pairs */
 };
 
 typedef struct {

@@ -37,7 +37,7 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 		}
 		if (i == z->count || cmp(&z->rr[i], &del->rr[d]) != 0) {
 			return rejected(err, "delta removes a record the zone does not have",
-					&del->rr[d]);
+			                &del->rr[d]);
 		}
 	}
 	i = 0;
@@ -84,7 +84,8 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 			d++;
 			continue;
 		}
-		bool take_zone = a == add->count || (i < z->count && cmp(&z->rr[i], &add->rr[a]) < 0);
+		bool take_zone =
+		    a == add->count || (i < z->count && cmp(&z->rr[i], &add->rr[a]) < 0);
 		if (take_zone) {
 			out[n++] = z->rr[i++];
 			continue;
@@ -123,7 +124,8 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 	}
 	if (soas != 1) {
 		free(out);
-		snprintf(err->msg, sizeof(err->msg), "delta leaves %zu SOA records at the apex", soas);
+		snprintf(err->msg, sizeof(err->msg), "delta leaves %zu SOA records at the apex",
+		         soas);
 		return -EINVAL;
 	}
 

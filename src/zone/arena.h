@@ -10,7 +10,7 @@ typedef struct arena_chunk arena_chunk_t;
 
 typedef struct {
 	arena_chunk_t *head;
-	size_t used; /* bytes used in head */
+	size_t used;  /* bytes used in head */
 	size_t total; /* bytes handed out, for statistics */
 } arena_t;
 

@@ -8,8 +8,8 @@
 #include "zone/zonefile.h"
 
 typedef enum {
-	ZONE_CHANGE_ADD, /* only in the new zone */
-	ZONE_CHANGE_DELETE, /* only in the old zone */
+	ZONE_CHANGE_ADD,     /* only in the new zone */
+	ZONE_CHANGE_DELETE,  /* only in the old zone */
 	ZONE_CHANGE_REPLACE, /* in both, with other records or another TTL */
 } zone_change_kind_t;
 

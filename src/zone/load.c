@@ -35,13 +35,13 @@ static const char *file_of(const zs_scanner_t *s, const struct load_ctx *c)
 }
 
 static void fail(struct load_ctx *c, zs_scanner_t *s, int ret, const char *file, uint64_t line,
-		 const char *fmt, ...)
+                 const char *fmt, ...)
 {
 	if (c->ret == 0) {
 		/* Line 0: a problem of the whole input, not of one line. */
 		int n = line > 0 ? snprintf(c->err->msg, sizeof(c->err->msg), "%s:%llu: ", file,
-					    (unsigned long long)line)
-				 : snprintf(c->err->msg, sizeof(c->err->msg), "%s: ", file);
+		                            (unsigned long long)line)
+		                 : snprintf(c->err->msg, sizeof(c->err->msg), "%s: ", file);
 		va_list ap;
 		va_start(ap, fmt);
 		if (n > 0 && (size_t)n < sizeof(c->err->msg)) {
@@ -55,13 +55,14 @@ static void fail(struct load_ctx *c, zs_scanner_t *s, int ret, const char *file,
 	}
 }
 
-static void check_owner(struct load_ctx *c, zs_scanner_t *s, const uint8_t *owner,
-			const char *file, uint64_t line)
+static void check_owner(struct load_ctx *c, zs_scanner_t *s, const uint8_t *owner, const char *file,
+                        uint64_t line)
 {
 	if (!dns_name_in_zone(owner, c->z->apex)) {
 		char o[DNS_NAME_STR_MAX], a[DNS_NAME_STR_MAX];
 		fail(c, s, -EINVAL, file, line, "record owner %s is outside the zone %s",
-		     dns_name_to_str(owner, o, sizeof(o)), dns_name_to_str(c->z->apex, a, sizeof(a)));
+		     dns_name_to_str(owner, o, sizeof(o)),
+		     dns_name_to_str(c->z->apex, a, sizeof(a)));
 	}
 }
 
@@ -103,7 +104,7 @@ static void on_record(zs_scanner_t *s)
 			zone_set_apex(c->z, s->r_owner);
 			for (size_t i = 0; i < c->npending && c->ret == 0; i++) {
 				check_owner(c, s, c->pending[i].owner, c->pending[i].file,
-					    c->pending[i].line);
+				            c->pending[i].line);
 			}
 			if (c->ret != 0) {
 				return;
@@ -142,8 +143,8 @@ static void on_record(zs_scanner_t *s)
 		fail(c, s, -EINVAL, file, line, "record data too long");
 		return;
 	}
-	int ret = zone_add(c->z, s->r_owner, s->r_type, s->r_ttl, s->r_data,
-			   (uint16_t)s->r_data_length);
+	int ret =
+	    zone_add(c->z, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length);
 	if (ret == -ENOMEM) {
 		fail(c, s, ret, file, line, "out of memory");
 	} else if (ret < 0) {
@@ -199,9 +200,9 @@ static int run(struct load_ctx *c, zs_scanner_t *s)
 }
 
 static int load(zone_t *z, const char *name, const char *path, const char *data, size_t len,
-		const knot_dname_t *origin, zone_error_t *err)
+                const knot_dname_t *origin, zone_error_t *err)
 {
-	struct load_ctx c = { .z = z, .name = name, .err = err, .no_include = (path == NULL) };
+	struct load_ctx c = {.z = z, .name = name, .err = err, .no_include = (path == NULL)};
 	err->msg[0] = '\0';
 	zone_init(z);
 
@@ -229,14 +230,14 @@ static int load(zone_t *z, const char *name, const char *path, const char *data,
 		if (f == NULL) {
 			ret = errno == ENOMEM ? -ENOMEM : -ENOENT;
 			snprintf(err->msg, sizeof(err->msg), "%s: cannot open: %s", path,
-				 strerror(errno));
+			         strerror(errno));
 			goto out;
 		}
 		fclose(f);
 		if (zs_set_input_file(s, path) != 0) {
 			ret = -ENOENT;
 			snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path,
-				 zs_strerror(s->error.code));
+			         zs_strerror(s->error.code));
 			goto out;
 		}
 	} else if (zs_set_input_string(s, data, len) != 0) {
@@ -265,7 +266,7 @@ int zone_load_file(zone_t *z, const char *path, const knot_dname_t *origin, zone
 }
 
 int zone_load_string(zone_t *z, const char *name, const char *data, size_t len,
-		     const knot_dname_t *origin, zone_error_t *err)
+                     const knot_dname_t *origin, zone_error_t *err)
 {
 	return load(z, name, NULL, data, len, origin, err);
 }

@@ -27,8 +27,8 @@ static int write_set(struct writer *w, const zone_rrset_t *s, const char *prefix
 		if (len < 0) {
 			return len;
 		}
-		if (fputs(prefix, out) == EOF || fwrite(w->txt, 1, (size_t)len, out) != (size_t)len ||
-		    fputc('\n', out) == EOF) {
+		if (fputs(prefix, out) == EOF ||
+		    fwrite(w->txt, 1, (size_t)len, out) != (size_t)len || fputc('\n', out) == EOF) {
 			return -EIO;
 		}
 	}
@@ -43,7 +43,7 @@ static void writer_free(struct writer *w)
 
 int zone_write_rrset(const zone_rrset_t *s, const char *prefix, FILE *out)
 {
-	struct writer w = { 0 };
+	struct writer w = {0};
 	int ret = write_set(&w, s, prefix, out);
 	writer_free(&w);
 	return ret;
@@ -51,7 +51,7 @@ int zone_write_rrset(const zone_rrset_t *s, const char *prefix, FILE *out)
 
 int zone_write(const zone_t *z, FILE *out)
 {
-	struct writer w = { 0 };
+	struct writer w = {0};
 	zone_rrset_t s;
 	int ret = 0;
 

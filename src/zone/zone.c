@@ -61,7 +61,7 @@ static const uint8_t *intern_key(zone_t *z, const uint8_t *key, size_t keylen)
 }
 
 int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-	     const uint8_t *rdata, uint16_t rdlen)
+             const uint8_t *rdata, uint16_t rdlen)
 {
 	static _Thread_local uint8_t canon[DNS_RDATA_MAX];
 	int len = dns_rdata_canonical(type, rdata, rdlen, canon);
@@ -76,7 +76,7 @@ int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
 
 	uint8_t key[DNS_KEY_MAX];
 	size_t keylen = dns_name_key(owner, key);
-	zone_rr_t rr = { .rd = rd, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen };
+	zone_rr_t rr = {.rd = rd, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen};
 	rr.key = intern_key(z, key, keylen);
 	if (rr.key == NULL) {
 		return -ENOMEM;
@@ -85,7 +85,7 @@ int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
 }
 
 int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
-		   const knot_rdata_t *rd)
+                   const knot_rdata_t *rd)
 {
 	size_t rsize = knot_rdata_size(rd->len);
 	knot_rdata_t *copy = arena_alloc(&z->arena, rsize);
@@ -93,7 +93,7 @@ int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, 
 		return -ENOMEM;
 	}
 	memcpy(copy, rd, rsize);
-	zone_rr_t rr = { .rd = copy, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen };
+	zone_rr_t rr = {.rd = copy, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen};
 	rr.key = intern_key(z, key, keylen);
 	if (rr.key == NULL) {
 		return -ENOMEM;
@@ -102,7 +102,7 @@ int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, 
 }
 
 static inline int owner_type_cmp(const uint8_t *ak, size_t al, uint16_t at, const uint8_t *bk,
-				 size_t bl, uint16_t bt)
+                                 size_t bl, uint16_t bt)
 {
 	if (ak != bk || al != bl) {
 		int r = dns_key_cmp(ak, al, bk, bl);
@@ -187,7 +187,7 @@ static int sort_records(zone_t *z)
 		a[i].idx = (uint32_t)i;
 	}
 	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = { 0 };
+		size_t count[257] = {0};
 		for (size_t i = 0; i < n; i++) {
 			count[((a[i].prefix >> shift) & 0xff) + 1]++;
 		}
@@ -313,8 +313,8 @@ bool zone_find(const zone_t *z, const knot_dname_t *owner, uint16_t type, zone_r
 			hi = mid;
 		}
 	}
-	if (lo == z->count ||
-	    owner_type_cmp(z->rr[lo].key, z->rr[lo].keylen, z->rr[lo].type, key, keylen, type) != 0) {
+	if (lo == z->count || owner_type_cmp(z->rr[lo].key, z->rr[lo].keylen, z->rr[lo].type, key,
+	                                     keylen, type) != 0) {
 		return false;
 	}
 	size_t pos = lo;
@@ -345,7 +345,7 @@ bool zone_rrset_equal(const zone_rrset_t *a, const zone_rrset_t *b)
 }
 
 int zone_rrset_to_knot(const zone_rrset_t *s, knot_rrset_t *out, uint8_t *owner, uint8_t **buf,
-		       size_t *bufsize)
+                       size_t *bufsize)
 {
 	if (dns_name_from_key(s->key, s->keylen, owner) < 0) {
 		return -EINVAL;
@@ -380,8 +380,12 @@ int zone_rrset_to_knot(const zone_rrset_t *s, knot_rrset_t *out, uint8_t *owner,
 
 const char *zone_rr_str(const zone_rr_t *rr, char *buf, size_t size)
 {
-	zone_rrset_t s = { .key = rr->key, .keylen = rr->keylen, .type = rr->type,
-			   .ttl = rr->ttl, .rr = rr, .count = 1 };
+	zone_rrset_t s = {.key = rr->key,
+	                  .keylen = rr->keylen,
+	                  .type = rr->type,
+	                  .ttl = rr->ttl,
+	                  .rr = rr,
+	                  .count = 1};
 	knot_dname_storage_t owner;
 	knot_rrset_t k;
 	uint8_t *rdbuf = NULL;

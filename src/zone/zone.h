@@ -21,7 +21,7 @@
 #include "zone/arena.h"
 
 typedef struct {
-	const uint8_t *key; /* owner, see dns_name_key() */
+	const uint8_t *key;     /* owner, see dns_name_key() */
 	const knot_rdata_t *rd; /* canonical rdata */
 	uint32_t ttl;
 	uint16_t type;
@@ -39,7 +39,7 @@ typedef struct {
 } zone_rrset_t;
 
 typedef struct {
-	size_t duplicates; /* records dropped as duplicates */
+	size_t duplicates;    /* records dropped as duplicates */
 	size_t ttl_collapsed; /* RRsets whose records had different TTLs */
 } zone_stats_t;
 
@@ -63,12 +63,12 @@ void zone_set_apex(zone_t *z, const knot_dname_t *apex);
 /* Add one record (unsorted until zone_finish()).  The rdata must be well
  * formed for its type; it is copied and canonicalized.  0 or -ENOMEM. */
 int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-	     const uint8_t *rdata, uint16_t rdlen);
+             const uint8_t *rdata, uint16_t rdlen);
 
 /* Same, with the owner given by its sort key (copied unless it equals the
  * key of the last record added). */
 int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
-		   const knot_rdata_t *rd);
+                   const knot_rdata_t *rd);
 
 /* Sort, drop duplicates, collapse TTLs, count RRsets.  0 or -ENOMEM. */
 int zone_finish(zone_t *z);
@@ -95,7 +95,7 @@ bool zone_rrset_equal(const zone_rrset_t *a, const zone_rrset_t *b);
  * owner must hold KNOT_DNAME_MAXLEN bytes; *buf (malloc'd, grown as needed)
  * holds the rdata.  0 or -ENOMEM / -EINVAL. */
 int zone_rrset_to_knot(const zone_rrset_t *s, knot_rrset_t *out, uint8_t *owner, uint8_t **buf,
-		       size_t *bufsize);
+                       size_t *bufsize);
 
 /* One record as zone text, cut to fit buf (for messages). */
 const char *zone_rr_str(const zone_rr_t *rr, char *buf, size_t size);

@@ -26,7 +26,7 @@ int zone_load_file(zone_t *z, const char *path, const knot_dname_t *origin, zone
 
 /* Same from memory; name is used in messages.  $INCLUDE is refused. */
 int zone_load_string(zone_t *z, const char *name, const char *data, size_t len,
-		     const knot_dname_t *origin, zone_error_t *err);
+                     const knot_dname_t *origin, zone_error_t *err);
 
 /* Write canonical zone text.  0 or a negative error (errno of the stream). */
 int zone_write(const zone_t *z, FILE *out);

@@ -81,8 +81,8 @@ static inline void records(zone_t *z, const char *text)
 	assert_int_equal(zs_set_input_string(s, text, strlen(text)), 0);
 	while (zs_parse_record(s) == 0 && s->state == ZS_STATE_DATA) {
 		assert_int_equal(zone_add(z, s->r_owner, s->r_type, s->r_ttl, s->r_data,
-					  (uint16_t)s->r_data_length),
-				 0);
+		                          (uint16_t)s->r_data_length),
+		                 0);
 	}
 	assert_int_equal(s->state, ZS_STATE_EOF);
 	zs_deinit(s);

@@ -33,7 +33,7 @@ typedef struct {
 
 static result_t load(conf_t *conf, const char *yaml, size_t len)
 {
-	result_t r = { 0 };
+	result_t r = {0};
 	size_t size = 0;
 	FILE *f = open_memstream(&r.text, &size);
 	assert_non_null(f);
@@ -101,12 +101,12 @@ static void expect_errors_at(const char *file, int line, const char *yaml, size_
 		char prefix[64], got[1024];
 		snprintf(prefix, sizeof(prefix), NAME ":%s: ", pos);
 		if (line_of(r.text, n, got, sizeof(got)) == NULL || got[0] == '\0') {
-			fail_msg("%s:%d: error %u missing (want %s... %s); errors:\n%s", file, line, n,
-				 prefix, phrase, r.text);
+			fail_msg("%s:%d: error %u missing (want %s... %s); errors:\n%s", file, line,
+			         n, prefix, phrase, r.text);
 		}
 		if (strncmp(got, prefix, strlen(prefix)) != 0 || strstr(got, phrase) == NULL) {
 			fail_msg("%s:%d: error %u is\n  %s\nwant\n  %s... %s", file, line, n, got,
-				 prefix, phrase);
+			         prefix, phrase);
 		}
 		n++;
 	}
@@ -117,7 +117,7 @@ static void expect_errors_at(const char *file, int line, const char *yaml, size_
 	free(r.text);
 }
 
-#define expect_errors(yaml, ...)                                                                 \
+#define expect_errors(yaml, ...)                                                                   \
 	expect_errors_at(__FILE__, __LINE__, (yaml), strlen(yaml), __VA_ARGS__, NULL)
 #define expect_error(yaml, pos, phrase) expect_errors(yaml, pos, phrase)
 
@@ -143,8 +143,9 @@ static void assert_prefix(const conf_prefix_t *p, int family, const char *ip, un
 {
 	char buf[INET6_ADDRSTRLEN];
 	assert_int_equal(p->ss.ss_family, family);
-	const void *a = family == AF_INET ? (const void *)&((const struct sockaddr_in *)&p->ss)->sin_addr
-					  : (const void *)&((const struct sockaddr_in6 *)&p->ss)->sin6_addr;
+	const void *a = family == AF_INET
+	                    ? (const void *)&((const struct sockaddr_in *)&p->ss)->sin_addr
+	                    : (const void *)&((const struct sockaddr_in6 *)&p->ss)->sin6_addr;
 	assert_non_null(inet_ntop(family, a, buf, sizeof(buf)));
 	assert_string_equal(buf, ip);
 	assert_int_equal(p->bits, bits);
@@ -185,54 +186,54 @@ static void write_file(const char *path, const char *text, size_t len)
 /* --- valid configurations ------------------------------------------------ */
 
 static const char FULL[] =
-	"server:\n"
-	"  listen: [127.0.0.1@5353, \"::1@5353\", 192.0.2.7, \"2001:db8::7\"]\n"
-	"  state: /srv/zonesync\n"
-	"  metrics: \"2001:db8::9\"\n"
-	"  user: zs\n"
-	"  log: { target: syslog, level: debug }\n"
-	"key:\n"
-	"  - { id: k1, algorithm: hmac-sha256, secret: \"" SECRET32 "\" }\n"
-	"  - id: K2\n"
-	"    algorithm: hmac-md5\n"
-	"    secret: AAAA\n"
-	"primary:\n"
-	"  - id: p1\n"
-	"    address: [192.0.2.1@5300, \"2001:db8::1\"]\n"
-	"    key: k1\n"
-	"    notify-from: [192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7]\n"
-	"  - { id: p2, address: 192.0.2.2, key: k2, notify-from: 203.0.113.0/25 }\n"
-	"target:\n"
-	"  - id: r53\n"
-	"    type: route53\n"
-	"    hosted-zone-id: Z0123\n"
-	"    endpoint: \"http://127.0.0.1:5000\"\n"
-	"    region: eu-west-1\n"
-	"    profile: zonesync\n"
-	"    credentials-file: /etc/zonesync/aws\n"
-	"    apex-ns: sync\n"
-	"    soa-serial: mirror\n"
-	"    rate-limit: 7\n"
-	"  - id: pdns\n"
-	"    type: powerdns\n"
-	"    url: \"https://pdns.example.net:8443/api\"\n"
-	"    server-id: ns1\n"
-	"    api-key-file: /etc/zonesync/pdns.key\n"
-	"    api-key-env: PDNS_KEY\n"
-	"    create: yes\n"
-	"    batch-size: 100000\n"
-	"  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
-	" soa-serial: keep }\n"
-	"  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
-	"  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
-	"zone:\n"
-	"  - { domain: Example.COM, primary: p1, target: [r53, pdns] }\n"
-	"  - domain: example.org.\n"
-	"    primary: p2\n"
-	"    target: [upd, file, hook]\n"
-	"    max-delete: 10%\n"
-	"    max-update: 250\n"
-	"  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
+    "server:\n"
+    "  listen: [127.0.0.1@5353, \"::1@5353\", 192.0.2.7, \"2001:db8::7\"]\n"
+    "  state: /srv/zonesync\n"
+    "  metrics: \"2001:db8::9\"\n"
+    "  user: zs\n"
+    "  log: { target: syslog, level: debug }\n"
+    "key:\n"
+    "  - { id: k1, algorithm: hmac-sha256, secret: \"" SECRET32 "\" }\n"
+    "  - id: K2\n"
+    "    algorithm: hmac-md5\n"
+    "    secret: AAAA\n"
+    "primary:\n"
+    "  - id: p1\n"
+    "    address: [192.0.2.1@5300, \"2001:db8::1\"]\n"
+    "    key: k1\n"
+    "    notify-from: [192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7]\n"
+    "  - { id: p2, address: 192.0.2.2, key: k2, notify-from: 203.0.113.0/25 }\n"
+    "target:\n"
+    "  - id: r53\n"
+    "    type: route53\n"
+    "    hosted-zone-id: Z0123\n"
+    "    endpoint: \"http://127.0.0.1:5000\"\n"
+    "    region: eu-west-1\n"
+    "    profile: zonesync\n"
+    "    credentials-file: /etc/zonesync/aws\n"
+    "    apex-ns: sync\n"
+    "    soa-serial: mirror\n"
+    "    rate-limit: 7\n"
+    "  - id: pdns\n"
+    "    type: powerdns\n"
+    "    url: \"https://pdns.example.net:8443/api\"\n"
+    "    server-id: ns1\n"
+    "    api-key-file: /etc/zonesync/pdns.key\n"
+    "    api-key-env: PDNS_KEY\n"
+    "    create: yes\n"
+    "    batch-size: 100000\n"
+    "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
+    " soa-serial: keep }\n"
+    "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
+    "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
+    "zone:\n"
+    "  - { domain: Example.COM, primary: p1, target: [r53, pdns] }\n"
+    "  - domain: example.org.\n"
+    "    primary: p2\n"
+    "    target: [upd, file, hook]\n"
+    "    max-delete: 10%\n"
+    "    max-update: 250\n"
+    "  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
 
 static void test_full(void **state)
 {
@@ -291,8 +292,8 @@ static void test_full(void **state)
 	/* targets */
 	assert_int_equal(conf.ntarget, 5);
 	const conf_target_t *r53 = target_by_id(&conf, "r53"), *pdns = target_by_id(&conf, "pdns"),
-			    *upd = target_by_id(&conf, "upd"), *file = target_by_id(&conf, "file"),
-			    *hook = target_by_id(&conf, "hook");
+	                    *upd = target_by_id(&conf, "upd"), *file = target_by_id(&conf, "file"),
+	                    *hook = target_by_id(&conf, "hook");
 	assert_ptr_equal(r53, &conf.target[0]);
 	assert_string_equal(r53->type->name, "route53");
 	assert_string_equal(pdns->type->name, "powerdns");
@@ -346,7 +347,7 @@ static void test_full(void **state)
 		for (const conf_item_t *it = target_types[i]->items; it->name; it++) {
 			if (ynode_get(t->node, it->name) == NULL) {
 				fail_msg("key %s of type %s is not in the full config", it->name,
-					 target_types[i]->name);
+				         target_types[i]->name);
 			}
 		}
 	}
@@ -355,7 +356,11 @@ static void test_full(void **state)
 	assert_int_equal(conf.nzone, 3);
 	const conf_zone_t *z = &conf.zone[0];
 	assert_string_equal(z->domain, "example.com.");
-	assert_memory_equal(z->name, "\x07" "example\x03" "com\x00", 13);
+	assert_memory_equal(z->name,
+	                    "\x07"
+	                    "example\x03"
+	                    "com\x00",
+	                    13);
 	assert_ptr_equal(z->primary, p1);
 	assert_int_equal(z->ntarget, 2);
 	assert_ptr_equal(z->target[0], r53);
@@ -398,9 +403,9 @@ static void test_defaults(void **state)
 	(void)state;
 	conf_t conf;
 	load_ok(&conf, "primary:\n"
-		       "  - { id: p, address: 192.0.2.1 }\n"
-		       "zone:\n"
-		       "  - { domain: example.com, primary: p }\n");
+	               "  - { id: p, address: 192.0.2.1 }\n"
+	               "zone:\n"
+	               "  - { domain: example.com, primary: p }\n");
 	assert_int_equal(conf.server.nlisten, 0);
 	assert_string_equal(conf.server.state, "/var/lib/zonesync");
 	assert_false(conf.server.has_metrics);
@@ -421,9 +426,9 @@ static void test_defaults(void **state)
 
 	/* A server section with a partial log map keeps the other default. */
 	load_ok(&conf, "server:\n"
-		       "  listen: 127.0.0.1\n"
-		       "  metrics: 127.0.0.1\n"
-		       "  log: { level: error }\n");
+	               "  listen: 127.0.0.1\n"
+	               "  metrics: 127.0.0.1\n"
+	               "  log: { level: error }\n");
 	assert_int_equal(conf.server.nlisten, 1);
 	assert_addr(&conf.server.listen[0], AF_INET, "127.0.0.1", 53);
 	assert_true(conf.server.has_metrics);
@@ -434,11 +439,11 @@ static void test_defaults(void **state)
 	conf_free(&conf);
 
 	/* Every log level, by name. */
-	static const char *const levels[] = { "debug", "info", "notice", "warning", "error" };
+	static const char *const levels[] = {"debug", "info", "notice", "warning", "error"};
 	for (int i = 0; i < 5; i++) {
 		char yaml[100];
 		snprintf(yaml, sizeof(yaml), "server: { log: { target: stderr, level: %s } }\n",
-			 levels[i]);
+		         levels[i]);
 		load_ok(&conf, yaml);
 		assert_int_equal(conf.server.log_level, i);
 		assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
@@ -449,8 +454,8 @@ static void test_defaults(void **state)
 static void test_empty_file(void **state)
 {
 	(void)state;
-	static const char *const empty[] = { "", "\n\n", "# only a comment\n", "---\n",
-					     "--- # c\n...\n", "{}\n" };
+	static const char *const empty[] = {"",      "\n\n",           "# only a comment\n",
+	                                    "---\n", "--- # c\n...\n", "{}\n"};
 	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
 		conf_t conf;
 		load_ok(&conf, empty[i]);
@@ -475,11 +480,13 @@ static void test_unknown_key_top(void **state)
 {
 	(void)state;
 	expect_error("server: {}\n"
-		     "zones: []\n",
-		     "2:1", "unknown key 'zones' in the configuration (sections are server, key, "
-			    "primary, target, zone)");
+	             "zones: []\n",
+	             "2:1",
+	             "unknown key 'zones' in the configuration (sections are server, key, "
+	             "primary, target, zone)");
 	/* The root must be a map. */
-	expect_error("- server\n", "1:1", "the configuration must be a map of sections, not a list");
+	expect_error("- server\n", "1:1",
+	             "the configuration must be a map of sections, not a list");
 	expect_error("server\n", "1:1", "the configuration must be a map of sections, not a value");
 }
 
@@ -487,29 +494,29 @@ static void test_unknown_key_server(void **state)
 {
 	(void)state;
 	expect_errors("server:\n"
-		      "  listen: 127.0.0.1\n"
-		      "  listn: 127.0.0.1\n"
-		      "  log: { target: stderr, lvl: info }\n",
-		      "3:3", "unknown key 'listn' in server", /* */
-		      "4:26", "unknown key 'lvl' in server.log");
+	              "  listen: 127.0.0.1\n"
+	              "  listn: 127.0.0.1\n"
+	              "  log: { target: stderr, lvl: info }\n",
+	              "3:3", "unknown key 'listn' in server", /* */
+	              "4:26", "unknown key 'lvl' in server.log");
 }
 
 static void test_unknown_key_key(void **state)
 {
 	(void)state;
 	expect_error("key:\n"
-		     "  - { id: k, algorithm: hmac-sha256, secret: AAAA, salt: x }\n",
-		     "2:52", "unknown key 'salt' in key 'k'");
+	             "  - { id: k, algorithm: hmac-sha256, secret: AAAA, salt: x }\n",
+	             "2:52", "unknown key 'salt' in key 'k'");
 }
 
 static void test_unknown_key_primary(void **state)
 {
 	(void)state;
 	expect_error("primary:\n"
-		     "  - id: p\n"
-		     "    address: 192.0.2.1\n"
-		     "    notify: 192.0.2.0/24\n",
-		     "4:5", "unknown key 'notify' in primary 'p'");
+	             "  - id: p\n"
+	             "    address: 192.0.2.1\n"
+	             "    notify: 192.0.2.0/24\n",
+	             "4:5", "unknown key 'notify' in primary 'p'");
 }
 
 static void test_unknown_key_target(void **state)
@@ -517,27 +524,27 @@ static void test_unknown_key_target(void **state)
 	(void)state;
 	/* Keys are checked against the table of the target's own type. */
 	expect_errors("target:\n"
-		      "  - { id: a, type: route53, url: \"http://x\" }\n"
-		      "  - { id: b, type: powerdns, url: \"http://x\", hosted-zone-id: Z1 }\n"
-		      "  - { id: c, type: zonefile, path: /tmp/z, command: [x] }\n"
-		      "  - { id: d, type: exec, command: x, path: /tmp/z }\n"
-		      "  - { id: e, type: rfc2136, address: 192.0.2.1, url: \"http://x\" }\n",
-		      "2:29", "unknown key 'url' in target 'a' (type route53)", /* */
-		      "3:47", "unknown key 'hosted-zone-id' in target 'b' (type powerdns)", /* */
-		      "4:44", "unknown key 'command' in target 'c' (type zonefile)", /* */
-		      "5:38", "unknown key 'path' in target 'd' (type exec)", /* */
-		      "6:49", "unknown key 'url' in target 'e' (type rfc2136)");
+	              "  - { id: a, type: route53, url: \"http://x\" }\n"
+	              "  - { id: b, type: powerdns, url: \"http://x\", hosted-zone-id: Z1 }\n"
+	              "  - { id: c, type: zonefile, path: /tmp/z, command: [x] }\n"
+	              "  - { id: d, type: exec, command: x, path: /tmp/z }\n"
+	              "  - { id: e, type: rfc2136, address: 192.0.2.1, url: \"http://x\" }\n",
+	              "2:29", "unknown key 'url' in target 'a' (type route53)",             /* */
+	              "3:47", "unknown key 'hosted-zone-id' in target 'b' (type powerdns)", /* */
+	              "4:44", "unknown key 'command' in target 'c' (type zonefile)",        /* */
+	              "5:38", "unknown key 'path' in target 'd' (type exec)",               /* */
+	              "6:49", "unknown key 'url' in target 'e' (type rfc2136)");
 }
 
 static void test_unknown_key_zone(void **state)
 {
 	(void)state;
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - domain: example.com\n"
-		     "    primary: p\n"
-		     "    max-deletes: 5\n",
-		     "5:5", "unknown key 'max-deletes' in zone 'example.com'");
+	             "zone:\n"
+	             "  - domain: example.com\n"
+	             "    primary: p\n"
+	             "    max-deletes: 5\n",
+	             "5:5", "unknown key 'max-deletes' in zone 'example.com'");
 }
 
 /* --- wrong types and empty values ----------------------------------------- */
@@ -547,22 +554,22 @@ static void test_wrong_type_map(void **state)
 	(void)state;
 	expect_error("server: [a]\n", "1:9", "'server' must be a map, not a list");
 	expect_error("zone: { domain: example.com }\n", "1:7",
-		     "'zone' must be a list of maps, not a map");
+	             "'zone' must be a list of maps, not a map");
 	expect_error("key: [ [a] ]\n", "1:8", "each 'key' entry must be a map, not a list");
 	expect_error("server:\n"
-		     "  listen: { ip: 127.0.0.1 }\n",
-		     "2:11", "'listen' must be a value or a list of values, not a map");
+	             "  listen: { ip: 127.0.0.1 }\n",
+	             "2:11", "'listen' must be a value or a list of values, not a map");
 	expect_error("server: { log: stderr }\n", "1:16", "'log' must be a map, not a value");
 	expect_error("primary:\n"
-		     "  - { id: p, address: [ { ip: 192.0.2.1 } ] }\n",
-		     "2:25", "'address' must be a list of values, not a map");
+	             "  - { id: p, address: [ { ip: 192.0.2.1 } ] }\n",
+	             "2:25", "'address' must be a list of values, not a map");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: p, target: { id: t } }\n",
-		     "3:48", "'target' must be a value or a list of values, not a map");
+	             "zone:\n"
+	             "  - { domain: example.com, primary: p, target: { id: t } }\n",
+	             "3:48", "'target' must be a value or a list of values, not a map");
 	expect_error("target:\n"
-		     "  - { id: h, type: exec, command: { argv: x } }\n",
-		     "2:35", "'command' must be a value or a list of values, not a map");
+	             "  - { id: h, type: exec, command: { argv: x } }\n",
+	             "2:35", "'command' must be a value or a list of values, not a map");
 }
 
 static void test_wrong_type_list(void **state)
@@ -570,23 +577,23 @@ static void test_wrong_type_list(void **state)
 	(void)state;
 	expect_error("server: { state: [a, b] }\n", "1:18", "'state' must be a value, not a list");
 	expect_error("server: { metrics: [127.0.0.1] }\n", "1:20",
-		     "'metrics' must be a value, not a list");
+	             "'metrics' must be a value, not a list");
 	expect_error("key: [{ id: [k], algorithm: hmac-sha256, secret: AAAA }]\n", "1:13",
-		     "'id' must be a value, not a list");
+	             "'id' must be a value, not a list");
 	expect_error("key: [{ id: k, algorithm: [hmac-sha256], secret: AAAA }]\n", "1:27",
-		     "'algorithm' must be a value, not a list");
+	             "'algorithm' must be a value, not a list");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: [p] }\n",
-		     "3:37", "'primary' must be a value, not a list");
+	             "zone:\n"
+	             "  - { domain: example.com, primary: [p] }\n",
+	             "3:37", "'primary' must be a value, not a list");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: p, max-delete: [5] }\n",
-		     "3:52", "'max-delete' must be a value, not a list");
+	             "zone:\n"
+	             "  - { domain: example.com, primary: p, max-delete: [5] }\n",
+	             "3:52", "'max-delete' must be a value, not a list");
 	expect_error("target: [{ id: a, type: route53, region: [us-east-1] }]\n", "1:42",
-		     "'region' must be a value, not a list");
+	             "'region' must be a value, not a list");
 	expect_error("target: [{ id: a, type: [route53] }]\n", "1:25",
-		     "'type' must be a value, not a list");
+	             "'type' must be a value, not a list");
 }
 
 static void test_empty_values(void **state)
@@ -594,37 +601,37 @@ static void test_empty_values(void **state)
 	(void)state;
 	expect_error("server: { state: \"\" }\n", "1:18", "'state' must not be empty");
 	expect_error("server:\n"
-		     "  user:\n",
-		     "2:8", "'user' must not be empty");
+	             "  user:\n",
+	             "2:8", "'user' must not be empty");
 	expect_error("server: { listen: [] }\n", "1:19", "'listen' must not be an empty list");
 	expect_error("server: { listen: [127.0.0.1, \"\"] }\n", "1:31",
-		     "'listen' must not be empty");
+	             "'listen' must not be empty");
 	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: \"\" }]\n", "1:48",
-		     "'secret' must not be empty");
+	             "'secret' must not be empty");
 	expect_error("key: [{ id: \"\", algorithm: hmac-sha256, secret: AAAA }]\n", "1:13",
-		     "'id' must not be empty");
+	             "'id' must not be empty");
 	expect_error("primary: [{ id: p, address: [] }]\n", "1:29",
-		     "'address' must not be an empty list");
+	             "'address' must not be an empty list");
 	expect_error("primary: [{ id: p, address: 192.0.2.1, notify-from: [] }]\n", "1:53",
-		     "'notify-from' must not be an empty list");
+	             "'notify-from' must not be an empty list");
 	expect_error("target: [{ id: pd, type: powerdns, url: \"\" }]\n", "1:41",
-		     "'url' must not be empty");
+	             "'url' must not be empty");
 	expect_error("target: [{ id: h, type: exec, command: [] }]\n", "1:40",
-		     "target 'h' (type exec): 'command' must not be an empty list");
+	             "target 'h' (type exec): 'command' must not be an empty list");
 	expect_error("target: [{ id: h, type: exec, command: [x, \"\"] }]\n", "1:44",
-		     "'command' must not be empty");
+	             "'command' must not be empty");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: \"\", primary: p }\n",
-		     "3:15", "'domain' must not be empty");
+	             "zone:\n"
+	             "  - { domain: \"\", primary: p }\n",
+	             "3:15", "'domain' must not be empty");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: p, target: [] }\n",
-		     "3:48", "'target' must not be an empty list");
+	             "zone:\n"
+	             "  - { domain: example.com, primary: p, target: [] }\n",
+	             "3:48", "'target' must not be an empty list");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: p, max-update: }\n",
-		     "3:52", "'max-update' must not be empty");
+	             "zone:\n"
+	             "  - { domain: example.com, primary: p, max-update: }\n",
+	             "3:52", "'max-update' must not be empty");
 }
 
 /* --- required keys and references ------------------------------------------ */
@@ -633,40 +640,41 @@ static void test_missing_required(void **state)
 {
 	(void)state;
 	expect_error("key: [{ algorithm: hmac-sha256, secret: AAAA }]\n", "1:7",
-		     "key: missing required key 'id'");
+	             "key: missing required key 'id'");
 	expect_error("key:\n"
-		     "  - id: k\n"
-		     "    secret: AAAA\n",
-		     "2:5", "key 'k': missing required key 'algorithm'");
-	expect_error("primary: [{ id: p }]\n", "1:11", "primary 'p': missing required key 'address'");
+	             "  - id: k\n"
+	             "    secret: AAAA\n",
+	             "2:5", "key 'k': missing required key 'algorithm'");
+	expect_error("primary: [{ id: p }]\n", "1:11",
+	             "primary 'p': missing required key 'address'");
 	expect_error("target: [{ id: t }]\n", "1:10", "target 't': missing required key 'type'");
 	expect_error("zone: [{ primary: p }]\n", "1:8", "zone: missing required key 'domain'");
 	expect_error("zone: [{ domain: example.com }]\n", "1:8",
-		     "zone 'example.com': missing required key 'primary'");
+	             "zone 'example.com': missing required key 'primary'");
 }
 
 static void test_undefined_refs(void **state)
 {
 	(void)state;
 	expect_error("primary: [{ id: p, address: 192.0.2.1, key: nokey }]\n", "1:45",
-		     "primary 'p': key 'nokey' is not defined");
+	             "primary 'p': key 'nokey' is not defined");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: q }\n",
-		     "3:37", "zone 'example.com': primary 'q' is not defined");
+	             "zone:\n"
+	             "  - { domain: example.com, primary: q }\n",
+	             "3:37", "zone 'example.com': primary 'q' is not defined");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "target: [{ id: t, type: zonefile, path: /tmp/z }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: p, target: [t, u] }\n",
-		     "4:52", "zone 'example.com': target 'u' is not defined");
+	             "target: [{ id: t, type: zonefile, path: /tmp/z }]\n"
+	             "zone:\n"
+	             "  - { domain: example.com, primary: p, target: [t, u] }\n",
+	             "4:52", "zone 'example.com': target 'u' is not defined");
 	expect_error("target:\n"
-		     "  - { id: u, type: rfc2136, address: 192.0.2.1, key: nokey }\n",
-		     "2:54", "target 'u' (type rfc2136): key 'nokey' is not defined");
+	             "  - { id: u, type: rfc2136, address: 192.0.2.1, key: nokey }\n",
+	             "2:54", "target 'u' (type rfc2136): key 'nokey' is not defined");
 	/* A key is defined before it is referenced, in any section order. */
 	conf_t conf;
 	load_ok(&conf, "target: [{ id: u, type: rfc2136, address: 192.0.2.1, key: k }]\n"
-		       "primary: [{ id: p, address: 192.0.2.1, key: k }]\n"
-		       "key: [{ id: k, algorithm: hmac-sha256, secret: AAAA }]\n");
+	               "primary: [{ id: p, address: 192.0.2.1, key: k }]\n"
+	               "key: [{ id: k, algorithm: hmac-sha256, secret: AAAA }]\n");
 	assert_ptr_equal(conf.primary[0].key, &conf.key[0]);
 	conf_free(&conf);
 }
@@ -677,76 +685,76 @@ static void test_no_cascade(void **state)
 {
 	(void)state;
 	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: \"!!\" }]\n"
-		     "primary: [{ id: p, address: 192.0.2.1, key: k }]\n"
-		     "target: [{ id: u, type: rfc2136, address: 192.0.2.1, key: k }]\n",
-		     "1:48", "key 'k': secret is not valid base64");
+	             "primary: [{ id: p, address: 192.0.2.1, key: k }]\n"
+	             "target: [{ id: u, type: rfc2136, address: 192.0.2.1, key: k }]\n",
+	             "1:48", "key 'k': secret is not valid base64");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "target: [{ id: t, type: bind }]\n"
-		     "zone: [{ domain: example.com, primary: p, target: t }]\n",
-		     "2:25", "target 't': unknown type 'bind'");
+	             "target: [{ id: t, type: bind }]\n"
+	             "zone: [{ domain: example.com, primary: p, target: t }]\n",
+	             "2:25", "target 't': unknown type 'bind'");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "target: [{ id: t }]\n"
-		     "zone: [{ domain: example.com, primary: p, target: [T] }]\n",
-		     "2:10", "target 't': missing required key 'type'");
+	             "target: [{ id: t }]\n"
+	             "zone: [{ domain: example.com, primary: p, target: [T] }]\n",
+	             "2:10", "target 't': missing required key 'type'");
 	expect_error("primary: [{ id: p, address: 999.0.0.1 }]\n"
-		     "zone: [{ domain: example.com, primary: p }]\n",
-		     "1:29", "bad address '999.0.0.1'");
+	             "zone: [{ domain: example.com, primary: p }]\n",
+	             "1:29", "bad address '999.0.0.1'");
 }
 
 static void test_target_listed_twice(void **state)
 {
 	(void)state;
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "target: [{ id: t, type: zonefile, path: /tmp/z }]\n"
-		     "zone:\n"
-		     "  - { domain: example.com, primary: p, target: [t, T] }\n",
-		     "4:52", "zone 'example.com': target 'T' is listed twice");
+	             "target: [{ id: t, type: zonefile, path: /tmp/z }]\n"
+	             "zone:\n"
+	             "  - { domain: example.com, primary: p, target: [t, T] }\n",
+	             "4:52", "zone 'example.com': target 'T' is listed twice");
 }
 
 static void test_duplicate_zone(void **state)
 {
 	(void)state;
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: Example.COM, primary: p }\n"
-		     "  - { domain: example.com., primary: p }\n",
-		     "4:15", "zone example.com. is defined twice");
+	             "zone:\n"
+	             "  - { domain: Example.COM, primary: p }\n"
+	             "  - { domain: example.com., primary: p }\n",
+	             "4:15", "zone example.com. is defined twice");
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone:\n"
-		     "  - { domain: example.org, primary: p }\n"
-		     "  - { domain: example.com, primary: p }\n"
-		     "  - domain: example.org\n"
-		     "    primary: p\n",
-		     "5:13", "zone example.org. is defined twice");
+	             "zone:\n"
+	             "  - { domain: example.org, primary: p }\n"
+	             "  - { domain: example.com, primary: p }\n"
+	             "  - domain: example.org\n"
+	             "    primary: p\n",
+	             "5:13", "zone example.org. is defined twice");
 	/* Not a valid name: an empty label. */
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		     "zone: [{ domain: \"a..b\", primary: p }]\n",
-		     "2:18", "zone 'a..b' is not a valid domain name");
+	             "zone: [{ domain: \"a..b\", primary: p }]\n",
+	             "2:18", "zone 'a..b' is not a valid domain name");
 }
 
 static void test_duplicate_ids(void **state)
 {
 	(void)state;
 	expect_error("key:\n"
-		     "  - { id: a, algorithm: hmac-sha256, secret: AAAA }\n"
-		     "  - { id: A, algorithm: hmac-sha256, secret: AAAA }\n",
-		     "3:11", "key 'A' is defined twice (first at line 2)");
+	             "  - { id: a, algorithm: hmac-sha256, secret: AAAA }\n"
+	             "  - { id: A, algorithm: hmac-sha256, secret: AAAA }\n",
+	             "3:11", "key 'A' is defined twice (first at line 2)");
 	expect_error("primary:\n"
-		     "  - { id: p, address: 192.0.2.1 }\n"
-		     "  - { id: q, address: 192.0.2.2 }\n"
-		     "  - id: p\n"
-		     "    address: 192.0.2.3\n",
-		     "4:9", "primary 'p' is defined twice (first at line 2)");
+	             "  - { id: p, address: 192.0.2.1 }\n"
+	             "  - { id: q, address: 192.0.2.2 }\n"
+	             "  - id: p\n"
+	             "    address: 192.0.2.3\n",
+	             "4:9", "primary 'p' is defined twice (first at line 2)");
 	expect_error("target:\n"
-		     "  - { id: t, type: zonefile, path: /tmp/z }\n"
-		     "  - { id: t, type: exec, command: x }\n",
-		     "3:11", "target 't' is defined twice (first at line 2)");
+	             "  - { id: t, type: zonefile, path: /tmp/z }\n"
+	             "  - { id: t, type: exec, command: x }\n",
+	             "3:11", "target 't' is defined twice (first at line 2)");
 	/* The same id in different sections is fine. */
 	conf_t conf;
 	load_ok(&conf, "key: [{ id: x, algorithm: hmac-sha256, secret: AAAA }]\n"
-		       "primary: [{ id: x, address: 192.0.2.1, key: x }]\n"
-		       "target: [{ id: x, type: zonefile, path: /tmp/z }]\n"
-		       "zone: [{ domain: x, primary: x, target: x }]\n");
+	               "primary: [{ id: x, address: 192.0.2.1, key: x }]\n"
+	               "target: [{ id: x, type: zonefile, path: /tmp/z }]\n"
+	               "zone: [{ domain: x, primary: x, target: x }]\n");
 	assert_ptr_equal(conf.zone[0].primary, &conf.primary[0]);
 	assert_ptr_equal(conf.zone[0].target[0], &conf.target[0]);
 	assert_string_equal(conf.zone[0].domain, "x.");
@@ -758,68 +766,69 @@ static void test_duplicate_ids(void **state)
 static void test_bad_address(void **state)
 {
 	(void)state;
-	expect_errors("primary:\n"
-		      "  - id: p\n"
-		      "    address: [999.0.2.1, 192.0.2.1@0, 192.0.2.1@70000, 1.2.3.4@x, \"[::1]:53\","
-		      " 192.0.2.1@, \"2001:db8::1@53\"]\n",
-		      "3:15", "'address': bad address '999.0.2.1', expected IP[@PORT]", /* */
-		      "3:26", "bad address '192.0.2.1@0'", /* */
-		      "3:39", "bad address '192.0.2.1@70000'", /* */
-		      "3:56", "bad address '1.2.3.4@x'", /* */
-		      "3:67", "bad address '[::1]:53'", /* */
-		      "3:79", "bad address '192.0.2.1@'");
+	expect_errors(
+	    "primary:\n"
+	    "  - id: p\n"
+	    "    address: [999.0.2.1, 192.0.2.1@0, 192.0.2.1@70000, 1.2.3.4@x, \"[::1]:53\","
+	    " 192.0.2.1@, \"2001:db8::1@53\"]\n",
+	    "3:15", "'address': bad address '999.0.2.1', expected IP[@PORT]", /* */
+	    "3:26", "bad address '192.0.2.1@0'",                              /* */
+	    "3:39", "bad address '192.0.2.1@70000'",                          /* */
+	    "3:56", "bad address '1.2.3.4@x'",                                /* */
+	    "3:67", "bad address '[::1]:53'",                                 /* */
+	    "3:79", "bad address '192.0.2.1@'");
 	expect_error("server: { listen: example.com }\n", "1:19",
-		     "'listen': bad address 'example.com'");
+	             "'listen': bad address 'example.com'");
 	expect_error("server: { metrics: 127.0.0.1@65536 }\n", "1:20",
-		     "'metrics': bad address '127.0.0.1@65536'");
+	             "'metrics': bad address '127.0.0.1@65536'");
 	expect_error("target: [{ id: u, type: rfc2136, address: 192.0.2.1@0 }]\n", "1:43",
-		     "target 'u' (type rfc2136): 'address': bad address '192.0.2.1@0'");
+	             "target 'u' (type rfc2136): 'address': bad address '192.0.2.1@0'");
 }
 
 static void test_bad_prefix(void **state)
 {
 	(void)state;
 	expect_errors("primary:\n"
-		      "  - id: p\n"
-		      "    address: 192.0.2.1\n"
-		      "    notify-from:\n"
-		      "      - 192.0.2.1/24\n"
-		      "      - 192.0.2.0/33\n"
-		      "      - \"2001:db8::/129\"\n"
-		      "      - \"2001:db8::1/64\"\n"
-		      "      - 192.0.2.0/\n"
-		      "      - 192.0.2.0/24\n",
-		      "5:9",
-		      "'notify-from': bad prefix '192.0.2.1/24', expected IP[/BITS] with no host "
-		      "bits set",
-		      "6:9", "bad prefix '192.0.2.0/33'", /* */
-		      "7:9", "bad prefix '2001:db8::/129'", /* */
-		      "8:9", "bad prefix '2001:db8::1/64'", /* */
-		      "9:9", "bad prefix '192.0.2.0/'");
+	              "  - id: p\n"
+	              "    address: 192.0.2.1\n"
+	              "    notify-from:\n"
+	              "      - 192.0.2.1/24\n"
+	              "      - 192.0.2.0/33\n"
+	              "      - \"2001:db8::/129\"\n"
+	              "      - \"2001:db8::1/64\"\n"
+	              "      - 192.0.2.0/\n"
+	              "      - 192.0.2.0/24\n",
+	              "5:9",
+	              "'notify-from': bad prefix '192.0.2.1/24', expected IP[/BITS] with no host "
+	              "bits set",
+	              "6:9", "bad prefix '192.0.2.0/33'",   /* */
+	              "7:9", "bad prefix '2001:db8::/129'", /* */
+	              "8:9", "bad prefix '2001:db8::1/64'", /* */
+	              "9:9", "bad prefix '192.0.2.0/'");
 }
 
 static void test_bad_base64(void **state)
 {
 	(void)state;
 	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: \"not base64!!\" }]\n", "1:48",
-		     "key 'k': secret is not valid base64");
+	             "key 'k': secret is not valid base64");
 	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret: AAA }]\n", "1:48",
-		     "key 'k': secret is not valid base64");
+	             "key 'k': secret is not valid base64");
 }
 
 static void test_unknown_algorithm(void **state)
 {
 	(void)state;
 	expect_error("key: [{ id: k, algorithm: hmac-sha999, secret: AAAA }]\n", "1:27",
-		     "key 'k': unknown algorithm 'hmac-sha999' (hmac-md5, hmac-sha1, hmac-sha224, "
-		     "hmac-sha256, hmac-sha384, hmac-sha512)");
+	             "key 'k': unknown algorithm 'hmac-sha999' (hmac-md5, hmac-sha1, hmac-sha224, "
+	             "hmac-sha256, hmac-sha384, hmac-sha512)");
 	/* Every listed algorithm is accepted. */
-	static const char *const algs[] = { "hmac-md5", "hmac-sha1", "hmac-sha224",
-					    "hmac-sha256", "hmac-sha384", "hmac-sha512" };
+	static const char *const algs[] = {"hmac-md5",    "hmac-sha1",   "hmac-sha224",
+	                                   "hmac-sha256", "hmac-sha384", "hmac-sha512"};
 	for (size_t i = 0; i < 6; i++) {
 		char yaml[200];
 		snprintf(yaml, sizeof(yaml), "key: [{ id: k, algorithm: %s, secret: AAAA }]\n",
-			 algs[i]);
+		         algs[i]);
 		conf_t conf;
 		load_ok(&conf, yaml);
 		assert_int_equal(conf.key[0].tsig.algorithm, DNSSEC_TSIG_HMAC_MD5 + (int)i);
@@ -831,15 +840,15 @@ static void test_secret_both_or_neither(void **state)
 {
 	(void)state;
 	expect_error("key:\n"
-		     "  - id: k\n"
-		     "    algorithm: hmac-sha256\n"
-		     "    secret: AAAA\n"
-		     "    secret-file: /etc/zonesync/k.key\n",
-		     "5:18", "key 'k': give 'secret' or 'secret-file', not both");
+	             "  - id: k\n"
+	             "    algorithm: hmac-sha256\n"
+	             "    secret: AAAA\n"
+	             "    secret-file: /etc/zonesync/k.key\n",
+	             "5:18", "key 'k': give 'secret' or 'secret-file', not both");
 	expect_error("key:\n"
-		     "  - id: k\n"
-		     "    algorithm: hmac-sha256\n",
-		     "2:5", "key 'k': missing 'secret' or 'secret-file'");
+	             "  - id: k\n"
+	             "    algorithm: hmac-sha256\n",
+	             "2:5", "key 'k': missing 'secret' or 'secret-file'");
 }
 
 static void test_secret_file(void **state)
@@ -869,10 +878,10 @@ static void test_secret_file(void **state)
 	 * absolute as given. */
 	char yaml[512];
 	int n = snprintf(yaml, sizeof(yaml),
-			 "key:\n"
-			 "  - { id: rel, algorithm: hmac-sha256, secret-file: keys/xfr.key }\n"
-			 "  - { id: abs, algorithm: hmac-sha1, secret-file: %s }\n",
-			 absfile);
+	                 "key:\n"
+	                 "  - { id: rel, algorithm: hmac-sha256, secret-file: keys/xfr.key }\n"
+	                 "  - { id: abs, algorithm: hmac-sha1, secret-file: %s }\n",
+	                 absfile);
 	write_file(conffile, yaml, (size_t)n);
 	conf_t conf;
 	char *errs = NULL;
@@ -899,11 +908,11 @@ static void test_secret_file(void **state)
 	/* Missing, a directory, too large, empty: each reported with the path
 	 * it tried. */
 	n = snprintf(yaml, sizeof(yaml),
-		     "key:\n"
-		     "  - { id: a, algorithm: hmac-sha256, secret-file: missing.key }\n"
-		     "  - { id: b, algorithm: hmac-sha256, secret-file: keys }\n"
-		     "  - { id: c, algorithm: hmac-sha256, secret-file: big.key }\n"
-		     "  - { id: d, algorithm: hmac-sha256, secret-file: empty.key }\n");
+	             "key:\n"
+	             "  - { id: a, algorithm: hmac-sha256, secret-file: missing.key }\n"
+	             "  - { id: b, algorithm: hmac-sha256, secret-file: keys }\n"
+	             "  - { id: c, algorithm: hmac-sha256, secret-file: big.key }\n"
+	             "  - { id: d, algorithm: hmac-sha256, secret-file: empty.key }\n");
 	write_file(conffile, yaml, (size_t)n);
 	errs = NULL;
 	f = open_memstream(&errs, &errlen);
@@ -912,12 +921,12 @@ static void test_secret_file(void **state)
 	fclose(f);
 	char want[1024];
 	snprintf(want, sizeof(want),
-		 "%s:2:51: key 'a': cannot read secret-file '%s/missing.key': No such file or "
-		 "directory\n"
-		 "%s:3:51: key 'b': secret-file '%s/keys' is not a regular file\n"
-		 "%s:4:51: key 'c': cannot read secret-file '%s/big.key': file too large\n"
-		 "%s:5:51: key 'd': secret is not valid base64\n",
-		 conffile, dir, conffile, dir, conffile, dir, conffile);
+	         "%s:2:51: key 'a': cannot read secret-file '%s/missing.key': No such file or "
+	         "directory\n"
+	         "%s:3:51: key 'b': secret-file '%s/keys' is not a regular file\n"
+	         "%s:4:51: key 'c': cannot read secret-file '%s/big.key': file too large\n"
+	         "%s:5:51: key 'd': secret is not valid base64\n",
+	         conffile, dir, conffile, dir, conffile, dir, conffile);
 	assert_string_equal(errs, want);
 	free(errs);
 	assert_null(conf.root);
@@ -925,7 +934,7 @@ static void test_secret_file(void **state)
 	/* Without a directory in the name (conf_load_string), a relative path
 	 * is taken from the current directory. */
 	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret-file: /nonexistent/k.key }]\n",
-		     "1:53", "key 'k': cannot read secret-file '/nonexistent/k.key': No such file");
+	             "1:53", "key 'k': cannot read secret-file '/nonexistent/k.key': No such file");
 
 	/* A missing config file. */
 	char missing[128];
@@ -952,29 +961,30 @@ static void test_secret_file(void **state)
 static void test_unknown_target_type(void **state)
 {
 	(void)state;
-	expect_error("target:\n"
-		     "  - id: t\n"
-		     "    type: bind\n",
-		     "3:11", "target 't': unknown type 'bind' (route53, powerdns, rfc2136, zonefile, exec)");
+	expect_error(
+	    "target:\n"
+	    "  - id: t\n"
+	    "    type: bind\n",
+	    "3:11", "target 't': unknown type 'bind' (route53, powerdns, rfc2136, zonefile, exec)");
 	/* Type names are exact. */
 	expect_error("target: [{ id: t, type: Route53 }]\n", "1:25",
-		     "target 't': unknown type 'Route53'");
+	             "target 't': unknown type 'Route53'");
 }
 
 static void test_missing_target_keys(void **state)
 {
 	(void)state;
 	expect_error("target:\n"
-		     "  - id: pd\n"
-		     "    type: powerdns\n"
-		     "    server-id: localhost\n",
-		     "2:5", "target 'pd' (type powerdns): missing required key 'url'");
+	             "  - id: pd\n"
+	             "    type: powerdns\n"
+	             "    server-id: localhost\n",
+	             "2:5", "target 'pd' (type powerdns): missing required key 'url'");
 	expect_error("target: [{ id: f, type: zonefile }]\n", "1:10",
-		     "target 'f' (type zonefile): missing required key 'path'");
+	             "target 'f' (type zonefile): missing required key 'path'");
 	expect_error("target: [{ id: u, type: rfc2136 }]\n", "1:10",
-		     "target 'u' (type rfc2136): missing required key 'address'");
+	             "target 'u' (type rfc2136): missing required key 'address'");
 	expect_error("target: [{ id: h, type: exec, timeout: 5 }]\n", "1:10",
-		     "target 'h' (type exec): missing required key 'command'");
+	             "target 'h' (type exec): missing required key 'command'");
 	/* route53 needs nothing but its type. */
 	conf_t conf;
 	load_ok(&conf, "target: [{ id: a, type: route53 }]\n");
@@ -988,60 +998,64 @@ static void test_bad_url(void **state)
 {
 	(void)state;
 	expect_errors("target:\n"
-		      "  - { id: a, type: powerdns, url: \"ftp://x\" }\n"
-		      "  - { id: b, type: powerdns, url: \"http://\" }\n"
-		      "  - { id: c, type: powerdns, url: \"http:///api\" }\n"
-		      "  - { id: d, type: powerdns, url: \"http://a b\" }\n"
-		      "  - { id: e, type: route53, endpoint: 127.0.0.1:5000 }\n",
-		      "2:35",
-		      "target 'a' (type powerdns): 'url': bad URL 'ftp://x', expected "
-		      "http://HOST[:PORT][/PATH]",
-		      "3:35", "'url': bad URL 'http://'", /* */
-		      "4:35", "'url': bad URL 'http:///api'", /* */
-		      "5:35", "'url': bad URL 'http://a b'", /* */
-		      "6:39", "target 'e' (type route53): 'endpoint': bad URL '127.0.0.1:5000'");
+	              "  - { id: a, type: powerdns, url: \"ftp://x\" }\n"
+	              "  - { id: b, type: powerdns, url: \"http://\" }\n"
+	              "  - { id: c, type: powerdns, url: \"http:///api\" }\n"
+	              "  - { id: d, type: powerdns, url: \"http://a b\" }\n"
+	              "  - { id: e, type: route53, endpoint: 127.0.0.1:5000 }\n",
+	              "2:35",
+	              "target 'a' (type powerdns): 'url': bad URL 'ftp://x', expected "
+	              "http://HOST[:PORT][/PATH]",
+	              "3:35", "'url': bad URL 'http://'",     /* */
+	              "4:35", "'url': bad URL 'http:///api'", /* */
+	              "5:35", "'url': bad URL 'http://a b'",  /* */
+	              "6:39", "target 'e' (type route53): 'endpoint': bad URL '127.0.0.1:5000'");
 }
 
 static void test_enum(void **state)
 {
 	(void)state;
 	expect_errors("target:\n"
-		      "  - { id: a, type: route53, apex-ns: maybe, soa-serial: increment }\n"
-		      "  - { id: u, type: rfc2136, address: 192.0.2.1, apex-ns: KEEP }\n",
-		      "2:38", "target 'a' (type route53): 'apex-ns' is 'maybe', expected one of keep, sync",
-		      "2:57", "'soa-serial' is 'increment', expected one of keep, mirror", /* */
-		      "3:58", "target 'u' (type rfc2136): 'apex-ns' is 'KEEP', expected one of");
+	              "  - { id: a, type: route53, apex-ns: maybe, soa-serial: increment }\n"
+	              "  - { id: u, type: rfc2136, address: 192.0.2.1, apex-ns: KEEP }\n",
+	              "2:38",
+	              "target 'a' (type route53): 'apex-ns' is 'maybe', expected one of keep, sync",
+	              "2:57", "'soa-serial' is 'increment', expected one of keep, mirror", /* */
+	              "3:58", "target 'u' (type rfc2136): 'apex-ns' is 'KEEP', expected one of");
 	expect_errors("server:\n"
-		      "  log: { target: file, level: verbose }\n",
-		      "2:18", "'target': 'file' is not one of stderr, syslog", /* */
-		      "2:31", "'level': 'verbose' is not one of debug, info, notice, warning, error");
+	              "  log: { target: file, level: verbose }\n",
+	              "2:18", "'target': 'file' is not one of stderr, syslog", /* */
+	              "2:31",
+	              "'level': 'verbose' is not one of debug, info, notice, warning, error");
 }
 
 static void test_int_range(void **state)
 {
 	(void)state;
 	expect_errors("target:\n"
-		      "  - { id: a, type: route53, rate-limit: 0 }\n"
-		      "  - { id: b, type: route53, rate-limit: 1001 }\n"
-		      "  - { id: c, type: powerdns, url: \"http://x\", batch-size: 100001 }\n"
-		      "  - { id: d, type: exec, command: x, timeout: abc }\n"
-		      "  - { id: e, type: exec, command: x, timeout: \" 5\" }\n"
-		      "  - { id: f, type: exec, command: x, timeout: 5s }\n"
-		      "  - { id: g, type: exec, command: x, timeout: 99999999999999999999 }\n",
-		      "2:41", "target 'a' (type route53): 'rate-limit' must be an integer from 1 to 1000, "
-			      "not '0'",
-		      "3:41", "'rate-limit' must be an integer from 1 to 1000, not '1001'", /* */
-		      "4:59", "'batch-size' must be an integer from 1 to 100000, not '100001'", /* */
-		      "5:47", "'timeout' must be an integer from 1 to 86400, not 'abc'", /* */
-		      "6:47", "not ' 5'", /* */
-		      "7:47", "not '5s'", /* */
-		      "8:47", "not '99999999999999999999'");
+	              "  - { id: a, type: route53, rate-limit: 0 }\n"
+	              "  - { id: b, type: route53, rate-limit: 1001 }\n"
+	              "  - { id: c, type: powerdns, url: \"http://x\", batch-size: 100001 }\n"
+	              "  - { id: d, type: exec, command: x, timeout: abc }\n"
+	              "  - { id: e, type: exec, command: x, timeout: \" 5\" }\n"
+	              "  - { id: f, type: exec, command: x, timeout: 5s }\n"
+	              "  - { id: g, type: exec, command: x, timeout: 99999999999999999999 }\n",
+	              "2:41",
+	              "target 'a' (type route53): 'rate-limit' must be an integer from 1 to 1000, "
+	              "not '0'",
+	              "3:41", "'rate-limit' must be an integer from 1 to 1000, not '1001'", /* */
+	              "4:59",
+	              "'batch-size' must be an integer from 1 to 100000, not '100001'",  /* */
+	              "5:47", "'timeout' must be an integer from 1 to 86400, not 'abc'", /* */
+	              "6:47", "not ' 5'",                                                /* */
+	              "7:47", "not '5s'",                                                /* */
+	              "8:47", "not '99999999999999999999'");
 	/* The bounds themselves are fine. */
 	conf_t conf;
 	load_ok(&conf, "target:\n"
-		       "  - { id: a, type: route53, rate-limit: 1 }\n"
-		       "  - { id: b, type: route53, rate-limit: 1000 }\n"
-		       "  - { id: c, type: exec, command: x, timeout: 1 }\n");
+	               "  - { id: a, type: route53, rate-limit: 1 }\n"
+	               "  - { id: b, type: route53, rate-limit: 1000 }\n"
+	               "  - { id: c, type: exec, command: x, timeout: 1 }\n");
 	assert_int_equal(conf_target_int(&conf.target[0], "rate-limit", 5), 1);
 	assert_int_equal(conf_target_int(&conf.target[1], "rate-limit", 5), 1000);
 	assert_int_equal(conf_target_int(&conf.target[2], "timeout", 9), 1);
@@ -1052,19 +1066,20 @@ static void test_bool(void **state)
 {
 	(void)state;
 	expect_error("target: [{ id: p, type: powerdns, url: \"http://x\", create: maybe }]\n",
-		     "1:60", "target 'p' (type powerdns): 'create' must be true or false, not 'maybe'");
+	             "1:60",
+	             "target 'p' (type powerdns): 'create' must be true or false, not 'maybe'");
 	expect_error("target: [{ id: p, type: powerdns, url: \"http://x\", create: 1 }]\n", "1:60",
-		     "'create' must be true or false, not '1'");
-	static const char *const yes[] = { "true", "yes", "on", "True", "YES" };
-	static const char *const no[] = { "false", "no", "off", "False", "OFF" };
+	             "'create' must be true or false, not '1'");
+	static const char *const yes[] = {"true", "yes", "on", "True", "YES"};
+	static const char *const no[] = {"false", "no", "off", "False", "OFF"};
 	for (size_t i = 0; i < 5; i++) {
 		char yaml[200];
 		conf_t conf;
 		snprintf(yaml, sizeof(yaml),
-			 "target:\n"
-			 "  - { id: a, type: powerdns, url: \"http://x\", create: %s }\n"
-			 "  - { id: b, type: powerdns, url: \"http://x\", create: %s }\n",
-			 yes[i], no[i]);
+		         "target:\n"
+		         "  - { id: a, type: powerdns, url: \"http://x\", create: %s }\n"
+		         "  - { id: b, type: powerdns, url: \"http://x\", create: %s }\n",
+		         yes[i], no[i]);
 		load_ok(&conf, yaml);
 		assert_true(conf_target_bool(&conf.target[0], "create", false));
 		assert_false(conf_target_bool(&conf.target[1], "create", true));
@@ -1075,29 +1090,31 @@ static void test_bool(void **state)
 static void test_max_delete(void **state)
 {
 	(void)state;
-	expect_errors("primary: [{ id: p, address: 192.0.2.1 }]\n"
-		      "zone:\n"
-		      "  - { domain: a.example, primary: p, max-delete: 120% }\n"
-		      "  - { domain: b.example, primary: p, max-delete: -1 }\n"
-		      "  - { domain: c.example, primary: p, max-delete: abc }\n"
-		      "  - { domain: d.example, primary: p, max-delete: \"%\" }\n"
-		      "  - { domain: e.example, primary: p, max-update: 10%% }\n"
-		      "  - { domain: f.example, primary: p, max-update: 4294967296 }\n"
-		      "  - { domain: g.example, primary: p, max-update: \"5 %\" }\n",
-		      "3:50",
-		      "zone 'a.example': 'max-delete' must be a percentage (0%-100%) or a count of "
-		      "RRsets, not '120%'",
-		      "4:50", "'max-delete' must be a percentage (0%-100%) or a count of RRsets, not '-1'",
-		      "5:50", "not 'abc'", /* */
-		      "6:50", "not '%'", /* */
-		      "7:50", "'max-update' must be a percentage (0%-100%) or a count of RRsets, not '10%%'",
-		      "8:50", "not '4294967296'", /* */
-		      "9:50", "not '5 %'");
+	expect_errors(
+	    "primary: [{ id: p, address: 192.0.2.1 }]\n"
+	    "zone:\n"
+	    "  - { domain: a.example, primary: p, max-delete: 120% }\n"
+	    "  - { domain: b.example, primary: p, max-delete: -1 }\n"
+	    "  - { domain: c.example, primary: p, max-delete: abc }\n"
+	    "  - { domain: d.example, primary: p, max-delete: \"%\" }\n"
+	    "  - { domain: e.example, primary: p, max-update: 10%% }\n"
+	    "  - { domain: f.example, primary: p, max-update: 4294967296 }\n"
+	    "  - { domain: g.example, primary: p, max-update: \"5 %\" }\n",
+	    "3:50",
+	    "zone 'a.example': 'max-delete' must be a percentage (0%-100%) or a count of "
+	    "RRsets, not '120%'",
+	    "4:50", "'max-delete' must be a percentage (0%-100%) or a count of RRsets, not '-1'",
+	    "5:50", "not 'abc'", /* */
+	    "6:50", "not '%'",   /* */
+	    "7:50", "'max-update' must be a percentage (0%-100%) or a count of RRsets, not '10%%'",
+	    "8:50", "not '4294967296'", /* */
+	    "9:50", "not '5 %'");
 	conf_t conf;
-	load_ok(&conf, "primary: [{ id: p, address: 192.0.2.1 }]\n"
-		       "zone:\n"
-		       "  - { domain: a.example, primary: p, max-delete: 0%, max-update: 4294967295 }\n"
-		       "  - { domain: b.example, primary: p, max-delete: 100%, max-update: 0 }\n");
+	load_ok(&conf,
+	        "primary: [{ id: p, address: 192.0.2.1 }]\n"
+	        "zone:\n"
+	        "  - { domain: a.example, primary: p, max-delete: 0%, max-update: 4294967295 }\n"
+	        "  - { domain: b.example, primary: p, max-delete: 100%, max-update: 0 }\n");
 	assert_true(conf.zone[0].max_delete.percent);
 	assert_int_equal(conf.zone[0].max_delete.value, 0);
 	assert_false(conf.zone[0].max_update.percent);
@@ -1115,36 +1132,36 @@ static void test_yaml_syntax(void **state)
 {
 	(void)state;
 	expect_error("server:\n"
-		     "  state: /x\n"
-		     " user: y\n",
-		     "3:2",
-		     "did not find expected key while parsing a block mapping started at line 1, "
-		     "column 1");
+	             "  state: /x\n"
+	             " user: y\n",
+	             "3:2",
+	             "did not find expected key while parsing a block mapping started at line 1, "
+	             "column 1");
 	/* An unclosed bracket or quote is found at the end: the message also
 	 * says where it was opened. */
 	expect_error("zone: [ { domain: x }\n", "2:1",
-		     "did not find expected ',' or ']' while parsing a flow sequence started at "
-		     "line 1, column 7");
+	             "did not find expected ',' or ']' while parsing a flow sequence started at "
+	             "line 1, column 7");
 	expect_error("server: { state: \"/x }\n\n\n", "4:1",
-		     "found unexpected end of stream while scanning a quoted scalar started at "
-		     "line 1, column 18");
+	             "found unexpected end of stream while scanning a quoted scalar started at "
+	             "line 1, column 18");
 	expect_error("a: 1\n"
-		     "  b: 2\n",
-		     "2:4", "mapping values are not allowed in this context");
+	             "  b: 2\n",
+	             "2:4", "mapping values are not allowed in this context");
 	expect_error("server: {}\n"
-		     "\tkey: []\n",
-		     "2:1", "found character that cannot start any token");
+	             "\tkey: []\n",
+	             "2:1", "found character that cannot start any token");
 	expect_error("server: {}\n"
-		     "---\n"
-		     "zone: []\n",
-		     "2:1", "only one YAML document is allowed");
+	             "---\n"
+	             "zone: []\n",
+	             "2:1", "only one YAML document is allowed");
 	expect_error("? [a]\n"
-		     ": b\n",
-		     "1:3", "a key must be a plain value");
+	             ": b\n",
+	             "1:3", "a key must be a plain value");
 	/* A NUL inside a value would cut it short without notice. */
 	static const char nul[] = "server: { user: \"a\\0b\" }\n";
 	expect_errors_at(__FILE__, __LINE__, nul, sizeof(nul) - 1, "1:17",
-			 "NUL character in a value", NULL);
+	                 "NUL character in a value", NULL);
 	/* Deep nesting is refused, not a stack overflow. */
 	char deep[300];
 	memset(deep, '[', 200);
@@ -1156,55 +1173,55 @@ static void test_yaml_anchors(void **state)
 {
 	(void)state;
 	expect_error("server: &s { state: /x }\n", "1:9",
-		     "anchors are not supported in the configuration");
+	             "anchors are not supported in the configuration");
 	expect_error("server: { state: &s /x, user: y }\n", "1:18",
-		     "anchors are not supported in the configuration");
+	             "anchors are not supported in the configuration");
 	expect_error("zone: &z []\n", "1:7", "anchors are not supported in the configuration");
 	expect_error("server:\n"
-		     "  state: /x\n"
-		     "  user: *s\n",
-		     "3:9", "aliases are not supported in the configuration");
+	             "  state: /x\n"
+	             "  user: *s\n",
+	             "3:9", "aliases are not supported in the configuration");
 }
 
 static void test_yaml_duplicate_key(void **state)
 {
 	(void)state;
 	expect_error("server: {}\n"
-		     "zone: []\n"
-		     "server: {}\n",
-		     "3:1", "duplicate key 'server' (first at line 1)");
+	             "zone: []\n"
+	             "server: {}\n",
+	             "3:1", "duplicate key 'server' (first at line 1)");
 	expect_error("key:\n"
-		     "  - { id: a, algorithm: hmac-sha256,\n"
-		     "      id: b, secret: AAAA }\n",
-		     "3:7", "duplicate key 'id' (first at line 2)");
+	             "  - { id: a, algorithm: hmac-sha256,\n"
+	             "      id: b, secret: AAAA }\n",
+	             "3:7", "duplicate key 'id' (first at line 2)");
 }
 
 static void test_many_errors(void **state)
 {
 	(void)state;
 	expect_errors("server:\n"
-		      "  listen: [127.0.0.1@0]\n"
-		      "  log: { level: loud }\n"
-		      "key:\n"
-		      "  - { id: k, algorithm: md5, secret: AAAA }\n"
-		      "primary:\n"
-		      "  - { id: p, address: 192.0.2.1, notify-from: 10.0.0.1/8 }\n"
-		      "target:\n"
-		      "  - { id: t, type: powerdns }\n"
-		      "  - { id: u, type: exec, command: x, timeout: 0 }\n"
-		      "zone:\n"
-		      "  - { domain: example.com, primary: q, target: [t, v], max-delete: 200% }\n"
-		      "frobnicate: yes\n",
-		      "13:1", "unknown key 'frobnicate'", /* */
-		      "2:12", "'listen': bad address '127.0.0.1@0'", /* */
-		      "3:17", "'level': 'loud' is not one of", /* */
-		      "5:25", "key 'k': unknown algorithm 'md5'", /* */
-		      "7:47", "'notify-from': bad prefix '10.0.0.1/8'", /* */
-		      "9:5", "target 't' (type powerdns): missing required key 'url'", /* */
-		      "10:47", "'timeout' must be an integer from 1 to 86400, not '0'", /* */
-		      "12:37", "zone 'example.com': primary 'q' is not defined", /* */
-		      "12:52", "zone 'example.com': target 'v' is not defined", /* */
-		      "12:68", "'max-delete' must be a percentage");
+	              "  listen: [127.0.0.1@0]\n"
+	              "  log: { level: loud }\n"
+	              "key:\n"
+	              "  - { id: k, algorithm: md5, secret: AAAA }\n"
+	              "primary:\n"
+	              "  - { id: p, address: 192.0.2.1, notify-from: 10.0.0.1/8 }\n"
+	              "target:\n"
+	              "  - { id: t, type: powerdns }\n"
+	              "  - { id: u, type: exec, command: x, timeout: 0 }\n"
+	              "zone:\n"
+	              "  - { domain: example.com, primary: q, target: [t, v], max-delete: 200% }\n"
+	              "frobnicate: yes\n",
+	              "13:1", "unknown key 'frobnicate'",                               /* */
+	              "2:12", "'listen': bad address '127.0.0.1@0'",                    /* */
+	              "3:17", "'level': 'loud' is not one of",                          /* */
+	              "5:25", "key 'k': unknown algorithm 'md5'",                       /* */
+	              "7:47", "'notify-from': bad prefix '10.0.0.1/8'",                 /* */
+	              "9:5", "target 't' (type powerdns): missing required key 'url'",  /* */
+	              "10:47", "'timeout' must be an integer from 1 to 86400, not '0'", /* */
+	              "12:37", "zone 'example.com': primary 'q' is not defined",        /* */
+	              "12:52", "zone 'example.com': target 'v' is not defined",         /* */
+	              "12:68", "'max-delete' must be a percentage");
 	/* With no error stream the result is the same. */
 	conf_t conf;
 	static const char bad[] = "zone: {}\n";
@@ -1234,11 +1251,26 @@ static void test_parse_addr(void **state)
 	assert_addr(&a, AF_INET6, "::ffff:192.0.2.1", 53);
 
 	static const char *const bad[] = {
-		"",	    "@53",	     "192.0.2.1@",	 "192.0.2.1@0",	  "192.0.2.1@65536",
-		"1.2.3.4@x", "1.2.3.4@-1",   "1.2.3.4@ 53",	 "1.2.3.4@53 ",	  "1.2.3.4 ",
-		"[::1]:53",  "[::1]",	     "::1@53@53",	 "256.0.0.1",	  "1.2.3",
-		"host",	    "fe80::1%eth0", "2001:db8::1/64", "192.0.2.1:53",
-		"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
+	    "",
+	    "@53",
+	    "192.0.2.1@",
+	    "192.0.2.1@0",
+	    "192.0.2.1@65536",
+	    "1.2.3.4@x",
+	    "1.2.3.4@-1",
+	    "1.2.3.4@ 53",
+	    "1.2.3.4@53 ",
+	    "1.2.3.4 ",
+	    "[::1]:53",
+	    "[::1]",
+	    "::1@53@53",
+	    "256.0.0.1",
+	    "1.2.3",
+	    "host",
+	    "fe80::1%eth0",
+	    "2001:db8::1/64",
+	    "192.0.2.1:53",
+	    "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (conf_parse_addr(bad[i], 53, &a) != -EINVAL) {
@@ -1273,10 +1305,24 @@ static void test_parse_prefix(void **state)
 	assert_prefix(&p, AF_INET6, "2001:db8::1", 128);
 
 	static const char *const bad[] = {
-		"",		  "/24",	   "192.0.2.0/",   "192.0.2.1/24", "192.0.2.0/33",
-		"192.0.2.0/-1",	  "192.0.2.0/ 8",  "192.0.2.0/8x", "192.0.24.0/20", "10.0.0.1/8",
-		"0.0.0.1/0",	  "2001:db8::/129", "2001:db8::1/64", "2001:db8::40/121",
-		"::1/0",	  "192.0.2.0/24/1", "host/8",	   "192.0.2.0@53",
+	    "",
+	    "/24",
+	    "192.0.2.0/",
+	    "192.0.2.1/24",
+	    "192.0.2.0/33",
+	    "192.0.2.0/-1",
+	    "192.0.2.0/ 8",
+	    "192.0.2.0/8x",
+	    "192.0.24.0/20",
+	    "10.0.0.1/8",
+	    "0.0.0.1/0",
+	    "2001:db8::/129",
+	    "2001:db8::1/64",
+	    "2001:db8::40/121",
+	    "::1/0",
+	    "192.0.2.0/24/1",
+	    "host/8",
+	    "192.0.2.0@53",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (conf_parse_prefix(bad[i], &p) != -EINVAL) {
@@ -1336,8 +1382,8 @@ static void test_prefix_match(void **state)
 /* --- examples ----------------------------------------------------------- */
 
 static const char *const EXAMPLES[] = {
-	"exec.yaml", "multi.yaml", "powerdns.yaml", "rfc2136.yaml", "route53.yaml",
-	"zonefile.yaml", "zonesync.yaml",
+    "exec.yaml",    "multi.yaml",    "powerdns.yaml", "rfc2136.yaml",
+    "route53.yaml", "zonefile.yaml", "zonesync.yaml",
 };
 #define NEXAMPLES (sizeof(EXAMPLES) / sizeof(EXAMPLES[0]))
 
@@ -1410,45 +1456,45 @@ static void test_examples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_empty_file),
-		cmocka_unit_test(test_unknown_key_top),
-		cmocka_unit_test(test_unknown_key_server),
-		cmocka_unit_test(test_unknown_key_key),
-		cmocka_unit_test(test_unknown_key_primary),
-		cmocka_unit_test(test_unknown_key_target),
-		cmocka_unit_test(test_unknown_key_zone),
-		cmocka_unit_test(test_wrong_type_map),
-		cmocka_unit_test(test_wrong_type_list),
-		cmocka_unit_test(test_empty_values),
-		cmocka_unit_test(test_missing_required),
-		cmocka_unit_test(test_undefined_refs),
-		cmocka_unit_test(test_no_cascade),
-		cmocka_unit_test(test_target_listed_twice),
-		cmocka_unit_test(test_duplicate_zone),
-		cmocka_unit_test(test_duplicate_ids),
-		cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_bad_prefix),
-		cmocka_unit_test(test_bad_base64),
-		cmocka_unit_test(test_unknown_algorithm),
-		cmocka_unit_test(test_secret_both_or_neither),
-		cmocka_unit_test(test_secret_file),
-		cmocka_unit_test(test_unknown_target_type),
-		cmocka_unit_test(test_missing_target_keys),
-		cmocka_unit_test(test_bad_url),
-		cmocka_unit_test(test_enum),
-		cmocka_unit_test(test_int_range),
-		cmocka_unit_test(test_bool),
-		cmocka_unit_test(test_max_delete),
-		cmocka_unit_test(test_yaml_syntax),
-		cmocka_unit_test(test_yaml_anchors),
-		cmocka_unit_test(test_yaml_duplicate_key),
-		cmocka_unit_test(test_many_errors),
-		cmocka_unit_test(test_parse_addr),
-		cmocka_unit_test(test_parse_prefix),
-		cmocka_unit_test(test_prefix_match),
-		cmocka_unit_test(test_examples),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_unknown_key_top),
+	    cmocka_unit_test(test_unknown_key_server),
+	    cmocka_unit_test(test_unknown_key_key),
+	    cmocka_unit_test(test_unknown_key_primary),
+	    cmocka_unit_test(test_unknown_key_target),
+	    cmocka_unit_test(test_unknown_key_zone),
+	    cmocka_unit_test(test_wrong_type_map),
+	    cmocka_unit_test(test_wrong_type_list),
+	    cmocka_unit_test(test_empty_values),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_undefined_refs),
+	    cmocka_unit_test(test_no_cascade),
+	    cmocka_unit_test(test_target_listed_twice),
+	    cmocka_unit_test(test_duplicate_zone),
+	    cmocka_unit_test(test_duplicate_ids),
+	    cmocka_unit_test(test_bad_address),
+	    cmocka_unit_test(test_bad_prefix),
+	    cmocka_unit_test(test_bad_base64),
+	    cmocka_unit_test(test_unknown_algorithm),
+	    cmocka_unit_test(test_secret_both_or_neither),
+	    cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_unknown_target_type),
+	    cmocka_unit_test(test_missing_target_keys),
+	    cmocka_unit_test(test_bad_url),
+	    cmocka_unit_test(test_enum),
+	    cmocka_unit_test(test_int_range),
+	    cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_max_delete),
+	    cmocka_unit_test(test_yaml_syntax),
+	    cmocka_unit_test(test_yaml_anchors),
+	    cmocka_unit_test(test_yaml_duplicate_key),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_parse_addr),
+	    cmocka_unit_test(test_parse_prefix),
+	    cmocka_unit_test(test_prefix_match),
+	    cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

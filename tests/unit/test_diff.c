@@ -7,7 +7,7 @@
 
 static char *change_str(const zone_change_t *c)
 {
-	static const char kinds[] = { '+', '-', '~' };
+	static const char kinds[] = {'+', '-', '~'};
 	const zone_rrset_t *s = c->kind == ZONE_CHANGE_ADD ? &c->new : &c->old;
 	char name[DNS_NAME_STR_MAX], type[16];
 	dns_key_to_str(s->key, s->keylen, name, sizeof(name));
@@ -18,7 +18,7 @@ static char *change_str(const zone_change_t *c)
 }
 
 static void check_diff(const char *old_text, const char *new_text, const char *const *want,
-		       size_t nwant)
+                       size_t nwant)
 {
 	zone_t a, b;
 	load_ok(&a, old_text);
@@ -47,23 +47,24 @@ static void test_equal(void **state)
 {
 	(void)state;
 	check_diff(HEAD "www A 192.0.2.1\nwww A 192.0.2.2\n",
-		   HEAD "www A 192.0.2.2\nWWW.example.com. A 192.0.2.1\n", NULL, 0);
+	           HEAD "www A 192.0.2.2\nWWW.example.com. A 192.0.2.1\n", NULL, 0);
 }
 
 static void test_add_delete_replace(void **state)
 {
 	(void)state;
-	const char *want[] = { "~ example.com. SOA", "+ api.example.com. A", "- old.example.com. TXT",
-			       "~ www.example.com. A", "+ www.example.com. AAAA" };
+	const char *want[] = {"~ example.com. SOA", "+ api.example.com. A",
+	                      "- old.example.com. TXT", "~ www.example.com. A",
+	                      "+ www.example.com. AAAA"};
 	check_diff(HEAD "www A 192.0.2.1\nold TXT \"x\"\nsame MX 10 mx\n",
-		   HEAD2 "www A 192.0.2.9\napi A 192.0.2.5\nsame MX 10 mx\nwww AAAA 2001:db8::1\n",
-		   want, 5);
+	           HEAD2 "www A 192.0.2.9\napi A 192.0.2.5\nsame MX 10 mx\nwww AAAA 2001:db8::1\n",
+	           want, 5);
 }
 
 static void test_ttl_only(void **state)
 {
 	(void)state;
-	const char *want[] = { "~ www.example.com. A" };
+	const char *want[] = {"~ www.example.com. A"};
 	check_diff(HEAD "www 300 A 192.0.2.1\n", HEAD "www 600 A 192.0.2.1\n", want, 1);
 }
 
@@ -71,7 +72,7 @@ static void test_type_swap(void **state)
 {
 	(void)state;
 	/* An A replaced by a CNAME: two RRsets, a delete and an add. */
-	const char *want[] = { "- www.example.com. A", "+ www.example.com. CNAME" };
+	const char *want[] = {"- www.example.com. A", "+ www.example.com. CNAME"};
 	check_diff(HEAD "www A 192.0.2.1\n", HEAD "www CNAME host.example.net.\n", want, 2);
 }
 
@@ -88,11 +89,11 @@ static void test_member_change(void **state)
 	/* A change carries the whole old and new RRsets. */
 	char *o = rrset_text(&d.change[0].old), *n = rrset_text(&d.change[0].new);
 	assert_string_equal(o, "|ns.example.com. 3600 IN NS a.example.net.\n"
-			       "|ns.example.com. 3600 IN NS b.example.net.\n"
-			       "|ns.example.com. 3600 IN NS c.example.net.\n");
+	                       "|ns.example.com. 3600 IN NS b.example.net.\n"
+	                       "|ns.example.com. 3600 IN NS c.example.net.\n");
 	assert_string_equal(n, "|ns.example.com. 3600 IN NS a.example.net.\n"
-			       "|ns.example.com. 3600 IN NS c.example.net.\n"
-			       "|ns.example.com. 3600 IN NS d.example.net.\n");
+	                       "|ns.example.com. 3600 IN NS c.example.net.\n"
+	                       "|ns.example.com. 3600 IN NS d.example.net.\n");
 	free(o);
 	free(n);
 	zone_diff_free(&d);
@@ -104,18 +105,18 @@ static void test_order_and_edges(void **state)
 {
 	(void)state;
 	/* Changes come in canonical order; first and last RRsets count. */
-	const char *want[] = { "+ example.com. A", "~ example.com. SOA", "- a.example.com. A",
-			       "- z.z.example.com. A", "+ zz.example.com. A" };
-	check_diff(HEAD "a A 192.0.2.1\nz.z A 192.0.2.2\n",
-		   HEAD2 "zz A 192.0.2.3\n@ A 192.0.2.4\n", want, 5);
+	const char *want[] = {"+ example.com. A", "~ example.com. SOA", "- a.example.com. A",
+	                      "- z.z.example.com. A", "+ zz.example.com. A"};
+	check_diff(HEAD "a A 192.0.2.1\nz.z A 192.0.2.2\n", HEAD2 "zz A 192.0.2.3\n@ A 192.0.2.4\n",
+	           want, 5);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_equal),	    cmocka_unit_test(test_add_delete_replace),
-		cmocka_unit_test(test_ttl_only),    cmocka_unit_test(test_type_swap),
-		cmocka_unit_test(test_member_change), cmocka_unit_test(test_order_and_edges),
+	    cmocka_unit_test(test_equal),         cmocka_unit_test(test_add_delete_replace),
+	    cmocka_unit_test(test_ttl_only),      cmocka_unit_test(test_type_swap),
+	    cmocka_unit_test(test_member_change), cmocka_unit_test(test_order_and_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

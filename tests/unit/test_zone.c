@@ -12,7 +12,7 @@ static void test_load_basic(void **state)
 	(void)state;
 	zone_t z;
 	load_ok(&z, HEAD "@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nwww 300 IN A 192.0.2.2\n"
-		     "www AAAA 2001:db8::2\nmail MX 10 mail\n");
+	                 "www AAAA 2001:db8::2\nmail MX 10 mail\n");
 	assert_int_equal(z.count, 7);
 	assert_int_equal(z.rrsets, 6);
 	uint32_t serial = 0;
@@ -38,8 +38,8 @@ static void test_load_basic(void **state)
 
 	/* Iteration is in canonical order: apex first, types ascending. */
 	size_t pos = 0;
-	const char *want[] = { "example.com. NS", "example.com. SOA", "mail.example.com. MX",
-			       "ns1.example.com. A", "www.example.com. A", "www.example.com. AAAA" };
+	const char *want[] = {"example.com. NS",    "example.com. SOA",   "mail.example.com. MX",
+	                      "ns1.example.com. A", "www.example.com. A", "www.example.com. AAAA"};
 	size_t i = 0;
 	while (zone_rrset_next(&z, &pos, &s)) {
 		char name[DNS_NAME_STR_MAX], type[16], got[DNS_NAME_STR_MAX + 20];
@@ -60,9 +60,10 @@ static void test_canonical_form(void **state)
 	zone_t a, b;
 	/* Case in owners and in rdata names is not a difference. */
 	load_ok(&a, HEAD "WWW CNAME Host.Example.COM.\n@ MX 10 MAIL.example.com.\n"
-		     "x NS NS.Example.NET.\n");
-	load_ok(&b, "$ORIGIN EXAMPLE.COM.\n$TTL 3600\n@ SOA NS1 HostMaster 7 7200 3600 1209600 300\n"
-		    "www CNAME host\n@ MX 10 mail\nX NS ns.example.net.\n");
+	                 "x NS NS.Example.NET.\n");
+	load_ok(&b,
+	        "$ORIGIN EXAMPLE.COM.\n$TTL 3600\n@ SOA NS1 HostMaster 7 7200 3600 1209600 300\n"
+	        "www CNAME host\n@ MX 10 mail\nX NS ns.example.net.\n");
 	zone_diff_t d;
 	assert_int_equal(zone_diff(&a, &b, &d), 0);
 	assert_int_equal(d.count, 0);
@@ -90,7 +91,7 @@ static void test_duplicates_and_ttl(void **state)
 	(void)state;
 	zone_t z;
 	load_ok(&z, HEAD "a A 192.0.2.1\na A 192.0.2.1\nA.example.com. 60 A 192.0.2.1\n"
-		     "b 300 A 192.0.2.1\nb 100 A 192.0.2.2\nb 200 A 192.0.2.3\n");
+	                 "b 300 A 192.0.2.1\nb 100 A 192.0.2.2\nb 200 A 192.0.2.3\n");
 	assert_int_equal(z.stats.duplicates, 2);
 	assert_int_equal(z.stats.ttl_collapsed, 2); /* a (3600/60) and b */
 	zone_rrset_t s;
@@ -111,8 +112,9 @@ static void test_generic_syntax(void **state)
 	zone_t a, b;
 	/* RFC 3597: a known type in generic form equals its usual form. */
 	load_ok(&a, HEAD "x TYPE1 \\# 4 c0000201\nm MX \\# 5 000a016d00\nu TYPE65000 \\# 3 010203\n"
-		     "e TYPE65001 \\# 0\n");
-	load_ok(&b, HEAD "x A 192.0.2.1\nm MX 10 m.\nu TYPE65000 \\# 3 010203\ne TYPE65001 \\# 0\n");
+	                 "e TYPE65001 \\# 0\n");
+	load_ok(&b,
+	        HEAD "x A 192.0.2.1\nm MX 10 m.\nu TYPE65000 \\# 3 010203\ne TYPE65001 \\# 0\n");
 	zone_diff_t d;
 	assert_int_equal(zone_diff(&a, &b, &d), 0);
 	assert_int_equal(d.count, 0);
@@ -151,10 +153,17 @@ static void test_round_trip_all_types(void **state)
 	char *again = zone_text(&b);
 	assert_string_equal(text, again);
 	/* Every type made it through. */
-	const uint16_t types[] = { KNOT_RRTYPE_CAA,   KNOT_RRTYPE_HTTPS, KNOT_RRTYPE_SVCB,
-				   KNOT_RRTYPE_TLSA,  KNOT_RRTYPE_LOC,	 KNOT_RRTYPE_NAPTR,
-				   KNOT_RRTYPE_NSEC3, KNOT_RRTYPE_RRSIG, KNOT_RRTYPE_APL,
-				   KNOT_RRTYPE_ZONEMD, 65000 };
+	const uint16_t types[] = {KNOT_RRTYPE_CAA,
+	                          KNOT_RRTYPE_HTTPS,
+	                          KNOT_RRTYPE_SVCB,
+	                          KNOT_RRTYPE_TLSA,
+	                          KNOT_RRTYPE_LOC,
+	                          KNOT_RRTYPE_NAPTR,
+	                          KNOT_RRTYPE_NSEC3,
+	                          KNOT_RRTYPE_RRSIG,
+	                          KNOT_RRTYPE_APL,
+	                          KNOT_RRTYPE_ZONEMD,
+	                          65000};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		size_t pos = 0;
 		zone_rrset_t s;
@@ -236,25 +245,26 @@ static void test_errors(void **state)
 	expect_error(HEAD "www TYPE255 \\# 0\n", NULL, "test.zone:4: type ANY cannot appear");
 	expect_error(HEAD "www TYPE41 \\# 0\n", NULL, "type OPT cannot appear");
 	expect_error(HEAD "@ SOA ns1 hm 8 1 1 1 1\n", NULL,
-		     "test.zone:4: second SOA record (example.com.)");
-	expect_error("$ORIGIN example.com.\nwww A 192.0.2.1\n", NULL,
-		     "test.zone: no SOA record");
+	             "test.zone:4: second SOA record (example.com.)");
+	expect_error("$ORIGIN example.com.\nwww A 192.0.2.1\n", NULL, "test.zone: no SOA record");
 	expect_error(HEAD "www.example.org. A 192.0.2.1\n", NULL,
-		     "test.zone:4: record owner www.example.org. is outside the zone example.com.");
+	             "test.zone:4: record owner www.example.org. is outside the zone example.com.");
 	expect_error(HEAD "notexample.com. A 192.0.2.1\n", NULL, "outside the zone");
 	/* A record before the SOA is checked once the SOA gives the apex. */
 	expect_error("$ORIGIN example.com.\nstray.example.net. A 192.0.2.1\n"
-		     "@ SOA ns1 hm 1 1 1 1 1\n",
-		     NULL, "test.zone:2: record owner stray.example.net. is outside");
+	             "@ SOA ns1 hm 1 1 1 1 1\n",
+	             NULL, "test.zone:2: record owner stray.example.net. is outside");
 	/* With an origin given, the SOA must sit there. */
-	expect_error(HEAD, "example.org.", "SOA owner example.com. is not the zone apex example.org.");
+	expect_error(HEAD, "example.org.",
+	             "SOA owner example.com. is not the zone apex example.org.");
 	expect_error("@ SOA ns1 hm 1 1 1 1 1\nwww.example.net. A 192.0.2.1\n", "example.org.",
-		     "test.zone:2: record owner www.example.net. is outside the zone example.org.");
+	             "test.zone:2: record owner www.example.net. is outside the zone example.org.");
 	/* Malformed rdata in generic form is caught, never trusted. */
 	expect_error(HEAD "x A \\# 3 010203\n", NULL, "test.zone:4: malformed A record data");
 	expect_error(HEAD "x MX \\# 3 000a09\n", NULL, "malformed MX record data");
 	expect_error(HEAD "x MX \\# 4 000ac000\n", NULL, "malformed MX record data");
-	expect_error("$ORIGIN example.com.\n@ SOA \\# 2 0000\n", NULL, "test.zone:2: malformed SOA");
+	expect_error("$ORIGIN example.com.\n@ SOA \\# 2 0000\n", NULL,
+	             "test.zone:2: malformed SOA");
 	expect_error(HEAD "x TXT \"unterminated\n", NULL, "test.zone:");
 
 	zone_t z;
@@ -293,7 +303,7 @@ static void test_add_keyed_and_empty(void **state)
 	size_t kl = dns_name_key(owner, key);
 	uint8_t buf[8];
 	knot_rdata_t *rd = (knot_rdata_t *)buf;
-	const uint8_t ip[4] = { 192, 0, 2, 1 };
+	const uint8_t ip[4] = {192, 0, 2, 1};
 	knot_rdata_init(rd, 4, ip);
 	assert_int_equal(zone_add_keyed(&z, key, kl, KNOT_RRTYPE_A, 60, rd), 0);
 	dns_name_from_str("a.example.", owner);
@@ -303,9 +313,10 @@ static void test_add_keyed_and_empty(void **state)
 	assert_int_equal(z.rrsets, 2);
 	char name[DNS_NAME_STR_MAX];
 	assert_string_equal(dns_key_to_str(z.rr[0].key, z.rr[0].keylen, name, sizeof(name)),
-			    "a.example.");
+	                    "a.example.");
 	char txt[200];
-	assert_string_equal(zone_rr_str(&z.rr[1], txt, sizeof(txt)), "b.example. 60 IN A 192.0.2.1");
+	assert_string_equal(zone_rr_str(&z.rr[1], txt, sizeof(txt)),
+	                    "b.example. 60 IN A 192.0.2.1");
 	zone_free(&z);
 }
 
@@ -320,8 +331,8 @@ static void test_many_records_sorted(void **state)
 	size_t len = (size_t)snprintf(text, cap, "%s", HEAD);
 	for (size_t i = n; i-- > 0;) {
 		len += (size_t)snprintf(text + len, cap - len,
-					"longprefix-%zu A 192.0.2.%zu\nh%zu TXT \"%zu\"\n", i, i % 250,
-					i, i);
+		                        "longprefix-%zu A 192.0.2.%zu\nh%zu TXT \"%zu\"\n", i,
+		                        i % 250, i, i);
 	}
 	zone_t z;
 	load_ok(&z, text);
@@ -336,16 +347,16 @@ static void test_many_records_sorted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_basic),
-		cmocka_unit_test(test_canonical_form),
-		cmocka_unit_test(test_duplicates_and_ttl),
-		cmocka_unit_test(test_generic_syntax),
-		cmocka_unit_test(test_round_trip_all_types),
-		cmocka_unit_test(test_include),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_origin_given),
-		cmocka_unit_test(test_add_keyed_and_empty),
-		cmocka_unit_test(test_many_records_sorted),
+	    cmocka_unit_test(test_load_basic),
+	    cmocka_unit_test(test_canonical_form),
+	    cmocka_unit_test(test_duplicates_and_ttl),
+	    cmocka_unit_test(test_generic_syntax),
+	    cmocka_unit_test(test_round_trip_all_types),
+	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_origin_given),
+	    cmocka_unit_test(test_add_keyed_and_empty),
+	    cmocka_unit_test(test_many_records_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
