@@ -9,8 +9,8 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } COMMANDS[] = {
-    {"check", cli_check, "validate the configuration"},
-    {"diff", cli_diff, "compare two zone files"},
+	{ "check", cli_check, "validate the configuration" },
+	{ "diff", cli_diff, "compare two zone files" },
 };
 
 static void usage(FILE *out)

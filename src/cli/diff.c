@@ -77,7 +77,7 @@ static int json_rrset(struct out *o, const char *label, const zone_rrset_t *s)
 
 static int json_change(struct out *o, const zone_change_t *c, bool first)
 {
-	static const char *const action[] = {"add", "delete", "replace"};
+	static const char *const action[] = { "add", "delete", "replace" };
 	const zone_rrset_t *s = c->kind == ZONE_CHANGE_ADD ? &c->new : &c->old;
 	char name[DNS_NAME_STR_MAX], type[32];
 	if (dns_key_to_str(s->key, s->keylen, name, sizeof(name)) == NULL) {
@@ -147,11 +147,11 @@ static void warn_stats(const char *path, const zone_t *z)
 int cli_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"origin", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"stats", no_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "origin", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *origin_str = NULL;
 	bool json = false, stats = false;
@@ -208,7 +208,7 @@ int cli_diff(int argc, char **argv)
 	warn_stats(newp, &new);
 
 	int rc = CLI_USAGE;
-	zone_diff_t d = {0};
+	zone_diff_t d = { 0 };
 	if (!dns_name_equal(old.apex, new.apex)) {
 		char a[DNS_NAME_STR_MAX], b[DNS_NAME_STR_MAX];
 		fprintf(stderr, "zonesync diff: %s is zone %s but %s is zone %s\n", oldp,
@@ -222,7 +222,7 @@ int cli_diff(int argc, char **argv)
 	}
 	double t3 = cli_now();
 
-	struct out o = {.f = stdout, .json = json};
+	struct out o = { .f = stdout, .json = json };
 	int ret = 0;
 	if (json) {
 		fputs("{\n", stdout);

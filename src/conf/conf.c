@@ -28,7 +28,7 @@ struct ctx {
 };
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
 {
@@ -99,8 +99,8 @@ static size_t list_len(const ynode_t *n)
 
 static int parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = {"true", "yes", "on", NULL};
-	static const char *const no[] = {"false", "no", "off", NULL};
+	static const char *const yes[] = { "true", "yes", "on", NULL };
+	static const char *const no[] = { "false", "no", "off", NULL };
 	for (size_t i = 0; yes[i]; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = true;
@@ -303,7 +303,7 @@ static void add_addr(struct ctx *c, const ynode_t *item, const char *key, void *
 static void load_server(struct ctx *c, const ynode_t *n)
 {
 	conf_t *conf = c->conf;
-	static const char *const keys[] = {"listen", "state", "metrics", "user", "log", NULL};
+	static const char *const keys[] = { "listen", "state", "metrics", "user", "log", NULL };
 	conf->server.log_target = LOG_TARGET_STDERR;
 	conf->server.log_level = CONF_LOG_INFO;
 	if (n == NULL || want(c, n, YNODE_MAP, "server", "a map") == NULL) {
@@ -313,7 +313,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 
 	const ynode_t *listen = ynode_get(n, "listen");
 	if (listen != NULL) {
-		struct addr_list l = {calloc(list_len(listen) + 1, sizeof(conf_addr_t)), 0, 53};
+		struct addr_list l = { calloc(list_len(listen) + 1, sizeof(conf_addr_t)), 0, 53 };
 		if (l.a != NULL) {
 			each(c, listen, "listen", add_addr, &l);
 			conf->server.listen = l.a;
@@ -339,7 +339,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 	}
 	const ynode_t *log = ynode_get(n, "log");
 	if (log != NULL && want(c, log, YNODE_MAP, "log", "a map") != NULL) {
-		static const char *const lkeys[] = {"target", "level", NULL};
+		static const char *const lkeys[] = { "target", "level", NULL };
 		check_keys(c, log, lkeys, NULL, "server.log");
 		const char *t = scalar(c, ynode_get(log, "target"), "target");
 		if (t != NULL) {
@@ -352,8 +352,8 @@ static void load_server(struct ctx *c, const ynode_t *n)
 				       "'target': '%s' is not one of stderr, syslog", t);
 			}
 		}
-		static const char *const levels[] = {"debug",   "info",  "notice",
-		                                     "warning", "error", NULL};
+		static const char *const levels[] = { "debug",   "info",  "notice",
+			                              "warning", "error", NULL };
 		const char *lv = scalar(c, ynode_get(log, "level"), "level");
 		if (lv != NULL) {
 			size_t i = 0;
@@ -486,7 +486,7 @@ static void load_keys(struct ctx *c)
 	if (conf->key == NULL) {
 		return;
 	}
-	static const char *const keys[] = {"id", "algorithm", "secret", "secret-file", NULL};
+	static const char *const keys[] = { "id", "algorithm", "secret", "secret-file", NULL };
 	for (size_t i = 0; i < list->n; i++) {
 		const char *id = item_id(c, list, i, "key", "id");
 		if (id == NULL) {
@@ -607,7 +607,7 @@ static void load_primaries(struct ctx *c)
 	if (conf->primary == NULL) {
 		return;
 	}
-	static const char *const keys[] = {"id", "address", "key", "notify-from", NULL};
+	static const char *const keys[] = { "id", "address", "key", "notify-from", NULL };
 	for (size_t i = 0; i < list->n; i++) {
 		const char *id = item_id(c, list, i, "primary", "id");
 		if (id == NULL) {
@@ -621,7 +621,7 @@ static void load_primaries(struct ctx *c)
 		p->id = strdup(id);
 
 		const ynode_t *addr = required(c, item, "address", where);
-		struct addr_list al = {calloc(list_len(addr) + 1, sizeof(conf_addr_t)), 0, 53};
+		struct addr_list al = { calloc(list_len(addr) + 1, sizeof(conf_addr_t)), 0, 53 };
 		if (al.a != NULL) {
 			each(c, addr, "address", add_addr, &al);
 		}
@@ -634,8 +634,8 @@ static void load_primaries(struct ctx *c)
 		}
 		const ynode_t *nf = ynode_get(item, "notify-from");
 		if (nf != NULL) {
-			struct prefix_list pl = {calloc(list_len(nf) + 1, sizeof(conf_prefix_t)),
-			                         0};
+			struct prefix_list pl = { calloc(list_len(nf) + 1, sizeof(conf_prefix_t)),
+				                  0 };
 			if (pl.p != NULL) {
 				each(c, nf, "notify-from", add_prefix, &pl);
 			}
@@ -733,7 +733,7 @@ static void load_targets(struct ctx *c)
 	if (conf->target == NULL) {
 		return;
 	}
-	static const char *const keys[] = {"id", "type", NULL};
+	static const char *const keys[] = { "id", "type", NULL };
 	for (size_t i = 0; i < list->n; i++) {
 		const char *id = item_id(c, list, i, "target", "id");
 		if (id == NULL) {
@@ -827,8 +827,8 @@ static void load_zones(struct ctx *c)
 	if (conf->zone == NULL) {
 		return;
 	}
-	static const char *const keys[] = {"domain",     "primary",    "target",
-	                                   "max-delete", "max-update", NULL};
+	static const char *const keys[] = { "domain",     "primary",    "target",
+		                            "max-delete", "max-update", NULL };
 	for (size_t i = 0; i < list->n; i++) {
 		const char *domain = item_id(c, list, i, "zone", "domain");
 		if (domain == NULL) {
@@ -873,9 +873,9 @@ static void load_zones(struct ctx *c)
 		const ynode_t *tn = ynode_get(item, "target");
 		if (tn != NULL) {
 			z->target = calloc(list_len(tn) + 1, sizeof(*z->target));
-			const ynode_t *single[1] = {tn};
+			const ynode_t *single[1] = { tn };
 			const ynode_t *const *items =
-			    tn->kind == YNODE_SEQ ? (const ynode_t *const *)tn->item : single;
+			        tn->kind == YNODE_SEQ ? (const ynode_t *const *)tn->item : single;
 			size_t nitems = tn->kind == YNODE_SEQ ? tn->n : 1;
 			if (tn->kind == YNODE_MAP) {
 				err_at(c, tn,
@@ -928,7 +928,7 @@ static int load(conf_t *conf, const char *name, const char *dir, const char *dat
                 FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
-	struct ctx c = {.name = name, .errs = errs, .conf = conf};
+	struct ctx c = { .name = name, .errs = errs, .conf = conf };
 	c.dir = dir ? strdup(dir) : NULL;
 
 	yaml_error_t yerr;
@@ -945,8 +945,8 @@ static int load(conf_t *conf, const char *name, const char *dir, const char *dat
 		err_at(&c, conf->root, "the configuration must be a map of sections, not %s",
 		       ynode_kind_str(conf->root->kind));
 	} else {
-		static const char *const sections[] = {"server", "key",  "primary",
-		                                       "target", "zone", NULL};
+		static const char *const sections[] = { "server", "key",  "primary",
+			                                "target", "zone", NULL };
 		check_keys(&c, conf->root, sections, NULL,
 		           "the configuration (sections are "
 		           "server, key, primary, target, zone)");

@@ -92,8 +92,8 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 		}
 		n = new_node(YNODE_SCALAR, &ev->start_mark);
 		if (n != NULL) {
-			n->value =
-			    strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+			n->value = strndup((const char *)ev->data.scalar.value,
+			                   ev->data.scalar.length);
 			n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 			if (n->value == NULL) {
 				free(n);
@@ -114,7 +114,7 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 	case YAML_MAPPING_START_EVENT: {
 		int is_map = ev->type == YAML_MAPPING_START_EVENT;
 		const yaml_char_t *anchor =
-		    is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+		        is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
 		if (anchor != NULL) {
 			error_at(ps, ev->start_mark.line, ev->start_mark.column,
 			         "anchors are not supported in the configuration");
@@ -158,9 +158,9 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 					if (strcmp(n->item[i]->value, c->value) == 0) {
 						char msg[300];
 						snprintf(
-						    msg, sizeof(msg),
-						    "duplicate key '%.200s' (first at line %u)",
-						    c->value, n->item[i]->line);
+						        msg, sizeof(msg),
+						        "duplicate key '%.200s' (first at line %u)",
+						        c->value, n->item[i]->line);
 						error_at(ps, c->line - 1, c->col - 1, msg);
 						ynode_free(n);
 						return NULL;
@@ -178,7 +178,7 @@ static ynode_t *build(struct parser *ps, yaml_event_t *ev, int depth)
 
 ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, yaml_error_t *err)
 {
-	struct parser ps = {.name = name, .err = err};
+	struct parser ps = { .name = name, .err = err };
 	err->msg[0] = '\0';
 	if (!yaml_parser_initialize(&ps.p)) {
 		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", name);
@@ -197,7 +197,7 @@ ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, ya
 		goto out;
 	}
 	if (ev.type == YAML_STREAM_END_EVENT) {
-		yaml_mark_t m = {0};
+		yaml_mark_t m = { 0 };
 		root = new_node(YNODE_MAP, &m);
 		yaml_event_delete(&ev);
 		goto out;

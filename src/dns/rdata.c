@@ -49,7 +49,7 @@ int dns_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uin
 	memcpy(wire + 11, rdata, rdlen);
 
 	scr.used = 0;
-	knot_mm_t mm = {.ctx = &scr, .alloc = scratch_alloc, .free = scratch_free};
+	knot_mm_t mm = { .ctx = &scr, .alloc = scratch_alloc, .free = scratch_free };
 	knot_rrset_t rr;
 	knot_rrset_init_empty(&rr);
 	size_t pos = 0;
@@ -71,17 +71,17 @@ const char *dns_type_str(uint16_t type, char *buf, size_t size)
 }
 
 static const knot_dump_style_t TEXT_STYLE = {
-    .wrap = false,
-    .show_class = true,
-    .show_ttl = true,
-    .verbose = false,
-    .original_ttl = false,
-    .empty_ttl = false,
-    .human_ttl = false,
-    .human_timestamp = true,
-    .generic = false,
-    .hide_crypto = false,
-    .ascii_to_idn = NULL,
+	.wrap = false,
+	.show_class = true,
+	.show_ttl = true,
+	.verbose = false,
+	.original_ttl = false,
+	.empty_ttl = false,
+	.human_ttl = false,
+	.human_timestamp = true,
+	.generic = false,
+	.hide_crypto = false,
+	.ascii_to_idn = NULL,
 };
 
 int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, size_t *size)

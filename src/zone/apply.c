@@ -85,7 +85,7 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 			continue;
 		}
 		bool take_zone =
-		    a == add->count || (i < z->count && cmp(&z->rr[i], &add->rr[a]) < 0);
+		        a == add->count || (i < z->count && cmp(&z->rr[i], &add->rr[a]) < 0);
 		if (take_zone) {
 			out[n++] = z->rr[i++];
 			continue;

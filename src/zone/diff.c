@@ -31,7 +31,7 @@ static int push(zone_diff_t *d, const zone_change_t *c)
 
 int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out)
 {
-	*out = (zone_diff_t){0};
+	*out = (zone_diff_t){ 0 };
 	size_t po = 0, pn = 0;
 	zone_rrset_t o, n;
 	bool ho = zone_rrset_next(old, &po, &o);
@@ -39,7 +39,7 @@ int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out)
 
 	while (ho || hn) {
 		int cmp = !ho ? 1 : !hn ? -1 : zone_rrset_cmp(&o, &n);
-		zone_change_t c = {0};
+		zone_change_t c = { 0 };
 		int ret = 0;
 		if (cmp < 0) {
 			c.kind = ZONE_CHANGE_DELETE;
@@ -72,5 +72,5 @@ int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out)
 void zone_diff_free(zone_diff_t *d)
 {
 	free(d->change);
-	*d = (zone_diff_t){0};
+	*d = (zone_diff_t){ 0 };
 }

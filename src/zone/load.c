@@ -143,8 +143,8 @@ static void on_record(zs_scanner_t *s)
 		fail(c, s, -EINVAL, file, line, "record data too long");
 		return;
 	}
-	int ret =
-	    zone_add(c->z, s->r_owner, s->r_type, s->r_ttl, s->r_data, (uint16_t)s->r_data_length);
+	int ret = zone_add(c->z, s->r_owner, s->r_type, s->r_ttl, s->r_data,
+	                   (uint16_t)s->r_data_length);
 	if (ret == -ENOMEM) {
 		fail(c, s, ret, file, line, "out of memory");
 	} else if (ret < 0) {
@@ -202,7 +202,7 @@ static int run(struct load_ctx *c, zs_scanner_t *s)
 static int load(zone_t *z, const char *name, const char *path, const char *data, size_t len,
                 const knot_dname_t *origin, zone_error_t *err)
 {
-	struct load_ctx c = {.z = z, .name = name, .err = err, .no_include = (path == NULL)};
+	struct load_ctx c = { .z = z, .name = name, .err = err, .no_include = (path == NULL) };
 	err->msg[0] = '\0';
 	zone_init(z);
 

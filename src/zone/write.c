@@ -43,7 +43,7 @@ static void writer_free(struct writer *w)
 
 int zone_write_rrset(const zone_rrset_t *s, const char *prefix, FILE *out)
 {
-	struct writer w = {0};
+	struct writer w = { 0 };
 	int ret = write_set(&w, s, prefix, out);
 	writer_free(&w);
 	return ret;
@@ -51,7 +51,7 @@ int zone_write_rrset(const zone_rrset_t *s, const char *prefix, FILE *out)
 
 int zone_write(const zone_t *z, FILE *out)
 {
-	struct writer w = {0};
+	struct writer w = { 0 };
 	zone_rrset_t s;
 	int ret = 0;
 

@@ -76,7 +76,7 @@ int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
 
 	uint8_t key[DNS_KEY_MAX];
 	size_t keylen = dns_name_key(owner, key);
-	zone_rr_t rr = {.rd = rd, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen};
+	zone_rr_t rr = { .rd = rd, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen };
 	rr.key = intern_key(z, key, keylen);
 	if (rr.key == NULL) {
 		return -ENOMEM;
@@ -93,7 +93,7 @@ int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, 
 		return -ENOMEM;
 	}
 	memcpy(copy, rd, rsize);
-	zone_rr_t rr = {.rd = copy, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen};
+	zone_rr_t rr = { .rd = copy, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen };
 	rr.key = intern_key(z, key, keylen);
 	if (rr.key == NULL) {
 		return -ENOMEM;
@@ -187,7 +187,7 @@ static int sort_records(zone_t *z)
 		a[i].idx = (uint32_t)i;
 	}
 	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = {0};
+		size_t count[257] = { 0 };
 		for (size_t i = 0; i < n; i++) {
 			count[((a[i].prefix >> shift) & 0xff) + 1]++;
 		}
@@ -380,12 +380,12 @@ int zone_rrset_to_knot(const zone_rrset_t *s, knot_rrset_t *out, uint8_t *owner,
 
 const char *zone_rr_str(const zone_rr_t *rr, char *buf, size_t size)
 {
-	zone_rrset_t s = {.key = rr->key,
-	                  .keylen = rr->keylen,
-	                  .type = rr->type,
-	                  .ttl = rr->ttl,
-	                  .rr = rr,
-	                  .count = 1};
+	zone_rrset_t s = { .key = rr->key,
+		           .keylen = rr->keylen,
+		           .type = rr->type,
+		           .ttl = rr->ttl,
+		           .rr = rr,
+		           .count = 1 };
 	knot_dname_storage_t owner;
 	knot_rrset_t k;
 	uint8_t *rdbuf = NULL;

@@ -176,9 +176,9 @@ static void test_apply_sequence(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_apply_changes), cmocka_unit_test(test_apply_member),
-	    cmocka_unit_test(test_apply_ttl),     cmocka_unit_test(test_apply_empty),
-	    cmocka_unit_test(test_apply_refused), cmocka_unit_test(test_apply_sequence),
+		cmocka_unit_test(test_apply_changes), cmocka_unit_test(test_apply_member),
+		cmocka_unit_test(test_apply_ttl),     cmocka_unit_test(test_apply_empty),
+		cmocka_unit_test(test_apply_refused), cmocka_unit_test(test_apply_sequence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

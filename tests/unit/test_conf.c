@@ -33,7 +33,7 @@ typedef struct {
 
 static result_t load(conf_t *conf, const char *yaml, size_t len)
 {
-	result_t r = {0};
+	result_t r = { 0 };
 	size_t size = 0;
 	FILE *f = open_memstream(&r.text, &size);
 	assert_non_null(f);
@@ -144,8 +144,8 @@ static void assert_prefix(const conf_prefix_t *p, int family, const char *ip, un
 	char buf[INET6_ADDRSTRLEN];
 	assert_int_equal(p->ss.ss_family, family);
 	const void *a = family == AF_INET
-	                    ? (const void *)&((const struct sockaddr_in *)&p->ss)->sin_addr
-	                    : (const void *)&((const struct sockaddr_in6 *)&p->ss)->sin6_addr;
+	                        ? (const void *)&((const struct sockaddr_in *)&p->ss)->sin_addr
+	                        : (const void *)&((const struct sockaddr_in6 *)&p->ss)->sin6_addr;
 	assert_non_null(inet_ntop(family, a, buf, sizeof(buf)));
 	assert_string_equal(buf, ip);
 	assert_int_equal(p->bits, bits);
@@ -186,54 +186,54 @@ static void write_file(const char *path, const char *text, size_t len)
 /* --- valid configurations ------------------------------------------------ */
 
 static const char FULL[] =
-    "server:\n"
-    "  listen: [127.0.0.1@5353, \"::1@5353\", 192.0.2.7, \"2001:db8::7\"]\n"
-    "  state: /srv/zonesync\n"
-    "  metrics: \"2001:db8::9\"\n"
-    "  user: zs\n"
-    "  log: { target: syslog, level: debug }\n"
-    "key:\n"
-    "  - { id: k1, algorithm: hmac-sha256, secret: \"" SECRET32 "\" }\n"
-    "  - id: K2\n"
-    "    algorithm: hmac-md5\n"
-    "    secret: AAAA\n"
-    "primary:\n"
-    "  - id: p1\n"
-    "    address: [192.0.2.1@5300, \"2001:db8::1\"]\n"
-    "    key: k1\n"
-    "    notify-from: [192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7]\n"
-    "  - { id: p2, address: 192.0.2.2, key: k2, notify-from: 203.0.113.0/25 }\n"
-    "target:\n"
-    "  - id: r53\n"
-    "    type: route53\n"
-    "    hosted-zone-id: Z0123\n"
-    "    endpoint: \"http://127.0.0.1:5000\"\n"
-    "    region: eu-west-1\n"
-    "    profile: zonesync\n"
-    "    credentials-file: /etc/zonesync/aws\n"
-    "    apex-ns: sync\n"
-    "    soa-serial: mirror\n"
-    "    rate-limit: 7\n"
-    "  - id: pdns\n"
-    "    type: powerdns\n"
-    "    url: \"https://pdns.example.net:8443/api\"\n"
-    "    server-id: ns1\n"
-    "    api-key-file: /etc/zonesync/pdns.key\n"
-    "    api-key-env: PDNS_KEY\n"
-    "    create: yes\n"
-    "    batch-size: 100000\n"
-    "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
-    " soa-serial: keep }\n"
-    "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
-    "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
-    "zone:\n"
-    "  - { domain: Example.COM, primary: p1, target: [r53, pdns] }\n"
-    "  - domain: example.org.\n"
-    "    primary: p2\n"
-    "    target: [upd, file, hook]\n"
-    "    max-delete: 10%\n"
-    "    max-update: 250\n"
-    "  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
+        "server:\n"
+        "  listen: [127.0.0.1@5353, \"::1@5353\", 192.0.2.7, \"2001:db8::7\"]\n"
+        "  state: /srv/zonesync\n"
+        "  metrics: \"2001:db8::9\"\n"
+        "  user: zs\n"
+        "  log: { target: syslog, level: debug }\n"
+        "key:\n"
+        "  - { id: k1, algorithm: hmac-sha256, secret: \"" SECRET32 "\" }\n"
+        "  - id: K2\n"
+        "    algorithm: hmac-md5\n"
+        "    secret: AAAA\n"
+        "primary:\n"
+        "  - id: p1\n"
+        "    address: [192.0.2.1@5300, \"2001:db8::1\"]\n"
+        "    key: k1\n"
+        "    notify-from: [192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7]\n"
+        "  - { id: p2, address: 192.0.2.2, key: k2, notify-from: 203.0.113.0/25 }\n"
+        "target:\n"
+        "  - id: r53\n"
+        "    type: route53\n"
+        "    hosted-zone-id: Z0123\n"
+        "    endpoint: \"http://127.0.0.1:5000\"\n"
+        "    region: eu-west-1\n"
+        "    profile: zonesync\n"
+        "    credentials-file: /etc/zonesync/aws\n"
+        "    apex-ns: sync\n"
+        "    soa-serial: mirror\n"
+        "    rate-limit: 7\n"
+        "  - id: pdns\n"
+        "    type: powerdns\n"
+        "    url: \"https://pdns.example.net:8443/api\"\n"
+        "    server-id: ns1\n"
+        "    api-key-file: /etc/zonesync/pdns.key\n"
+        "    api-key-env: PDNS_KEY\n"
+        "    create: yes\n"
+        "    batch-size: 100000\n"
+        "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
+        " soa-serial: keep }\n"
+        "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
+        "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
+        "zone:\n"
+        "  - { domain: Example.COM, primary: p1, target: [r53, pdns] }\n"
+        "  - domain: example.org.\n"
+        "    primary: p2\n"
+        "    target: [upd, file, hook]\n"
+        "    max-delete: 10%\n"
+        "    max-update: 250\n"
+        "  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
 
 static void test_full(void **state)
 {
@@ -439,7 +439,7 @@ static void test_defaults(void **state)
 	conf_free(&conf);
 
 	/* Every log level, by name. */
-	static const char *const levels[] = {"debug", "info", "notice", "warning", "error"};
+	static const char *const levels[] = { "debug", "info", "notice", "warning", "error" };
 	for (int i = 0; i < 5; i++) {
 		char yaml[100];
 		snprintf(yaml, sizeof(yaml), "server: { log: { target: stderr, level: %s } }\n",
@@ -454,8 +454,8 @@ static void test_defaults(void **state)
 static void test_empty_file(void **state)
 {
 	(void)state;
-	static const char *const empty[] = {"",      "\n\n",           "# only a comment\n",
-	                                    "---\n", "--- # c\n...\n", "{}\n"};
+	static const char *const empty[] = { "",      "\n\n",           "# only a comment\n",
+		                             "---\n", "--- # c\n...\n", "{}\n" };
 	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
 		conf_t conf;
 		load_ok(&conf, empty[i]);
@@ -767,16 +767,16 @@ static void test_bad_address(void **state)
 {
 	(void)state;
 	expect_errors(
-	    "primary:\n"
-	    "  - id: p\n"
-	    "    address: [999.0.2.1, 192.0.2.1@0, 192.0.2.1@70000, 1.2.3.4@x, \"[::1]:53\","
-	    " 192.0.2.1@, \"2001:db8::1@53\"]\n",
-	    "3:15", "'address': bad address '999.0.2.1', expected IP[@PORT]", /* */
-	    "3:26", "bad address '192.0.2.1@0'",                              /* */
-	    "3:39", "bad address '192.0.2.1@70000'",                          /* */
-	    "3:56", "bad address '1.2.3.4@x'",                                /* */
-	    "3:67", "bad address '[::1]:53'",                                 /* */
-	    "3:79", "bad address '192.0.2.1@'");
+	        "primary:\n"
+	        "  - id: p\n"
+	        "    address: [999.0.2.1, 192.0.2.1@0, 192.0.2.1@70000, 1.2.3.4@x, \"[::1]:53\","
+	        " 192.0.2.1@, \"2001:db8::1@53\"]\n",
+	        "3:15", "'address': bad address '999.0.2.1', expected IP[@PORT]", /* */
+	        "3:26", "bad address '192.0.2.1@0'",                              /* */
+	        "3:39", "bad address '192.0.2.1@70000'",                          /* */
+	        "3:56", "bad address '1.2.3.4@x'",                                /* */
+	        "3:67", "bad address '[::1]:53'",                                 /* */
+	        "3:79", "bad address '192.0.2.1@'");
 	expect_error("server: { listen: example.com }\n", "1:19",
 	             "'listen': bad address 'example.com'");
 	expect_error("server: { metrics: 127.0.0.1@65536 }\n", "1:20",
@@ -823,8 +823,8 @@ static void test_unknown_algorithm(void **state)
 	             "key 'k': unknown algorithm 'hmac-sha999' (hmac-md5, hmac-sha1, hmac-sha224, "
 	             "hmac-sha256, hmac-sha384, hmac-sha512)");
 	/* Every listed algorithm is accepted. */
-	static const char *const algs[] = {"hmac-md5",    "hmac-sha1",   "hmac-sha224",
-	                                   "hmac-sha256", "hmac-sha384", "hmac-sha512"};
+	static const char *const algs[] = { "hmac-md5",    "hmac-sha1",   "hmac-sha224",
+		                            "hmac-sha256", "hmac-sha384", "hmac-sha512" };
 	for (size_t i = 0; i < 6; i++) {
 		char yaml[200];
 		snprintf(yaml, sizeof(yaml), "key: [{ id: k, algorithm: %s, secret: AAAA }]\n",
@@ -962,10 +962,11 @@ static void test_unknown_target_type(void **state)
 {
 	(void)state;
 	expect_error(
-	    "target:\n"
-	    "  - id: t\n"
-	    "    type: bind\n",
-	    "3:11", "target 't': unknown type 'bind' (route53, powerdns, rfc2136, zonefile, exec)");
+	        "target:\n"
+	        "  - id: t\n"
+	        "    type: bind\n",
+	        "3:11",
+	        "target 't': unknown type 'bind' (route53, powerdns, rfc2136, zonefile, exec)");
 	/* Type names are exact. */
 	expect_error("target: [{ id: t, type: Route53 }]\n", "1:25",
 	             "target 't': unknown type 'Route53'");
@@ -1070,8 +1071,8 @@ static void test_bool(void **state)
 	             "target 'p' (type powerdns): 'create' must be true or false, not 'maybe'");
 	expect_error("target: [{ id: p, type: powerdns, url: \"http://x\", create: 1 }]\n", "1:60",
 	             "'create' must be true or false, not '1'");
-	static const char *const yes[] = {"true", "yes", "on", "True", "YES"};
-	static const char *const no[] = {"false", "no", "off", "False", "OFF"};
+	static const char *const yes[] = { "true", "yes", "on", "True", "YES" };
+	static const char *const no[] = { "false", "no", "off", "False", "OFF" };
 	for (size_t i = 0; i < 5; i++) {
 		char yaml[200];
 		conf_t conf;
@@ -1091,24 +1092,26 @@ static void test_max_delete(void **state)
 {
 	(void)state;
 	expect_errors(
-	    "primary: [{ id: p, address: 192.0.2.1 }]\n"
-	    "zone:\n"
-	    "  - { domain: a.example, primary: p, max-delete: 120% }\n"
-	    "  - { domain: b.example, primary: p, max-delete: -1 }\n"
-	    "  - { domain: c.example, primary: p, max-delete: abc }\n"
-	    "  - { domain: d.example, primary: p, max-delete: \"%\" }\n"
-	    "  - { domain: e.example, primary: p, max-update: 10%% }\n"
-	    "  - { domain: f.example, primary: p, max-update: 4294967296 }\n"
-	    "  - { domain: g.example, primary: p, max-update: \"5 %\" }\n",
-	    "3:50",
-	    "zone 'a.example': 'max-delete' must be a percentage (0%-100%) or a count of "
-	    "RRsets, not '120%'",
-	    "4:50", "'max-delete' must be a percentage (0%-100%) or a count of RRsets, not '-1'",
-	    "5:50", "not 'abc'", /* */
-	    "6:50", "not '%'",   /* */
-	    "7:50", "'max-update' must be a percentage (0%-100%) or a count of RRsets, not '10%%'",
-	    "8:50", "not '4294967296'", /* */
-	    "9:50", "not '5 %'");
+	        "primary: [{ id: p, address: 192.0.2.1 }]\n"
+	        "zone:\n"
+	        "  - { domain: a.example, primary: p, max-delete: 120% }\n"
+	        "  - { domain: b.example, primary: p, max-delete: -1 }\n"
+	        "  - { domain: c.example, primary: p, max-delete: abc }\n"
+	        "  - { domain: d.example, primary: p, max-delete: \"%\" }\n"
+	        "  - { domain: e.example, primary: p, max-update: 10%% }\n"
+	        "  - { domain: f.example, primary: p, max-update: 4294967296 }\n"
+	        "  - { domain: g.example, primary: p, max-update: \"5 %\" }\n",
+	        "3:50",
+	        "zone 'a.example': 'max-delete' must be a percentage (0%-100%) or a count of "
+	        "RRsets, not '120%'",
+	        "4:50",
+	        "'max-delete' must be a percentage (0%-100%) or a count of RRsets, not '-1'",
+	        "5:50", "not 'abc'", /* */
+	        "6:50", "not '%'",   /* */
+	        "7:50",
+	        "'max-update' must be a percentage (0%-100%) or a count of RRsets, not '10%%'",
+	        "8:50", "not '4294967296'", /* */
+	        "9:50", "not '5 %'");
 	conf_t conf;
 	load_ok(&conf,
 	        "primary: [{ id: p, address: 192.0.2.1 }]\n"
@@ -1251,26 +1254,26 @@ static void test_parse_addr(void **state)
 	assert_addr(&a, AF_INET6, "::ffff:192.0.2.1", 53);
 
 	static const char *const bad[] = {
-	    "",
-	    "@53",
-	    "192.0.2.1@",
-	    "192.0.2.1@0",
-	    "192.0.2.1@65536",
-	    "1.2.3.4@x",
-	    "1.2.3.4@-1",
-	    "1.2.3.4@ 53",
-	    "1.2.3.4@53 ",
-	    "1.2.3.4 ",
-	    "[::1]:53",
-	    "[::1]",
-	    "::1@53@53",
-	    "256.0.0.1",
-	    "1.2.3",
-	    "host",
-	    "fe80::1%eth0",
-	    "2001:db8::1/64",
-	    "192.0.2.1:53",
-	    "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
+		"",
+		"@53",
+		"192.0.2.1@",
+		"192.0.2.1@0",
+		"192.0.2.1@65536",
+		"1.2.3.4@x",
+		"1.2.3.4@-1",
+		"1.2.3.4@ 53",
+		"1.2.3.4@53 ",
+		"1.2.3.4 ",
+		"[::1]:53",
+		"[::1]",
+		"::1@53@53",
+		"256.0.0.1",
+		"1.2.3",
+		"host",
+		"fe80::1%eth0",
+		"2001:db8::1/64",
+		"192.0.2.1:53",
+		"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (conf_parse_addr(bad[i], 53, &a) != -EINVAL) {
@@ -1305,24 +1308,24 @@ static void test_parse_prefix(void **state)
 	assert_prefix(&p, AF_INET6, "2001:db8::1", 128);
 
 	static const char *const bad[] = {
-	    "",
-	    "/24",
-	    "192.0.2.0/",
-	    "192.0.2.1/24",
-	    "192.0.2.0/33",
-	    "192.0.2.0/-1",
-	    "192.0.2.0/ 8",
-	    "192.0.2.0/8x",
-	    "192.0.24.0/20",
-	    "10.0.0.1/8",
-	    "0.0.0.1/0",
-	    "2001:db8::/129",
-	    "2001:db8::1/64",
-	    "2001:db8::40/121",
-	    "::1/0",
-	    "192.0.2.0/24/1",
-	    "host/8",
-	    "192.0.2.0@53",
+		"",
+		"/24",
+		"192.0.2.0/",
+		"192.0.2.1/24",
+		"192.0.2.0/33",
+		"192.0.2.0/-1",
+		"192.0.2.0/ 8",
+		"192.0.2.0/8x",
+		"192.0.24.0/20",
+		"10.0.0.1/8",
+		"0.0.0.1/0",
+		"2001:db8::/129",
+		"2001:db8::1/64",
+		"2001:db8::40/121",
+		"::1/0",
+		"192.0.2.0/24/1",
+		"host/8",
+		"192.0.2.0@53",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (conf_parse_prefix(bad[i], &p) != -EINVAL) {
@@ -1382,8 +1385,8 @@ static void test_prefix_match(void **state)
 /* --- examples ----------------------------------------------------------- */
 
 static const char *const EXAMPLES[] = {
-    "exec.yaml",    "multi.yaml",    "powerdns.yaml", "rfc2136.yaml",
-    "route53.yaml", "zonefile.yaml", "zonesync.yaml",
+	"exec.yaml",    "multi.yaml",    "powerdns.yaml", "rfc2136.yaml",
+	"route53.yaml", "zonefile.yaml", "zonesync.yaml",
 };
 #define NEXAMPLES (sizeof(EXAMPLES) / sizeof(EXAMPLES[0]))
 
@@ -1456,45 +1459,45 @@ static void test_examples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_empty_file),
-	    cmocka_unit_test(test_unknown_key_top),
-	    cmocka_unit_test(test_unknown_key_server),
-	    cmocka_unit_test(test_unknown_key_key),
-	    cmocka_unit_test(test_unknown_key_primary),
-	    cmocka_unit_test(test_unknown_key_target),
-	    cmocka_unit_test(test_unknown_key_zone),
-	    cmocka_unit_test(test_wrong_type_map),
-	    cmocka_unit_test(test_wrong_type_list),
-	    cmocka_unit_test(test_empty_values),
-	    cmocka_unit_test(test_missing_required),
-	    cmocka_unit_test(test_undefined_refs),
-	    cmocka_unit_test(test_no_cascade),
-	    cmocka_unit_test(test_target_listed_twice),
-	    cmocka_unit_test(test_duplicate_zone),
-	    cmocka_unit_test(test_duplicate_ids),
-	    cmocka_unit_test(test_bad_address),
-	    cmocka_unit_test(test_bad_prefix),
-	    cmocka_unit_test(test_bad_base64),
-	    cmocka_unit_test(test_unknown_algorithm),
-	    cmocka_unit_test(test_secret_both_or_neither),
-	    cmocka_unit_test(test_secret_file),
-	    cmocka_unit_test(test_unknown_target_type),
-	    cmocka_unit_test(test_missing_target_keys),
-	    cmocka_unit_test(test_bad_url),
-	    cmocka_unit_test(test_enum),
-	    cmocka_unit_test(test_int_range),
-	    cmocka_unit_test(test_bool),
-	    cmocka_unit_test(test_max_delete),
-	    cmocka_unit_test(test_yaml_syntax),
-	    cmocka_unit_test(test_yaml_anchors),
-	    cmocka_unit_test(test_yaml_duplicate_key),
-	    cmocka_unit_test(test_many_errors),
-	    cmocka_unit_test(test_parse_addr),
-	    cmocka_unit_test(test_parse_prefix),
-	    cmocka_unit_test(test_prefix_match),
-	    cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_unknown_key_top),
+		cmocka_unit_test(test_unknown_key_server),
+		cmocka_unit_test(test_unknown_key_key),
+		cmocka_unit_test(test_unknown_key_primary),
+		cmocka_unit_test(test_unknown_key_target),
+		cmocka_unit_test(test_unknown_key_zone),
+		cmocka_unit_test(test_wrong_type_map),
+		cmocka_unit_test(test_wrong_type_list),
+		cmocka_unit_test(test_empty_values),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_undefined_refs),
+		cmocka_unit_test(test_no_cascade),
+		cmocka_unit_test(test_target_listed_twice),
+		cmocka_unit_test(test_duplicate_zone),
+		cmocka_unit_test(test_duplicate_ids),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_prefix),
+		cmocka_unit_test(test_bad_base64),
+		cmocka_unit_test(test_unknown_algorithm),
+		cmocka_unit_test(test_secret_both_or_neither),
+		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_unknown_target_type),
+		cmocka_unit_test(test_missing_target_keys),
+		cmocka_unit_test(test_bad_url),
+		cmocka_unit_test(test_enum),
+		cmocka_unit_test(test_int_range),
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_max_delete),
+		cmocka_unit_test(test_yaml_syntax),
+		cmocka_unit_test(test_yaml_anchors),
+		cmocka_unit_test(test_yaml_duplicate_key),
+		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_parse_prefix),
+		cmocka_unit_test(test_prefix_match),
+		cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

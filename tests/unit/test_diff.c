@@ -7,7 +7,7 @@
 
 static char *change_str(const zone_change_t *c)
 {
-	static const char kinds[] = {'+', '-', '~'};
+	static const char kinds[] = { '+', '-', '~' };
 	const zone_rrset_t *s = c->kind == ZONE_CHANGE_ADD ? &c->new : &c->old;
 	char name[DNS_NAME_STR_MAX], type[16];
 	dns_key_to_str(s->key, s->keylen, name, sizeof(name));
@@ -53,9 +53,9 @@ static void test_equal(void **state)
 static void test_add_delete_replace(void **state)
 {
 	(void)state;
-	const char *want[] = {"~ example.com. SOA", "+ api.example.com. A",
-	                      "- old.example.com. TXT", "~ www.example.com. A",
-	                      "+ www.example.com. AAAA"};
+	const char *want[] = { "~ example.com. SOA", "+ api.example.com. A",
+		               "- old.example.com. TXT", "~ www.example.com. A",
+		               "+ www.example.com. AAAA" };
 	check_diff(HEAD "www A 192.0.2.1\nold TXT \"x\"\nsame MX 10 mx\n",
 	           HEAD2 "www A 192.0.2.9\napi A 192.0.2.5\nsame MX 10 mx\nwww AAAA 2001:db8::1\n",
 	           want, 5);
@@ -64,7 +64,7 @@ static void test_add_delete_replace(void **state)
 static void test_ttl_only(void **state)
 {
 	(void)state;
-	const char *want[] = {"~ www.example.com. A"};
+	const char *want[] = { "~ www.example.com. A" };
 	check_diff(HEAD "www 300 A 192.0.2.1\n", HEAD "www 600 A 192.0.2.1\n", want, 1);
 }
 
@@ -72,7 +72,7 @@ static void test_type_swap(void **state)
 {
 	(void)state;
 	/* An A replaced by a CNAME: two RRsets, a delete and an add. */
-	const char *want[] = {"- www.example.com. A", "+ www.example.com. CNAME"};
+	const char *want[] = { "- www.example.com. A", "+ www.example.com. CNAME" };
 	check_diff(HEAD "www A 192.0.2.1\n", HEAD "www CNAME host.example.net.\n", want, 2);
 }
 
@@ -105,8 +105,8 @@ static void test_order_and_edges(void **state)
 {
 	(void)state;
 	/* Changes come in canonical order; first and last RRsets count. */
-	const char *want[] = {"+ example.com. A", "~ example.com. SOA", "- a.example.com. A",
-	                      "- z.z.example.com. A", "+ zz.example.com. A"};
+	const char *want[] = { "+ example.com. A", "~ example.com. SOA", "- a.example.com. A",
+		               "- z.z.example.com. A", "+ zz.example.com. A" };
 	check_diff(HEAD "a A 192.0.2.1\nz.z A 192.0.2.2\n", HEAD2 "zz A 192.0.2.3\n@ A 192.0.2.4\n",
 	           want, 5);
 }
@@ -114,9 +114,9 @@ static void test_order_and_edges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_equal),         cmocka_unit_test(test_add_delete_replace),
-	    cmocka_unit_test(test_ttl_only),      cmocka_unit_test(test_type_swap),
-	    cmocka_unit_test(test_member_change), cmocka_unit_test(test_order_and_edges),
+		cmocka_unit_test(test_equal),         cmocka_unit_test(test_add_delete_replace),
+		cmocka_unit_test(test_ttl_only),      cmocka_unit_test(test_type_swap),
+		cmocka_unit_test(test_member_change), cmocka_unit_test(test_order_and_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

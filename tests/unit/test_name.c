@@ -41,8 +41,9 @@ static int sign(int x)
 
 /* RFC 4034 section 6.1's example, in canonical order. */
 static const char *const RFC4034_ORDER[] = {
-    "example.",   "a.example.",       "yljkjljk.a.example.", "Z.a.example.",     "zABC.a.EXAMPLE.",
-    "z.example.", "\\001.z.example.", "*.z.example.",        "\\200.z.example.",
+	"example.",         "a.example.",      "yljkjljk.a.example.",
+	"Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+	"\\001.z.example.", "*.z.example.",    "\\200.z.example.",
 };
 
 static void test_canonical_order(void **state)
@@ -80,11 +81,11 @@ static void test_binary_labels(void **state)
 	(void)state;
 	/* Labels holding 0x00 and 0x01 bytes must still order correctly:
 	 * "a" < "a\000" < "a\000\000" < "a\001" < "a\002" < "ab". */
-	const char *order[] = {"a.x.",      "a\\000.x.", "a\\000\\000.x.", "a\\001.x.",
-	                       "a\\002.x.", "ab.x.",     "a.a\\000.x."};
+	const char *order[] = { "a.x.",      "a\\000.x.", "a\\000\\000.x.", "a\\001.x.",
+		                "a\\002.x.", "ab.x.",     "a.a\\000.x." };
 	/* The last one is under a\000, which sorts after "a" and its children. */
-	const char *names[] = {"a.x.",      "b.a.x.",    "a\\000.x.", "a\\000\\000.x.",
-	                       "a\\001.x.", "a\\002.x.", "ab.x."};
+	const char *names[] = { "a.x.",      "b.a.x.",    "a\\000.x.", "a\\000\\000.x.",
+		                "a\\001.x.", "a\\002.x.", "ab.x." };
 	(void)order;
 	size_t n = sizeof(names) / sizeof(names[0]);
 	for (size_t i = 0; i < n; i++) {
@@ -99,12 +100,12 @@ static void test_binary_labels(void **state)
 static void test_key_round_trip(void **state)
 {
 	(void)state;
-	const char *names[] = {".",
-	                       "com.",
-	                       "WWW.Example.com.",
-	                       "a\\000b\\001c.\\255.x.",
-	                       "*.example.",
-	                       "_sip._tcp.example.com."};
+	const char *names[] = { ".",
+		                "com.",
+		                "WWW.Example.com.",
+		                "a\\000b\\001c.\\255.x.",
+		                "*.example.",
+		                "_sip._tcp.example.com." };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		knot_dname_storage_t w, back;
 		wire(names[i], w);
@@ -198,10 +199,10 @@ static void test_presentation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_case_insensitive),
-	    cmocka_unit_test(test_binary_labels),   cmocka_unit_test(test_key_round_trip),
-	    cmocka_unit_test(test_key_malformed),   cmocka_unit_test(test_in_zone),
-	    cmocka_unit_test(test_presentation),
+		cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_case_insensitive),
+		cmocka_unit_test(test_binary_labels),   cmocka_unit_test(test_key_round_trip),
+		cmocka_unit_test(test_key_malformed),   cmocka_unit_test(test_in_zone),
+		cmocka_unit_test(test_presentation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

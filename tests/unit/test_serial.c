@@ -72,9 +72,9 @@ static void test_add(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_equal), cmocka_unit_test(test_order),
-	    cmocka_unit_test(test_wrap),  cmocka_unit_test(test_undefined),
-	    cmocka_unit_test(test_add),
+		cmocka_unit_test(test_equal), cmocka_unit_test(test_order),
+		cmocka_unit_test(test_wrap),  cmocka_unit_test(test_undefined),
+		cmocka_unit_test(test_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,8 +38,10 @@ static void test_load_basic(void **state)
 
 	/* Iteration is in canonical order: apex first, types ascending. */
 	size_t pos = 0;
-	const char *want[] = {"example.com. NS",    "example.com. SOA",   "mail.example.com. MX",
-	                      "ns1.example.com. A", "www.example.com. A", "www.example.com. AAAA"};
+	const char *want[] = {
+		"example.com. NS",    "example.com. SOA",   "mail.example.com. MX",
+		"ns1.example.com. A", "www.example.com. A", "www.example.com. AAAA"
+	};
 	size_t i = 0;
 	while (zone_rrset_next(&z, &pos, &s)) {
 		char name[DNS_NAME_STR_MAX], type[16], got[DNS_NAME_STR_MAX + 20];
@@ -153,17 +155,17 @@ static void test_round_trip_all_types(void **state)
 	char *again = zone_text(&b);
 	assert_string_equal(text, again);
 	/* Every type made it through. */
-	const uint16_t types[] = {KNOT_RRTYPE_CAA,
-	                          KNOT_RRTYPE_HTTPS,
-	                          KNOT_RRTYPE_SVCB,
-	                          KNOT_RRTYPE_TLSA,
-	                          KNOT_RRTYPE_LOC,
-	                          KNOT_RRTYPE_NAPTR,
-	                          KNOT_RRTYPE_NSEC3,
-	                          KNOT_RRTYPE_RRSIG,
-	                          KNOT_RRTYPE_APL,
-	                          KNOT_RRTYPE_ZONEMD,
-	                          65000};
+	const uint16_t types[] = { KNOT_RRTYPE_CAA,
+		                   KNOT_RRTYPE_HTTPS,
+		                   KNOT_RRTYPE_SVCB,
+		                   KNOT_RRTYPE_TLSA,
+		                   KNOT_RRTYPE_LOC,
+		                   KNOT_RRTYPE_NAPTR,
+		                   KNOT_RRTYPE_NSEC3,
+		                   KNOT_RRTYPE_RRSIG,
+		                   KNOT_RRTYPE_APL,
+		                   KNOT_RRTYPE_ZONEMD,
+		                   65000 };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		size_t pos = 0;
 		zone_rrset_t s;
@@ -303,7 +305,7 @@ static void test_add_keyed_and_empty(void **state)
 	size_t kl = dns_name_key(owner, key);
 	uint8_t buf[8];
 	knot_rdata_t *rd = (knot_rdata_t *)buf;
-	const uint8_t ip[4] = {192, 0, 2, 1};
+	const uint8_t ip[4] = { 192, 0, 2, 1 };
 	knot_rdata_init(rd, 4, ip);
 	assert_int_equal(zone_add_keyed(&z, key, kl, KNOT_RRTYPE_A, 60, rd), 0);
 	dns_name_from_str("a.example.", owner);
@@ -347,16 +349,16 @@ static void test_many_records_sorted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_load_basic),
-	    cmocka_unit_test(test_canonical_form),
-	    cmocka_unit_test(test_duplicates_and_ttl),
-	    cmocka_unit_test(test_generic_syntax),
-	    cmocka_unit_test(test_round_trip_all_types),
-	    cmocka_unit_test(test_include),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_origin_given),
-	    cmocka_unit_test(test_add_keyed_and_empty),
-	    cmocka_unit_test(test_many_records_sorted),
+		cmocka_unit_test(test_load_basic),
+		cmocka_unit_test(test_canonical_form),
+		cmocka_unit_test(test_duplicates_and_ttl),
+		cmocka_unit_test(test_generic_syntax),
+		cmocka_unit_test(test_round_trip_all_types),
+		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_origin_given),
+		cmocka_unit_test(test_add_keyed_and_empty),
+		cmocka_unit_test(test_many_records_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
