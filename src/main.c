@@ -11,6 +11,7 @@ static const struct {
 } COMMANDS[] = {
 	{ "check", cli_check, "validate the configuration" },
 	{ "diff", cli_diff, "compare two zone files" },
+	{ "run", cli_run, "run the daemon: NOTIFY, transfers, targets" },
 };
 
 static void usage(FILE *out)

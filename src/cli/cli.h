@@ -14,6 +14,7 @@ enum {
 
 int cli_diff(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_run(int argc, char **argv);
 
 /* Write s as a JSON string, quotes included. */
 void cli_json_str(FILE *out, const char *s, size_t len);

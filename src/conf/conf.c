@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -18,6 +19,30 @@
 
 #define MAX_CONF_SIZE (16 * 1024 * 1024)
 #define MAX_SECRET_SIZE 4096
+
+/* Defaults and ranges of the zone and server keys (see zonesync.yaml(5)). */
+#define MINUTE 60u
+#define HOUR (60u * MINUTE)
+#define DAY (24u * HOUR)
+#define WEEK (7u * DAY)
+#define DEF_REFRESH_MIN 60u
+#define DEF_REFRESH_MAX DAY
+#define DEF_RETRY_MIN 30u
+#define DEF_RETRY_MAX HOUR
+#define DEF_EXPIRE_MIN HOUR
+#define DEF_EXPIRE_MAX (30u * DAY)
+#define DEF_XFR_MAX_RECORDS 10000000u
+#define MAX_XFR_MAX_RECORDS UINT32_MAX
+#define DEF_XFR_MAX_BYTES (1ull << 30)
+#define MAX_XFR_MAX_BYTES (1ull << 40)
+#define DEF_XFR_TIMEOUT 600u
+#define MAX_XFR_TIMEOUT DAY
+#define DEF_NOTIFY_RATE_LIMIT 1000u
+#define MAX_NOTIFY_RATE_LIMIT 1000000u
+#define DEF_TCP_MAX_CLIENTS 100u
+#define MAX_TCP_MAX_CLIENTS 65535u
+#define DEF_TCP_IDLE_TIMEOUT 10u
+#define MAX_TCP_IDLE_TIMEOUT HOUR
 
 struct ctx {
 	const char *name; /* file name in messages */
@@ -129,6 +154,74 @@ static int parse_int(const char *s, long long *out)
 	return 0;
 }
 
+/* Digits only (no sign, no spaces) then an optional one-character unit
+ * from units, whose factors are in mult; the result at most max (which is
+ * below UINT64_MAX / 10, so that no step overflows). */
+static int parse_scaled(const char *s, const char *units, const uint64_t *mult, uint64_t max,
+                        uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+	while (*p >= '0' && *p <= '9') {
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max) {
+			return -EINVAL;
+		}
+		p++;
+	}
+	if (p == s) {
+		return -EINVAL;
+	}
+	if (*p != '\0') {
+		const char *u = strchr(units, *p);
+		if (u == NULL || p[1] != '\0') {
+			return -EINVAL;
+		}
+		uint64_t m = mult[u - units];
+		if (v > max / m) {
+			return -EINVAL;
+		}
+		v *= m;
+	}
+	*out = v;
+	return 0;
+}
+
+int conf_parse_duration(const char *s, uint32_t *out)
+{
+	static const uint64_t mult[] = { 1, MINUTE, HOUR, DAY, WEEK };
+	uint64_t v;
+	if (parse_scaled(s, "smhdw", mult, UINT32_MAX, &v) != 0) {
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A byte count, at most max: a number, or one with K, M or G (1024-based). */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	static const uint64_t mult[] = { 1ull << 10, 1ull << 20, 1ull << 30 };
+	return parse_scaled(s, "KMG", mult, max, out);
+}
+
+/* A duration in its largest exact unit, for messages: 3600 is "1h". */
+static const char *fmt_duration(uint32_t v, char buf[16])
+{
+	static const struct {
+		uint32_t secs;
+		char unit;
+	} units[] = { { WEEK, 'w' }, { DAY, 'd' }, { HOUR, 'h' }, { MINUTE, 'm' } };
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (v != 0 && v % units[i].secs == 0) {
+			snprintf(buf, 16, "%" PRIu32 "%c", v / units[i].secs, units[i].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, 16, "%" PRIu32 "s", v);
+	return buf;
+}
+
 int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out)
 {
 	char ip[INET6_ADDRSTRLEN + 1];
@@ -203,22 +296,31 @@ int conf_parse_prefix(const char *s, conf_prefix_t *out)
 	return 0;
 }
 
-bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr)
+static const uint8_t V4MAPPED[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* The family and address bytes of a socket address (AF_UNSPEC if neither
+ * IPv4 nor IPv6); with unmap, an IPv4-mapped IPv6 address is IPv4. */
+static int sa_bytes(const struct sockaddr *sa, bool unmap, const uint8_t **bytes)
 {
-	const uint8_t *a, *b;
-	if (addr->sa_family != p->ss.ss_family) {
-		return false;
+	if (sa->sa_family == AF_INET) {
+		*bytes = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		return AF_INET;
 	}
-	if (addr->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in *)&p->ss)->sin_addr;
-	} else if (addr->sa_family == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in6 *)&p->ss)->sin6_addr;
-	} else {
-		return false;
+	if (sa->sa_family == AF_INET6) {
+		*bytes = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (unmap && memcmp(*bytes, V4MAPPED, sizeof(V4MAPPED)) == 0) {
+			*bytes += sizeof(V4MAPPED);
+			return AF_INET;
+		}
+		return AF_INET6;
 	}
-	unsigned full = p->bits / 8, rest = p->bits % 8;
+	return AF_UNSPEC;
+}
+
+/* Are the first bits of a and b the same? */
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
 	if (memcmp(a, b, full) != 0) {
 		return false;
 	}
@@ -227,6 +329,54 @@ bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr)
 	}
 	uint8_t mask = (uint8_t)(0xff << (8 - rest));
 	return (a[full] & mask) == (b[full] & mask);
+}
+
+bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr)
+{
+	const struct sockaddr *ps = (const struct sockaddr *)&p->ss;
+	const uint8_t *a, *b;
+	int af = sa_bytes(addr, false, &a);
+	int pf = sa_bytes(ps, false, &b);
+	if (af == AF_UNSPEC || pf == AF_UNSPEC) {
+		return false;
+	}
+	/* As written: ::/0 matches ::ffff:192.0.2.1 too. */
+	if (af == pf && bits_equal(a, b, p->bits)) {
+		return true;
+	}
+	/* Then both as IPv4 where they are: an IPv6 prefix is IPv4 when it is
+	 * within ::ffff:0:0/96. */
+	af = sa_bytes(addr, true, &a);
+	unsigned bits = p->bits;
+	if (pf == AF_INET6 && bits >= 96 && sa_bytes(ps, true, &b) == AF_INET) {
+		pf = AF_INET;
+		bits -= 96;
+	}
+	return af == AF_INET && pf == AF_INET && bits_equal(a, b, bits);
+}
+
+bool conf_primary_allows(const conf_primary_t *p, const struct sockaddr *from)
+{
+	if (p == NULL || from == NULL) {
+		return false;
+	}
+	const uint8_t *a, *b;
+	int af = sa_bytes(from, true, &a);
+	if (af == AF_UNSPEC) {
+		return false;
+	}
+	for (size_t i = 0; i < p->naddr; i++) {
+		if (sa_bytes((const struct sockaddr *)&p->addr[i].ss, true, &b) == af &&
+		    memcmp(a, b, af == AF_INET ? 4 : 16) == 0) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < p->nnotify_from; i++) {
+		if (conf_prefix_match(&p->notify_from[i], from)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool check_url(const char *s)
@@ -282,6 +432,96 @@ static const ynode_t *required(struct ctx *c, const ynode_t *map, const char *ke
 	return n;
 }
 
+/*
+ * Numeric keys of a map.  Each returns 1 when the key is given and valid,
+ * 0 when it is absent (*out is then def), -1 after reporting an error.
+ * pre starts the messages ("zone 'example.com': ", or "").
+ */
+static int load_duration(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
+                         uint32_t min, uint32_t max, uint32_t def, uint32_t *out)
+{
+	*out = def;
+	const ynode_t *n = ynode_get(map, key);
+	if (n == NULL) {
+		return 0;
+	}
+	const char *v = scalar(c, n, key);
+	uint32_t d;
+	if (v == NULL) {
+		return -1;
+	}
+	if (conf_parse_duration(v, &d) != 0) {
+		err_at(c, n,
+		       "%s'%s' must be a duration (seconds, or a number with s, m, h, d or w), "
+		       "not '%s'",
+		       pre, key, v);
+		return -1;
+	}
+	if (d < min || d > max) {
+		char lo[16], hi[16];
+		err_at(c, n, "%s'%s' must be a duration from %s to %s, not '%s'", pre, key,
+		       fmt_duration(min, lo), fmt_duration(max, hi), v);
+		return -1;
+	}
+	*out = d;
+	return 1;
+}
+
+static int load_uint(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
+                     uint64_t min, uint64_t max, uint64_t def, uint64_t *out)
+{
+	*out = def;
+	const ynode_t *n = ynode_get(map, key);
+	if (n == NULL) {
+		return 0;
+	}
+	const char *v = scalar(c, n, key);
+	long long iv;
+	if (v == NULL) {
+		return -1;
+	}
+	if (parse_int(v, &iv) != 0 || iv < 0 || (uint64_t)iv < min || (uint64_t)iv > max) {
+		err_at(c, n, "%s'%s' must be an integer from %" PRIu64 " to %" PRIu64 ", not '%s'",
+		       pre, key, min, max, v);
+		return -1;
+	}
+	*out = (uint64_t)iv;
+	return 1;
+}
+
+static int load_uint32(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
+                       uint32_t min, uint32_t max, uint32_t def, uint32_t *out)
+{
+	uint64_t v;
+	int ret = load_uint(c, map, key, pre, min, max, def, &v);
+	*out = (uint32_t)v;
+	return ret;
+}
+
+static int load_size(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
+                     uint64_t min, uint64_t max, uint64_t def, uint64_t *out)
+{
+	*out = def;
+	const ynode_t *n = ynode_get(map, key);
+	if (n == NULL) {
+		return 0;
+	}
+	const char *v = scalar(c, n, key);
+	uint64_t sz;
+	if (v == NULL) {
+		return -1;
+	}
+	if (parse_size(v, max, &sz) != 0 || sz < min) {
+		err_at(c, n,
+		       "%s'%s' must be a size from %" PRIu64 " to %" PRIu64
+		       " bytes (a number, or one with K, M or G), not '%s'",
+		       pre, key, min, max, v);
+		return -1;
+	}
+	*out = sz;
+	return 1;
+}
+
 /* --- server ------------------------------------------------------------- */
 
 struct addr_list {
@@ -303,9 +543,22 @@ static void add_addr(struct ctx *c, const ynode_t *item, const char *key, void *
 static void load_server(struct ctx *c, const ynode_t *n)
 {
 	conf_t *conf = c->conf;
-	static const char *const keys[] = { "listen", "state", "metrics", "user", "log", NULL };
+	static const char *const keys[] = { "listen",
+		                            "state",
+		                            "metrics",
+		                            "user",
+		                            "log",
+		                            "notify-rate-limit",
+		                            "tcp-max-clients",
+		                            "tcp-idle-timeout",
+		                            NULL };
+	/* Defaults first: they hold when the section is absent (or not a map)
+	 * as well as for the keys it leaves out. */
 	conf->server.log_target = LOG_TARGET_STDERR;
 	conf->server.log_level = CONF_LOG_INFO;
+	conf->server.notify_rate_limit = DEF_NOTIFY_RATE_LIMIT;
+	conf->server.tcp_max_clients = DEF_TCP_MAX_CLIENTS;
+	conf->server.tcp_idle_timeout = DEF_TCP_IDLE_TIMEOUT;
 	if (n == NULL || want(c, n, YNODE_MAP, "server", "a map") == NULL) {
 		goto defaults;
 	}
@@ -337,6 +590,12 @@ static void load_server(struct ctx *c, const ynode_t *n)
 	if (user != NULL) {
 		conf->server.user = strdup(user);
 	}
+	load_uint32(c, n, "notify-rate-limit", "", 0, MAX_NOTIFY_RATE_LIMIT, DEF_NOTIFY_RATE_LIMIT,
+	            &conf->server.notify_rate_limit);
+	load_uint32(c, n, "tcp-max-clients", "", 1, MAX_TCP_MAX_CLIENTS, DEF_TCP_MAX_CLIENTS,
+	            &conf->server.tcp_max_clients);
+	load_duration(c, n, "tcp-idle-timeout", "", 1, MAX_TCP_IDLE_TIMEOUT, DEF_TCP_IDLE_TIMEOUT,
+	              &conf->server.tcp_idle_timeout);
 	const ynode_t *log = ynode_get(n, "log");
 	if (log != NULL && want(c, log, YNODE_MAP, "log", "a map") != NULL) {
 		static const char *const lkeys[] = { "target", "level", NULL };
@@ -816,6 +1075,50 @@ static void load_limit(struct ctx *c, const ynode_t *item, const char *key, conf
 	}
 }
 
+/* The SOA timer bounds and the transfer limits of a zone. */
+static void load_zone_timing(struct ctx *c, const ynode_t *item, conf_zone_t *z, const char *where)
+{
+	char pre[320];
+	snprintf(pre, sizeof(pre), "%s: ", where);
+	const struct {
+		const char *kmin, *kmax;
+		uint32_t dmin, dmax;
+		uint32_t *min, *max;
+	} bounds[] = {
+		{ "refresh-min-interval", "refresh-max-interval", DEF_REFRESH_MIN, DEF_REFRESH_MAX,
+		  &z->refresh_min, &z->refresh_max },
+		{ "retry-min-interval", "retry-max-interval", DEF_RETRY_MIN, DEF_RETRY_MAX,
+		  &z->retry_min, &z->retry_max },
+		{ "expire-min-interval", "expire-max-interval", DEF_EXPIRE_MIN, DEF_EXPIRE_MAX,
+		  &z->expire_min, &z->expire_max },
+	};
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		int rmin = load_duration(c, item, bounds[i].kmin, pre, 0, UINT32_MAX,
+		                         bounds[i].dmin, bounds[i].min);
+		int rmax = load_duration(c, item, bounds[i].kmax, pre, 0, UINT32_MAX,
+		                         bounds[i].dmax, bounds[i].max);
+		if (rmin < 0 || rmax < 0 || *bounds[i].min <= *bounds[i].max) {
+			continue;
+		}
+		if (rmax > 0) {
+			err_at(c, ynode_get(item, bounds[i].kmax),
+			       "%s'%s' (%" PRIu32 ") is below '%s' (%" PRIu32 ")", pre,
+			       bounds[i].kmax, *bounds[i].max, bounds[i].kmin, *bounds[i].min);
+		} else {
+			/* The max is the default: say so, at the min. */
+			err_at(c, ynode_get(item, bounds[i].kmin),
+			       "%s'%s' (%" PRIu32 ", the default) is below '%s' (%" PRIu32 ")", pre,
+			       bounds[i].kmax, *bounds[i].max, bounds[i].kmin, *bounds[i].min);
+		}
+	}
+	load_uint(c, item, "transfer-max-records", pre, 1, MAX_XFR_MAX_RECORDS, DEF_XFR_MAX_RECORDS,
+	          &z->xfr_max_records);
+	load_size(c, item, "transfer-max-bytes", pre, 1, MAX_XFR_MAX_BYTES, DEF_XFR_MAX_BYTES,
+	          &z->xfr_max_bytes);
+	load_duration(c, item, "transfer-timeout", pre, 1, MAX_XFR_TIMEOUT, DEF_XFR_TIMEOUT,
+	              &z->xfr_timeout);
+}
+
 static void load_zones(struct ctx *c)
 {
 	const ynode_t *list = section_list(c, "zone");
@@ -827,8 +1130,21 @@ static void load_zones(struct ctx *c)
 	if (conf->zone == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "domain",     "primary",    "target",
-		                            "max-delete", "max-update", NULL };
+	static const char *const keys[] = { "domain",
+		                            "primary",
+		                            "target",
+		                            "max-delete",
+		                            "max-update",
+		                            "refresh-min-interval",
+		                            "refresh-max-interval",
+		                            "retry-min-interval",
+		                            "retry-max-interval",
+		                            "expire-min-interval",
+		                            "expire-max-interval",
+		                            "transfer-max-records",
+		                            "transfer-max-bytes",
+		                            "transfer-timeout",
+		                            NULL };
 	for (size_t i = 0; i < list->n; i++) {
 		const char *domain = item_id(c, list, i, "zone", "domain");
 		if (domain == NULL) {
@@ -917,6 +1233,7 @@ static void load_zones(struct ctx *c)
 		}
 		load_limit(c, item, "max-delete", &z->max_delete, where);
 		load_limit(c, item, "max-update", &z->max_update, where);
+		load_zone_timing(c, item, z, where);
 		z->domain = strdup(canon);
 		conf->nzone++;
 	}
@@ -1056,4 +1373,17 @@ bool conf_target_bool(const conf_target_t *t, const char *key, bool def)
 	const char *v = conf_target_str(t, key);
 	bool out;
 	return (v && parse_bool(v, &out) == 0) ? out : def;
+}
+
+const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name)
+{
+	if (conf == NULL || name == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < conf->nzone; i++) {
+		if (dns_name_equal(conf->zone[i].name, name)) {
+			return &conf->zone[i];
+		}
+	}
+	return NULL;
 }

@@ -60,6 +60,11 @@ typedef struct {
 	const conf_target_t **target;
 	size_t ntarget;
 	conf_limit_t max_delete, max_update;
+	/* The SOA's refresh, retry and expire are clamped to these (seconds). */
+	uint32_t refresh_min, refresh_max, retry_min, retry_max, expire_min, expire_max;
+	uint64_t xfr_max_records; /* records in one transfer */
+	uint64_t xfr_max_bytes;   /* bytes of messages in one transfer */
+	uint32_t xfr_timeout;     /* seconds a whole transfer may take */
 } conf_zone_t;
 
 typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } conf_log_target_t;
@@ -83,6 +88,9 @@ typedef struct {
 		char *user;
 		conf_log_target_t log_target;
 		conf_log_level_t log_level;
+		uint32_t notify_rate_limit; /* NOTIFY per second per source; 0: no limit */
+		uint32_t tcp_max_clients;
+		uint32_t tcp_idle_timeout; /* seconds */
 	} server;
 	conf_key_t *key;
 	size_t nkey;
@@ -112,9 +120,23 @@ const char *conf_target_str(const conf_target_t *t, const char *key);
 long long conf_target_int(const conf_target_t *t, const char *key, long long def);
 bool conf_target_bool(const conf_target_t *t, const char *key, bool def);
 
+/* Parse a duration: seconds, or a number with one of the suffixes s, m, h,
+ * d or w; at most UINT32_MAX seconds.  0 or -EINVAL. */
+int conf_parse_duration(const char *s, uint32_t *out);
 /* Parse "IP[@PORT]"; 0 or -EINVAL. */
 int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
 /* Parse "IP[/BITS]"; 0 or -EINVAL. */
 int conf_parse_prefix(const char *s, conf_prefix_t *out);
-/* Does addr fall within prefix? */
+/* Does addr fall within prefix?  The port plays no part.  An IPv4-mapped
+ * IPv6 address (::ffff:a.b.c.d, as a dual-stack socket reports an IPv4 peer)
+ * also matches an IPv4 prefix, and an IPv4 address an IPv6 prefix within
+ * ::ffff:0:0/96. */
 bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr);
+
+/* May a NOTIFY for p's zones come from this address: is its IP (the port
+ * plays no part) one of p->addr, or within one of p->notify_from?
+ * IPv4-mapped IPv6 addresses are taken as the IPv4 address, either side. */
+bool conf_primary_allows(const conf_primary_t *p, const struct sockaddr *from);
+
+/* The zone of this name (compared without case), or NULL. */
+const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name);

@@ -25,6 +25,14 @@ typedef struct {
 	size_t added, deleted, replaced;
 } zone_diff_t;
 
+/* One IXFR step (RFC 1995): from serial "from", remove the records of del
+ * (the old SOA among them), then add those of add (the new SOA among them);
+ * both are finished record lists. */
+typedef struct {
+	uint32_t from, to;
+	zone_t del, add;
+} zone_delta_t;
+
 /* Compare two finished zones.  0 or -ENOMEM. */
 int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out);
 void zone_diff_free(zone_diff_t *d);

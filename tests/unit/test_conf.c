@@ -180,6 +180,27 @@ static void write_file(const char *path, const char *text, size_t len)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* The defaults of zonesync.yaml(5). */
+static void assert_server_defaults(const conf_t *conf)
+{
+	assert_int_equal(conf->server.notify_rate_limit, 1000);
+	assert_int_equal(conf->server.tcp_max_clients, 100);
+	assert_int_equal(conf->server.tcp_idle_timeout, 10);
+}
+
+static void assert_zone_defaults(const conf_zone_t *z)
+{
+	assert_int_equal(z->refresh_min, 60);
+	assert_int_equal(z->refresh_max, 86400);
+	assert_int_equal(z->retry_min, 30);
+	assert_int_equal(z->retry_max, 3600);
+	assert_int_equal(z->expire_min, 3600);
+	assert_int_equal(z->expire_max, 2592000);
+	assert_int_equal(z->xfr_max_records, 10000000);
+	assert_int_equal(z->xfr_max_bytes, 1073741824);
+	assert_int_equal(z->xfr_timeout, 600);
+}
+
 /* 32 bytes 0x00..0x1f in base64. */
 #define SECRET32 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
@@ -192,6 +213,9 @@ static const char FULL[] =
         "  metrics: \"2001:db8::9\"\n"
         "  user: zs\n"
         "  log: { target: syslog, level: debug }\n"
+        "  notify-rate-limit: 0\n"
+        "  tcp-max-clients: 65535\n"
+        "  tcp-idle-timeout: 1h\n"
         "key:\n"
         "  - { id: k1, algorithm: hmac-sha256, secret: \"" SECRET32 "\" }\n"
         "  - id: K2\n"
@@ -233,6 +257,15 @@ static const char FULL[] =
         "    target: [upd, file, hook]\n"
         "    max-delete: 10%\n"
         "    max-update: 250\n"
+        "    refresh-min-interval: 5m\n"
+        "    refresh-max-interval: 12h\n"
+        "    retry-min-interval: 10s\n"
+        "    retry-max-interval: 7200\n"
+        "    expire-min-interval: 2d\n"
+        "    expire-max-interval: 8w\n"
+        "    transfer-max-records: 500000\n"
+        "    transfer-max-bytes: 512M\n"
+        "    transfer-timeout: 15m\n"
         "  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
 
 static void test_full(void **state)
@@ -255,6 +288,9 @@ static void test_full(void **state)
 	assert_string_equal(conf.server.user, "zs");
 	assert_int_equal(conf.server.log_target, LOG_TARGET_SYSLOG);
 	assert_int_equal(conf.server.log_level, CONF_LOG_DEBUG);
+	assert_int_equal(conf.server.notify_rate_limit, 0);
+	assert_int_equal(conf.server.tcp_max_clients, 65535);
+	assert_int_equal(conf.server.tcp_idle_timeout, 3600);
 
 	/* keys */
 	assert_int_equal(conf.nkey, 2);
@@ -369,6 +405,7 @@ static void test_full(void **state)
 	assert_int_equal(z->max_delete.value, 30);
 	assert_true(z->max_update.percent);
 	assert_int_equal(z->max_update.value, 30);
+	assert_zone_defaults(z);
 
 	z = &conf.zone[1];
 	assert_string_equal(z->domain, "example.org.");
@@ -381,6 +418,15 @@ static void test_full(void **state)
 	assert_int_equal(z->max_delete.value, 10);
 	assert_false(z->max_update.percent);
 	assert_int_equal(z->max_update.value, 250);
+	assert_int_equal(z->refresh_min, 300);
+	assert_int_equal(z->refresh_max, 43200);
+	assert_int_equal(z->retry_min, 10);
+	assert_int_equal(z->retry_max, 7200);
+	assert_int_equal(z->expire_min, 172800);
+	assert_int_equal(z->expire_max, 4838400);
+	assert_int_equal(z->xfr_max_records, 500000);
+	assert_int_equal(z->xfr_max_bytes, 512ull << 20);
+	assert_int_equal(z->xfr_timeout, 900);
 
 	z = &conf.zone[2];
 	assert_string_equal(z->domain, "example.net.");
@@ -391,6 +437,7 @@ static void test_full(void **state)
 	assert_int_equal(z->max_delete.value, 0);
 	assert_true(z->max_update.percent);
 	assert_int_equal(z->max_update.value, 100);
+	assert_zone_defaults(z);
 
 	conf_free(&conf);
 	assert_null(conf.root);
@@ -422,6 +469,9 @@ static void test_defaults(void **state)
 	assert_int_equal(conf.zone[0].max_delete.value, 30);
 	assert_true(conf.zone[0].max_update.percent);
 	assert_int_equal(conf.zone[0].max_update.value, 30);
+	/* No server section: its defaults all the same. */
+	assert_server_defaults(&conf);
+	assert_zone_defaults(&conf.zone[0]);
 	conf_free(&conf);
 
 	/* A server section with a partial log map keeps the other default. */
@@ -436,6 +486,24 @@ static void test_defaults(void **state)
 	assert_string_equal(conf.server.state, "/var/lib/zonesync");
 	assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
 	assert_int_equal(conf.server.log_level, CONF_LOG_ERROR);
+	assert_server_defaults(&conf);
+	conf_free(&conf);
+
+	/* One new key given leaves the others at their defaults. */
+	load_ok(&conf, "server: { tcp-max-clients: 7 }\n"
+	               "primary: [{ id: p, address: 192.0.2.1 }]\n"
+	               "zone:\n"
+	               "  - { domain: example.com, primary: p, retry-max-interval: 2h }\n"
+	               "  - { domain: example.net, primary: p, transfer-timeout: 1 }\n");
+	assert_int_equal(conf.server.notify_rate_limit, 1000);
+	assert_int_equal(conf.server.tcp_max_clients, 7);
+	assert_int_equal(conf.server.tcp_idle_timeout, 10);
+	assert_int_equal(conf.zone[0].retry_max, 7200);
+	conf.zone[0].retry_max = 3600;
+	assert_zone_defaults(&conf.zone[0]);
+	assert_int_equal(conf.zone[1].xfr_timeout, 1);
+	conf.zone[1].xfr_timeout = 600;
+	assert_zone_defaults(&conf.zone[1]);
 	conf_free(&conf);
 
 	/* Every log level, by name. */
@@ -465,12 +533,14 @@ static void test_empty_file(void **state)
 		assert_int_equal(conf.nprimary, 0);
 		assert_int_equal(conf.nkey, 0);
 		assert_string_equal(conf.server.state, "/var/lib/zonesync");
+		assert_server_defaults(&conf);
 		conf_free(&conf);
 	}
 	/* Empty sections are fine too. */
 	conf_t conf;
 	load_ok(&conf, "server: {}\nkey: []\nprimary: []\ntarget: []\nzone: []\n");
 	assert_int_equal(conf.nzone, 0);
+	assert_server_defaults(&conf);
 	conf_free(&conf);
 }
 
@@ -1129,6 +1199,325 @@ static void test_max_delete(void **state)
 	conf_free(&conf);
 }
 
+/* --- SOA timer bounds, transfer limits, server limits ---------------------- */
+
+#define ZONE_HEAD                                                                                  \
+	"primary: [{ id: p, address: 192.0.2.1 }]\n"                                               \
+	"zone:\n"                                                                                  \
+	"  - domain: example.com\n"                                                                \
+	"    primary: p\n"
+
+static void test_interval_keys(void **state)
+{
+	(void)state;
+	/* Every bound key, with every suffix; min and max equal is fine. */
+	static const struct {
+		const char *min, *max;
+		size_t off_min, off_max;
+	} keys[] = {
+		{ "refresh-min-interval", "refresh-max-interval",
+		  offsetof(conf_zone_t, refresh_min), offsetof(conf_zone_t, refresh_max) },
+		{ "retry-min-interval", "retry-max-interval", offsetof(conf_zone_t, retry_min),
+		  offsetof(conf_zone_t, retry_max) },
+		{ "expire-min-interval", "expire-max-interval", offsetof(conf_zone_t, expire_min),
+		  offsetof(conf_zone_t, expire_max) },
+	};
+	static const struct {
+		const char *text;
+		uint32_t secs;
+	} values[] = {
+		{ "0", 0 },
+		{ "90", 90 },
+		{ "90s", 90 },
+		{ "15m", 900 },
+		{ "2h", 7200 },
+		{ "1d", 86400 },
+		{ "1w", 604800 },
+		{ "0w", 0 },
+		{ "007", 7 },
+		{ "4294967295", UINT32_MAX },
+		{ "4294967295s", UINT32_MAX },
+		{ "71582788m", 4294967280u },
+		{ "7101w", 4294684800u },
+	};
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+			char yaml[300];
+			snprintf(yaml, sizeof(yaml), ZONE_HEAD "    %s: %s\n    %s: %s\n",
+			         keys[k].min, values[v].text, keys[k].max, values[v].text);
+			conf_t conf;
+			load_ok(&conf, yaml);
+			const char *z = (const char *)&conf.zone[0];
+			uint32_t got_min, got_max;
+			memcpy(&got_min, z + keys[k].off_min, sizeof(got_min));
+			memcpy(&got_max, z + keys[k].off_max, sizeof(got_max));
+			if (got_min != values[v].secs || got_max != values[v].secs) {
+				fail_msg("%s/%s: '%s' read as %u/%u, want %u", keys[k].min,
+				         keys[k].max, values[v].text, got_min, got_max,
+				         values[v].secs);
+			}
+			conf_free(&conf);
+		}
+	}
+}
+
+static void test_interval_errors(void **state)
+{
+	(void)state;
+	/* Bad syntax and overflow, each at its value. */
+	expect_errors(
+	        ZONE_HEAD "    refresh-min-interval: x\n"
+	                  "    refresh-max-interval: 1y\n"
+	                  "    retry-min-interval: \"-1\"\n"
+	                  "    retry-max-interval: 4294967296\n"
+	                  "    expire-min-interval: 1.5h\n"
+	                  "    expire-max-interval: 5 m\n",
+	        "5:27",
+	        "zone 'example.com': 'refresh-min-interval' must be a duration (seconds, or a "
+	        "number with s, m, h, d or w), not 'x'",
+	        "6:27",
+	        "zone 'example.com': 'refresh-max-interval' must be a duration (seconds, or a "
+	        "number with s, m, h, d or w), not '1y'",
+	        "7:25",
+	        "'retry-min-interval' must be a duration (seconds, or a number with s, "
+	        "m, h, d or w), not '-1'",
+	        "8:25", "'retry-max-interval' must be a duration", /* */
+	        "9:26", "'expire-min-interval' must be a duration", "10:26",
+	        "'expire-max-interval' must be a duration (seconds, or a number with s, "
+	        "m, h, d or w), not '5 m'");
+	/* Overflow through the unit.  Errors come in the order the keys are
+	 * checked (refresh, retry, expire), not the order of the file. */
+	expect_errors(ZONE_HEAD "    expire-max-interval: 7102w\n"
+	                        "    retry-max-interval: 49711d\n"
+	                        "    refresh-max-interval: 71582789m\n",
+	              "7:27", "'refresh-max-interval' must be a duration", /* */
+	              "6:25", "not '49711d'",                              /* */
+	              "5:26", "not '7102w'");
+	/* The wrong YAML kind, empty. */
+	expect_errors(ZONE_HEAD "    refresh-min-interval: [1]\n"
+	                        "    retry-min-interval: { a: 1 }\n"
+	                        "    expire-min-interval: \"\"\n",
+	              "5:27", "'refresh-min-interval' must be a value, not a list", "6:25",
+	              "'retry-min-interval' must be a value, not a map", /* */
+	              "7:26", "'expire-min-interval' must not be empty");
+	/* Min above max: reported at the max. */
+	expect_error(ZONE_HEAD "    refresh-min-interval: 2m\n"
+	                       "    refresh-max-interval: 60\n",
+	             "6:27",
+	             "zone 'example.com': 'refresh-max-interval' (60) is below "
+	             "'refresh-min-interval' (120)");
+	expect_error(ZONE_HEAD "    retry-max-interval: 1m\n"
+	                       "    retry-min-interval: 1h\n",
+	             "5:25",
+	             "zone 'example.com': 'retry-max-interval' (60) is below 'retry-min-interval' "
+	             "(3600)");
+	/* ... against the default min too. */
+	expect_error(ZONE_HEAD "    expire-max-interval: 59m\n", "5:26",
+	             "zone 'example.com': 'expire-max-interval' (3540) is below "
+	             "'expire-min-interval' (3600)");
+	expect_error(ZONE_HEAD "    retry-max-interval: 29\n", "5:25",
+	             "zone 'example.com': 'retry-max-interval' (29) is below 'retry-min-interval' "
+	             "(30)");
+	/* With the default max, at the min, saying so. */
+	expect_error(ZONE_HEAD "    refresh-min-interval: 2d\n", "5:27",
+	             "zone 'example.com': 'refresh-max-interval' (86400, the default) is below "
+	             "'refresh-min-interval' (172800)");
+	expect_error(ZONE_HEAD "    expire-min-interval: 31d\n", "5:26",
+	             "zone 'example.com': 'expire-max-interval' (2592000, the default) is below "
+	             "'expire-min-interval' (2678400)");
+	/* All three pairs in one zone, and only once each: a bad value is not
+	 * compared. */
+	expect_errors(ZONE_HEAD "    refresh-min-interval: 1w\n"
+	                        "    refresh-max-interval: 6d\n"
+	                        "    retry-min-interval: 10\n"
+	                        "    retry-max-interval: 9\n"
+	                        "    expire-min-interval: bad\n"
+	                        "    expire-max-interval: 1\n",
+	              "6:27",
+	              "'refresh-max-interval' (518400) is below 'refresh-min-interval' (604800)",
+	              "8:25", "'retry-max-interval' (9) is below 'retry-min-interval' (10)", "9:26",
+	              "'expire-min-interval' must be a duration");
+	/* The edges are fine: equal values, and the defaults at their limits. */
+	conf_t conf;
+	load_ok(&conf, ZONE_HEAD "    refresh-min-interval: 1d\n"
+	                         "    retry-max-interval: 30s\n"
+	                         "    expire-max-interval: 1h\n"
+	                         "    expire-min-interval: 0\n");
+	assert_int_equal(conf.zone[0].refresh_min, 86400);
+	assert_int_equal(conf.zone[0].refresh_max, 86400);
+	assert_int_equal(conf.zone[0].retry_min, 30);
+	assert_int_equal(conf.zone[0].retry_max, 30);
+	assert_int_equal(conf.zone[0].expire_min, 0);
+	assert_int_equal(conf.zone[0].expire_max, 3600);
+	conf_free(&conf);
+}
+
+static void test_transfer_limits(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *records, *bytes, *timeout;
+		uint64_t want_records, want_bytes;
+		uint32_t want_timeout;
+	} ok[] = {
+		{ "1", "1", "1", 1, 1, 1 },
+		{ "4294967295", "1099511627776", "86400", UINT32_MAX, 1ull << 40, 86400 },
+		{ "10000000", "1K", "1s", 10000000, 1024, 1 },
+		{ "250000", "512M", "90", 250000, 512ull << 20, 90 },
+		{ "007", "1G", "90s", 7, 1ull << 30, 90 },
+		{ "+5", "1024G", "15m", 5, 1ull << 40, 900 },
+		{ "2", "1048576K", "2h", 2, 1ull << 30, 7200 },
+		{ "3", "0001M", "1d", 3, 1ull << 20, 86400 },
+		{ "4", "1073741824", "24h", 4, 1ull << 30, 86400 },
+		{ "5", "1048576M", "1440m", 5, 1ull << 40, 86400 },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char yaml[300];
+		snprintf(yaml, sizeof(yaml),
+		         ZONE_HEAD "    transfer-max-records: %s\n"
+		                   "    transfer-max-bytes: %s\n"
+		                   "    transfer-timeout: %s\n",
+		         ok[i].records, ok[i].bytes, ok[i].timeout);
+		conf_t conf;
+		load_ok(&conf, yaml);
+		assert_int_equal(conf.zone[0].xfr_max_records, ok[i].want_records);
+		assert_int_equal(conf.zone[0].xfr_max_bytes, ok[i].want_bytes);
+		assert_int_equal(conf.zone[0].xfr_timeout, ok[i].want_timeout);
+		conf_free(&conf);
+	}
+
+	expect_errors(
+	        ZONE_HEAD "    transfer-max-records: 0\n"
+	                  "    transfer-max-bytes: 0\n"
+	                  "    transfer-timeout: 0\n",
+	        "5:27",
+	        "zone 'example.com': 'transfer-max-records' must be an integer from 1 to "
+	        "4294967295, not '0'",
+	        "6:25",
+	        "zone 'example.com': 'transfer-max-bytes' must be a size from 1 to "
+	        "1099511627776 bytes (a number, or one with K, M or G), not '0'",
+	        "7:23",
+	        "zone 'example.com': 'transfer-timeout' must be a duration from 1s to 1d, not "
+	        "'0'");
+	expect_errors(ZONE_HEAD "    transfer-max-records: 4294967296\n"
+	                        "    transfer-max-bytes: 1099511627777\n"
+	                        "    transfer-timeout: 86401\n",
+	              "5:27",
+	              "'transfer-max-records' must be an integer from 1 to 4294967295, not "
+	              "'4294967296'",
+	              "6:25",
+	              "'transfer-max-bytes' must be a size from 1 to 1099511627776 bytes", /* */
+	              "7:23", "'transfer-timeout' must be a duration from 1s to 1d, not '86401'");
+	expect_errors(ZONE_HEAD "    transfer-max-records: 1K\n"
+	                        "    transfer-max-bytes: 1025G\n"
+	                        "    transfer-timeout: 2d\n",
+	              "5:27",
+	              "'transfer-max-records' must be an integer from 1 to 4294967295, not "
+	              "'1K'",
+	              "6:25", "not '1025G'", /* */
+	              "7:23", "'transfer-timeout' must be a duration from 1s to 1d, not '2d'");
+	expect_errors(ZONE_HEAD "    transfer-max-records: -1\n"
+	                        "    transfer-max-bytes: 1T\n"
+	                        "    transfer-timeout: 1w\n",
+	              "5:27", "not '-1'", /* */
+	              "6:25", "not '1T'", /* */
+	              "7:23", "'transfer-timeout' must be a duration from 1s to 1d, not '1w'");
+	/* Syntax: lower-case units, spaces, signs, empty units, two units. */
+	expect_errors(ZONE_HEAD "    transfer-max-records: 1e6\n"
+	                        "    transfer-max-bytes: 512m\n"
+	                        "    transfer-timeout: 10M\n",
+	              "5:27", "not '1e6'",  /* */
+	              "6:25", "not '512m'", /* */
+	              "7:23",
+	              "'transfer-timeout' must be a duration (seconds, or a number with s, m, h, d "
+	              "or w), not '10M'");
+	expect_errors(ZONE_HEAD "    transfer-max-bytes: \"1 G\"\n"
+	                        "    transfer-timeout: \" 5\"\n",
+	              "5:25", "not '1 G'", /* */
+	              "6:23", "'transfer-timeout' must be a duration (seconds");
+	expect_errors(ZONE_HEAD "    transfer-max-bytes: K\n"
+	                        "    transfer-timeout: 1hs\n",
+	              "5:25", "not 'K'", /* */
+	              "6:23", "not '1hs'");
+	expect_errors(ZONE_HEAD "    transfer-max-bytes: \"+1\"\n"
+	                        "    transfer-timeout: 99999999999999999999999\n",
+	              "5:25", "not '+1'", /* */
+	              "6:23", "not '99999999999999999999999'");
+	expect_errors(ZONE_HEAD "    transfer-max-bytes: 18446744073709551616G\n"
+	                        "    transfer-max-records: 99999999999999999999999\n",
+	              "6:27", "not '99999999999999999999999'", /* */
+	              "5:25", "not '18446744073709551616G'");
+	expect_errors(ZONE_HEAD "    transfer-max-bytes: [1]\n"
+	                        "    transfer-timeout:\n",
+	              "5:25", "'transfer-max-bytes' must be a value, not a list", /* */
+	              "6:22", "'transfer-timeout' must not be empty");
+}
+
+static void test_server_limits(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rate, *clients, *idle;
+		uint32_t want_rate, want_clients, want_idle;
+	} ok[] = {
+		{ "0", "1", "1", 0, 1, 1 },
+		{ "1000000", "65535", "3600", 1000000, 65535, 3600 },
+		{ "1", "100", "1s", 1, 100, 1 },
+		{ "20", "2", "90", 20, 2, 90 },
+		{ "500", "1000", "90s", 500, 1000, 90 },
+		{ "1000", "10", "15m", 1000, 10, 900 },
+		{ "999999", "65534", "1h", 999999, 65534, 3600 },
+		{ "3", "4", "60m", 3, 4, 3600 },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char yaml[300];
+		snprintf(yaml, sizeof(yaml),
+		         "server:\n"
+		         "  notify-rate-limit: %s\n"
+		         "  tcp-max-clients: %s\n"
+		         "  tcp-idle-timeout: %s\n",
+		         ok[i].rate, ok[i].clients, ok[i].idle);
+		conf_t conf;
+		load_ok(&conf, yaml);
+		assert_int_equal(conf.server.notify_rate_limit, ok[i].want_rate);
+		assert_int_equal(conf.server.tcp_max_clients, ok[i].want_clients);
+		assert_int_equal(conf.server.tcp_idle_timeout, ok[i].want_idle);
+		conf_free(&conf);
+	}
+
+	expect_errors("server:\n"
+	              "  notify-rate-limit: -1\n"
+	              "  tcp-max-clients: 0\n"
+	              "  tcp-idle-timeout: 0\n",
+	              "2:22", "'notify-rate-limit' must be an integer from 0 to 1000000, not '-1'",
+	              "3:20", "'tcp-max-clients' must be an integer from 1 to 65535, not '0'",
+	              "4:21", "'tcp-idle-timeout' must be a duration from 1s to 1h, not '0'");
+	expect_errors("server:\n"
+	              "  notify-rate-limit: 1000001\n"
+	              "  tcp-max-clients: 65536\n"
+	              "  tcp-idle-timeout: 3601\n",
+	              "2:22", "not '1000001'", /* */
+	              "3:20", "not '65536'",   /* */
+	              "4:21", "'tcp-idle-timeout' must be a duration from 1s to 1h, not '3601'");
+	expect_errors("server:\n"
+	              "  notify-rate-limit: 10/s\n"
+	              "  tcp-max-clients: 1K\n"
+	              "  tcp-idle-timeout: 10x\n",
+	              "2:22", "not '10/s'", /* */
+	              "3:20", "not '1K'",   /* */
+	              "4:21",
+	              "'tcp-idle-timeout' must be a duration (seconds, or a number with s, m, h, d "
+	              "or w), not '10x'");
+	expect_errors(
+	        "server: { tcp-idle-timeout: 2h, notify-rate-limit: [1], tcp-max-clients: }\n",
+	        "1:52", "'notify-rate-limit' must be a value, not a list", /* */
+	        "1:74", "'tcp-max-clients' must not be empty",             /* */
+	        "1:29", "'tcp-idle-timeout' must be a duration from 1s to 1h, not '2h'");
+	/* Unknown keys next to them are still reported. */
+	expect_error("server: { tcp-max-client: 5 }\n", "1:11",
+	             "unknown key 'tcp-max-client' in server");
+}
+
 /* --- YAML --------------------------------------------------------------- */
 
 static void test_yaml_syntax(void **state)
@@ -1382,6 +1771,263 @@ static void test_prefix_match(void **state)
 	assert_false(conf_prefix_match(&p, (const struct sockaddr *)&ss));
 }
 
+static void test_parse_duration(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		uint32_t secs;
+	} ok[] = {
+		{ "0", 0 },
+		{ "1", 1 },
+		{ "90", 90 },
+		{ "90s", 90 },
+		{ "15m", 900 },
+		{ "2h", 7200 },
+		{ "1d", 86400 },
+		{ "1w", 604800 },
+		{ "0s", 0 },
+		{ "0w", 0 },
+		{ "00", 0 },
+		{ "010", 10 },
+		{ "4294967295", 4294967295u },
+		{ "4294967295s", 4294967295u },
+		{ "00000000000000000000004294967295", 4294967295u },
+		{ "71582788m", 4294967280u },
+		{ "1193046h", 4294965600u },
+		{ "49710d", 4294944000u },
+		{ "7101w", 4294684800u },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		uint32_t v = 12345;
+		if (conf_parse_duration(ok[i].text, &v) != 0 || v != ok[i].secs) {
+			fail_msg("'%s': got %u, want %u", ok[i].text, v, ok[i].secs);
+		}
+	}
+	static const char *const bad[] = {
+		"",
+		"4294967296",
+		"4294967296s",
+		"18446744073709551616",
+		"99999999999999999999999999",
+		"71582789m",
+		"1193047h",
+		"49711d",
+		"7102w",
+		"1x",
+		"1y",
+		"1ms",
+		"1hs",
+		"1S",
+		"1M",
+		"1H",
+		"1D",
+		"1W",
+		"-1",
+		"+1",
+		" 5",
+		"5 ",
+		"5 s",
+		"\t5",
+		"s",
+		"m",
+		"1.5",
+		"1.5h",
+		"0x10",
+		"1e3",
+		"1,000",
+		"1_000",
+		"1h30m",
+		"one",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t v = 12345;
+		if (conf_parse_duration(bad[i], &v) != -EINVAL) {
+			fail_msg("'%s' accepted as %u", bad[i], v);
+		}
+		/* Nothing is written on failure. */
+		assert_int_equal(v, 12345);
+	}
+}
+
+/* A socket address for text, in its own (not storage-sized) structure. */
+static bool match_v4(const char *prefix, const char *ip)
+{
+	conf_prefix_t p;
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(53);
+	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	assert_int_equal(conf_parse_prefix(prefix, &p), 0);
+	return conf_prefix_match(&p, (const struct sockaddr *)&sin);
+}
+
+static void test_prefix_match_mapped(void **state)
+{
+	(void)state;
+	/* An IPv4 peer on a dual-stack socket is ::ffff:a.b.c.d: it is matched
+	 * against IPv4 prefixes. */
+	assert_true(match("192.0.2.0/24", "::ffff:192.0.2.1"));
+	assert_true(match("192.0.2.0/24", "::ffff:192.0.2.255@5353"));
+	assert_false(match("192.0.2.0/24", "::ffff:192.0.3.1"));
+	assert_true(match("192.0.2.1", "::ffff:192.0.2.1"));
+	assert_false(match("192.0.2.1", "::ffff:192.0.2.2"));
+	assert_true(match("192.0.16.0/20", "::ffff:192.0.31.255"));
+	assert_false(match("192.0.16.0/20", "::ffff:192.0.32.0"));
+	assert_true(match("0.0.0.0/0", "::ffff:203.0.113.9"));
+	/* Only the ::ffff:0:0/96 form: not IPv4-compatible (::a.b.c.d), not
+	 * NAT64 (64:ff9b::a.b.c.d), not ::fffe:... */
+	assert_false(match("192.0.2.0/24", "::192.0.2.1"));
+	assert_false(match("192.0.2.0/24", "64:ff9b::192.0.2.1"));
+	assert_false(match("192.0.2.0/24", "::fffe:c000:201"));
+	assert_false(match("192.0.2.0/24", "1::ffff:192.0.2.1"));
+	assert_false(match("0.0.0.0/0", "2001:db8::1"));
+	/* The other way: an IPv4 address against an IPv6 prefix within
+	 * ::ffff:0:0/96. */
+	assert_true(match("::ffff:192.0.2.0/120", "192.0.2.77"));
+	assert_false(match("::ffff:192.0.2.0/120", "192.0.3.77"));
+	assert_true(match("::ffff:0.0.0.0/96", "198.51.100.1"));
+	assert_true(match("::ffff:192.0.2.1", "192.0.2.1"));
+	assert_false(match("::ffff:192.0.2.1", "192.0.2.2"));
+	/* ... but not against a wider IPv6 prefix: ::/0 is IPv6 only, as
+	 * before; a mapped address is IPv6 to it, as written. */
+	assert_false(match("::/0", "192.0.2.1"));
+	assert_false(match("::/95", "192.0.2.1"));
+	assert_false(match("::/80", "192.0.2.1")); /* holds ::ffff:0:0/96 */
+	assert_true(match("::/0", "::ffff:192.0.2.1"));
+	assert_true(match("::ffff:192.0.2.0/120", "::ffff:192.0.2.1"));
+	assert_false(match("::ffff:192.0.2.0/120", "::ffff:192.0.3.1"));
+	/* A plain struct sockaddr_in, as recvfrom() fills it. */
+	assert_true(match_v4("192.0.2.0/24", "192.0.2.9"));
+	assert_false(match_v4("192.0.2.0/24", "192.0.3.9"));
+	assert_true(match_v4("::ffff:192.0.2.0/120", "192.0.2.9"));
+	assert_false(match_v4("2001:db8::/32", "192.0.2.9"));
+	/* Another family never matches, mapped or not. */
+	conf_prefix_t p;
+	assert_int_equal(conf_parse_prefix("::ffff:0:0/96", &p), 0);
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	assert_false(conf_prefix_match(&p, (const struct sockaddr *)&ss));
+}
+
+/* Does primary p of this config allow a NOTIFY from addr (as text)? */
+static bool allows(const conf_t *conf, size_t p, const char *addr)
+{
+	conf_addr_t a;
+	assert_int_equal(conf_parse_addr(addr, 53, &a), 0);
+	return conf_primary_allows(&conf->primary[p], (const struct sockaddr *)&a.ss);
+}
+
+static void test_primary_allows(void **state)
+{
+	(void)state;
+	conf_t conf;
+	load_ok(&conf, "primary:\n"
+	               "  - { id: a, address: [192.0.2.1@5300, \"2001:db8::1\"] }\n"
+	               "  - id: b\n"
+	               "    address: \"::ffff:198.51.100.1\"\n"
+	               "    notify-from: [203.0.113.0/25, \"2001:db8:2::/48\", 192.0.2.9]\n"
+	               "  - { id: c, address: 192.0.2.3, notify-from: \"::ffff:10.0.0.0/104\" }\n");
+	/* Its own addresses, whatever the port. */
+	assert_true(allows(&conf, 0, "192.0.2.1"));
+	assert_true(allows(&conf, 0, "192.0.2.1@5300"));
+	assert_true(allows(&conf, 0, "192.0.2.1@40000"));
+	assert_true(allows(&conf, 0, "2001:db8::1@1234"));
+	assert_false(allows(&conf, 0, "192.0.2.2"));
+	assert_false(allows(&conf, 0, "2001:db8::2"));
+	assert_false(allows(&conf, 0, "203.0.113.1")); /* b's network */
+	/* IPv4-mapped, both ways. */
+	assert_true(allows(&conf, 0, "::ffff:192.0.2.1"));
+	assert_false(allows(&conf, 0, "::ffff:192.0.2.2"));
+	assert_false(allows(&conf, 0, "::192.0.2.1"));
+	assert_true(allows(&conf, 1, "198.51.100.1"));
+	assert_true(allows(&conf, 1, "::ffff:198.51.100.1@99"));
+	assert_false(allows(&conf, 1, "198.51.100.2"));
+	/* notify-from, any family, mapped too. */
+	assert_true(allows(&conf, 1, "203.0.113.127"));
+	assert_false(allows(&conf, 1, "203.0.113.128"));
+	assert_true(allows(&conf, 1, "::ffff:203.0.113.5"));
+	assert_true(allows(&conf, 1, "2001:db8:2:ffff::1"));
+	assert_false(allows(&conf, 1, "2001:db8:3::1"));
+	assert_true(allows(&conf, 1, "192.0.2.9"));
+	assert_false(allows(&conf, 1, "192.0.2.1")); /* a's address */
+	assert_true(allows(&conf, 2, "192.0.2.3"));
+	assert_true(allows(&conf, 2, "10.1.2.3"));
+	assert_true(allows(&conf, 2, "::ffff:10.255.0.1"));
+	assert_false(allows(&conf, 2, "11.0.0.1"));
+	/* A plain struct sockaddr_in6 / sockaddr_in. */
+	struct sockaddr_in6 sin6;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.1", &sin6.sin6_addr), 1);
+	assert_true(conf_primary_allows(&conf.primary[0], (const struct sockaddr *)&sin6));
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.9", &sin.sin_addr), 1);
+	assert_true(conf_primary_allows(&conf.primary[1], (const struct sockaddr *)&sin));
+	assert_false(conf_primary_allows(&conf.primary[0], (const struct sockaddr *)&sin));
+	/* Neither IPv4 nor IPv6, or nothing: no. */
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	assert_false(conf_primary_allows(&conf.primary[0], (const struct sockaddr *)&ss));
+	assert_false(conf_primary_allows(&conf.primary[0], NULL));
+	assert_false(conf_primary_allows(NULL, (const struct sockaddr *)&sin));
+	conf_free(&conf);
+}
+
+static void test_zone_find(void **state)
+{
+	(void)state;
+	conf_t conf;
+	load_ok(&conf, "primary: [{ id: p, address: 192.0.2.1 }]\n"
+	               "zone:\n"
+	               "  - { domain: Example.COM, primary: p }\n"
+	               "  - { domain: sub.example.com., primary: p }\n"
+	               "  - { domain: 2.0.192.in-addr.arpa, primary: p }\n");
+	assert_ptr_equal(conf_zone_find(&conf, (const knot_dname_t *)"\x07"
+	                                                             "example\x03"
+	                                                             "com"),
+	                 &conf.zone[0]);
+	assert_ptr_equal(conf_zone_find(&conf, (const knot_dname_t *)"\x07"
+	                                                             "EXAMPLE\x03"
+	                                                             "cOm"),
+	                 &conf.zone[0]);
+	assert_ptr_equal(conf_zone_find(&conf, (const knot_dname_t *)"\x03"
+	                                                             "SUB\x07"
+	                                                             "example\x03"
+	                                                             "com"),
+	                 &conf.zone[1]);
+	assert_ptr_equal(conf_zone_find(&conf, (const knot_dname_t *)"\x01"
+	                                                             "2\x01"
+	                                                             "0\x03"
+	                                                             "192\x07"
+	                                                             "in-addr\x04"
+	                                                             "arpa"),
+	                 &conf.zone[2]);
+	/* Not a zone: a name below one, above one, the root, another. */
+	assert_null(conf_zone_find(&conf, (const knot_dname_t *)"\x03"
+	                                                        "www\x07"
+	                                                        "example\x03"
+	                                                        "com"));
+	assert_null(conf_zone_find(&conf, (const knot_dname_t *)"\x03"
+	                                                        "com"));
+	assert_null(conf_zone_find(&conf, (const knot_dname_t *)""));
+	assert_null(conf_zone_find(&conf, (const knot_dname_t *)"\x07"
+	                                                        "example\x03"
+	                                                        "net"));
+	assert_null(conf_zone_find(&conf, NULL));
+	conf_free(&conf);
+	/* No zones at all. */
+	load_ok(&conf, "");
+	assert_null(conf_zone_find(&conf, (const knot_dname_t *)"\x03"
+	                                                        "com"));
+	conf_free(&conf);
+}
+
 /* --- examples ----------------------------------------------------------- */
 
 static const char *const EXAMPLES[] = {
@@ -1429,6 +2075,19 @@ static void test_examples(void **state)
 			assert_true(conf.nzone >= 2);
 			assert_true(conf.nprimary >= 2);
 			assert_true(conf.ntarget >= 2);
+			/* It shows the server limits and a zone's timer bounds and
+			 * transfer limits. */
+			assert_int_equal(conf.server.notify_rate_limit, 50);
+			assert_int_equal(conf.server.tcp_idle_timeout, 30);
+			const conf_zone_t *org =
+			        conf_zone_find(&conf, (const knot_dname_t *)"\x07"
+			                                                    "example\x03"
+			                                                    "org");
+			assert_non_null(org);
+			assert_int_equal(org->refresh_min, 300);
+			assert_int_equal(org->refresh_max, 6 * 3600);
+			assert_int_equal(org->xfr_max_bytes, 4ull << 30);
+			assert_int_equal(org->xfr_timeout, 3600);
 		}
 		conf_free(&conf);
 	}
@@ -1490,6 +2149,10 @@ int main(void)
 		cmocka_unit_test(test_int_range),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_max_delete),
+		cmocka_unit_test(test_interval_keys),
+		cmocka_unit_test(test_interval_errors),
+		cmocka_unit_test(test_transfer_limits),
+		cmocka_unit_test(test_server_limits),
 		cmocka_unit_test(test_yaml_syntax),
 		cmocka_unit_test(test_yaml_anchors),
 		cmocka_unit_test(test_yaml_duplicate_key),
@@ -1497,6 +2160,10 @@ int main(void)
 		cmocka_unit_test(test_parse_addr),
 		cmocka_unit_test(test_parse_prefix),
 		cmocka_unit_test(test_prefix_match),
+		cmocka_unit_test(test_prefix_match_mapped),
+		cmocka_unit_test(test_parse_duration),
+		cmocka_unit_test(test_primary_allows),
+		cmocka_unit_test(test_zone_find),
 		cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,141 @@
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "conf/conf.h"
+#include "obs/log.h"
+#include "sched/sched.h"
+#include "store/store.h"
+#include "xfr/notify.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: zonesync run [-c FILE]\n\n"
+	             "Run the daemon in the foreground: take NOTIFY on server.listen, keep\n"
+	             "every zone in sync with its primary (SOA checks, IXFR, AXFR, timers)\n"
+	             "and write it to its targets.  SIGTERM or SIGINT stops it cleanly.\n\n"
+	             "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
+	             "  -h, --help          this text\n");
+}
+
+struct daemon {
+	notify_t *notify;
+	sched_t *sched;
+	uv_signal_t sigterm, sigint;
+	bool stopping;
+};
+
+static void on_notify(void *ctx, const conf_zone_t *zone, const struct sockaddr *from)
+{
+	(void)from;
+	struct daemon *d = ctx;
+	sched_notify(d->sched, zone);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	if (d->stopping) {
+		return;
+	}
+	d->stopping = true;
+	log_info("stopping: signal=%s; waiting for running jobs", strsignal(signum));
+	notify_close(d->notify);
+	sched_stop(d->sched);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+int cli_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CONF_DEFAULT_PATH;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "zonesync run: unexpected argument '%s'\n", argv[optind]);
+		return CLI_USAGE;
+	}
+	conf_t conf;
+	if (conf_load(&conf, path, stderr) != 0) {
+		return CLI_USAGE;
+	}
+	log_init(conf.server.log_target, conf.server.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	/* A dead primary holds one worker for its timeout: have enough. */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
+
+	int rc = CLI_FAIL;
+	char err[512];
+	store_t *st;
+	if (store_open(conf.server.state, &st, err, sizeof(err)) != 0) {
+		log_error("cannot open the state: %s", err);
+		conf_free(&conf);
+		return CLI_FAIL;
+	}
+	store_close(st);
+	if (conf.server.user != NULL) {
+		log_warning("server.user is not supported by this version; running as the "
+		            "current user");
+	}
+
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct daemon d = { 0 };
+	d.notify = notify_new(&conf, on_notify, &d);
+	d.sched = sched_new(&loop, &conf);
+	if (d.notify == NULL || d.sched == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (notify_listen(d.notify, &loop, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		notify_close(d.notify);
+		sched_stop(d.sched);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		goto out;
+	}
+	uv_signal_init(&loop, &d.sigterm);
+	uv_signal_init(&loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	if (sched_start(d.sched, err, sizeof(err)) != 0) {
+		log_error("cannot start: %s", err);
+		on_signal(&d.sigterm, SIGTERM);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		goto out;
+	}
+	log_info("started: zones=%zu listen=%zu", conf.nzone, conf.server.nlisten);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	log_info("stopped");
+	rc = CLI_OK;
+out:
+	uv_loop_close(&loop);
+	sched_free(d.sched);
+	notify_free(d.notify);
+	conf_free(&conf);
+	log_close();
+	return rc;
+}

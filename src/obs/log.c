@@ -1,0 +1,53 @@
+#include "obs/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+
+/* The logger is one of the two pieces of global state DESIGN.md allows. */
+static conf_log_target_t log_target = LOG_TARGET_STDERR;
+static conf_log_level_t log_level = CONF_LOG_INFO;
+
+static const char *const NAMES[] = { "debug", "info", "notice", "warning", "error" };
+static const int SYSLOG_LEVEL[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
+
+void log_init(conf_log_target_t target, conf_log_level_t level)
+{
+	log_target = target;
+	log_level = level;
+	if (target == LOG_TARGET_SYSLOG) {
+		openlog("zonesync", LOG_PID, LOG_DAEMON);
+	}
+}
+
+void log_close(void)
+{
+	if (log_target == LOG_TARGET_SYSLOG) {
+		closelog();
+	}
+}
+
+void log_msg(conf_log_level_t level, const char *fmt, ...)
+{
+	if (level < log_level) {
+		return;
+	}
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_target == LOG_TARGET_SYSLOG) {
+		syslog(SYSLOG_LEVEL[level], "%s", msg);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	/* One fprintf per line: stdio locks the stream, lines never mix. */
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s\n", tm.tm_year + 1900,
+	        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+	        NAMES[level], msg);
+}

@@ -1,0 +1,457 @@
+#include "sched/sched.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/soa.h>
+
+#include "dns/serial.h"
+#include "obs/log.h"
+#include "store/store.h"
+#include "target/zonefile/zonefile.h"
+#include "xfr/xfr.h"
+
+#define SOA_TIMEOUT_MS 5000
+#define IO_TIMEOUT_MS 30000
+
+typedef struct zstate zstate_t;
+
+/* What a job hands back to the loop thread. */
+struct job {
+	bool ok; /* the primary was checked */
+	bool has_data;
+	uint32_t serial;
+	uint32_t refresh, retry, expire; /* from the SOA, clamped */
+	int64_t expire_at;
+	bool expired;
+};
+
+struct zstate {
+	sched_t *s;
+	const conf_zone_t *conf;
+	uv_timer_t timer;
+	uv_timer_t expire_timer;
+	uv_work_t work;
+	bool running, pending, stopping;
+	bool has_data, expired;
+	uint32_t serial;
+	uint32_t retry;
+	int64_t expire_at;
+	struct job job;
+};
+
+struct sched {
+	uv_loop_t *loop;
+	const conf_t *conf;
+	zstate_t *zones;
+	size_t nzones;
+	bool stopping;
+};
+
+static int64_t unix_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Up to 10% earlier, so that many zones loaded together spread out. */
+static uint64_t jitter_ms(uint32_t secs)
+{
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r)) {
+		r = (uint32_t)time(NULL);
+	}
+	uint64_t ms = (uint64_t)secs * 1000;
+	return ms - (ms / 10) * (r % 1001) / 1000;
+}
+
+/* --- the job (worker thread) ------------------------------------------- */
+
+static void soa_timers(struct job *j, const conf_zone_t *zc, uint32_t refresh, uint32_t retry,
+                       uint32_t expire)
+{
+	j->refresh = clamp(refresh, zc->refresh_min, zc->refresh_max);
+	j->retry = clamp(retry, zc->retry_min, zc->retry_max);
+	j->expire = clamp(expire, zc->expire_min, zc->expire_max);
+}
+
+static void timers_from_zone(struct job *j, const conf_zone_t *zc, const zone_t *z)
+{
+	zone_rrset_t soa;
+	if (zone_find(z, zc->name, KNOT_RRTYPE_SOA, &soa)) {
+		const knot_rdata_t *rd = soa.rr[0].rd;
+		soa_timers(j, zc, knot_soa_refresh(rd), knot_soa_retry(rd), knot_soa_expire(rd));
+	}
+}
+
+/* Push the snapshot to the zone's targets that are behind. */
+static void update_targets(store_t *st, const conf_zone_t *zc, uint32_t serial)
+{
+	zone_t z;
+	bool loaded = false;
+	for (size_t i = 0; i < zc->ntarget; i++) {
+		const conf_target_t *t = zc->target[i];
+		if (strcmp(t->type->name, "zonefile") != 0) {
+			continue; /* other providers arrive with their issues */
+		}
+		store_target_t ts;
+		char path[4096], err[512];
+		if (store_target_get(st, zc->name, t->id, &ts) != 0 ||
+		    zonefile_path(conf_target_str(t, "path"), zc->domain, path, sizeof(path)) !=
+		            0) {
+			log_error("target failed: zone=%s target=%s error=state or path",
+			          zc->domain, t->id);
+			continue;
+		}
+		if (ts.has_serial && ts.serial == serial && !ts.dirty && access(path, F_OK) == 0) {
+			continue; /* up to date: not rewritten */
+		}
+		if (!loaded && store_zone_load(st, zc->name, &z) != 0) {
+			log_error("target failed: zone=%s target=%s error=cannot read the snapshot",
+			          zc->domain, t->id);
+			return;
+		}
+		loaded = true;
+		if (zonefile_write(path, &z, err, sizeof(err)) == 0) {
+			ts = (store_target_t){ .has_serial = true,
+				               .serial = serial,
+				               .last_ok = unix_now() };
+			log_info("target updated: zone=%s target=%s serial=%u path=%s", zc->domain,
+			         t->id, serial, path);
+		} else {
+			ts.dirty = true;
+			snprintf(ts.last_error, sizeof(ts.last_error), "%.*s",
+			         (int)sizeof(ts.last_error) - 1, err);
+			log_error("target failed: zone=%s target=%s error=%s", zc->domain, t->id,
+			          err);
+		}
+		store_target_set(st, zc->name, t->id, &ts);
+	}
+	if (loaded) {
+		zone_free(&z);
+	}
+}
+
+/* Transfer from peer and commit.  0, or <0 with err set. */
+static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
+                    const store_zone_info_t *info, struct job *j, char *err, size_t errlen)
+{
+	xfr_limits_t lim = { .max_records = zc->xfr_max_records,
+		             .max_bytes = zc->xfr_max_bytes,
+		             .timeout_ms = zc->xfr_timeout * 1000,
+		             .io_timeout_ms = IO_TIMEOUT_MS };
+	xfr_result_t res;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int ret = -ENOENT;
+	const char *kind = "AXFR";
+	char ixfr_err[512] = "";
+	if (info->has_data) {
+		kind = "IXFR";
+		ret = xfr_transfer(peer, zc->name, &info->serial, &lim, &res, ixfr_err,
+		                   sizeof(ixfr_err));
+		if (ret == 0 && res.kind == XFR_INCREMENTAL) {
+			ret = store_zone_apply(st, zc->name, res.steps, res.nsteps, ixfr_err,
+			                       sizeof(ixfr_err));
+			if (ret == -EINVAL) {
+				log_warning("IXFR does not apply, falling back to AXFR: zone=%s "
+				            "error=%s",
+				            zc->domain, ixfr_err);
+			}
+			if (ret == 0) {
+				timers_from_zone(j, zc, &res.steps[res.nsteps - 1].add);
+			}
+		} else if (ret == 0 && res.kind == XFR_FULL) {
+			kind = "IXFR (full zone)";
+			ret = store_zone_replace(st, zc->name, &res.zone, ixfr_err,
+			                         sizeof(ixfr_err));
+			if (ret == 0) {
+				timers_from_zone(j, zc, &res.zone);
+			}
+		} else if (ret == 0) {
+			kind = "IXFR (up to date)";
+		} else {
+			log_notice("IXFR failed, trying AXFR: zone=%s error=%s", zc->domain,
+			           ixfr_err);
+		}
+		if (ret == 0) {
+			j->serial = res.serial;
+		} else {
+			xfr_result_free(&res);
+		}
+	}
+	if (ret != 0) {
+		kind = "AXFR";
+		ret = xfr_transfer(peer, zc->name, NULL, &lim, &res, err, errlen);
+		if (ret == 0) {
+			ret = store_zone_replace(st, zc->name, &res.zone, err, errlen);
+		}
+		if (ret == 0) {
+			timers_from_zone(j, zc, &res.zone);
+			j->serial = res.serial;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ret == 0) {
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		log_info("zone transferred: zone=%s kind=%s serial=%u from=%u records=%zu "
+		         "messages=%zu bytes=%zu time=%.3fs",
+		         zc->domain, kind, res.serial, info->has_data ? info->serial : 0,
+		         res.records, res.messages, res.bytes, secs);
+		j->has_data = true;
+	}
+	xfr_result_free(&res);
+	return ret;
+}
+
+static void job_run(uv_work_t *w)
+{
+	zstate_t *z = w->data;
+	const conf_zone_t *zc = z->conf;
+	struct job *j = &z->job;
+	memset(j, 0, sizeof(*j));
+	soa_timers(j, zc, zc->refresh_min, zc->retry_min, zc->expire_max);
+
+	store_t *st;
+	char err[512];
+	if (store_open(z->s->conf->server.state, &st, err, sizeof(err)) != 0) {
+		log_error("zone check failed: zone=%s error=%s", zc->domain, err);
+		return;
+	}
+	store_zone_info_t info;
+	store_soa_t soa;
+	if (store_zone_info(st, zc->name, &info) != 0) {
+		log_error("zone check failed: zone=%s error=cannot read the store", zc->domain);
+		store_close(st);
+		return;
+	}
+	j->has_data = info.has_data;
+	j->serial = info.serial;
+	j->expire_at = info.expire_at;
+	j->expired = info.expired;
+	if (info.has_data && store_zone_soa(st, zc->name, &soa) == 0) {
+		soa_timers(j, zc, soa.refresh, soa.retry, soa.expire);
+	}
+
+	/* The primaries in order: the first that answers the SOA query. */
+	const conf_primary_t *p = zc->primary;
+	xfr_peer_t peer = { .key = p->key ? &p->key->tsig : NULL };
+	uint32_t serial = 0;
+	int ret = -EHOSTUNREACH;
+	for (size_t i = 0; i < p->naddr && ret != 0; i++) {
+		peer.addr = &p->addr[i];
+		ret = xfr_soa_query(&peer, zc->name, SOA_TIMEOUT_MS, &serial, err, sizeof(err));
+		if (ret != 0) {
+			log_warning("SOA query failed: zone=%s error=%s", zc->domain, err);
+		}
+	}
+	if (ret == 0) {
+		serial_order_t ord = info.has_data ? serial_cmp(info.serial, serial) : SERIAL_LT;
+		if (ord == SERIAL_EQ) {
+			log_debug("zone up to date: zone=%s serial=%u", zc->domain, serial);
+		} else if (ord == SERIAL_GT) {
+			log_warning("primary serial is older than ours, keeping ours: zone=%s "
+			            "primary=%u ours=%u",
+			            zc->domain, serial, info.serial);
+		} else {
+			/* Newer, or 2^31 away (RFC 1982 undefined): transfer. */
+			ret = transfer(st, zc, &peer, &info, j, err, sizeof(err));
+			if (ret != 0) {
+				log_error("zone transfer failed: zone=%s error=%s", zc->domain,
+				          err);
+			}
+		}
+	}
+	int64_t now = unix_now();
+	if (ret == 0) {
+		j->ok = true;
+		j->expired = false;
+		j->expire_at = now + j->expire;
+		store_zone_timers(st, zc->name, now, j->expire_at, false);
+	} else if (j->has_data && j->expire_at > 0 && now >= j->expire_at) {
+		j->expired = true;
+		store_zone_timers(st, zc->name, info.refreshed, info.expire_at, true);
+	}
+	if (j->has_data) {
+		update_targets(st, zc, j->serial);
+	}
+	store_close(st);
+}
+
+/* --- the loop thread ----------------------------------------------------- */
+
+static void start_job(zstate_t *z);
+
+static void on_timer(uv_timer_t *t)
+{
+	start_job(t->data);
+}
+
+static void on_expire(uv_timer_t *t)
+{
+	zstate_t *z = t->data;
+	if (!z->expired && z->has_data) {
+		z->expired = true;
+		log_error("zone expired: zone=%s serial=%u: the primary has not answered for the "
+		          "SOA expire time; targets keep serving the last good data",
+		          z->conf->domain, z->serial);
+	}
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	zstate_t *z = w->data;
+	struct job *j = &z->job;
+	z->running = false;
+	(void)status;
+	bool was_expired = z->expired;
+	z->has_data = j->has_data;
+	z->serial = j->serial;
+	z->retry = j->retry;
+	if (j->ok) {
+		z->expire_at = j->expire_at;
+		z->expired = false;
+		if (was_expired) {
+			log_notice("zone no longer expired: zone=%s serial=%u", z->conf->domain,
+			           z->serial);
+		}
+	} else if (j->expired && !was_expired) {
+		z->expired = true;
+		log_error("zone expired: zone=%s serial=%u: the primary has not answered for the "
+		          "SOA expire time; targets keep serving the last good data",
+		          z->conf->domain, z->serial);
+	}
+	if (z->s->stopping) {
+		return;
+	}
+	if (z->pending) {
+		z->pending = false;
+		start_job(z);
+		return;
+	}
+	uint32_t next = j->ok ? j->refresh : j->retry;
+	uv_timer_start(&z->timer, on_timer, jitter_ms(next), 0);
+	if (z->has_data && !z->expired && z->expire_at > 0) {
+		int64_t left = z->expire_at - unix_now();
+		uv_timer_start(&z->expire_timer, on_expire, left > 0 ? (uint64_t)left * 1000 : 0,
+		               0);
+	}
+}
+
+static void start_job(zstate_t *z)
+{
+	if (z->s->stopping) {
+		return;
+	}
+	if (z->running) {
+		z->pending = true; /* one more check after this one, nothing more */
+		return;
+	}
+	uv_timer_stop(&z->timer);
+	z->running = true;
+	z->work.data = z;
+	if (uv_queue_work(z->s->loop, &z->work, job_run, job_done) != 0) {
+		z->running = false;
+		uv_timer_start(&z->timer, on_timer, 1000, 0);
+	}
+}
+
+sched_t *sched_new(uv_loop_t *loop, const conf_t *conf)
+{
+	sched_t *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return NULL;
+	}
+	s->loop = loop;
+	s->conf = conf;
+	s->nzones = conf->nzone;
+	s->zones = calloc(conf->nzone + 1, sizeof(*s->zones));
+	if (s->zones == NULL) {
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		zstate_t *z = &s->zones[i];
+		z->s = s;
+		z->conf = &conf->zone[i];
+		uv_timer_init(loop, &z->timer);
+		uv_timer_init(loop, &z->expire_timer);
+		z->timer.data = z;
+		z->expire_timer.data = z;
+	}
+	return s;
+}
+
+int sched_start(sched_t *s, char *err, size_t errlen)
+{
+	store_t *st;
+	if (store_open(s->conf->server.state, &st, err, errlen) != 0) {
+		return -EIO;
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		zstate_t *z = &s->zones[i];
+		store_zone_info_t info;
+		if (store_zone_info(st, z->conf->name, &info) == 0 && info.has_data) {
+			z->has_data = true;
+			z->serial = info.serial;
+			z->expire_at = info.expire_at;
+			z->expired = info.expired;
+			log_info("zone loaded from the store: zone=%s serial=%u%s", z->conf->domain,
+			         info.serial, info.expired ? " (expired)" : "");
+		} else {
+			log_info("zone has no data yet: zone=%s", z->conf->domain);
+		}
+		for (size_t t = 0; t < z->conf->ntarget; t++) {
+			const conf_target_t *tc = z->conf->target[t];
+			if (strcmp(tc->type->name, "zonefile") != 0) {
+				log_warning(
+				        "target skipped: zone=%s target=%s type=%s: this version "
+				        "does not push to %s targets yet",
+				        z->conf->domain, tc->id, tc->type->name, tc->type->name);
+			}
+		}
+	}
+	store_close(st);
+	/* Check every zone now: a change made while we were down arrives. */
+	for (size_t i = 0; i < s->nzones; i++) {
+		start_job(&s->zones[i]);
+	}
+	return 0;
+}
+
+void sched_notify(sched_t *s, const conf_zone_t *zone)
+{
+	for (size_t i = 0; i < s->nzones; i++) {
+		if (s->zones[i].conf == zone) {
+			log_debug("NOTIFY accepted: zone=%s", zone->domain);
+			start_job(&s->zones[i]);
+			return;
+		}
+	}
+}
+
+void sched_stop(sched_t *s)
+{
+	s->stopping = true;
+	for (size_t i = 0; i < s->nzones; i++) {
+		uv_close((uv_handle_t *)&s->zones[i].timer, NULL);
+		uv_close((uv_handle_t *)&s->zones[i].expire_timer, NULL);
+	}
+}
+
+void sched_free(sched_t *s)
+{
+	if (s != NULL) {
+		free(s->zones);
+		free(s);
+	}
+}

@@ -1,0 +1,79 @@
+/*
+ * Persistent state in SQLite (WAL): each zone's snapshot, its serial and
+ * refresh timers, and per-target sync state.
+ *
+ * The snapshot is one row per record, keyed by (zone, owner sort key, type,
+ * canonical rdata), so that byte order is DNS canonical order, an IXFR
+ * touches only its own rows, and reading a zone back is one ordered scan.
+ * A snapshot and its serial always change in one transaction.
+ *
+ * A store_t is one connection: use it from one thread at a time.  Several
+ * connections (one per worker) may share a database file.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <libknot/dname.h>
+
+#include "zone/diff.h"
+
+typedef struct store store_t;
+
+typedef struct {
+	bool has_data; /* a snapshot is stored */
+	uint32_t serial;
+	int64_t refreshed; /* unix time of the last successful check, 0 never */
+	int64_t expire_at; /* unix time the data expires, 0 unknown */
+	bool expired;      /* alarm raised, cleared by the next success */
+} store_zone_info_t;
+
+/* Open (creating if needed) DIR/state.db.  0 or a negative error, err set. */
+int store_open(const char *dir, store_t **out, char *err, size_t errlen);
+void store_close(store_t *s);
+
+/* The zone's state; an unknown zone has has_data false.  0 or -EIO. */
+int store_zone_info(store_t *s, const knot_dname_t *apex, store_zone_info_t *out);
+
+/* Replace the snapshot with z (an AXFR) and set its serial, atomically. */
+int store_zone_replace(store_t *s, const knot_dname_t *apex, const zone_t *z, char *err,
+                       size_t errlen);
+
+/*
+ * Apply IXFR steps in order, atomically: every removed record must exist,
+ * every added one must not (TTLs do not take part in matching), additions
+ * must be inside the zone, and the result must hold exactly one apex SOA
+ * whose serial is the last step's "to".  Otherwise nothing changes and err
+ * names the record or the problem: the caller falls back to AXFR.
+ * 0, -EINVAL (delta does not apply), -EIO.
+ */
+int store_zone_apply(store_t *s, const knot_dname_t *apex, const zone_delta_t *steps, size_t nsteps,
+                     char *err, size_t errlen);
+
+/* Read the snapshot into z (finished).  -ENOENT without one. */
+int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z);
+
+/* Record the refresh timers (after a successful check, or at expiry). */
+int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, int64_t expire_at,
+                      bool expired);
+
+/* Per-target state: the serial last pushed (has_serial false if never). */
+typedef struct {
+	bool has_serial;
+	uint32_t serial;
+	bool dirty;
+	int64_t last_ok;
+	char last_error[256];
+} store_target_t;
+
+int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, store_target_t *out);
+int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
+                     const store_target_t *st);
+
+/* The stored apex SOA's serial and timers.  -ENOENT without a snapshot. */
+typedef struct {
+	uint32_t serial, refresh, retry, expire;
+} store_soa_t;
+
+int store_zone_soa(store_t *s, const knot_dname_t *apex, store_soa_t *out);

@@ -1,0 +1,17 @@
+/*
+ * The zonefile target: the zone written as canonical zone text, atomically
+ * (temporary file in the same directory, fsync, rename, fsync of the
+ * directory), so a reader sees the old file or the new one, never a mix.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "zone/zone.h"
+
+/* The path for a zone: "%s" in tmpl becomes the zone name without the
+ * trailing dot ("root" for the root zone).  0 or -ENAMETOOLONG. */
+int zonefile_path(const char *tmpl, const char *domain, char *out, size_t size);
+
+/* Write z to path atomically.  0 or a negative error with err set. */
+int zonefile_write(const char *path, const zone_t *z, char *err, size_t errlen);

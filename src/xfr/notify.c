@@ -1,0 +1,497 @@
+#include "xfr/notify.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libknot/codes.h>
+#include <libknot/consts.h>
+#include <libknot/descriptor.h>
+#include <libknot/errcode.h>
+#include <libknot/error.h>
+#include <libknot/packet/pkt.h>
+#include <libknot/packet/wire.h>
+#include <libknot/rrtype/tsig.h>
+#include <libknot/tsig-op.h>
+
+#include "dns/name.h"
+#include "obs/log.h"
+#include "xfr/xfr.h"
+
+#define MSG_MAX 65535
+#define RL_SLOTS 4096
+
+struct bucket {
+	uint8_t addr[16];
+	uint64_t last_ms;
+	double tokens;
+};
+
+struct tcp_client;
+
+struct notify {
+	const conf_t *conf;
+	notify_cb cb;
+	void *ctx;
+	notify_stats_t stats;
+	struct bucket *buckets;
+	uv_loop_t *loop;
+	uv_udp_t *udp;
+	uv_tcp_t *tcp;
+	size_t nsock;
+	size_t clients;
+	struct tcp_client *client_list;
+	uint8_t *rbuf, *wbuf; /* UDP receive and answer buffers */
+};
+
+notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx)
+{
+	notify_t *n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		return NULL;
+	}
+	n->conf = conf;
+	n->cb = cb;
+	n->ctx = ctx;
+	n->buckets = calloc(RL_SLOTS, sizeof(*n->buckets));
+	n->rbuf = malloc(MSG_MAX);
+	n->wbuf = malloc(MSG_MAX);
+	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL) {
+		notify_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void notify_free(notify_t *n)
+{
+	if (n == NULL) {
+		return;
+	}
+	free(n->buckets);
+	free(n->rbuf);
+	free(n->wbuf);
+	free(n->udp);
+	free(n->tcp);
+	free(n);
+}
+
+const notify_stats_t *notify_stats(const notify_t *n)
+{
+	return &n->stats;
+}
+
+/* The source's IP as 16 bytes (IPv4 mapped), for the rate limiter. */
+static void addr_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+}
+
+/* Token bucket per source (slots shared on hash collisions: still bounded). */
+static bool rate_ok(notify_t *n, const struct sockaddr *from, uint64_t now_ms)
+{
+	uint32_t rate = n->conf->server.notify_rate_limit;
+	if (rate == 0) {
+		return true;
+	}
+	uint8_t a[16];
+	addr_bytes(from, a);
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++) {
+		h = (h ^ a[i]) * 16777619u;
+	}
+	struct bucket *b = &n->buckets[h % RL_SLOTS];
+	if (memcmp(b->addr, a, 16) != 0 || b->last_ms == 0) {
+		memcpy(b->addr, a, 16);
+		b->tokens = rate;
+		b->last_ms = now_ms;
+	}
+	double refill = (double)(now_ms - b->last_ms) * rate / 1000.0;
+	b->tokens = b->tokens + refill > rate ? rate : b->tokens + refill;
+	b->last_ms = now_ms;
+	if (b->tokens < 1.0) {
+		return false;
+	}
+	b->tokens -= 1.0;
+	return true;
+}
+
+/* A bare error answer built from the header alone (message unparsable). */
+static size_t header_answer(const uint8_t *msg, uint8_t *out, uint8_t rcode)
+{
+	memcpy(out, msg, KNOT_WIRE_HEADER_SIZE);
+	knot_wire_set_qr(out);
+	knot_wire_clear_aa(out);
+	knot_wire_clear_tc(out);
+	knot_wire_clear_ra(out);
+	knot_wire_clear_ad(out);
+	knot_wire_set_rcode(out, rcode);
+	knot_wire_set_qdcount(out, 0);
+	knot_wire_set_ancount(out, 0);
+	knot_wire_set_nscount(out, 0);
+	knot_wire_set_arcount(out, 0);
+	return KNOT_WIRE_HEADER_SIZE;
+}
+
+static const char *src_str(const struct sockaddr *sa, char *buf, size_t size)
+{
+	conf_addr_t a = { 0 };
+	memcpy(&a.ss, sa,
+	       sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                 : sizeof(struct sockaddr_in));
+	return xfr_addr_str(&a, buf, size);
+}
+
+size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct sockaddr *from,
+                      uint64_t now_ms, uint8_t *out, size_t outmax)
+{
+	if (len < KNOT_WIRE_HEADER_SIZE || outmax < MSG_MAX || knot_wire_get_qr(msg)) {
+		n->stats.dropped++;
+		return 0;
+	}
+	n->stats.received++;
+	if (knot_wire_get_opcode(msg) != KNOT_OPCODE_NOTIFY) {
+		n->stats.notimp++;
+		return header_answer(msg, out, KNOT_RCODE_NOTIMPL);
+	}
+
+	knot_pkt_t *q =
+	        knot_pkt_new((uint8_t *)msg, (uint16_t)(len > MSG_MAX ? MSG_MAX : len), NULL);
+	if (q == NULL) {
+		return 0;
+	}
+	size_t answer = 0;
+	const conf_zone_t *zone = NULL;
+	char src[80];
+	if (knot_pkt_parse(q, 0) != KNOT_EOK || knot_wire_get_qdcount(msg) != 1 ||
+	    knot_pkt_qtype(q) != KNOT_RRTYPE_SOA || knot_pkt_qclass(q) != KNOT_CLASS_IN) {
+		n->stats.formerr++;
+		answer = header_answer(msg, out, KNOT_RCODE_FORMERR);
+		goto out;
+	}
+
+	uint8_t rcode = KNOT_RCODE_NOERROR;
+	uint16_t tsig_rcode = 0;
+	zone = conf_zone_find(n->conf, knot_pkt_qname(q));
+	const knot_tsig_key_t *key = NULL;
+	if (zone == NULL) {
+		rcode = KNOT_RCODE_NOTAUTH;
+		n->stats.notauth++;
+	} else if (!conf_primary_allows(zone->primary, from)) {
+		rcode = KNOT_RCODE_REFUSED;
+		n->stats.refused++;
+		log_notice("NOTIFY refused: zone=%s from=%s reason=source-not-allowed",
+		           zone->domain, src_str(from, src, sizeof(src)));
+	} else if (!rate_ok(n, from, now_ms)) {
+		rcode = KNOT_RCODE_REFUSED;
+		n->stats.ratelimited++;
+	} else if (zone->primary->key != NULL) {
+		key = &zone->primary->key->tsig;
+		if (q->tsig_rr == NULL) {
+			rcode = KNOT_RCODE_REFUSED;
+			n->stats.refused++;
+			key = NULL;
+			log_notice("NOTIFY refused: zone=%s from=%s reason=unsigned", zone->domain,
+			           src_str(from, src, sizeof(src)));
+		} else {
+			int ret = knot_tsig_server_check(q->tsig_rr, q->wire, q->size, key);
+			if (ret != KNOT_EOK) {
+				rcode = KNOT_RCODE_NOTAUTH;
+				n->stats.notauth++;
+				tsig_rcode = ret == KNOT_TSIG_EBADTIME  ? KNOT_RCODE_BADTIME
+				             : ret == KNOT_TSIG_EBADKEY ? KNOT_RCODE_BADKEY
+				                                        : KNOT_RCODE_BADSIG;
+				log_notice("NOTIFY refused: zone=%s from=%s reason=tsig (%s)",
+				           zone->domain, src_str(from, src, sizeof(src)),
+				           knot_strerror(ret));
+			}
+		}
+	} else if (q->tsig_rr != NULL) {
+		/* Signed, but we know no key for this primary (RFC 8945 5.2.1). */
+		rcode = KNOT_RCODE_NOTAUTH;
+		tsig_rcode = KNOT_RCODE_BADKEY;
+		n->stats.notauth++;
+	}
+
+	knot_pkt_t *r = knot_pkt_new(out, MSG_MAX, NULL);
+	if (r == NULL || knot_pkt_init_response(r, q) != KNOT_EOK) {
+		knot_pkt_free(r);
+		answer = 0;
+		goto out;
+	}
+	knot_wire_set_aa(r->wire);
+	knot_wire_set_rcode(r->wire, rcode);
+	answer = r->size;
+	knot_pkt_free(r);
+
+	if (rcode == KNOT_RCODE_NOERROR && key != NULL) {
+		uint8_t digest[64];
+		size_t dlen = sizeof(digest);
+		if (knot_tsig_sign(out, &answer, outmax, knot_tsig_rdata_mac(q->tsig_rr),
+		                   knot_tsig_rdata_mac_length(q->tsig_rr), digest, &dlen, key, 0,
+		                   0) != KNOT_EOK) {
+			answer = header_answer(msg, out, KNOT_RCODE_SERVFAIL);
+		}
+	} else if (tsig_rcode == KNOT_RCODE_BADTIME && key != NULL) {
+		/* BADTIME answers are signed, with the request's time. */
+		uint8_t digest[64];
+		size_t dlen = sizeof(digest);
+		knot_tsig_sign(out, &answer, outmax, knot_tsig_rdata_mac(q->tsig_rr),
+		               knot_tsig_rdata_mac_length(q->tsig_rr), digest, &dlen, key,
+		               tsig_rcode, knot_tsig_rdata_time_signed(q->tsig_rr));
+	} else if (tsig_rcode != 0) {
+		/* BADKEY and BADSIG: an unsigned TSIG record carrying the error. */
+		knot_tsig_add(out, &answer, outmax, tsig_rcode, q->tsig_rr);
+	}
+	if (rcode == KNOT_RCODE_NOERROR) {
+		n->stats.accepted++;
+		n->cb(n->ctx, zone, from);
+	}
+out:
+	knot_pkt_free(q);
+	return answer;
+}
+
+/* --- UDP ------------------------------------------------------------------ */
+
+static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	notify_t *n = h->data;
+	buf->base = (char *)n->rbuf;
+	buf->len = MSG_MAX;
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
+                     unsigned flags)
+{
+	(void)flags;
+	notify_t *n = h->data;
+	if (nread <= 0 || from == NULL) {
+		return;
+	}
+	size_t alen = notify_process(n, (const uint8_t *)buf->base, (size_t)nread, from,
+	                             uv_now(h->loop), n->wbuf, MSG_MAX);
+	if (alen > 0) {
+		uv_buf_t b = uv_buf_init((char *)n->wbuf, (unsigned)alen);
+		if (uv_udp_try_send(h, &b, 1, from) < 0) {
+			n->stats.dropped++;
+		}
+	}
+}
+
+/* --- TCP ------------------------------------------------------------------ */
+
+struct tcp_client {
+	struct tcp_client *next, **prevp; /* n->client_list */
+	uv_tcp_t handle;
+	uv_timer_t idle;
+	notify_t *n;
+	uint8_t *buf;
+	size_t len;
+	int closing;
+	struct sockaddr_storage peer;
+};
+
+struct tcp_write {
+	uv_write_t req;
+	uint8_t data[];
+};
+
+static void client_closed(uv_handle_t *h)
+{
+	struct tcp_client *c = h->data;
+	if (--c->closing == 0) {
+		c->n->clients--;
+		free(c->buf);
+		free(c);
+	}
+}
+
+static void client_close(struct tcp_client *c)
+{
+	if (c->closing) {
+		return;
+	}
+	c->closing = 2;
+	*c->prevp = c->next;
+	if (c->next != NULL) {
+		c->next->prevp = c->prevp;
+	}
+	uv_close((uv_handle_t *)&c->handle, client_closed);
+	uv_close((uv_handle_t *)&c->idle, client_closed);
+}
+
+static void client_idle(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	struct tcp_client *c = h->data;
+	/* Room for one more full message after what we hold. */
+	size_t need = c->len + 2 + MSG_MAX;
+	uint8_t *b = realloc(c->buf, need);
+	if (b == NULL) {
+		buf->base = NULL;
+		buf->len = 0;
+		return;
+	}
+	c->buf = b;
+	buf->base = (char *)c->buf + c->len;
+	buf->len = need - c->len;
+}
+
+static void written(uv_write_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	(void)buf;
+	struct tcp_client *c = s->data;
+	if (nread < 0) {
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)nread;
+	notify_t *n = c->n;
+	size_t off = 0;
+	while (c->len - off >= 2) {
+		size_t mlen = knot_wire_read_u16(c->buf + off);
+		if (c->len - off - 2 < mlen) {
+			break;
+		}
+		size_t alen =
+		        notify_process(n, c->buf + off + 2, mlen, (const struct sockaddr *)&c->peer,
+		                       uv_now(s->loop), n->wbuf, MSG_MAX);
+		off += 2 + mlen;
+		if (alen == 0) {
+			continue;
+		}
+		struct tcp_write *w = malloc(sizeof(*w) + 2 + alen);
+		if (w == NULL) {
+			client_close(c);
+			return;
+		}
+		knot_wire_write_u16(w->data, (uint16_t)alen);
+		memcpy(w->data + 2, n->wbuf, alen);
+		uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(2 + alen));
+		if (uv_write(&w->req, s, &b, 1, written) != 0) {
+			free(w);
+			client_close(c);
+			return;
+		}
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+	uv_timer_again(&c->idle);
+}
+
+static void tcp_accept(uv_stream_t *server, int status)
+{
+	notify_t *n = server->data;
+	if (status < 0) {
+		return;
+	}
+	struct tcp_client *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		return;
+	}
+	c->n = n;
+	c->next = n->client_list;
+	c->prevp = &n->client_list;
+	if (c->next != NULL) {
+		c->next->prevp = &c->next;
+	}
+	n->client_list = c;
+	uv_tcp_init(server->loop, &c->handle);
+	uv_timer_init(server->loop, &c->idle);
+	c->handle.data = c;
+	c->idle.data = c;
+	n->clients++;
+	if (uv_accept(server, (uv_stream_t *)&c->handle) != 0) {
+		client_close(c);
+		return;
+	}
+	/* Over the limit: accept and close at once, so the backlog drains. */
+	int plen = sizeof(c->peer);
+	if (n->clients > n->conf->server.tcp_max_clients ||
+	    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &plen) != 0) {
+		client_close(c);
+		return;
+	}
+	uint64_t idle = (uint64_t)n->conf->server.tcp_idle_timeout * 1000;
+	uv_timer_start(&c->idle, client_idle, idle, idle);
+	uv_read_start((uv_stream_t *)&c->handle, tcp_alloc, tcp_read);
+}
+
+int notify_listen(notify_t *n, uv_loop_t *loop, char *err, size_t errlen)
+{
+	const conf_t *conf = n->conf;
+	n->loop = loop;
+	n->udp = calloc(conf->server.nlisten + 1, sizeof(*n->udp));
+	n->tcp = calloc(conf->server.nlisten + 1, sizeof(*n->tcp));
+	if (n->udp == NULL || n->tcp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < conf->server.nlisten; i++) {
+		const conf_addr_t *a = &conf->server.listen[i];
+		const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+		char where[80];
+		xfr_addr_str(a, where, sizeof(where));
+		uv_udp_init(loop, &n->udp[i]);
+		uv_tcp_init(loop, &n->tcp[i]);
+		n->udp[i].data = n;
+		n->tcp[i].data = n;
+		n->nsock = i + 1;
+		unsigned v6only = sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
+		int ret = uv_udp_bind(&n->udp[i], sa, v6only);
+		if (ret == 0) {
+			ret = uv_udp_recv_start(&n->udp[i], udp_alloc, udp_recv);
+		}
+		if (ret != 0) {
+			snprintf(err, errlen, "cannot listen on %s (UDP): %s", where,
+			         uv_strerror(ret));
+			return ret;
+		}
+		ret = uv_tcp_bind(&n->tcp[i], sa, sa->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+		if (ret == 0) {
+			ret = uv_listen((uv_stream_t *)&n->tcp[i], 128, tcp_accept);
+		}
+		if (ret != 0) {
+			snprintf(err, errlen, "cannot listen on %s (TCP): %s", where,
+			         uv_strerror(ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void notify_close(notify_t *n)
+{
+	while (n->client_list != NULL) {
+		client_close(n->client_list);
+	}
+	for (size_t i = 0; i < n->nsock; i++) {
+		if (!uv_is_closing((uv_handle_t *)&n->udp[i])) {
+			uv_close((uv_handle_t *)&n->udp[i], NULL);
+		}
+		if (!uv_is_closing((uv_handle_t *)&n->tcp[i])) {
+			uv_close((uv_handle_t *)&n->tcp[i], NULL);
+		}
+	}
+}

@@ -1,0 +1,823 @@
+#include "xfr/xfr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <libknot/codes.h>
+#include <libknot/consts.h>
+#include <libknot/descriptor.h>
+#include <libknot/errcode.h>
+#include <libknot/error.h>
+#include <libknot/packet/pkt.h>
+#include <libknot/packet/wire.h>
+#include <libknot/rrtype/soa.h>
+#include <libknot/rrtype/tsig.h>
+#include <libknot/tsig-op.h>
+
+#include "dns/name.h"
+#include "dns/rdata.h"
+#include "dns/serial.h"
+
+#define MSG_MAX 65535
+#define MAC_MAX 64
+#define UNSIGNED_MAX 99 /* RFC 8945 5.3.1 */
+
+static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+const char *xfr_addr_str(const conf_addr_t *a, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->ss;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(buf, size, "%s@%u", ip, port);
+	return buf;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint16_t random_id(void)
+{
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+		id = (uint16_t)(now_ms() * 2654435761u);
+	}
+	return id;
+}
+
+/* Wait for fd until the deadline: 0, or -ETIMEDOUT. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			return -ETIMEDOUT;
+		}
+		struct pollfd p = { .fd = fd, .events = events };
+		int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		if (r > 0) {
+			return 0;
+		}
+		if (r < 0 && errno != EINTR) {
+			return -errno;
+		}
+	}
+}
+
+static int open_socket(const conf_addr_t *a, int type, int64_t deadline)
+{
+	int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+		if (errno != EINPROGRESS) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		int r = wait_fd(fd, POLLOUT, deadline);
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+		    soerr != 0) {
+			r = -soerr;
+		}
+		if (r != 0) {
+			close(fd);
+			return r;
+		}
+	}
+	if (type == SOCK_STREAM) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return fd;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+		int r = wait_fd(fd, POLLOUT, deadline);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			return -ECONNRESET; /* closed in the middle of a message */
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+		int r = wait_fd(fd, POLLIN, deadline);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* TSIG state of one exchange (request MAC, then each signed response). */
+typedef struct {
+	const knot_tsig_key_t *key;
+	uint8_t mac[MAC_MAX];
+	size_t maclen;
+	uint64_t prev_time;
+	unsigned signed_msgs;
+	unsigned unsigned_count;
+	uint8_t *ubuf; /* unsigned messages since the last signed one */
+	size_t ulen, ucap;
+} tsig_state_t;
+
+/* Build a query (SOA, IXFR with our SOA in authority, or AXFR), signed
+ * when there is a key.  Returns its size or a negative error. */
+static int build_query(uint8_t *buf, const knot_dname_t *zone, uint16_t qtype, uint16_t id,
+                       const uint32_t *have, tsig_state_t *ts)
+{
+	knot_pkt_t *pkt = knot_pkt_new(buf, MSG_MAX, NULL);
+	if (pkt == NULL) {
+		return -ENOMEM;
+	}
+	knot_pkt_clear(pkt); /* an empty message, not one to parse */
+	int ret = KNOT_EOK;
+	if (ts->key != NULL) {
+		ret = knot_pkt_reserve(pkt, (uint16_t)knot_tsig_wire_size(ts->key));
+	}
+	knot_wire_set_id(pkt->wire, id);
+	if (ret == KNOT_EOK) {
+		ret = knot_pkt_put_question(pkt, zone, KNOT_CLASS_IN, qtype);
+	}
+	knot_rrset_t soa;
+	uint8_t rd[2 + 2 + 20];
+	if (ret == KNOT_EOK && have != NULL) {
+		/* RFC 1995: the client's SOA; only its serial matters. */
+		uint8_t data[22] = { 0 };
+		knot_wire_write_u32(data + 2, *have);
+		knot_rdata_init((knot_rdata_t *)rd, sizeof(data), data);
+		knot_rrset_init(&soa, (knot_dname_t *)zone, KNOT_RRTYPE_SOA, KNOT_CLASS_IN, 0);
+		soa.rrs.count = 1;
+		soa.rrs.size = knot_rdata_size(sizeof(data));
+		soa.rrs.rdata = (knot_rdata_t *)rd;
+		ret = knot_pkt_begin(pkt, KNOT_AUTHORITY);
+		if (ret == KNOT_EOK) {
+			ret = knot_pkt_put(pkt, 0, &soa, 0);
+		}
+	}
+	size_t size = pkt->size;
+	knot_pkt_free(pkt);
+	if (ret != KNOT_EOK) {
+		return -EINVAL;
+	}
+	if (ts->key != NULL) {
+		ts->maclen = sizeof(ts->mac);
+		ret = knot_tsig_sign(buf, &size, MSG_MAX, NULL, 0, ts->mac, &ts->maclen, ts->key, 0,
+		                     0);
+		if (ret != KNOT_EOK) {
+			return -EINVAL;
+		}
+	}
+	return (int)size;
+}
+
+/* Check the TSIG of one parsed response. */
+static int tsig_check(tsig_state_t *ts, knot_pkt_t *pkt, const char *who, char *err, size_t errlen)
+{
+	if (ts->key == NULL) {
+		return 0;
+	}
+	if (pkt->tsig_rr == NULL) {
+		if (ts->signed_msgs == 0) {
+			return errf(err, errlen, -EPERM, "%s: response is not signed (TSIG %s)",
+			            who, "required");
+		}
+		if (++ts->unsigned_count > UNSIGNED_MAX) {
+			return errf(err, errlen, -EPERM,
+			            "%s: more than %d unsigned messages in a row", who,
+			            UNSIGNED_MAX);
+		}
+		if (ts->ulen + pkt->size > ts->ucap) {
+			size_t cap = (ts->ulen + pkt->size) * 2;
+			uint8_t *n = realloc(ts->ubuf, cap);
+			if (n == NULL) {
+				return errf(err, errlen, -ENOMEM, "out of memory");
+			}
+			ts->ubuf = n;
+			ts->ucap = cap;
+		}
+		memcpy(ts->ubuf + ts->ulen, pkt->wire, pkt->size);
+		ts->ulen += pkt->size;
+		return 0;
+	}
+	int ret;
+	if (ts->signed_msgs == 0) {
+		ret = knot_tsig_client_check(pkt->tsig_rr, pkt->wire, pkt->size, ts->mac,
+		                             ts->maclen, ts->key, 0);
+	} else {
+		/* The MAC covers the unsigned messages before this one. */
+		const uint8_t *wire = pkt->wire;
+		size_t size = pkt->size;
+		if (ts->ulen > 0) {
+			if (ts->ulen + size > ts->ucap) {
+				uint8_t *n = realloc(ts->ubuf, ts->ulen + size);
+				if (n == NULL) {
+					return errf(err, errlen, -ENOMEM, "out of memory");
+				}
+				ts->ubuf = n;
+				ts->ucap = ts->ulen + size;
+			}
+			memcpy(ts->ubuf + ts->ulen, wire, size);
+			wire = ts->ubuf;
+			size += ts->ulen;
+		}
+		ret = knot_tsig_client_check_next(pkt->tsig_rr, wire, size, ts->mac, ts->maclen,
+		                                  ts->key, ts->prev_time);
+	}
+	if (ret != KNOT_EOK) {
+		return errf(err, errlen, -EPERM, "%s: TSIG check failed: %s", who,
+		            knot_strerror(ret));
+	}
+	size_t maclen = knot_tsig_rdata_mac_length(pkt->tsig_rr);
+	if (maclen > sizeof(ts->mac)) {
+		return errf(err, errlen, -EPERM, "%s: TSIG MAC too long", who);
+	}
+	memcpy(ts->mac, knot_tsig_rdata_mac(pkt->tsig_rr), maclen);
+	ts->maclen = maclen;
+	ts->prev_time = knot_tsig_rdata_time_signed(pkt->tsig_rr);
+	ts->signed_msgs++;
+	ts->unsigned_count = 0;
+	ts->ulen = 0;
+	return 0;
+}
+
+static const char *rcode_str(unsigned rcode, char *buf, size_t size)
+{
+	const knot_lookup_t *l = knot_lookup_by_id(knot_rcode_names, (int)rcode);
+	if (l != NULL) {
+		snprintf(buf, size, "%s", l->name);
+	} else {
+		snprintf(buf, size, "RCODE%u", rcode);
+	}
+	return buf;
+}
+
+/* Header and question checks common to every response. */
+static int check_response(knot_pkt_t *pkt, uint16_t id, const knot_dname_t *zone, uint16_t qtype,
+                          bool first, const char *who, char *err, size_t errlen)
+{
+	if (knot_wire_get_id(pkt->wire) != id || !knot_wire_get_qr(pkt->wire)) {
+		return errf(err, errlen, -EPROTO, "%s: response with a wrong ID or not a response",
+		            who);
+	}
+	if (knot_wire_get_opcode(pkt->wire) != KNOT_OPCODE_QUERY) {
+		return errf(err, errlen, -EPROTO, "%s: response with a wrong opcode", who);
+	}
+	uint16_t qd = knot_wire_get_qdcount(pkt->wire);
+	if (qd > 1 || (first && qd != 1)) {
+		return errf(err, errlen, -EPROTO, "%s: response without our question", who);
+	}
+	if (qd == 1 && (!dns_name_equal(knot_pkt_qname(pkt), zone) ||
+	                knot_pkt_qtype(pkt) != qtype || knot_pkt_qclass(pkt) != KNOT_CLASS_IN)) {
+		return errf(err, errlen, -EPROTO, "%s: response for another question", who);
+	}
+	return 0;
+}
+
+static int parse_error(int ret, const char *who, char *err, size_t errlen)
+{
+	return errf(err, errlen, -EPROTO, "%s: malformed response: %s", who, knot_strerror(ret));
+}
+
+/* Send one query over UDP and read its answer; *truncated when TC. */
+static int udp_exchange(const xfr_peer_t *peer, const uint8_t *q, size_t qlen, uint8_t *resp,
+                        size_t *rlen, uint16_t id, int64_t deadline)
+{
+	int fd = open_socket(peer->addr, SOCK_DGRAM, deadline);
+	if (fd < 0) {
+		return fd;
+	}
+	int ret = send(fd, q, qlen, 0) == (ssize_t)qlen ? 0 : -errno;
+	while (ret == 0) {
+		ret = wait_fd(fd, POLLIN, deadline);
+		if (ret != 0) {
+			break;
+		}
+		ssize_t n = recv(fd, resp, MSG_MAX, 0);
+		if (n < 0) {
+			ret = (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+			continue;
+		}
+		/* A stray datagram with another ID: keep waiting. */
+		if (n >= KNOT_WIRE_HEADER_SIZE && knot_wire_get_id(resp) == id) {
+			*rlen = (size_t)n;
+			break;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static int tcp_send_query(int fd, const uint8_t *q, size_t qlen, int64_t deadline)
+{
+	uint8_t len[2];
+	knot_wire_write_u16(len, (uint16_t)qlen);
+	int ret = send_all(fd, len, 2, deadline);
+	return ret == 0 ? send_all(fd, q, qlen, deadline) : ret;
+}
+
+static int tcp_recv_msg(int fd, uint8_t *buf, size_t *len, int64_t deadline)
+{
+	uint8_t l[2];
+	int ret = recv_all(fd, l, 2, deadline);
+	if (ret != 0) {
+		return ret;
+	}
+	*len = knot_wire_read_u16(l);
+	if (*len < KNOT_WIRE_HEADER_SIZE) {
+		return -EPROTO;
+	}
+	return recv_all(fd, buf, *len, deadline);
+}
+
+static const char *io_error(int ret)
+{
+	if (ret == -ETIMEDOUT) {
+		return "timed out";
+	}
+	if (ret == -EPROTO) {
+		return "message too short";
+	}
+	return strerror(-ret);
+}
+
+int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t timeout_ms,
+                  uint32_t *serial, char *err, size_t errlen)
+{
+	char who[80];
+	xfr_addr_str(peer->addr, who, sizeof(who));
+	uint8_t *q = malloc(MSG_MAX), *r = malloc(MSG_MAX);
+	tsig_state_t ts = { .key = peer->key };
+	int ret = 0;
+	if (q == NULL || r == NULL) {
+		ret = errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	int64_t deadline = now_ms() + timeout_ms;
+	bool tcp = false;
+	for (int attempt = 0;; attempt++) {
+		uint16_t id = random_id();
+		ts = (tsig_state_t){ .key = peer->key };
+		int qlen = build_query(q, zone, KNOT_RRTYPE_SOA, id, NULL, &ts);
+		if (qlen < 0) {
+			ret = errf(err, errlen, qlen, "%s: cannot build the SOA query", who);
+			goto out;
+		}
+		size_t rlen = 0;
+		if (!tcp) {
+			/* Three UDP tries within the timeout, then give up. */
+			int64_t try_deadline = now_ms() + (int64_t)timeout_ms / 3;
+			ret = udp_exchange(peer, q, (size_t)qlen, r, &rlen, id,
+			                   try_deadline < deadline ? try_deadline : deadline);
+			if (ret == -ETIMEDOUT && attempt < 2 && now_ms() < deadline) {
+				continue;
+			}
+		} else {
+			int fd = open_socket(peer->addr, SOCK_STREAM, deadline);
+			ret = fd < 0 ? fd : tcp_send_query(fd, q, (size_t)qlen, deadline);
+			if (ret == 0) {
+				ret = tcp_recv_msg(fd, r, &rlen, deadline);
+			}
+			if (fd >= 0) {
+				close(fd);
+			}
+		}
+		if (ret != 0) {
+			ret = errf(err, errlen, ret, "%s: SOA query over %s: %s", who,
+			           tcp ? "TCP" : "UDP", io_error(ret));
+			goto out;
+		}
+		knot_pkt_t *pkt = knot_pkt_new(r, (uint16_t)rlen, NULL);
+		if (pkt == NULL) {
+			ret = errf(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+		int pr = knot_pkt_parse(pkt, 0);
+		if (pr != KNOT_EOK) {
+			ret = parse_error(pr, who, err, errlen);
+			knot_pkt_free(pkt);
+			goto out;
+		}
+		ret = check_response(pkt, id, zone, KNOT_RRTYPE_SOA, true, who, err, errlen);
+		if (ret == 0 && !tcp && knot_wire_get_tc(pkt->wire)) {
+			knot_pkt_free(pkt);
+			tcp = true;
+			continue;
+		}
+		if (ret == 0) {
+			ret = tsig_check(&ts, pkt, who, err, errlen);
+		}
+		if (ret == 0 && knot_wire_get_rcode(pkt->wire) != KNOT_RCODE_NOERROR) {
+			char rc[32];
+			ret = errf(err, errlen, -EPROTO, "%s: SOA query answered %s", who,
+			           rcode_str(knot_wire_get_rcode(pkt->wire), rc, sizeof(rc)));
+		}
+		if (ret == 0) {
+			const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
+			ret = errf(err, errlen, -EPROTO, "%s: no SOA for the zone in the answer",
+			           who);
+			for (uint16_t i = 0; i < an->count; i++) {
+				const knot_rrset_t *rr = knot_pkt_rr(an, i);
+				if (rr->type == KNOT_RRTYPE_SOA &&
+				    dns_name_equal(rr->owner, zone) && rr->rrs.count == 1) {
+					*serial = knot_soa_serial(rr->rrs.rdata);
+					ret = 0;
+					err[0] = '\0';
+					break;
+				}
+			}
+		}
+		knot_pkt_free(pkt);
+		goto out;
+	}
+out:
+	free(ts.ubuf);
+	free(q);
+	free(r);
+	return ret;
+}
+
+/* --- transfers ----------------------------------------------------------- */
+
+enum stream_state { ST_FIRST, ST_SECOND, ST_AXFR, ST_DEL, ST_ADD, ST_DONE };
+
+struct stream {
+	const knot_dname_t *zone;
+	bool ixfr;
+	uint32_t have;
+	enum stream_state st;
+	uint32_t first;          /* serial of the opening SOA */
+	knot_rdata_t *first_soa; /* its rdata, kept until we know the form */
+	uint32_t first_ttl;
+	xfr_result_t *res;
+	const xfr_limits_t *lim;
+};
+
+static int add_rr(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
+                  const knot_rdata_t *rd)
+{
+	return zone_add(z, owner, type, ttl, rd->data, rd->len);
+}
+
+static zone_delta_t *new_step(xfr_result_t *res, uint32_t from)
+{
+	zone_delta_t *n = realloc(res->steps, (res->nsteps + 1) * sizeof(*n));
+	if (n == NULL) {
+		return NULL;
+	}
+	res->steps = n;
+	zone_delta_t *d = &n[res->nsteps++];
+	d->from = from;
+	d->to = 0;
+	zone_init(&d->del);
+	zone_init(&d->add);
+	return d;
+}
+
+/* Feed one record of the stream.  0, or a negative error with err set. */
+static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint16_t rclass,
+                uint32_t ttl, const knot_rdata_t *rd, const char *who, char *err, size_t errlen)
+{
+	xfr_result_t *res = s->res;
+	char name[DNS_NAME_STR_MAX];
+	if (s->st == ST_DONE) {
+		return errf(err, errlen, -EPROTO, "%s: records after the closing SOA", who);
+	}
+	if (rclass != KNOT_CLASS_IN) {
+		return errf(err, errlen, -EPROTO, "%s: record of class %u in the transfer", who,
+		            rclass);
+	}
+	if (!dns_name_in_zone(owner, s->zone)) {
+		return errf(err, errlen, -EPROTO, "%s: record %s is outside the zone", who,
+		            dns_name_to_str(owner, name, sizeof(name)));
+	}
+	if (++res->records > s->lim->max_records) {
+		return errf(err, errlen, -EFBIG, "%s: transfer exceeds %llu records", who,
+		            (unsigned long long)s->lim->max_records);
+	}
+	bool soa = type == KNOT_RRTYPE_SOA;
+	if (soa && (!dns_name_equal(owner, s->zone) || rd->len < 22)) {
+		return errf(err, errlen, -EPROTO, "%s: SOA record %s is not at the apex", who,
+		            dns_name_to_str(owner, name, sizeof(name)));
+	}
+	uint32_t serial = soa ? knot_soa_serial(rd) : 0;
+	zone_delta_t *step = res->nsteps ? &res->steps[res->nsteps - 1] : NULL;
+	int ret = 0;
+
+	switch (s->st) {
+	case ST_FIRST:
+		if (!soa) {
+			return errf(err, errlen, -EPROTO,
+			            "%s: transfer does not start with the SOA", who);
+		}
+		s->first = serial;
+		res->serial = serial;
+		if (s->ixfr && serial_cmp(s->have, serial) != SERIAL_LT) {
+			res->kind = XFR_UPTODATE;
+			s->st = ST_DONE;
+			return 0;
+		}
+		s->first_soa = malloc(knot_rdata_size(rd->len));
+		if (s->first_soa == NULL) {
+			return errf(err, errlen, -ENOMEM, "out of memory");
+		}
+		memcpy(s->first_soa, rd, knot_rdata_size(rd->len));
+		s->first_ttl = ttl;
+		s->st = ST_SECOND;
+		return 0;
+	case ST_SECOND:
+		if (s->ixfr && soa && serial == s->have) {
+			res->kind = XFR_INCREMENTAL;
+			step = new_step(res, serial);
+			if (step == NULL) {
+				return errf(err, errlen, -ENOMEM, "out of memory");
+			}
+			ret = add_rr(&step->del, owner, type, ttl, rd);
+			s->st = ST_DEL;
+			break;
+		}
+		/* A whole zone: AXFR, or IXFR answered in full. */
+		res->kind = XFR_FULL;
+		zone_init(&res->zone);
+		zone_set_apex(&res->zone, s->zone);
+		ret = add_rr(&res->zone, s->zone, KNOT_RRTYPE_SOA, s->first_ttl, s->first_soa);
+		if (ret == 0 && soa && serial == s->first) {
+			s->st = ST_DONE; /* a zone of just its SOA */
+			return 0;
+		}
+		if (ret == 0 && soa) {
+			return errf(err, errlen, -EPROTO,
+			            "%s: a second SOA (serial %u) in the zone", who, serial);
+		}
+		if (ret == 0) {
+			ret = add_rr(&res->zone, owner, type, ttl, rd);
+		}
+		s->st = ST_AXFR;
+		break;
+	case ST_AXFR:
+		if (soa) {
+			if (serial != s->first) {
+				return errf(err, errlen, -EPROTO,
+				            "%s: closing SOA has serial %u, opening had %u", who,
+				            serial, s->first);
+			}
+			s->st = ST_DONE;
+			return 0;
+		}
+		ret = add_rr(&res->zone, owner, type, ttl, rd);
+		break;
+	case ST_DEL:
+		if (soa) {
+			step->to = serial;
+			ret = add_rr(&step->add, owner, type, ttl, rd);
+			s->st = ST_ADD;
+			break;
+		}
+		ret = add_rr(&step->del, owner, type, ttl, rd);
+		break;
+	case ST_ADD:
+		if (soa && serial == s->first && step->to == s->first) {
+			s->st = ST_DONE;
+			return 0;
+		}
+		if (soa) {
+			if (serial != step->to) {
+				return errf(err, errlen, -EPROTO,
+				            "%s: IXFR step starts at serial %u, the previous ended "
+				            "at %u",
+				            who, serial, step->to);
+			}
+			step = new_step(res, serial);
+			if (step == NULL) {
+				return errf(err, errlen, -ENOMEM, "out of memory");
+			}
+			ret = add_rr(&step->del, owner, type, ttl, rd);
+			s->st = ST_DEL;
+			break;
+		}
+		ret = add_rr(&step->add, owner, type, ttl, rd);
+		break;
+	case ST_DONE:
+		break;
+	}
+	if (ret == -ENOMEM) {
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (ret != 0) {
+		char t[16];
+		return errf(err, errlen, -EPROTO, "%s: malformed %s record at %s", who,
+		            dns_type_str(type, t, sizeof(t)),
+		            dns_name_to_str(owner, name, sizeof(name)));
+	}
+	return 0;
+}
+
+void xfr_result_free(xfr_result_t *res)
+{
+	zone_free(&res->zone);
+	for (size_t i = 0; i < res->nsteps; i++) {
+		zone_free(&res->steps[i].del);
+		zone_free(&res->steps[i].add);
+	}
+	free(res->steps);
+	memset(res, 0, sizeof(*res));
+	zone_init(&res->zone);
+}
+
+int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_t *have,
+                 const xfr_limits_t *lim, xfr_result_t *res, char *err, size_t errlen)
+{
+	char who[80];
+	xfr_addr_str(peer->addr, who, sizeof(who));
+	memset(res, 0, sizeof(*res));
+	zone_init(&res->zone);
+	err[0] = '\0';
+
+	uint16_t qtype = have ? KNOT_RRTYPE_IXFR : KNOT_RRTYPE_AXFR;
+	const char *kind = have ? "IXFR" : "AXFR";
+	tsig_state_t ts = { .key = peer->key };
+	struct stream s = {
+		.zone = zone, .ixfr = have != NULL, .have = have ? *have : 0, .res = res, .lim = lim
+	};
+	uint8_t *buf = malloc(MSG_MAX);
+	int fd = -1, ret;
+	int64_t deadline = now_ms() + lim->timeout_ms;
+	if (buf == NULL) {
+		ret = errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	uint16_t id = random_id();
+	int qlen = build_query(buf, zone, qtype, id, have, &ts);
+	if (qlen < 0) {
+		ret = errf(err, errlen, qlen, "%s: cannot build the %s query", who, kind);
+		goto out;
+	}
+	fd = open_socket(peer->addr, SOCK_STREAM, deadline);
+	ret = fd < 0 ? fd : tcp_send_query(fd, buf, (size_t)qlen, deadline);
+	if (ret != 0) {
+		ret = errf(err, errlen, ret, "%s: %s: %s", who, kind, io_error(ret));
+		goto out;
+	}
+
+	while (s.st != ST_DONE) {
+		int64_t io_deadline = now_ms() + lim->io_timeout_ms;
+		size_t len = 0;
+		ret = tcp_recv_msg(fd, buf, &len, io_deadline < deadline ? io_deadline : deadline);
+		if (ret != 0) {
+			if (ret == -ECONNRESET && res->messages > 0) {
+				ret = errf(err, errlen, -EPROTO,
+				           "%s: %s: connection closed before the closing SOA", who,
+				           kind);
+			} else {
+				ret = errf(err, errlen, ret, "%s: %s: %s after %zu messages", who,
+				           kind, io_error(ret), res->messages);
+			}
+			goto out;
+		}
+		res->bytes += len + 2;
+		if (res->bytes > lim->max_bytes) {
+			ret = errf(err, errlen, -EFBIG, "%s: %s exceeds %llu bytes", who, kind,
+			           (unsigned long long)lim->max_bytes);
+			goto out;
+		}
+		knot_pkt_t *pkt = knot_pkt_new(buf, (uint16_t)len, NULL);
+		if (pkt == NULL) {
+			ret = errf(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+		int pr = knot_pkt_parse(pkt, 0);
+		if (pr != KNOT_EOK) {
+			knot_pkt_free(pkt);
+			ret = parse_error(pr, who, err, errlen);
+			goto out;
+		}
+		bool first = res->messages == 0;
+		res->messages++;
+		ret = check_response(pkt, id, zone, qtype, first, who, err, errlen);
+		if (ret == 0) {
+			ret = tsig_check(&ts, pkt, who, err, errlen);
+		}
+		uint8_t rcode = knot_wire_get_rcode(pkt->wire);
+		if (ret == 0 && rcode != KNOT_RCODE_NOERROR) {
+			char rc[32];
+			rcode_str(rcode, rc, sizeof(rc));
+			/* Servers without IXFR say so in several ways. */
+			bool refused = have && first &&
+			               (rcode == KNOT_RCODE_NOTIMPL ||
+			                rcode == KNOT_RCODE_FORMERR || rcode == KNOT_RCODE_REFUSED);
+			ret = errf(err, errlen, refused ? -ENOTSUP : -EPROTO, "%s: %s answered %s",
+			           who, kind, rc);
+		}
+		if (ret == 0 && knot_wire_get_tc(pkt->wire)) {
+			ret = errf(err, errlen, -EPROTO, "%s: %s: truncated message over TCP", who,
+			           kind);
+		}
+		const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
+		for (uint16_t i = 0; ret == 0 && i < an->count; i++) {
+			const knot_rrset_t *rr = knot_pkt_rr(an, i);
+			const knot_rdata_t *rd = rr->rrs.rdata;
+			for (uint16_t j = 0; ret == 0 && j < rr->rrs.count; j++) {
+				ret = feed(&s, rr->owner, rr->type, rr->rclass, rr->ttl, rd, who,
+				           err, errlen);
+				rd = knot_rdataset_next((knot_rdata_t *)rd);
+			}
+		}
+		if (ret == 0 && first && an->count == 0) {
+			ret = errf(err, errlen, -EPROTO, "%s: %s answer is empty", who, kind);
+		}
+		knot_pkt_free(pkt);
+		if (ret != 0) {
+			goto out;
+		}
+	}
+	if (ts.key != NULL && ts.unsigned_count > 0) {
+		ret = errf(err, errlen, -EPERM, "%s: %s: the last message is not signed", who,
+		           kind);
+		goto out;
+	}
+	if (res->kind == XFR_FULL) {
+		ret = zone_finish(&res->zone);
+	}
+	for (size_t i = 0; ret == 0 && i < res->nsteps; i++) {
+		ret = zone_finish(&res->steps[i].del);
+		if (ret == 0) {
+			ret = zone_finish(&res->steps[i].add);
+		}
+	}
+	if (ret != 0) {
+		ret = errf(err, errlen, -ENOMEM, "out of memory");
+	}
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(s.first_soa);
+	free(ts.ubuf);
+	free(buf);
+	if (ret != 0) {
+		xfr_result_free(res);
+	}
+	return ret;
+}

@@ -1,0 +1,251 @@
+#include "helpers.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libknot/descriptor.h>
+
+#include "store/store.h"
+
+#define HEAD "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+#define SOA1 "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+#define SOA2 "@ SOA ns1 hostmaster 2 7200 3600 1209600 300\n"
+#define SOA3 "@ SOA ns1 hostmaster 3 7200 3600 1209600 300\n"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/zonesync-store-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static const uint8_t *apex(void)
+{
+	static knot_dname_storage_t a;
+	dns_name_from_str("example.com.", a);
+	return a;
+}
+
+static void assert_stored(store_t *s, const char *text)
+{
+	zone_t got, want;
+	assert_int_equal(store_zone_load(s, apex(), &got), 0);
+	load_ok(&want, text);
+	char *g = zone_text(&got), *w = zone_text(&want);
+	assert_string_equal(g, w);
+	free(g);
+	free(w);
+	zone_free(&got);
+	zone_free(&want);
+}
+
+static void test_replace_and_reopen(void **state)
+{
+	(void)state;
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_zone_info_t info;
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_false(info.has_data);
+	zone_t z;
+	assert_int_equal(store_zone_load(s, apex(), &z), -ENOENT);
+
+	const char *text = HEAD "www A 192.0.2.1\nwww A 192.0.2.2\nWWW AAAA 2001:db8::1\n"
+				"b 60 TXT \"x\"\nb 30 TXT \"y\"\n";
+	load_ok(&z, text);
+	assert_int_equal(store_zone_replace(s, apex(), &z, err, sizeof(err)), 0);
+	zone_free(&z);
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_true(info.has_data);
+	assert_int_equal(info.serial, 1);
+	assert_stored(s, text);
+	store_close(s);
+
+	/* Everything survives a reopen; a second AXFR replaces, not merges. */
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_stored(s, text);
+	const char *text2 = "$ORIGIN example.com.\n$TTL 3600\n" SOA2 "only A 192.0.2.9\n";
+	load_ok(&z, text2);
+	assert_int_equal(store_zone_replace(s, apex(), &z, err, sizeof(err)), 0);
+	zone_free(&z);
+	assert_stored(s, text2);
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_int_equal(info.serial, 2);
+	store_close(s);
+}
+
+static void make_step(zone_delta_t *d, uint32_t from, uint32_t to, const char *del,
+		      const char *add)
+{
+	d->from = from;
+	d->to = to;
+	records(&d->del, del);
+	records(&d->add, add);
+}
+
+static void free_steps(zone_delta_t *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		zone_free(&d[i].del);
+		zone_free(&d[i].add);
+	}
+}
+
+static void test_apply(void **state)
+{
+	(void)state;
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	zone_t z;
+	load_ok(&z, HEAD "www A 192.0.2.1\nold TXT \"x\"\nns NS a.example.net.\n");
+	assert_int_equal(store_zone_replace(s, apex(), &z, err, sizeof(err)), 0);
+	zone_free(&z);
+
+	/* Two steps in one transaction: 1 -> 2 -> 3. */
+	zone_delta_t d[2];
+	make_step(&d[0], 1, 2, SOA1 "www A 192.0.2.1\n", SOA2 "www A 192.0.2.2\n");
+	make_step(&d[1], 2, 3, SOA2 "old TXT \"x\"\n", SOA3 "new 60 AAAA 2001:db8::5\n");
+	assert_int_equal(store_zone_apply(s, apex(), d, 2, err, sizeof(err)), 0);
+	free_steps(d, 2);
+	const char *want = "$ORIGIN example.com.\n$TTL 3600\n" SOA3
+			   "www A 192.0.2.2\nns NS a.example.net.\nnew 60 AAAA 2001:db8::5\n";
+	assert_stored(s, want);
+	store_zone_info_t info;
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_int_equal(info.serial, 3);
+
+	/* Refused deltas change nothing, and say why. */
+	struct {
+		const char *del, *add;
+		uint32_t to;
+		const char *msg;
+	} bad[] = {
+		{ SOA3 "www A 192.0.2.9\n", SOA2, 2,
+		  "delta removes a record the zone does not have: www.example.com. 3600 IN A "
+		  "192.0.2.9" },
+		{ SOA3, SOA2 "www A 192.0.2.2\n", 2,
+		  "delta adds a record the zone already has: www.example.com. 3600 IN A "
+		  "192.0.2.2" },
+		{ SOA3, SOA2 "x.example.org. A 192.0.2.1\n", 2,
+		  "delta adds a record outside the zone: x.example.org." },
+		{ SOA3, SOA2 "sub SOA a b 1 1 1 1 1\n", 2, "delta adds an SOA below the apex" },
+		{ SOA3, "", 2, "delta leaves 0 SOA records at the apex" },
+		{ "", SOA2, 2, "delta leaves 2 SOA records at the apex" },
+		{ SOA3, SOA2, 7, "delta ends at serial 7 but the SOA says 2" },
+		/* TTL is not part of matching: 999 still removes the record. */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		zone_delta_t b;
+		make_step(&b, 3, bad[i].to, bad[i].del, bad[i].add);
+		assert_int_equal(store_zone_apply(s, apex(), &b, 1, err, sizeof(err)), -EINVAL);
+		if (strstr(err, bad[i].msg) == NULL) {
+			fail_msg("case %zu: expected '%s' in '%s'", i, bad[i].msg, err);
+		}
+		free_steps(&b, 1);
+		assert_stored(s, want);
+		assert_int_equal(store_zone_info(s, apex(), &info), 0);
+		assert_int_equal(info.serial, 3);
+	}
+
+	/* A later step failing rolls back the earlier ones too. */
+	make_step(&d[0], 3, 4, SOA3 "www A 192.0.2.2\n",
+		  "@ SOA ns1 hostmaster 4 7200 3600 1209600 300\n");
+	make_step(&d[1], 4, 5, "nope A 192.0.2.1\n", "");
+	assert_int_equal(store_zone_apply(s, apex(), d, 2, err, sizeof(err)), -EINVAL);
+	free_steps(d, 2);
+	assert_stored(s, want);
+
+	/* Removal matches whatever the TTL says. */
+	make_step(&d[0], 3, 4, SOA3 "new 999 AAAA 2001:db8::5\n",
+		  "@ SOA ns1 hostmaster 4 7200 3600 1209600 300\n");
+	assert_int_equal(store_zone_apply(s, apex(), d, 1, err, sizeof(err)), 0);
+	free_steps(d, 1);
+
+	/* Without a stored zone there is nothing to apply to. */
+	knot_dname_storage_t other;
+	dns_name_from_str("example.org.", other);
+	make_step(&d[0], 1, 2, SOA1, SOA2);
+	assert_int_equal(store_zone_apply(s, other, d, 1, err, sizeof(err)), -EINVAL);
+	free_steps(d, 1);
+	store_close(s);
+}
+
+static void test_timers_and_targets(void **state)
+{
+	(void)state;
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_zone_timers(s, apex(), 1000, 5000, true), 0);
+	store_zone_info_t info;
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_false(info.has_data);
+	assert_int_equal(info.refreshed, 1000);
+	assert_int_equal(info.expire_at, 5000);
+	assert_true(info.expired);
+
+	store_target_t t;
+	assert_int_equal(store_target_get(s, apex(), "aws", &t), 0);
+	assert_false(t.has_serial);
+	t = (store_target_t){ .has_serial = true, .serial = 42, .dirty = true, .last_ok = 77 };
+	snprintf(t.last_error, sizeof(t.last_error), "Throttling: Rate exceeded");
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	store_close(s);
+
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_target_t back;
+	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
+	assert_true(back.has_serial);
+	assert_int_equal(back.serial, 42);
+	assert_true(back.dirty);
+	assert_int_equal(back.last_ok, 77);
+	assert_string_equal(back.last_error, "Throttling: Rate exceeded");
+	assert_int_equal(store_target_get(s, apex(), "pdns", &back), 0);
+	assert_false(back.has_serial);
+	store_close(s);
+}
+
+static void test_open_errors(void **state)
+{
+	(void)state;
+	store_t *s;
+	char err[256];
+	assert_true(store_open("/proc/zonesync-no/such", &s, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "cannot create state directory /proc/zonesync-no/such"));
+	/* A file that is not a database. */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/bad", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/bad/state.db", dir);
+	FILE *f = fopen(path, "w");
+	fputs("this is not sqlite, but long enough to be looked at as a header......\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/bad", dir);
+	assert_int_equal(store_open(path, &s, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "state.db"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_replace_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timers_and_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
