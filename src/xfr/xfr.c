@@ -686,117 +686,83 @@ void xfr_result_free(xfr_result_t *res)
 	zone_init(&res->zone);
 }
 
-int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_t *have,
-                 const xfr_limits_t *lim, xfr_result_t *res, char *err, size_t errlen)
+/* One transfer's parsing state, independent of the socket. */
+struct session {
+	const char *who, *kind;
+	uint16_t id, qtype;
+	bool have_serial;
+	const knot_dname_t *zone;
+	const xfr_limits_t *lim;
+	tsig_state_t ts;
+	struct stream s;
+	xfr_result_t *res;
+};
+
+/* Process one response message.  0 (look at s.st for ST_DONE) or <0. */
+static int session_message(struct session *ss, uint8_t *msg, size_t len, char *err, size_t errlen)
 {
-	char who[80];
-	xfr_addr_str(peer->addr, who, sizeof(who));
-	memset(res, 0, sizeof(*res));
-	zone_init(&res->zone);
-	err[0] = '\0';
-
-	uint16_t qtype = have ? KNOT_RRTYPE_IXFR : KNOT_RRTYPE_AXFR;
-	const char *kind = have ? "IXFR" : "AXFR";
-	tsig_state_t ts = { .key = peer->key };
-	struct stream s = {
-		.zone = zone, .ixfr = have != NULL, .have = have ? *have : 0, .res = res, .lim = lim
-	};
-	uint8_t *buf = malloc(MSG_MAX);
-	int fd = -1, ret;
-	int64_t deadline = now_ms() + lim->timeout_ms;
-	if (buf == NULL) {
-		ret = errf(err, errlen, -ENOMEM, "out of memory");
-		goto out;
+	xfr_result_t *res = ss->res;
+	const char *who = ss->who, *kind = ss->kind;
+	res->bytes += len + 2;
+	if (res->bytes > ss->lim->max_bytes) {
+		return errf(err, errlen, -EFBIG, "%s: %s exceeds %llu bytes", who, kind,
+		            (unsigned long long)ss->lim->max_bytes);
 	}
-	uint16_t id = random_id();
-	int qlen = build_query(buf, zone, qtype, id, have, &ts);
-	if (qlen < 0) {
-		ret = errf(err, errlen, qlen, "%s: cannot build the %s query", who, kind);
-		goto out;
+	knot_pkt_t *pkt = knot_pkt_new(msg, (uint16_t)len, NULL);
+	if (pkt == NULL) {
+		return errf(err, errlen, -ENOMEM, "out of memory");
 	}
-	fd = open_socket(peer->addr, SOCK_STREAM, deadline);
-	ret = fd < 0 ? fd : tcp_send_query(fd, buf, (size_t)qlen, deadline);
-	if (ret != 0) {
-		ret = errf(err, errlen, ret, "%s: %s: %s", who, kind, io_error(ret));
-		goto out;
-	}
-
-	while (s.st != ST_DONE) {
-		int64_t io_deadline = now_ms() + lim->io_timeout_ms;
-		size_t len = 0;
-		ret = tcp_recv_msg(fd, buf, &len, io_deadline < deadline ? io_deadline : deadline);
-		if (ret != 0) {
-			if (ret == -ECONNRESET && res->messages > 0) {
-				ret = errf(err, errlen, -EPROTO,
-				           "%s: %s: connection closed before the closing SOA", who,
-				           kind);
-			} else {
-				ret = errf(err, errlen, ret, "%s: %s: %s after %zu messages", who,
-				           kind, io_error(ret), res->messages);
-			}
-			goto out;
-		}
-		res->bytes += len + 2;
-		if (res->bytes > lim->max_bytes) {
-			ret = errf(err, errlen, -EFBIG, "%s: %s exceeds %llu bytes", who, kind,
-			           (unsigned long long)lim->max_bytes);
-			goto out;
-		}
-		knot_pkt_t *pkt = knot_pkt_new(buf, (uint16_t)len, NULL);
-		if (pkt == NULL) {
-			ret = errf(err, errlen, -ENOMEM, "out of memory");
-			goto out;
-		}
-		int pr = knot_pkt_parse(pkt, 0);
-		if (pr != KNOT_EOK) {
-			knot_pkt_free(pkt);
-			ret = parse_error(pr, who, err, errlen);
-			goto out;
-		}
-		bool first = res->messages == 0;
-		res->messages++;
-		ret = check_response(pkt, id, zone, qtype, first, who, err, errlen);
-		if (ret == 0) {
-			ret = tsig_check(&ts, pkt, who, err, errlen);
-		}
-		uint8_t rcode = knot_wire_get_rcode(pkt->wire);
-		if (ret == 0 && rcode != KNOT_RCODE_NOERROR) {
-			char rc[32];
-			rcode_str(rcode, rc, sizeof(rc));
-			/* Servers without IXFR say so in several ways. */
-			bool refused = have && first &&
-			               (rcode == KNOT_RCODE_NOTIMPL ||
-			                rcode == KNOT_RCODE_FORMERR || rcode == KNOT_RCODE_REFUSED);
-			ret = errf(err, errlen, refused ? -ENOTSUP : -EPROTO, "%s: %s answered %s",
-			           who, kind, rc);
-		}
-		if (ret == 0 && knot_wire_get_tc(pkt->wire)) {
-			ret = errf(err, errlen, -EPROTO, "%s: %s: truncated message over TCP", who,
-			           kind);
-		}
-		const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
-		for (uint16_t i = 0; ret == 0 && i < an->count; i++) {
-			const knot_rrset_t *rr = knot_pkt_rr(an, i);
-			const knot_rdata_t *rd = rr->rrs.rdata;
-			for (uint16_t j = 0; ret == 0 && j < rr->rrs.count; j++) {
-				ret = feed(&s, rr->owner, rr->type, rr->rclass, rr->ttl, rd, who,
-				           err, errlen);
-				rd = knot_rdataset_next((knot_rdata_t *)rd);
-			}
-		}
-		if (ret == 0 && first && an->count == 0) {
-			ret = errf(err, errlen, -EPROTO, "%s: %s answer is empty", who, kind);
-		}
+	int pr = knot_pkt_parse(pkt, 0);
+	if (pr != KNOT_EOK) {
 		knot_pkt_free(pkt);
-		if (ret != 0) {
-			goto out;
+		return parse_error(pr, who, err, errlen);
+	}
+	bool first = res->messages == 0;
+	res->messages++;
+	int ret = check_response(pkt, ss->id, ss->zone, ss->qtype, first, who, err, errlen);
+	if (ret == 0) {
+		ret = tsig_check(&ss->ts, pkt, who, err, errlen);
+	}
+	uint8_t rcode = knot_wire_get_rcode(pkt->wire);
+	if (ret == 0 && rcode != KNOT_RCODE_NOERROR) {
+		char rc[32];
+		rcode_str(rcode, rc, sizeof(rc));
+		/* Servers without IXFR say so in several ways. */
+		bool refused = ss->have_serial && first &&
+		               (rcode == KNOT_RCODE_NOTIMPL || rcode == KNOT_RCODE_FORMERR ||
+		                rcode == KNOT_RCODE_REFUSED);
+		ret = errf(err, errlen, refused ? -ENOTSUP : -EPROTO, "%s: %s answered %s", who,
+		           kind, rc);
+	}
+	if (ret == 0 && knot_wire_get_tc(pkt->wire)) {
+		ret = errf(err, errlen, -EPROTO, "%s: %s: truncated message over TCP", who, kind);
+	}
+	const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
+	for (uint16_t i = 0; ret == 0 && i < an->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(an, i);
+		const knot_rdata_t *rd = rr->rrs.rdata;
+		for (uint16_t j = 0; ret == 0 && j < rr->rrs.count; j++) {
+			ret = feed(&ss->s, rr->owner, rr->type, rr->rclass, rr->ttl, rd, who, err,
+			           errlen);
+			rd = knot_rdataset_next((knot_rdata_t *)rd);
 		}
 	}
-	if (ts.key != NULL && ts.unsigned_count > 0) {
-		ret = errf(err, errlen, -EPERM, "%s: %s: the last message is not signed", who,
-		           kind);
-		goto out;
+	if (ret == 0 && first && an->count == 0) {
+		ret = errf(err, errlen, -EPROTO, "%s: %s answer is empty", who, kind);
 	}
+	knot_pkt_free(pkt);
+	return ret;
+}
+
+/* After the closing SOA: last TSIG check, then sort what arrived. */
+static int session_finish(struct session *ss, char *err, size_t errlen)
+{
+	xfr_result_t *res = ss->res;
+	if (ss->ts.key != NULL && ss->ts.unsigned_count > 0) {
+		return errf(err, errlen, -EPERM, "%s: %s: the last message is not signed", ss->who,
+		            ss->kind);
+	}
+	int ret = 0;
 	if (res->kind == XFR_FULL) {
 		ret = zone_finish(&res->zone);
 	}
@@ -806,18 +772,123 @@ int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_
 			ret = zone_finish(&res->steps[i].add);
 		}
 	}
+	return ret == 0 ? 0 : errf(err, errlen, -ENOMEM, "out of memory");
+}
+
+static void session_init(struct session *ss, const char *who, const knot_dname_t *zone,
+                         const uint32_t *have, const knot_tsig_key_t *key, const xfr_limits_t *lim,
+                         xfr_result_t *res)
+{
+	memset(res, 0, sizeof(*res));
+	zone_init(&res->zone);
+	*ss = (struct session){ .who = who,
+		                .kind = have ? "IXFR" : "AXFR",
+		                .qtype = have ? KNOT_RRTYPE_IXFR : KNOT_RRTYPE_AXFR,
+		                .have_serial = have != NULL,
+		                .zone = zone,
+		                .lim = lim,
+		                .ts = { .key = key },
+		                .res = res };
+	ss->s = (struct stream){
+		.zone = zone, .ixfr = have != NULL, .have = have ? *have : 0, .res = res, .lim = lim
+	};
+}
+
+static void session_free(struct session *ss, int ret)
+{
+	free(ss->s.first_soa);
+	free(ss->ts.ubuf);
 	if (ret != 0) {
-		ret = errf(err, errlen, -ENOMEM, "out of memory");
+		xfr_result_free(ss->res);
 	}
+}
+
+int xfr_parse_stream(const knot_dname_t *zone, const uint32_t *have, const uint8_t *data,
+                     size_t len, const xfr_limits_t *lim, xfr_result_t *res, char *err,
+                     size_t errlen)
+{
+	struct session ss;
+	session_init(&ss, "stream", zone, have, NULL, lim, res);
+	uint8_t *msg = malloc(MSG_MAX);
+	int ret = msg ? 0 : errf(err, errlen, -ENOMEM, "out of memory");
+	size_t off = 0;
+	while (ret == 0 && ss.s.st != ST_DONE) {
+		if (len - off < 2 + KNOT_WIRE_HEADER_SIZE) {
+			ret = errf(err, errlen, -EPROTO, "stream: ends before the closing SOA");
+			break;
+		}
+		size_t mlen = knot_wire_read_u16(data + off);
+		if (mlen < KNOT_WIRE_HEADER_SIZE || len - off - 2 < mlen) {
+			ret = errf(err, errlen, -EPROTO, "stream: truncated message");
+			break;
+		}
+		memcpy(msg, data + off + 2, mlen);
+		if (off == 0) {
+			ss.id = knot_wire_get_id(msg);
+		}
+		off += 2 + mlen;
+		ret = session_message(&ss, msg, mlen, err, errlen);
+	}
+	if (ret == 0) {
+		ret = session_finish(&ss, err, errlen);
+	}
+	free(msg);
+	session_free(&ss, ret);
+	return ret;
+}
+
+int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_t *have,
+                 const xfr_limits_t *lim, xfr_result_t *res, char *err, size_t errlen)
+{
+	char who[80];
+	xfr_addr_str(peer->addr, who, sizeof(who));
+	err[0] = '\0';
+	struct session ss;
+	session_init(&ss, who, zone, have, peer->key, lim, res);
+	uint8_t *buf = malloc(MSG_MAX);
+	int fd = -1, ret;
+	int64_t deadline = now_ms() + lim->timeout_ms;
+	if (buf == NULL) {
+		ret = errf(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ss.id = random_id();
+	int qlen = build_query(buf, zone, ss.qtype, ss.id, have, &ss.ts);
+	if (qlen < 0) {
+		ret = errf(err, errlen, qlen, "%s: cannot build the %s query", who, ss.kind);
+		goto out;
+	}
+	fd = open_socket(peer->addr, SOCK_STREAM, deadline);
+	ret = fd < 0 ? fd : tcp_send_query(fd, buf, (size_t)qlen, deadline);
+	if (ret != 0) {
+		ret = errf(err, errlen, ret, "%s: %s: %s", who, ss.kind, io_error(ret));
+		goto out;
+	}
+	while (ss.s.st != ST_DONE) {
+		int64_t io_deadline = now_ms() + lim->io_timeout_ms;
+		size_t len = 0;
+		ret = tcp_recv_msg(fd, buf, &len, io_deadline < deadline ? io_deadline : deadline);
+		if (ret == -ECONNRESET && res->messages > 0) {
+			ret = errf(err, errlen, -EPROTO,
+			           "%s: %s: connection closed before the closing SOA", who,
+			           ss.kind);
+			goto out;
+		} else if (ret != 0) {
+			ret = errf(err, errlen, ret, "%s: %s: %s after %zu messages", who, ss.kind,
+			           io_error(ret), res->messages);
+			goto out;
+		}
+		ret = session_message(&ss, buf, len, err, errlen);
+		if (ret != 0) {
+			goto out;
+		}
+	}
+	ret = session_finish(&ss, err, errlen);
 out:
 	if (fd >= 0) {
 		close(fd);
 	}
-	free(s.first_soa);
-	free(ts.ubuf);
 	free(buf);
-	if (ret != 0) {
-		xfr_result_free(res);
-	}
+	session_free(&ss, ret);
 	return ret;
 }

@@ -61,3 +61,13 @@ int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_
                  const xfr_limits_t *lim, xfr_result_t *res, char *err, size_t errlen);
 
 void xfr_result_free(xfr_result_t *res);
+
+/*
+ * Parse a recorded response stream (each message preceded by its 2-byte
+ * length, as over TCP) as the answer to an IXFR from *have (or an AXFR), with
+ * the first message's ID as the query's and no TSIG.  For tests and fuzzing:
+ * the same checks as xfr_transfer().
+ */
+int xfr_parse_stream(const knot_dname_t *zone, const uint32_t *have, const uint8_t *data,
+                     size_t len, const xfr_limits_t *lim, xfr_result_t *res, char *err,
+                     size_t errlen);
