@@ -22,6 +22,11 @@
 
 #define MSG_MAX 65535
 #define RL_SLOTS 4096
+/* recvmmsg: libuv cuts the receive buffer into 64 KiB datagram slots. */
+#define UDP_BATCH 16
+#define UDP_RBUF (UDP_BATCH * 65536)
+/* Room for a burst of ~20,000 NOTIFYs queued in the kernel. */
+#define UDP_SOCKBUF (32 * 1024 * 1024)
 
 struct bucket {
 	uint8_t addr[16];
@@ -44,6 +49,11 @@ struct notify {
 	size_t clients;
 	struct tcp_client *client_list;
 	uint8_t *rbuf, *wbuf; /* UDP receive and answer buffers */
+	/* Answers to one recvmmsg batch, sent with one sendmmsg. */
+	uint8_t *obuf;
+	size_t olen[UDP_BATCH];
+	struct sockaddr_storage oaddr[UDP_BATCH];
+	size_t nout;
 };
 
 notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx)
@@ -56,9 +66,10 @@ notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx)
 	n->cb = cb;
 	n->ctx = ctx;
 	n->buckets = calloc(RL_SLOTS, sizeof(*n->buckets));
-	n->rbuf = malloc(MSG_MAX);
+	n->rbuf = malloc(UDP_RBUF);
 	n->wbuf = malloc(MSG_MAX);
-	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL) {
+	n->obuf = malloc((size_t)UDP_BATCH * MSG_MAX);
+	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL || n->obuf == NULL) {
 		notify_free(n);
 		return NULL;
 	}
@@ -73,6 +84,7 @@ void notify_free(notify_t *n)
 	free(n->buckets);
 	free(n->rbuf);
 	free(n->wbuf);
+	free(n->obuf);
 	free(n->udp);
 	free(n->tcp);
 	free(n);
@@ -267,24 +279,64 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	(void)suggested;
 	notify_t *n = h->data;
 	buf->base = (char *)n->rbuf;
-	buf->len = MSG_MAX;
+	buf->len = UDP_RBUF;
+}
+
+static void udp_flush(notify_t *n, uv_udp_t *h)
+{
+	if (n->nout == 0) {
+		return;
+	}
+	uv_os_fd_t fd;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	memset(msgs, 0, sizeof(msgs));
+	for (size_t i = 0; i < n->nout; i++) {
+		iov[i].iov_base = n->obuf + i * MSG_MAX;
+		iov[i].iov_len = n->olen[i];
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &n->oaddr[i];
+		msgs[i].msg_hdr.msg_namelen = n->oaddr[i].ss_family == AF_INET6
+		                                      ? sizeof(struct sockaddr_in6)
+		                                      : sizeof(struct sockaddr_in);
+	}
+	size_t done = 0;
+	if (uv_fileno((uv_handle_t *)h, &fd) == 0) {
+		while (done < n->nout) {
+			int r = sendmmsg(fd, msgs + done, (unsigned)(n->nout - done), MSG_DONTWAIT);
+			if (r <= 0) {
+				break;
+			}
+			done += (size_t)r;
+		}
+	}
+	n->stats.dropped += n->nout - done;
+	n->nout = 0;
 }
 
 static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                      unsigned flags)
 {
-	(void)flags;
 	notify_t *n = h->data;
-	if (nread <= 0 || from == NULL) {
+	/* With recvmmsg, a final call with nread 0 hands the buffer back:
+	 * then the batch's answers go out together. */
+	if (nread <= 0 || from == NULL || (flags & UV_UDP_MMSG_FREE)) {
+		udp_flush(n, h);
 		return;
 	}
+	uint8_t *out = n->obuf + n->nout * MSG_MAX;
 	size_t alen = notify_process(n, (const uint8_t *)buf->base, (size_t)nread, from,
-	                             uv_now(h->loop), n->wbuf, MSG_MAX);
+	                             uv_now(h->loop), out, MSG_MAX);
 	if (alen > 0) {
-		uv_buf_t b = uv_buf_init((char *)n->wbuf, (unsigned)alen);
-		if (uv_udp_try_send(h, &b, 1, from) < 0) {
-			n->stats.dropped++;
-		}
+		n->olen[n->nout] = alen;
+		memcpy(&n->oaddr[n->nout], from,
+		       from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+		                                   : sizeof(struct sockaddr_in));
+		n->nout++;
+	}
+	if (n->nout == UDP_BATCH || !(flags & UV_UDP_MMSG_CHUNK)) {
+		udp_flush(n, h);
 	}
 }
 
@@ -453,7 +505,7 @@ int notify_listen(notify_t *n, uv_loop_t *loop, char *err, size_t errlen)
 		const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
 		char where[80];
 		xfr_addr_str(a, where, sizeof(where));
-		uv_udp_init(loop, &n->udp[i]);
+		uv_udp_init_ex(loop, &n->udp[i], sa->sa_family | UV_UDP_RECVMMSG);
 		uv_tcp_init(loop, &n->tcp[i]);
 		n->udp[i].data = n;
 		n->tcp[i].data = n;
@@ -461,6 +513,14 @@ int notify_listen(notify_t *n, uv_loop_t *loop, char *err, size_t errlen)
 		unsigned v6only = sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
 		int ret = uv_udp_bind(&n->udp[i], sa, v6only);
 		if (ret == 0) {
+			/* A deep queue so a burst waits instead of being dropped:
+			 * SO_RCVBUFFORCE as root, else as much as rmem_max allows. */
+			uv_os_fd_t fd;
+			int size = UDP_SOCKBUF;
+			if (uv_fileno((uv_handle_t *)&n->udp[i], &fd) != 0 ||
+			    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+				uv_recv_buffer_size((uv_handle_t *)&n->udp[i], &size);
+			}
 			ret = uv_udp_recv_start(&n->udp[i], udp_alloc, udp_recv);
 		}
 		if (ret != 0) {
