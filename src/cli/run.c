@@ -1,4 +1,8 @@
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,28 @@ static void usage(FILE *out)
 	             "and write it to its targets.  SIGTERM or SIGINT stops it cleanly.\n\n"
 	             "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
 	             "  -h, --help          this text\n");
+}
+
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	if (user == NULL) {
+		return 0;
+	}
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "server.user: no user '%s'", user);
+		return -1;
+	}
+	if (getuid() == pw->pw_uid) {
+		return 0;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "server.user: cannot become '%s': %s", user, strerror(errno));
+		return -1;
+	}
+	log_info("privileges dropped: user=%s uid=%u", user, (unsigned)pw->pw_uid);
+	return 0;
 }
 
 struct daemon {
@@ -88,17 +114,6 @@ int cli_run(int argc, char **argv)
 
 	int rc = CLI_FAIL;
 	char err[512];
-	store_t *st;
-	if (store_open(conf.server.state, &st, err, sizeof(err)) != 0) {
-		log_error("cannot open the state: %s", err);
-		conf_free(&conf);
-		return CLI_FAIL;
-	}
-	store_close(st);
-	if (conf.server.user != NULL) {
-		log_warning("server.user is not supported by this version; running as the "
-		            "current user");
-	}
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -109,13 +124,18 @@ int cli_run(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	if (notify_listen(d.notify, &loop, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+	/* Bind (port 53 needs root), then drop privileges, then touch state. */
+	store_t *st = NULL;
+	if (notify_listen(d.notify, &loop, err, sizeof(err)) != 0 ||
+	    drop_privileges(conf.server.user, err, sizeof(err)) != 0 ||
+	    store_open(conf.server.state, &st, err, sizeof(err)) != 0) {
+		log_error("cannot start: %s", err);
 		notify_close(d.notify);
 		sched_stop(d.sched);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out;
 	}
+	store_close(st);
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;
