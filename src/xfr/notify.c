@@ -49,6 +49,7 @@ struct notify {
 	size_t clients;
 	struct tcp_client *client_list;
 	uint8_t *rbuf, *wbuf; /* UDP receive and answer buffers */
+	uint8_t *qbuf;        /* the query being parsed: libknot edits it (TSIG strip) */
 	/* Answers to one recvmmsg batch, sent with one sendmmsg. */
 	uint8_t *obuf;
 	size_t olen[UDP_BATCH];
@@ -68,8 +69,10 @@ notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx)
 	n->buckets = calloc(RL_SLOTS, sizeof(*n->buckets));
 	n->rbuf = malloc(UDP_RBUF);
 	n->wbuf = malloc(MSG_MAX);
+	n->qbuf = malloc(MSG_MAX);
 	n->obuf = malloc((size_t)UDP_BATCH * MSG_MAX);
-	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL || n->obuf == NULL) {
+	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL || n->obuf == NULL ||
+	    n->qbuf == NULL) {
 		notify_free(n);
 		return NULL;
 	}
@@ -84,6 +87,7 @@ void notify_free(notify_t *n)
 	free(n->buckets);
 	free(n->rbuf);
 	free(n->wbuf);
+	free(n->qbuf);
 	free(n->obuf);
 	free(n->udp);
 	free(n->tcp);
@@ -175,8 +179,9 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 		return header_answer(msg, out, KNOT_RCODE_NOTIMPL);
 	}
 
-	knot_pkt_t *q =
-	        knot_pkt_new((uint8_t *)msg, (uint16_t)(len > MSG_MAX ? MSG_MAX : len), NULL);
+	len = len > MSG_MAX ? MSG_MAX : len;
+	memcpy(n->qbuf, msg, len);
+	knot_pkt_t *q = knot_pkt_new(n->qbuf, (uint16_t)len, NULL);
 	if (q == NULL) {
 		return 0;
 	}
