@@ -116,6 +116,11 @@ int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, s
 			int d = knot_rrset_txt_dump_data(rrset, pos, *buf + len,
 			                                 *size - (size_t)len, &TEXT_STYLE);
 			if (d >= 0) {
+				/* libknot ends some types (CAA) with a space. */
+				while (d > 0 && (*buf)[len + d - 1] == ' ') {
+					d--;
+				}
+				(*buf)[len + d] = '\0';
 				return len + d;
 			}
 			len = d;

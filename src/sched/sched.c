@@ -183,9 +183,9 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			log_notice("IXFR failed, trying AXFR: zone=%s error=%s", zc->domain,
 			           ixfr_err);
 		}
-		if (ret == 0) {
+		if (ret == 0 && res.kind != XFR_UPTODATE) {
 			j->serial = res.serial;
-		} else {
+		} else if (ret != 0) {
 			xfr_result_free(&res);
 		}
 	}

@@ -358,7 +358,7 @@ int store_zone_apply(store_t *s, const knot_dname_t *apex, const zone_delta_t *s
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		/* SOA rdata: two names, then serial and four more fields. */
 		int len = sqlite3_column_bytes(st, 0);
-		uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
+		_Alignas(8) uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
 		knot_rdata_t *rd = (knot_rdata_t *)buf;
 		if (len >= 22 && (size_t)len <= sizeof(buf) - 2) {
 			knot_rdata_init(rd, (uint16_t)len, sqlite3_column_blob(st, 0));
@@ -400,7 +400,7 @@ int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
 		return -EIO;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	static _Thread_local uint8_t buf[2 + 65535 + 1];
+	static _Thread_local _Alignas(8) uint8_t buf[2 + 65535 + 1];
 	knot_rdata_t *rd = (knot_rdata_t *)buf;
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -526,7 +526,7 @@ int store_zone_soa(store_t *s, const knot_dname_t *apex, store_soa_t *out)
 	int ret = -ENOENT;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		int len = sqlite3_column_bytes(st, 0);
-		uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
+		_Alignas(8) uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
 		knot_rdata_t *rd = (knot_rdata_t *)buf;
 		if (len >= 22 && (size_t)len <= sizeof(buf) - 2) {
 			knot_rdata_init(rd, (uint16_t)len, sqlite3_column_blob(st, 0));

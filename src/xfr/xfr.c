@@ -574,7 +574,10 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 		}
 		s->first = serial;
 		res->serial = serial;
-		if (s->ixfr && serial_cmp(s->have, serial) != SERIAL_LT) {
+		/* Up to date when ours is the same or newer; "undefined" (2^31
+		 * apart) is not: the secondary must transfer then. */
+		if (s->ixfr && (serial_cmp(s->have, serial) == SERIAL_EQ ||
+				serial_cmp(s->have, serial) == SERIAL_GT)) {
 			res->kind = XFR_UPTODATE;
 			s->st = ST_DONE;
 			return 0;

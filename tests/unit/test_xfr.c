@@ -159,6 +159,15 @@ static void test_ixfr(void **state)
 	assert_int_equal(res.zone.count, 1);
 	xfr_result_free(&res);
 
+	/* 2^31 apart (RFC 1982 undefined) is not "up to date": a transfer. */
+	have = 1;
+	len = put_msg(buf, 3, KNOT_RRTYPE_IXFR, true, 0,
+		      SOA(2147483649) "a 60 A 192.0.2.1\n" SOA(2147483649));
+	assert_int_equal(parse(buf, len, &have, &res, err), 0);
+	assert_int_equal(res.kind, XFR_FULL);
+	assert_int_equal(res.serial, 2147483649u);
+	xfr_result_free(&res);
+
 	/* Serial arithmetic: 1 is newer than 4294967295. */
 	have = 4294967295u;
 	len = put_msg(buf, 3, KNOT_RRTYPE_IXFR, true, 0,

@@ -303,7 +303,7 @@ static void test_add_keyed_and_empty(void **state)
 	dns_name_from_str("b.example.", owner);
 	uint8_t key[DNS_KEY_MAX];
 	size_t kl = dns_name_key(owner, key);
-	uint8_t buf[8];
+	_Alignas(8) uint8_t buf[8];
 	knot_rdata_t *rd = (knot_rdata_t *)buf;
 	const uint8_t ip[4] = { 192, 0, 2, 1 };
 	knot_rdata_init(rd, 4, ip);
