@@ -16,31 +16,10 @@ static void usage(FILE *out)
 
 int cli_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = CONF_DEFAULT_PATH;
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			usage(stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "zonesync check: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return CLI_USAGE;
+	const char *path;
+	int rc = cli_config_args(argc, argv, "check", usage, &path);
+	if (rc >= 0) {
+		return rc;
 	}
 	conf_t conf;
 	if (conf_load(&conf, path, stderr) != 0) {

@@ -16,6 +16,11 @@ int cli_diff(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_run(int argc, char **argv);
 
+/* Parse the [-c FILE] [-h] arguments common to the daemon-side commands.
+ * Returns -1 to go on with *path set, else the exit status to return. */
+int cli_config_args(int argc, char **argv, const char *cmd, void (*usage)(FILE *out),
+                    const char **path);
+
 /* Write s as a JSON string, quotes included. */
 void cli_json_str(FILE *out, const char *s, size_t len);
 

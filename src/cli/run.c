@@ -78,30 +78,10 @@ static void on_signal(uv_signal_t *h, int signum)
 
 int cli_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = CONF_DEFAULT_PATH;
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			usage(stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "zonesync run: unexpected argument '%s'\n", argv[optind]);
-		return CLI_USAGE;
+	const char *path;
+	int rc = cli_config_args(argc, argv, "run", usage, &path);
+	if (rc >= 0) {
+		return rc;
 	}
 	conf_t conf;
 	if (conf_load(&conf, path, stderr) != 0) {
@@ -112,7 +92,7 @@ int cli_run(int argc, char **argv)
 	/* A dead primary holds one worker for its timeout: have enough. */
 	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
-	int rc = CLI_FAIL;
+	rc = CLI_FAIL;
 	char err[512];
 
 	uv_loop_t loop;
