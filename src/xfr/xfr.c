@@ -767,6 +767,7 @@ static int session_finish(struct session *ss, char *err, size_t errlen)
 	}
 	int ret = 0;
 	if (res->kind == XFR_FULL) {
+		res->zone.owners_in_apex = true; /* feed() checked each owner */
 		ret = zone_finish(&res->zone);
 	}
 	for (size_t i = 0; ret == 0 && i < res->nsteps; i++) {

@@ -18,3 +18,7 @@ void arena_init(arena_t *a);
 /* 8-byte aligned memory valid until arena_free(); NULL when out of memory. */
 void *arena_alloc(arena_t *a, size_t size);
 void arena_free(arena_t *a);
+
+/* malloc() for big arrays: 2 MiB and up come 2 MiB-aligned with transparent
+ * huge pages asked for (see arena.c).  Free with free(). */
+void *arena_big_alloc(size_t size);

@@ -29,14 +29,36 @@ void zone_set_apex(zone_t *z, const knot_dname_t *apex)
 	z->apex_len = knot_dname_size(z->apex);
 }
 
+int zone_reserve(zone_t *z, size_t n)
+{
+	if (n <= z->cap) {
+		return 0;
+	}
+	zone_rr_t *a = arena_big_alloc(n * sizeof(*a));
+	if (a == NULL) {
+		return -ENOMEM;
+	}
+	if (z->count > 0) {
+		memcpy(a, z->rr, z->count * sizeof(*a));
+	}
+	free(z->rr);
+	z->rr = a;
+	z->cap = n;
+	return 0;
+}
+
 static int push(zone_t *z, const zone_rr_t *rr)
 {
 	if (z->count == z->cap) {
 		size_t cap = z->cap ? z->cap * 2 : 1024;
-		zone_rr_t *n = realloc(z->rr, cap * sizeof(*n));
+		zone_rr_t *n = arena_big_alloc(cap * sizeof(*n));
 		if (n == NULL) {
 			return -ENOMEM;
 		}
+		if (z->count > 0) {
+			memcpy(n, z->rr, z->count * sizeof(*n));
+		}
+		free(z->rr);
 		z->rr = n;
 		z->cap = cap;
 	}
@@ -122,39 +144,119 @@ int zone_rr_cmp(const zone_rr_t *a, const zone_rr_t *b)
 	return knot_rdata_cmp(a->rd, b->rd);
 }
 
-static int rr_qsort_cmp(const void *a, const void *b)
-{
-	return zone_rr_cmp(a, b);
-}
-
 int zone_rrset_cmp(const zone_rrset_t *a, const zone_rrset_t *b)
 {
 	return owner_type_cmp(a->key, a->keylen, a->type, b->key, b->keylen, b->type);
 }
 
-/* Sort entry: 8 bytes of the owner key past the apex, and the record. */
+/* Sort entry: 8 bytes of the owner key at some offset, and the record. */
 struct sort_ent {
 	uint64_t prefix;
 	uint32_t idx;
+	uint32_t owner; /* against the entry before: OWNER_NEW, _SAME or _UNKNOWN */
 };
 
-static uint64_t key_prefix(const zone_rr_t *rr, size_t skip)
+enum { OWNER_NEW, OWNER_SAME, OWNER_UNKNOWN };
+
+static uint64_t key_prefix(const zone_rr_t *rr, size_t off)
 {
 	uint64_t p = 0;
 	for (size_t i = 0; i < 8; i++) {
-		uint8_t b = skip + i < rr->keylen ? rr->key[skip + i] : 0;
+		uint8_t b = off + i < rr->keylen ? rr->key[off + i] : 0;
 		p = (p << 8) | b;
 	}
 	return p;
 }
 
+/* LSD radix sort of n entries by prefix; the result ends in *a. */
+static void radix8(struct sort_ent **a, struct sort_ent **tmp, size_t n)
+{
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[257] = { 0 };
+		for (size_t i = 0; i < n; i++) {
+			count[(((*a)[i].prefix >> shift) & 0xff) + 1]++;
+		}
+		if (count[(((*a)[0].prefix >> shift) & 0xff) + 1] == n) {
+			continue; /* every entry has the same byte here */
+		}
+		for (size_t i = 1; i < 257; i++) {
+			count[i] += count[i - 1];
+		}
+		for (size_t i = 0; i < n; i++) {
+			(*tmp)[count[((*a)[i].prefix >> shift) & 0xff]++] = (*a)[i];
+		}
+		struct sort_ent *t = *a;
+		*a = *tmp;
+		*tmp = t;
+	}
+}
+
+/* Records of one owner: by type, then rdata. */
+static int ent_cmp_owner(const void *x, const void *y, void *arg)
+{
+	const zone_rr_t *rr = arg;
+	const zone_rr_t *a = &rr[((const struct sort_ent *)x)->idx];
+	const zone_rr_t *b = &rr[((const struct sort_ent *)y)->idx];
+	if (a->type != b->type) {
+		return a->type < b->type ? -1 : 1;
+	}
+	return knot_rdata_cmp(a->rd, b->rd);
+}
+
+static int ent_cmp(const void *x, const void *y, void *arg)
+{
+	const zone_rr_t *rr = arg;
+	return zone_rr_cmp(&rr[((const struct sort_ent *)x)->idx],
+	                   &rr[((const struct sort_ent *)y)->idx]);
+}
+
 /*
- * All owners of a zone share the apex as a key prefix, so records are first
- * ordered by the next 8 key bytes with an LSD radix sort (zero padding keeps
- * that order consistent with the full order), then each run of equal
- * prefixes is finished with the full comparison.  About ten times faster
- * than qsort() alone on a million records.
+ * Order entries a[0..n) whose owner keys agree before byte off: radix on the
+ * next 8 key bytes, then each run that still agrees goes 8 bytes deeper.
+ * Zero padding past a key's end sorts below any byte that continues a name
+ * (0x00 only ends a label, never twice in a row), so a run whose first key
+ * ends inside the window holds one owner: it is ordered by type and rdata.
  */
+static void sort_run(const zone_rr_t *rr, struct sort_ent *a, struct sort_ent *tmp, size_t n,
+                     size_t off)
+{
+	/* Eight counting passes cost more than comparing a few hundred. */
+	if (n < 256) {
+		qsort_r(a, n, sizeof(*a), ent_cmp, (void *)rr);
+		for (size_t i = 1; i < n; i++) {
+			a[i].owner = OWNER_UNKNOWN;
+		}
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a[i].prefix = key_prefix(&rr[a[i].idx], off);
+	}
+	struct sort_ent *x = a, *y = tmp;
+	radix8(&x, &y, n);
+	if (x != a) {
+		memcpy(a, x, n * sizeof(*a));
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && a[j].prefix == a[i].prefix) {
+			j++;
+		}
+		if (j - i > 1 && rr[a[i].idx].keylen <= off + 8) {
+			qsort_r(a + i, j - i, sizeof(*a), ent_cmp_owner, (void *)rr);
+			for (size_t k = i + 1; k < j; k++) {
+				a[k].owner = OWNER_SAME;
+			}
+		} else if (j - i > 1) {
+			sort_run(rr, a + i, tmp + i, j - i, off + 8);
+		}
+		/* Different windows: different owners. */
+		a[i].owner = OWNER_NEW;
+		i = j;
+	}
+}
+
+/* Records in canonical order.  Owners of a zone share the apex as a key
+ * prefix, so the radix starts past it.  Several times faster than qsort(). */
 static int sort_records(zone_t *z)
 {
 	size_t n = z->count;
@@ -168,67 +270,66 @@ static int sort_records(zone_t *z)
 	if (z->apex_len > 0) {
 		uint8_t akey[DNS_KEY_MAX];
 		skip = dns_name_key(z->apex, akey);
-		for (size_t i = 0; i < n && skip > 0; i++) {
+		for (size_t i = 0; i < n && skip > 0 && !z->owners_in_apex; i++) {
 			if (z->rr[i].keylen < skip || memcmp(z->rr[i].key, akey, skip) != 0) {
-				skip = 0; /* not all in zone: no common prefix */
+				skip = 0; /* not all in the zone: no common prefix */
 			}
 		}
 	}
-	struct sort_ent *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b));
-	zone_rr_t *sorted = malloc(n * sizeof(*sorted));
-	if (a == NULL || b == NULL || sorted == NULL) {
+	struct sort_ent *a = arena_big_alloc(n * sizeof(*a)), *b = arena_big_alloc(n * sizeof(*b));
+	if (a == NULL || b == NULL) {
 		free(a);
 		free(b);
-		free(sorted);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		a[i].prefix = key_prefix(&z->rr[i], skip);
 		a[i].idx = (uint32_t)i;
 	}
-	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = { 0 };
-		for (size_t i = 0; i < n; i++) {
-			count[((a[i].prefix >> shift) & 0xff) + 1]++;
-		}
-		if (count[((a[0].prefix >> shift) & 0xff) + 1] == n) {
-			continue; /* every entry has the same byte here */
-		}
-		for (size_t i = 1; i < 257; i++) {
-			count[i] += count[i - 1];
-		}
-		for (size_t i = 0; i < n; i++) {
-			b[count[(a[i].prefix >> shift) & 0xff]++] = a[i];
-		}
-		struct sort_ent *t = a;
-		a = b;
-		b = t;
+	sort_run(z->rr, a, b, n, skip);
+	free(b);
+
+	/* Gather into a new array (free b first: memory peaks while a second
+	 * zone loads beside the first), giving each owner one key pointer as
+	 * the sort found them. */
+	zone_rr_t *sorted = arena_big_alloc(n * sizeof(*sorted));
+	if (sorted == NULL) {
+		free(a);
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		sorted[i] = z->rr[a[i].idx];
-	}
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && a[j].prefix == a[i].prefix) {
-			j++;
+		if (i == 0 || a[i].owner == OWNER_NEW) {
+			continue;
 		}
-		if (j - i > 1) {
-			qsort(sorted + i, j - i, sizeof(*sorted), rr_qsort_cmp);
+		zone_rr_t *p = &sorted[i - 1], *c = &sorted[i];
+		if (a[i].owner == OWNER_SAME ||
+		    (p->keylen == c->keylen && memcmp(p->key, c->key, c->keylen) == 0)) {
+			c->key = p->key;
 		}
-		i = j;
 	}
-	free(a);
-	free(b);
 	free(z->rr);
 	z->rr = sorted;
 	z->cap = n;
+	free(a);
 	return 0;
 }
 
+/* One key pointer per owner, so that RRset boundaries are pointer compares. */
+static void share_keys(zone_t *z)
+{
+	for (size_t i = 1; i < z->count; i++) {
+		zone_rr_t *p = &z->rr[i - 1], *c = &z->rr[i];
+		if (p->key != c->key && p->keylen == c->keylen &&
+		    memcmp(p->key, c->key, c->keylen) == 0) {
+			c->key = p->key;
+		}
+	}
+}
+
+/* Within a finished zone, records of one owner share the key pointer. */
 static inline bool same_set(const zone_rr_t *a, const zone_rr_t *b)
 {
-	return a->type == b->type &&
-	       (a->key == b->key || dns_key_cmp(a->key, a->keylen, b->key, b->keylen) == 0);
+	return a->key == b->key && a->type == b->type;
 }
 
 int zone_finish(zone_t *z)
@@ -240,6 +341,9 @@ int zone_finish(zone_t *z)
 	}
 	if (!ordered && sort_records(z) != 0) {
 		return -ENOMEM;
+	}
+	if (ordered) {
+		share_keys(z); /* sorted input may come from a merge */
 	}
 
 	/* One pass per RRset: drop duplicates, collapse TTLs to the minimum. */

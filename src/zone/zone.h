@@ -51,11 +51,15 @@ typedef struct {
 	size_t count, cap;
 	size_t rrsets; /* number of RRsets, valid once sorted */
 	bool sorted;
+	bool owners_in_apex; /* set by loaders that checked every owner */
 	zone_stats_t stats;
 } zone_t;
 
 void zone_init(zone_t *z);
 void zone_free(zone_t *z);
+
+/* Make room for n records (a hint: adding more still works). */
+int zone_reserve(zone_t *z, size_t n);
 
 /* Set the apex (a wire name); it is kept lowercased. */
 void zone_set_apex(zone_t *z, const knot_dname_t *apex);

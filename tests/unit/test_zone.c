@@ -346,6 +346,59 @@ static void test_many_records_sorted(void **state)
 	free(text);
 }
 
+static void test_sort_paths(void **state)
+{
+	(void)state;
+	/* Owners with several types and records, shuffled, in numbers that
+	 * take every path of the sort: big radix runs, runs of one owner,
+	 * small runs, names longer than 8 and 16 key bytes past the apex. */
+	size_t n = 3000, cap = 200 * n;
+	char *text = malloc(cap);
+	size_t len = (size_t)snprintf(text, cap, "%s", HEAD);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (k * 7919) % n; /* a permutation of 0..n-1 */
+		len += (size_t)snprintf(text + len, cap - len,
+					"o%zu.deeper.names.here TXT \"%zu\"\n"
+					"o%zu.deeper.names.here A 192.0.2.%zu\n"
+					"o%zu A 192.0.2.1\no%zu A 192.0.2.2\n"
+					"o%zu AAAA 2001:db8::%zx\nO%zu A 192.0.2.1\n",
+					i, i, i, i % 250, i, i, i, i, i);
+	}
+	zone_t z;
+	load_ok(&z, text);
+	/* Per i: deeper TXT, deeper A, o A (2 records, 1 duplicate), o AAAA. */
+	assert_int_equal(z.rrsets, 4 * n + 1);
+	assert_int_equal(z.count, 5 * n + 1);
+	assert_int_equal(z.stats.duplicates, n);
+	for (size_t i = 1; i < z.count; i++) {
+		assert_true(zone_rr_cmp(&z.rr[i - 1], &z.rr[i]) < 0);
+	}
+	/* Iterating RRsets finds each set whole. */
+	size_t pos = 0, sets = 0, recs = 0;
+	zone_rrset_t s;
+	while (zone_rrset_next(&z, &pos, &s)) {
+		sets++;
+		recs += s.count;
+		if (s.type == KNOT_RRTYPE_A && s.keylen < 20) {
+			assert_int_equal(s.count, 2);
+		}
+	}
+	assert_int_equal(sets, z.rrsets);
+	assert_int_equal(recs, z.count);
+	/* And a reload of its text is the same zone. */
+	char *t = zone_text(&z);
+	zone_t b;
+	load_ok(&b, t);
+	zone_diff_t d;
+	assert_int_equal(zone_diff(&z, &b, &d), 0);
+	assert_int_equal(d.count, 0);
+	zone_diff_free(&d);
+	zone_free(&b);
+	free(t);
+	zone_free(&z);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_origin_given),
 		cmocka_unit_test(test_add_keyed_and_empty),
 		cmocka_unit_test(test_many_records_sorted),
+		cmocka_unit_test(test_sort_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
