@@ -55,7 +55,13 @@ struct notify {
 	size_t olen[UDP_BATCH];
 	struct sockaddr_storage oaddr[UDP_BATCH];
 	size_t nout;
+	/* Refusal log lines: at most LOG_BURST a second, the rest counted. */
+	uint64_t log_window_ms;
+	unsigned log_lines;
+	uint64_t log_suppressed;
 };
+
+#define LOG_BURST 10
 
 notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx)
 {
@@ -166,6 +172,28 @@ static const char *src_str(const struct sockaddr *sa, char *buf, size_t size)
 	return xfr_addr_str(&a, buf, size);
 }
 
+/* May a refusal be logged now?  A flood of bad NOTIFYs must not flood
+ * the log: past LOG_BURST lines a second they are counted, and the count
+ * is logged with the next line allowed. */
+static bool log_allowed(notify_t *n, uint64_t now_ms)
+{
+	if (now_ms - n->log_window_ms >= 1000) {
+		if (n->log_suppressed > 0) {
+			log_notice("NOTIFY refusals not logged: count=%llu",
+			           (unsigned long long)n->log_suppressed);
+			n->log_suppressed = 0;
+		}
+		n->log_window_ms = now_ms;
+		n->log_lines = 0;
+	}
+	if (n->log_lines >= LOG_BURST) {
+		n->log_suppressed++;
+		return false;
+	}
+	n->log_lines++;
+	return true;
+}
+
 size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct sockaddr *from,
                       uint64_t now_ms, uint8_t *out, size_t outmax)
 {
@@ -205,8 +233,10 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	} else if (!conf_primary_allows(zone->primary, from)) {
 		rcode = KNOT_RCODE_REFUSED;
 		n->stats.refused++;
-		log_notice("NOTIFY refused: zone=%s from=%s reason=source-not-allowed",
-		           zone->domain, src_str(from, src, sizeof(src)));
+		if (log_allowed(n, now_ms)) {
+			log_notice("NOTIFY refused: zone=%s from=%s reason=source-not-allowed",
+			           zone->domain, src_str(from, src, sizeof(src)));
+		}
 	} else if (!rate_ok(n, from, now_ms)) {
 		rcode = KNOT_RCODE_REFUSED;
 		n->stats.ratelimited++;
@@ -216,8 +246,10 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 			rcode = KNOT_RCODE_REFUSED;
 			n->stats.refused++;
 			key = NULL;
-			log_notice("NOTIFY refused: zone=%s from=%s reason=unsigned", zone->domain,
-			           src_str(from, src, sizeof(src)));
+			if (log_allowed(n, now_ms)) {
+				log_notice("NOTIFY refused: zone=%s from=%s reason=unsigned",
+				           zone->domain, src_str(from, src, sizeof(src)));
+			}
 		} else {
 			int ret = knot_tsig_server_check(q->tsig_rr, q->wire, q->size, key);
 			if (ret != KNOT_EOK) {
@@ -226,9 +258,12 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 				tsig_rcode = ret == KNOT_TSIG_EBADTIME  ? KNOT_RCODE_BADTIME
 				             : ret == KNOT_TSIG_EBADKEY ? KNOT_RCODE_BADKEY
 				                                        : KNOT_RCODE_BADSIG;
-				log_notice("NOTIFY refused: zone=%s from=%s reason=tsig (%s)",
-				           zone->domain, src_str(from, src, sizeof(src)),
-				           knot_strerror(ret));
+				if (log_allowed(n, now_ms)) {
+					log_notice(
+					        "NOTIFY refused: zone=%s from=%s reason=tsig (%s)",
+					        zone->domain, src_str(from, src, sizeof(src)),
+					        knot_strerror(ret));
+				}
 			}
 		}
 	} else if (q->tsig_rr != NULL) {

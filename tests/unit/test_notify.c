@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <libknot/libknot.h>
 
@@ -258,12 +259,53 @@ static void test_rate_limit(void **state)
 	notify_free(n);
 }
 
+static void test_log_flood(void **state)
+{
+	(void)state;
+	/* A flood of refused NOTIFYs writes at most 10 lines a second, then
+	 * one line with the count of the rest. */
+	char path[] = "/tmp/zonesync-log-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	notify_t *n = notify_new(&conf, on_notify, NULL);
+	uint8_t q[65535];
+	size_t len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL,
+	                         NULL, NULL);
+	for (int i = 0; i < 50; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i + 1); /* under the rate limit */
+		assert_int_equal(send_notify(n, q, len, v4(ip), 10000, NULL, 0).rcode,
+		                 KNOT_RCODE_REFUSED);
+	}
+	send_notify(n, q, len, v4("192.0.2.1"), 11500, NULL, 0);
+	notify_free(n);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	FILE *f = fdopen(fd, "r");
+	rewind(f);
+	char line[512];
+	int refused = 0, summary = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		refused += strstr(line, "NOTIFY refused: zone=example.com.") != NULL;
+		summary += strstr(line, "NOTIFY refusals not logged: count=40") != NULL;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(refused, 11);
+	assert_int_equal(summary, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_accepted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_flood, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
