@@ -89,8 +89,10 @@ int cli_run(int argc, char **argv)
 	}
 	log_init(conf.server.log_target, conf.server.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	/* A dead primary holds one worker for its timeout: have enough. */
-	setenv("UV_THREADPOOL_SIZE", "16", 0);
+	/* Jobs block in worker threads: a dead primary holds one for its
+	 * timeouts.  64 workers let 63 zones wait on dead primaries before a
+	 * live one queues; UV_THREADPOOL_SIZE in the environment overrides. */
+	setenv("UV_THREADPOOL_SIZE", "64", 0);
 
 	rc = CLI_FAIL;
 	char err[512];

@@ -532,3 +532,40 @@ def test_large_zone_axfr_then_small_ixfr(lab):
     assert ("h5.example.com.", 300, "A", "192.0.2.5") in recs
     assert len(recs) > n
     assert_synced(zs, knot)
+
+
+def test_dead_primary_delays_no_other_zone(lab):
+    """Twelve zones whose primary never answers (a socket that reads and
+    stays silent: each SOA query waits out its timeout) must not hold back
+    a zone whose primary is alive: its NOTIFY-driven change arrives at once."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind((LOOPBACK, 0))
+    dead_port = silent.getsockname()[1]
+    try:
+        zport = free_port()
+        knot = lab.knot({ZONE: zone_text(1)}, zport).start()
+        dead = [f"dead{i}.example.net." for i in range(12)]
+        primaries = [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"},
+                     {"id": "dead", "address": f"[{LOOPBACK}@{dead_port}]"}]
+        zones = [{"domain": ZONE, "primary": "p", "refresh-min-interval": 3600}]
+        zones += [{"domain": d, "primary": "dead", "retry-min-interval": 1,
+                   "retry-max-interval": 1} for d in dead]
+        zs = lab.add(Zonesync(lab.bin, lab._dir("zonesync"), primaries, zones,
+                              keys={"xfr": knot.secret}, port=zport))
+        zs.start()
+        zs.wait_serial(ZONE, 1)
+        # The dead zones are now all waiting on their SOA queries.
+        wait_until(lambda: len(zs.find(r"warning SOA query failed: zone=dead")) >= 12, 20,
+                   what="every dead zone to have timed out once")
+        mark = zs.mark()
+        t0 = time.monotonic()
+        knot.change(ZONE, set=[("fast", 300, "A", "192.0.2.99")])
+        zs.wait_serial(ZONE, 2, timeout=10)
+        took = time.monotonic() - t0
+        # One SOA query timeout is 5 s: arriving well under it shows the live
+        # zone did not queue behind the dead ones.
+        assert took < 2.5, f"the live zone took {took:.1f} s behind dead primaries"
+        assert_ixfr_after_notify(zs, mark, 2, 1)
+        assert_synced(zs, knot)
+    finally:
+        silent.close()
