@@ -29,6 +29,8 @@ struct load_ctx {
 	bool no_include;
 	struct pending *pending;
 	size_t npending, cappending;
+	uint8_t apex_key[DNS_KEY_MAX]; /* owners in the zone start with it */
+	size_t apex_keylen;
 };
 
 static const char *file_of(const zs_scanner_t *s, const struct load_ctx *c)
@@ -68,6 +70,25 @@ static void check_owner(struct load_ctx *c, zs_scanner_t *s, const uint8_t *owne
 	}
 }
 
+/* Add the scanner's current record, owner given by its key. */
+static void add(struct load_ctx *c, zs_scanner_t *s, const uint8_t *key, size_t keylen,
+                const char *file, uint64_t line)
+{
+	char tname[32];
+	if (s->r_data_length > DNS_RDATA_MAX) {
+		fail(c, s, -EINVAL, file, line, "record data too long");
+		return;
+	}
+	int ret = zone_add_key(c->z, key, keylen, s->r_type, s->r_ttl, s->r_data,
+	                       (uint16_t)s->r_data_length);
+	if (ret == -ENOMEM) {
+		fail(c, s, ret, file, line, "out of memory");
+	} else if (ret < 0) {
+		fail(c, s, -EINVAL, file, line, "malformed %s record data",
+		     dns_type_str(s->r_type, tname, sizeof(tname)));
+	}
+}
+
 static void on_record(zs_scanner_t *s)
 {
 	struct load_ctx *c = s->process.data;
@@ -104,6 +125,7 @@ static void on_record(zs_scanner_t *s)
 		c->have_soa = true;
 		if (!c->fixed_apex) {
 			zone_set_apex(c->z, s->r_owner);
+			c->apex_keylen = dns_name_key(c->z->apex, c->apex_key);
 			for (size_t i = 0; i < c->npending && c->ret == 0; i++) {
 				check_owner(c, s, c->pending[i].owner, c->pending[i].file,
 				            c->pending[i].line);
@@ -113,10 +135,16 @@ static void on_record(zs_scanner_t *s)
 			}
 		}
 	} else if (c->z->apex_len > 0) {
-		check_owner(c, s, s->r_owner, file, line);
-		if (c->ret != 0) {
+		/* In the zone iff the apex key is a prefix of the owner key
+		 * (keys are lowercase and labels end in 0x00). */
+		uint8_t key[DNS_KEY_MAX];
+		size_t keylen = dns_name_key(s->r_owner, key); /* lowercases */
+		if (keylen < c->apex_keylen || memcmp(key, c->apex_key, c->apex_keylen) != 0) {
+			check_owner(c, s, s->r_owner, file, line);
 			return;
 		}
+		add(c, s, key, keylen, file, line);
+		return;
 	} else {
 		if (c->npending == c->cappending) {
 			size_t n = c->cappending ? 2 * c->cappending : 16;
@@ -141,18 +169,9 @@ static void on_record(zs_scanner_t *s)
 		c->npending++;
 	}
 
-	if (s->r_data_length > DNS_RDATA_MAX) {
-		fail(c, s, -EINVAL, file, line, "record data too long");
-		return;
-	}
-	int ret = zone_add(c->z, s->r_owner, s->r_type, s->r_ttl, s->r_data,
-	                   (uint16_t)s->r_data_length);
-	if (ret == -ENOMEM) {
-		fail(c, s, ret, file, line, "out of memory");
-	} else if (ret < 0) {
-		fail(c, s, -EINVAL, file, line, "malformed %s record data",
-		     dns_type_str(s->r_type, tname, sizeof(tname)));
-	}
+	uint8_t key[DNS_KEY_MAX];
+	size_t keylen = dns_name_key(s->r_owner, key);
+	add(c, s, key, keylen, file, line);
 }
 
 static void on_error(zs_scanner_t *s)
@@ -213,6 +232,7 @@ static int load(zone_t *z, const char *name, const char *path, const char *data,
 	if (origin != NULL) {
 		zone_set_apex(z, origin);
 		c.fixed_apex = true;
+		c.apex_keylen = dns_name_key(z->apex, c.apex_key);
 		dns_name_to_str(z->apex, origin_str, sizeof(origin_str));
 	}
 

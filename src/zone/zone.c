@@ -82,28 +82,63 @@ static const uint8_t *intern_key(zone_t *z, const uint8_t *key, size_t keylen)
 	return k;
 }
 
-int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-             const uint8_t *rdata, uint16_t rdlen)
+/*
+ * Rdata of the commonest types that is well formed and already canonical
+ * (no names inside), checked without libknot's full parser: two thirds of a
+ * typical zone are A, AAAA and TXT.
+ */
+static bool rdata_is_plain(uint16_t type, const uint8_t *rd, uint16_t len)
+{
+	switch (type) {
+	case KNOT_RRTYPE_A:
+		return len == 4;
+	case KNOT_RRTYPE_AAAA:
+		return len == 16;
+	case KNOT_RRTYPE_TXT: {
+		/* One or more <length, bytes> strings filling the rdata exactly. */
+		size_t pos = 0;
+		while (pos < len) {
+			pos += 1 + (size_t)rd[pos];
+		}
+		return len > 0 && pos == len;
+	}
+	default:
+		return false;
+	}
+}
+
+int zone_add_key(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
+                 const uint8_t *rdata, uint16_t rdlen)
 {
 	static _Thread_local uint8_t canon[DNS_RDATA_MAX];
-	int len = dns_rdata_canonical(type, rdata, rdlen, canon);
-	if (len < 0) {
-		return len;
+	const uint8_t *data = rdata;
+	int len = rdlen;
+	if (!rdata_is_plain(type, rdata, rdlen)) {
+		len = dns_rdata_canonical(type, rdata, rdlen, canon);
+		if (len < 0) {
+			return len;
+		}
+		data = canon;
 	}
 	knot_rdata_t *rd = arena_alloc(&z->arena, knot_rdata_size((uint16_t)len));
 	if (rd == NULL) {
 		return -ENOMEM;
 	}
-	knot_rdata_init(rd, (uint16_t)len, canon);
-
-	uint8_t key[DNS_KEY_MAX];
-	size_t keylen = dns_name_key(owner, key);
+	knot_rdata_init(rd, (uint16_t)len, data);
 	zone_rr_t rr = { .rd = rd, .ttl = ttl, .type = type, .keylen = (uint16_t)keylen };
 	rr.key = intern_key(z, key, keylen);
 	if (rr.key == NULL) {
 		return -ENOMEM;
 	}
 	return push(z, &rr);
+}
+
+int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
+             const uint8_t *rdata, uint16_t rdlen)
+{
+	uint8_t key[DNS_KEY_MAX];
+	size_t keylen = dns_name_key(owner, key);
+	return zone_add_key(z, key, keylen, type, ttl, rdata, rdlen);
 }
 
 int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,

@@ -69,8 +69,12 @@ void zone_set_apex(zone_t *z, const knot_dname_t *apex);
 int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
              const uint8_t *rdata, uint16_t rdlen);
 
-/* Same, with the owner given by its sort key (copied unless it equals the
- * key of the last record added). */
+/* Same, with the owner given by its sort key (see dns_name_key()). */
+int zone_add_key(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
+                 const uint8_t *rdata, uint16_t rdlen);
+
+/* Same, with the rdata already canonical and checked (from a store),
+ * the key copied unless it equals the key of the last record added. */
 int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
                    const knot_rdata_t *rd);
 
