@@ -598,12 +598,14 @@ class Zonesync:
         os.makedirs(self.out, exist_ok=True)
         self.logpath = os.path.join(self.dir, "zonesync.log")
         self.conf = os.path.join(self.dir, "zonesync.yaml")
+        extra_server = dict(extra_server or {})
+        listen = extra_server.pop("listen", f"[{LOOPBACK}@{self.port}]")
         lines = ["server:",
-                 f"  listen: [{LOOPBACK}@{self.port}]",
+                 f"  listen: {listen}",
                  f"  state: {self.state}",
                  f"  log: {{ level: {level} }}",
                  "  notify-rate-limit: 0"]
-        for k, v in (extra_server or {}).items():
+        for k, v in extra_server.items():
             lines.append(f"  {k}: {v}")
         if keys:
             lines.append("key:")

@@ -569,3 +569,71 @@ def test_dead_primary_delays_no_other_zone(lab):
         assert_synced(zs, knot)
     finally:
         silent.close()
+
+
+def _tcp_answers(sock, count, timeout=3):
+    """Read count length-prefixed answers from sock; their rcodes."""
+    sock.settimeout(timeout)
+    buf, out = b"", []
+    while len(out) < count:
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+            n = struct.unpack("!H", buf[:2])[0]
+            out.append(rcode_of(buf[2:2 + n]))
+            buf = buf[2 + n:]
+        if len(out) >= count:
+            break
+        chunk = sock.recv(65535)
+        assert chunk, f"connection closed after {len(out)} of {count} answers"
+        buf += chunk
+    return out
+
+
+def test_notify_tcp_limits_and_ipv6(lab):
+    """NOTIFY over TCP: several messages in one connection, pipelined; at most
+    tcp-max-clients connections; idle ones closed after tcp-idle-timeout; and
+    the listener on ::1 too."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind((LOOPBACK, 0))  # the primary: never answers, never matters here
+    port = free_port()
+    primaries = [{"id": "p", "address": f"[{LOOPBACK}@{silent.getsockname()[1]}]",
+                  "notify-from": '["::1"]'}]
+    zs = lab.add(Zonesync(lab.bin, lab._dir("zonesync"), primaries,
+                          [{"domain": ZONE, "primary": "p"}], port=port,
+                          extra_server={"tcp-max-clients": 2, "tcp-idle-timeout": 1,
+                                        "listen": f'[{LOOPBACK}@{port}, "::1@{port}"]'}))
+    try:
+        zs.start()
+        wire = notify_msg(ZONE).to_wire()
+        frame = struct.pack("!H", len(wire)) + wire
+        # Three NOTIFYs in one write, three answers on one connection.
+        a = socket.create_connection((LOOPBACK, port), 3)
+        a.sendall(frame * 3)
+        assert _tcp_answers(a, 3) == [dns.rcode.NOERROR] * 3
+        # A second client is fine, a third is over the limit: closed at once.
+        b = socket.create_connection((LOOPBACK, port), 3)
+        b.sendall(frame)
+        assert _tcp_answers(b, 1) == [dns.rcode.NOERROR]
+        c = socket.create_connection((LOOPBACK, port), 3)
+        c.settimeout(3)
+        try:
+            c.sendall(frame)
+            got = c.recv(65535)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        assert got == b"", "a third connection was served past tcp-max-clients: 2"
+        c.close()
+        # Idle connections are closed after about a second.
+        a.settimeout(5)
+        t0 = time.monotonic()
+        assert a.recv(65535) == b""
+        assert time.monotonic() - t0 < 3
+        a.close()
+        b.close()
+        # Over IPv6, UDP: ::1 is allowed by notify-from.
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s6:
+            s6.settimeout(3)
+            s6.sendto(wire, ("::1", port))
+            resp, _ = s6.recvfrom(65535)
+        assert rcode_of(resp) == dns.rcode.NOERROR
+    finally:
+        silent.close()
