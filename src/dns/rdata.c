@@ -1,6 +1,7 @@
 #include "dns/rdata.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +85,17 @@ static const knot_dump_style_t TEXT_STYLE = {
 	.ascii_to_idn = NULL,
 };
 
+/* RFC 3597 form, for rdata libknot parses but cannot print (an IPSECKEY
+ * without its key, say): zone files take it for any type. */
+static const knot_dump_style_t GENERIC_STYLE = {
+	.show_class = true,
+	.show_ttl = true,
+	.generic = true,
+};
+
 int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, size_t *size)
 {
+	const knot_dump_style_t *style = &TEXT_STYLE;
 	for (;;) {
 		if (*buf == NULL || *size < 512) {
 			size_t n = *size < 512 ? 4096 : *size;
@@ -114,7 +124,7 @@ int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, s
 		}
 		if (len >= 0) {
 			int d = knot_rrset_txt_dump_data(rrset, pos, *buf + len,
-			                                 *size - (size_t)len, &TEXT_STYLE);
+			                                 *size - (size_t)len, style);
 			if (d >= 0) {
 				/* libknot ends some types (CAA) with a space. */
 				while (d > 0 && (*buf)[len + d - 1] == ' ') {
@@ -122,6 +132,14 @@ int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, s
 				}
 				(*buf)[len + d] = '\0';
 				return len + d;
+			}
+			/* libknot says "no space" for some rdata it cannot print:
+			 * past room for any text form of it, go generic. */
+			size_t rdlen = knot_rdataset_at(&rrset->rrs, (uint16_t)pos)->len;
+			bool room = *size - (size_t)len > 8 * rdlen + 4096;
+			if ((d != KNOT_ESPACE || room) && style != &GENERIC_STYLE) {
+				style = &GENERIC_STYLE;
+				continue;
 			}
 			len = d;
 		}

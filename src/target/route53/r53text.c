@@ -1,0 +1,223 @@
+#include "target/route53/r53text.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static int octal3(const char *p, uint8_t *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 3; i++) {
+		if (p[i] < '0' || p[i] > '7') {
+			return -1;
+		}
+		v = v * 8 + (unsigned)(p[i] - '0');
+	}
+	if (v > 255) {
+		return -1;
+	}
+	*out = (uint8_t)v;
+	return 0;
+}
+
+int r53_name_to_wire(const char *text, knot_dname_storage_t out)
+{
+	size_t o = 0, lab = 0; /* lab: position of the current label's length byte */
+	const char *p = text;
+	if (strcmp(text, ".") == 0) {
+		out[0] = 0;
+		return 1;
+	}
+	out[o++] = 0;
+	while (*p) {
+		uint8_t c;
+		if (*p == '.') {
+			if (o - lab - 1 == 0) {
+				return -EINVAL; /* empty label */
+			}
+			out[lab] = (uint8_t)(o - lab - 1);
+			lab = o;
+			if (o >= KNOT_DNAME_MAXLEN) {
+				return -EINVAL;
+			}
+			out[o++] = 0;
+			p++;
+			continue;
+		}
+		if (*p == '\\') {
+			if (octal3(p + 1, &c) == 0) {
+				p += 4;
+			} else if (p[1] != '\0' && (p[1] < '0' || p[1] > '9')) {
+				c = (uint8_t)p[1]; /* \. or \\ */
+				p += 2;
+			} else {
+				return -EINVAL;
+			}
+		} else {
+			c = (uint8_t)*p++;
+		}
+		if (c >= 'A' && c <= 'Z') {
+			c = (uint8_t)(c + 32);
+		}
+		if (o - lab - 1 >= KNOT_DNAME_MAXLABELLEN || o + 1 >= KNOT_DNAME_MAXLEN) {
+			return -EINVAL;
+		}
+		out[o++] = c;
+	}
+	/* Without a trailing dot the last label is still open. */
+	if (o - lab - 1 > 0) {
+		out[lab] = (uint8_t)(o - lab - 1);
+		if (o >= KNOT_DNAME_MAXLEN) {
+			return -EINVAL;
+		}
+		out[o++] = 0;
+	} else {
+		out[lab] = 0;
+		o = lab + 1;
+	}
+	return (int)o;
+}
+
+int r53_name_from_wire(const knot_dname_t *name, char *out, size_t size)
+{
+	size_t o = 0;
+	const uint8_t *l = name;
+	if (*l == 0) {
+		if (size < 2) {
+			return -ENOSPC;
+		}
+		memcpy(out, ".", 2);
+		return 1;
+	}
+	bool first = true;
+	while (*l) {
+		uint8_t n = *l;
+		bool wildcard = first && n == 1 && l[1] == '*';
+		for (uint8_t i = 1; i <= n; i++) {
+			uint8_t c = l[i];
+			if (c >= 'A' && c <= 'Z') {
+				c = (uint8_t)(c + 32);
+			}
+			char tmp[5];
+			size_t tl;
+			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '_' || wildcard) {
+				tmp[0] = (char)c;
+				tl = 1;
+			} else {
+				snprintf(tmp, sizeof(tmp), "\\%03o", c);
+				tl = 4;
+			}
+			if (o + tl + 2 > size) {
+				return -ENOSPC;
+			}
+			memcpy(out + o, tmp, tl);
+			o += tl;
+		}
+		out[o++] = '.';
+		l += n + 1;
+		first = false;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int r53_txt_from_rdata(const uint8_t *rd, size_t len, char *out, size_t size)
+{
+	size_t pos = 0, o = 0;
+	if (len == 0) {
+		return -EINVAL;
+	}
+	while (pos < len) {
+		size_t n = rd[pos++];
+		if (pos + n > len) {
+			return -EINVAL;
+		}
+		if (o + 3 > size) {
+			return -ENOSPC;
+		}
+		if (o > 0) {
+			out[o++] = ' ';
+		}
+		out[o++] = '"';
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = rd[pos + i];
+			char tmp[5];
+			size_t tl;
+			if (c == '"' || c == '\\') {
+				tmp[0] = '\\';
+				tmp[1] = (char)c;
+				tl = 2;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				snprintf(tmp, sizeof(tmp), "\\%03o", c);
+				tl = 4;
+			} else {
+				tmp[0] = (char)c;
+				tl = 1;
+			}
+			if (o + tl + 2 > size) {
+				return -ENOSPC;
+			}
+			memcpy(out + o, tmp, tl);
+			o += tl;
+		}
+		out[o++] = '"';
+		pos += n;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int r53_txt_to_rdata(const char *value, uint8_t *out, size_t size)
+{
+	size_t o = 0;
+	const char *p = value;
+	for (;;) {
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		if (*p == '\0') {
+			break;
+		}
+		bool quoted = *p == '"';
+		p += quoted;
+		if (o >= size) {
+			return -EINVAL;
+		}
+		size_t lenpos = o++;
+		size_t n = 0;
+		for (;;) {
+			uint8_t c;
+			if (*p == '\0') {
+				if (quoted) {
+					return -EINVAL; /* unterminated string */
+				}
+				break;
+			}
+			if (quoted ? *p == '"' : (*p == ' ' || *p == '\t')) {
+				p += quoted;
+				break;
+			}
+			if (*p == '\\') {
+				if (octal3(p + 1, &c) == 0) {
+					p += 4;
+				} else if (p[1] != '\0') {
+					c = (uint8_t)p[1];
+					p += 2;
+				} else {
+					return -EINVAL;
+				}
+			} else {
+				c = (uint8_t)*p++;
+			}
+			if (n == 255 || o >= size) {
+				return -EINVAL; /* a character-string holds 255 bytes */
+			}
+			out[o++] = c;
+			n++;
+		}
+		out[lenpos] = (uint8_t)n;
+	}
+	return o > 0 ? (int)o : -EINVAL;
+}

@@ -1,0 +1,30 @@
+/*
+ * Route 53's text forms of names and TXT data (see shared/notes/route53.md):
+ * names come back lowercase with a trailing dot and every byte other than
+ * a-z 0-9 '-' '_' as a three-digit octal escape (\052 for '*'); TXT values
+ * are quoted character-strings with \" \\ and \ooo for bytes outside
+ * 0x21..0x7e.  Both sides are turned into wire form before comparing, so
+ * Route 53's quirks never show as differences.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libknot/dname.h>
+
+/* Route 53 name text -> wire (lowercased).  Octal \ooo and the zone-file
+ * escapes (\DDD decimal is NOT accepted: Route 53 never sends it).
+ * Returns the wire length or -EINVAL. */
+int r53_name_to_wire(const char *text, knot_dname_storage_t out);
+
+/* Wire -> text for requests: a-z 0-9 - _ as they are, a leading "*" label
+ * as "*", everything else \ooo.  Returns the length or -ENOSPC/-EINVAL. */
+int r53_name_from_wire(const knot_dname_t *name, char *out, size_t size);
+
+/* TXT/SPF rdata -> one Route 53 Value: "s1" "s2" ...  Returns the length,
+ * or -EINVAL for malformed rdata, -ENOSPC when out is too small. */
+int r53_txt_from_rdata(const uint8_t *rd, size_t len, char *out, size_t size);
+
+/* A Route 53 TXT Value -> rdata.  Quoted strings (\" \\ \ooo), or bare
+ * words separated by spaces.  Returns the rdata length or -EINVAL. */
+int r53_txt_to_rdata(const char *value, uint8_t *out, size_t size);
