@@ -13,7 +13,6 @@
 #include "conf/conf.h"
 #include "obs/log.h"
 #include "sched/sched.h"
-#include "store/store.h"
 #include "xfr/notify.h"
 
 static void usage(FILE *out)
@@ -106,18 +105,16 @@ int cli_run(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	/* Bind (port 53 needs root), then drop privileges, then touch state. */
-	store_t *st = NULL;
+	/* Bind (port 53 needs root), then drop privileges; the state is
+	 * first opened by sched_start(), as that user. */
 	if (notify_listen(d.notify, &loop, err, sizeof(err)) != 0 ||
-	    drop_privileges(conf.server.user, err, sizeof(err)) != 0 ||
-	    store_open(conf.server.state, &st, err, sizeof(err)) != 0) {
+	    drop_privileges(conf.server.user, err, sizeof(err)) != 0) {
 		log_error("cannot start: %s", err);
 		notify_close(d.notify);
 		sched_stop(d.sched);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out;
 	}
-	store_close(st);
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
 	d.sigterm.data = d.sigint.data = &d;

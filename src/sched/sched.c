@@ -296,15 +296,20 @@ static void on_timer(uv_timer_t *t)
 	start_job(t->data);
 }
 
-static void on_expire(uv_timer_t *t)
+/* The alarm at expire: logged once, the data kept. */
+static void mark_expired(zstate_t *z)
 {
-	zstate_t *z = t->data;
 	if (!z->expired && z->has_data) {
 		z->expired = true;
 		log_error("zone expired: zone=%s serial=%u: the primary has not answered for the "
 		          "SOA expire time; targets keep serving the last good data",
 		          z->conf->domain, z->serial);
 	}
+}
+
+static void on_expire(uv_timer_t *t)
+{
+	mark_expired(t->data);
 }
 
 static void job_done(uv_work_t *w, int status)
@@ -324,11 +329,8 @@ static void job_done(uv_work_t *w, int status)
 			log_notice("zone no longer expired: zone=%s serial=%u", z->conf->domain,
 			           z->serial);
 		}
-	} else if (j->expired && !was_expired) {
-		z->expired = true;
-		log_error("zone expired: zone=%s serial=%u: the primary has not answered for the "
-		          "SOA expire time; targets keep serving the last good data",
-		          z->conf->domain, z->serial);
+	} else if (j->expired) {
+		mark_expired(z);
 	}
 	if (z->s->stopping) {
 		return;

@@ -287,6 +287,44 @@ int store_zone_replace(store_t *s, const knot_dname_t *apex, const zone_t *z, ch
 	return 0;
 }
 
+/*
+ * The apex SOA records of zone id: how many there are (*count) and the
+ * fields of the last one.  0, or -EIO.  A zone has exactly one; a delta
+ * is checked for that before it commits.
+ */
+static int apex_soa(store_t *s, int64_t id, const knot_dname_t *apex, size_t *count,
+                    store_soa_t *out)
+{
+	uint8_t akey[DNS_KEY_MAX];
+	size_t alen = dns_name_key(apex, akey);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT rdata FROM rr WHERE zone=?1 AND owner=?2 AND type=6",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob(st, 2, akey, (int)alen, SQLITE_STATIC);
+	*count = 0;
+	memset(out, 0, sizeof(*out));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* SOA rdata: two names, then serial and four more fields. */
+		int len = sqlite3_column_bytes(st, 0);
+		_Alignas(8) uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
+		knot_rdata_t *rd = (knot_rdata_t *)buf;
+		if (len >= 22 && (size_t)len <= sizeof(buf) - 2) {
+			knot_rdata_init(rd, (uint16_t)len, sqlite3_column_blob(st, 0));
+			out->serial = knot_soa_serial(rd);
+			out->refresh = knot_soa_refresh(rd);
+			out->retry = knot_soa_retry(rd);
+			out->expire = knot_soa_expire(rd);
+		}
+		(*count)++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int refuse(store_t *s, char *err, size_t errlen, const char *what, const zone_rr_t *rr)
 {
 	char txt[400];
@@ -345,36 +383,20 @@ int store_zone_apply(store_t *s, const knot_dname_t *apex, const zone_delta_t *s
 	}
 
 	/* Exactly one apex SOA, carrying the final serial. */
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT rdata FROM rr WHERE zone=?1 AND owner=?2 AND type=6",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	size_t soas;
+	store_soa_t soa;
+	if (apex_soa(s, id, apex, &soas, &soa) != 0) {
 		fail(err, errlen, -EIO, "store: %s", sqlite3_errmsg(s->db));
 		return rollback(s, -EIO);
 	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_blob(st, 2, akey, (int)alen, SQLITE_STATIC);
-	size_t soas = 0;
-	uint32_t serial = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		/* SOA rdata: two names, then serial and four more fields. */
-		int len = sqlite3_column_bytes(st, 0);
-		_Alignas(8) uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
-		knot_rdata_t *rd = (knot_rdata_t *)buf;
-		if (len >= 22 && (size_t)len <= sizeof(buf) - 2) {
-			knot_rdata_init(rd, (uint16_t)len, sqlite3_column_blob(st, 0));
-			serial = knot_soa_serial(rd);
-		}
-		soas++;
-	}
-	sqlite3_finalize(st);
 	uint32_t want = steps[nsteps - 1].to;
 	if (soas != 1) {
 		fail(err, errlen, -EINVAL, "delta leaves %zu SOA records at the apex", soas);
 		return rollback(s, -EINVAL);
 	}
-	if (serial != want) {
+	if (soa.serial != want) {
 		fail(err, errlen, -EINVAL, "delta ends at serial %u but the SOA says %u", want,
-		     serial);
+		     soa.serial);
 		return rollback(s, -EINVAL);
 	}
 	if (set_serial(s, id, want) != 0 || exec(s, "COMMIT") != 0) {
@@ -514,29 +536,7 @@ int store_zone_soa(store_t *s, const knot_dname_t *apex, store_soa_t *out)
 	if (id <= 0) {
 		return id < 0 ? -EIO : -ENOENT;
 	}
-	uint8_t akey[DNS_KEY_MAX];
-	size_t alen = dns_name_key(apex, akey);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT rdata FROM rr WHERE zone=?1 AND owner=?2 AND type=6",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_blob(st, 2, akey, (int)alen, SQLITE_STATIC);
-	int ret = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int len = sqlite3_column_bytes(st, 0);
-		_Alignas(8) uint8_t buf[2 + 2 * KNOT_DNAME_MAXLEN + 20];
-		knot_rdata_t *rd = (knot_rdata_t *)buf;
-		if (len >= 22 && (size_t)len <= sizeof(buf) - 2) {
-			knot_rdata_init(rd, (uint16_t)len, sqlite3_column_blob(st, 0));
-			out->serial = knot_soa_serial(rd);
-			out->refresh = knot_soa_refresh(rd);
-			out->retry = knot_soa_retry(rd);
-			out->expire = knot_soa_expire(rd);
-			ret = 0;
-		}
-	}
-	sqlite3_finalize(st);
-	return ret;
+	size_t count;
+	int ret = apex_soa(s, id, apex, &count, out);
+	return ret != 0 ? ret : count > 0 ? 0 : -ENOENT;
 }

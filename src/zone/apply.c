@@ -15,12 +15,6 @@ static int rejected(zone_error_t *err, const char *what, const zone_rr_t *rr)
 	return -EINVAL;
 }
 
-/* Compare ignoring TTL: owner, type, rdata. */
-static inline int cmp(const zone_rr_t *a, const zone_rr_t *b)
-{
-	return zone_rr_cmp(a, b);
-}
-
 int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *err)
 {
 	err->msg[0] = '\0';
@@ -29,13 +23,14 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 		return -EINVAL;
 	}
 
-	/* Validate first, so that a bad delta leaves the zone untouched. */
+	/* Validate first, so that a bad delta leaves the zone untouched.
+	 * Records match by owner, type and rdata: zone_rr_cmp() ignores TTLs. */
 	size_t i = 0;
 	for (size_t d = 0; d < del->count; d++) {
-		while (i < z->count && cmp(&z->rr[i], &del->rr[d]) < 0) {
+		while (i < z->count && zone_rr_cmp(&z->rr[i], &del->rr[d]) < 0) {
 			i++;
 		}
-		if (i == z->count || cmp(&z->rr[i], &del->rr[d]) != 0) {
+		if (i == z->count || zone_rr_cmp(&z->rr[i], &del->rr[d]) != 0) {
 			return rejected(err, "delta removes a record the zone does not have",
 			                &del->rr[d]);
 		}
@@ -53,14 +48,14 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 		    dns_key_cmp(rr->key, rr->keylen, akey, alen) != 0) {
 			return rejected(err, "delta adds an SOA below the apex", rr);
 		}
-		while (i < z->count && cmp(&z->rr[i], rr) < 0) {
+		while (i < z->count && zone_rr_cmp(&z->rr[i], rr) < 0) {
 			i++;
 		}
-		while (d < del->count && cmp(&del->rr[d], rr) < 0) {
+		while (d < del->count && zone_rr_cmp(&del->rr[d], rr) < 0) {
 			d++;
 		}
-		bool in_zone = i < z->count && cmp(&z->rr[i], rr) == 0;
-		bool removed = d < del->count && cmp(&del->rr[d], rr) == 0;
+		bool in_zone = i < z->count && zone_rr_cmp(&z->rr[i], rr) == 0;
+		bool removed = d < del->count && zone_rr_cmp(&del->rr[d], rr) == 0;
 		if (in_zone && !removed) {
 			return rejected(err, "delta adds a record the zone already has", rr);
 		}
@@ -79,13 +74,13 @@ int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *er
 	const uint8_t *last_key = NULL;
 	size_t last_len = 0;
 	while (i < z->count || a < add->count) {
-		if (i < z->count && d < del->count && cmp(&z->rr[i], &del->rr[d]) == 0) {
+		if (i < z->count && d < del->count && zone_rr_cmp(&z->rr[i], &del->rr[d]) == 0) {
 			i++;
 			d++;
 			continue;
 		}
-		bool take_zone =
-		        a == add->count || (i < z->count && cmp(&z->rr[i], &add->rr[a]) < 0);
+		bool take_zone = a == add->count ||
+		                 (i < z->count && zone_rr_cmp(&z->rr[i], &add->rr[a]) < 0);
 		if (take_zone) {
 			out[n++] = z->rr[i++];
 			continue;

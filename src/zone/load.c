@@ -59,15 +59,18 @@ static void fail(struct load_ctx *c, zs_scanner_t *s, int ret, const char *file,
 	}
 }
 
-static void check_owner(struct load_ctx *c, zs_scanner_t *s, const uint8_t *owner, const char *file,
-                        uint64_t line)
+/* In the zone iff the apex key is a prefix of the owner key (keys are
+ * lowercase and every label ends in 0x00); otherwise report it. */
+static bool owner_in_zone(struct load_ctx *c, zs_scanner_t *s, const uint8_t *owner,
+                          const uint8_t *key, size_t keylen, const char *file, uint64_t line)
 {
-	if (!dns_name_in_zone(owner, c->z->apex)) {
-		char o[DNS_NAME_STR_MAX], a[DNS_NAME_STR_MAX];
-		fail(c, s, -EINVAL, file, line, "record owner %s is outside the zone %s",
-		     dns_name_to_str(owner, o, sizeof(o)),
-		     dns_name_to_str(c->z->apex, a, sizeof(a)));
+	if (keylen >= c->apex_keylen && memcmp(key, c->apex_key, c->apex_keylen) == 0) {
+		return true;
 	}
+	char o[DNS_NAME_STR_MAX], a[DNS_NAME_STR_MAX];
+	fail(c, s, -EINVAL, file, line, "record owner %s is outside the zone %s",
+	     dns_name_to_str(owner, o, sizeof(o)), dns_name_to_str(c->z->apex, a, sizeof(a)));
+	return false;
 }
 
 /* Add the scanner's current record, owner given by its key. */
@@ -127,23 +130,21 @@ static void on_record(zs_scanner_t *s)
 			zone_set_apex(c->z, s->r_owner);
 			c->apex_keylen = dns_name_key(c->z->apex, c->apex_key);
 			for (size_t i = 0; i < c->npending && c->ret == 0; i++) {
-				check_owner(c, s, c->pending[i].owner, c->pending[i].file,
-				            c->pending[i].line);
+				uint8_t key[DNS_KEY_MAX];
+				size_t keylen = dns_name_key(c->pending[i].owner, key);
+				owner_in_zone(c, s, c->pending[i].owner, key, keylen,
+				              c->pending[i].file, c->pending[i].line);
 			}
 			if (c->ret != 0) {
 				return;
 			}
 		}
 	} else if (c->z->apex_len > 0) {
-		/* In the zone iff the apex key is a prefix of the owner key
-		 * (keys are lowercase and labels end in 0x00). */
 		uint8_t key[DNS_KEY_MAX];
 		size_t keylen = dns_name_key(s->r_owner, key); /* lowercases */
-		if (keylen < c->apex_keylen || memcmp(key, c->apex_key, c->apex_keylen) != 0) {
-			check_owner(c, s, s->r_owner, file, line);
-			return;
+		if (owner_in_zone(c, s, s->r_owner, key, keylen, file, line)) {
+			add(c, s, key, keylen, file, line);
 		}
-		add(c, s, key, keylen, file, line);
 		return;
 	} else {
 		if (c->npending == c->cappending) {
