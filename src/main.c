@@ -11,7 +11,9 @@ static const struct {
 } COMMANDS[] = {
 	{ "check", cli_check, "validate the configuration" },
 	{ "diff", cli_diff, "compare two zone files" },
+	{ "plan", cli_plan, "show what sync would change at each target" },
 	{ "run", cli_run, "run the daemon: NOTIFY, transfers, targets" },
+	{ "sync", cli_sync, "one pass now: primary -> targets" },
 };
 
 static void usage(FILE *out)

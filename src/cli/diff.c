@@ -28,95 +28,6 @@ static void usage(FILE *out)
 	        "exit status: 0 the zones are equal, 1 they differ, 2 bad input or usage.\n");
 }
 
-struct out {
-	FILE *f;
-	bool json;
-	uint8_t *rdbuf;
-	size_t rdsize;
-	char *txt;
-	size_t txtsize;
-};
-
-static int print_records(struct out *o, const zone_rrset_t *s, const char *prefix)
-{
-	knot_dname_storage_t owner;
-	knot_rrset_t rr;
-	int ret = zone_rrset_to_knot(s, &rr, owner, &o->rdbuf, &o->rdsize);
-	for (size_t i = 0; ret == 0 && i < s->count; i++) {
-		int len = dns_rr_text(&rr, i, 1, &o->txt, &o->txtsize);
-		if (len < 0) {
-			return len;
-		}
-		fprintf(o->f, "%s%.*s\n", prefix, len, o->txt);
-	}
-	return ret;
-}
-
-static int json_rrset(struct out *o, const char *label, const zone_rrset_t *s)
-{
-	knot_dname_storage_t owner;
-	knot_rrset_t rr;
-	int ret = zone_rrset_to_knot(s, &rr, owner, &o->rdbuf, &o->rdsize);
-	if (ret < 0) {
-		return ret;
-	}
-	fprintf(o->f, ",\"%s\":{\"ttl\":%u,\"rdata\":[", label, s->ttl);
-	for (size_t i = 0; i < s->count; i++) {
-		int len = dns_rr_text(&rr, i, 0, &o->txt, &o->txtsize);
-		if (len < 0) {
-			return len;
-		}
-		if (i > 0) {
-			fputc(',', o->f);
-		}
-		cli_json_str(o->f, o->txt, (size_t)len);
-	}
-	fputs("]}", o->f);
-	return 0;
-}
-
-static int json_change(struct out *o, const zone_change_t *c, bool first)
-{
-	static const char *const action[] = { "add", "delete", "replace" };
-	const zone_rrset_t *s = c->kind == ZONE_CHANGE_ADD ? &c->new : &c->old;
-	char name[DNS_NAME_STR_MAX], type[32];
-	if (dns_key_to_str(s->key, s->keylen, name, sizeof(name)) == NULL) {
-		return -1;
-	}
-	fprintf(o->f, "%s\n    {\"action\":\"%s\",\"name\":", first ? "" : ",", action[c->kind]);
-	cli_json_str(o->f, name, strlen(name));
-	fprintf(o->f, ",\"type\":\"%s\"", dns_type_str(s->type, type, sizeof(type)));
-	int ret = 0;
-	if (c->kind != ZONE_CHANGE_ADD) {
-		ret = json_rrset(o, "old", &c->old);
-	}
-	if (ret == 0 && c->kind != ZONE_CHANGE_DELETE) {
-		ret = json_rrset(o, "new", &c->new);
-	}
-	fputc('}', o->f);
-	return ret;
-}
-
-static int text_change(struct out *o, const zone_change_t *c)
-{
-	switch (c->kind) {
-	case ZONE_CHANGE_ADD:
-		return print_records(o, &c->new, "+ ");
-	case ZONE_CHANGE_DELETE:
-		return print_records(o, &c->old, "- ");
-	case ZONE_CHANGE_REPLACE: {
-		char name[DNS_NAME_STR_MAX], type[32];
-		if (dns_key_to_str(c->old.key, c->old.keylen, name, sizeof(name)) == NULL) {
-			return -1;
-		}
-		fprintf(o->f, "~ %s %s\n", name, dns_type_str(c->old.type, type, sizeof(type)));
-		int ret = print_records(o, &c->old, "  - ");
-		return ret == 0 ? print_records(o, &c->new, "  + ") : ret;
-	}
-	}
-	return -1;
-}
-
 static void json_zone(FILE *f, const char *label, const char *path, const zone_t *z)
 {
 	char apex[DNS_NAME_STR_MAX];
@@ -222,7 +133,7 @@ int cli_diff(int argc, char **argv)
 	}
 	double t3 = cli_now();
 
-	struct out o = { .f = stdout, .json = json };
+	cli_out_t o = { .f = stdout, .json = json };
 	int ret = 0;
 	if (json) {
 		fputs("{\n", stdout);
@@ -230,19 +141,18 @@ int cli_diff(int argc, char **argv)
 		json_zone(stdout, "new", newp, &new);
 		fputs("  \"changes\": [", stdout);
 		for (size_t i = 0; ret == 0 && i < d.count; i++) {
-			ret = json_change(&o, &d.change[i], i == 0);
+			ret = cli_json_change(&o, &d.change[i], i == 0);
 		}
 		printf("%s],\n  \"summary\": {\"added\":%zu,\"changed\":%zu,\"deleted\":%zu}\n}\n",
 		       d.count ? "\n  " : "", d.added, d.replaced, d.deleted);
 	} else {
 		for (size_t i = 0; ret == 0 && i < d.count; i++) {
-			ret = text_change(&o, &d.change[i]);
+			ret = cli_text_change(&o, &d.change[i]);
 		}
 		printf("%zu added, %zu changed, %zu deleted RRset%s\n", d.added, d.replaced,
 		       d.deleted, d.added + d.replaced + d.deleted == 1 ? "" : "s");
 	}
-	free(o.rdbuf);
-	free(o.txt);
+	cli_out_free(&o);
 	if (fflush(stdout) != 0 || ret != 0) {
 		fprintf(stderr, "zonesync diff: cannot write the output\n");
 		rc = CLI_USAGE;

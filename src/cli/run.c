@@ -11,6 +11,8 @@
 
 #include "cli/cli.h"
 #include "conf/conf.h"
+#include "net/http.h"
+#include "net/retry.h"
 #include "obs/log.h"
 #include "sched/sched.h"
 #include "xfr/notify.h"
@@ -20,7 +22,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: zonesync run [-c FILE]\n\n"
 	             "Run the daemon in the foreground: take NOTIFY on server.listen, keep\n"
 	             "every zone in sync with its primary (SOA checks, IXFR, AXFR, timers)\n"
-	             "and write it to its targets.  SIGTERM or SIGINT stops it cleanly.\n\n"
+	             "and push it to its targets.  SIGTERM or SIGINT stops it cleanly.\n\n"
 	             "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
 	             "  -h, --help          this text\n");
 }
@@ -88,6 +90,7 @@ int cli_run(int argc, char **argv)
 	}
 	log_init(conf.server.log_target, conf.server.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	http_global_init();
 	/* Jobs block in worker threads: a dead primary holds one for its
 	 * timeouts.  64 workers let 63 zones wait on dead primaries before a
 	 * live one queues; UV_THREADPOOL_SIZE in the environment overrides. */
@@ -135,6 +138,8 @@ out:
 	sched_free(d.sched);
 	notify_free(d.notify);
 	conf_free(&conf);
+	ratelimit_cleanup();
+	http_global_cleanup();
 	log_close();
 	return rc;
 }

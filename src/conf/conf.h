@@ -42,7 +42,7 @@ typedef struct {
 	size_t nnotify_from;
 } conf_primary_t;
 
-typedef struct {
+typedef struct conf_target {
 	char *id;
 	const target_type_t *type;
 	const ynode_t *node; /* its section; read type keys with conf_target_*() */
@@ -53,7 +53,7 @@ typedef struct {
 	uint32_t value;
 } conf_limit_t;
 
-typedef struct {
+typedef struct conf_zone {
 	char *domain; /* presentation form, lowercase, with the trailing dot */
 	knot_dname_storage_t name;
 	const conf_primary_t *primary;

@@ -13,6 +13,7 @@
 #include "dns/serial.h"
 #include "obs/log.h"
 #include "store/store.h"
+#include "target/engine.h"
 #include "target/zonefile/zonefile.h"
 #include "xfr/xfr.h"
 
@@ -29,6 +30,7 @@ struct job {
 	uint32_t refresh, retry, expire; /* from the SOA, clamped */
 	int64_t expire_at;
 	bool expired;
+	size_t targets_failed;
 };
 
 struct zstate {
@@ -41,6 +43,7 @@ struct zstate {
 	bool has_data, expired;
 	uint32_t serial;
 	uint32_t retry;
+	uint32_t target_backoff; /* seconds until failed targets are pushed again */
 	int64_t expire_at;
 	struct job job;
 };
@@ -93,57 +96,114 @@ static void timers_from_zone(struct job *j, const conf_zone_t *zc, const zone_t 
 	}
 }
 
-/* Push the snapshot to the zone's targets that are behind. */
-static void update_targets(store_t *st, const conf_zone_t *zc, uint32_t serial)
+/* The zonefile target: the whole snapshot written when behind. */
+static int push_zonefile(store_t *st, const conf_zone_t *zc, const conf_target_t *t,
+                         uint32_t serial, engine_zone_t *ez)
 {
-	zone_t z;
-	bool loaded = false;
-	for (size_t i = 0; i < zc->ntarget; i++) {
-		const conf_target_t *t = zc->target[i];
-		if (strcmp(t->type->name, "zonefile") != 0) {
-			continue; /* other providers arrive with their issues */
-		}
-		store_target_t ts;
-		char path[4096], err[512];
-		if (store_target_get(st, zc->name, t->id, &ts) != 0 ||
-		    zonefile_path(conf_target_str(t, "path"), zc->domain, path, sizeof(path)) !=
-		            0) {
-			log_error("target failed: zone=%s target=%s error=state or path",
-			          zc->domain, t->id);
-			continue;
-		}
-		if (ts.has_serial && ts.serial == serial && !ts.dirty && access(path, F_OK) == 0) {
-			continue; /* up to date: not rewritten */
-		}
-		if (!loaded && store_zone_load(st, zc->name, &z) != 0) {
+	store_target_t ts;
+	char path[4096], err[512];
+	if (store_target_get(st, zc->name, t->id, &ts) != 0 ||
+	    zonefile_path(conf_target_str(t, "path"), zc->domain, path, sizeof(path)) != 0) {
+		log_error("target failed: zone=%s target=%s error=state or path", zc->domain, t->id);
+		return -EIO;
+	}
+	if (ts.has_serial && ts.serial == serial && !ts.dirty && access(path, F_OK) == 0) {
+		return 0; /* up to date: not rewritten */
+	}
+	if (!ez->has_loaded) {
+		if (store_zone_load(st, zc->name, &ez->loaded) != 0) {
 			log_error("target failed: zone=%s target=%s error=cannot read the snapshot",
 			          zc->domain, t->id);
-			return;
+			return -EIO;
 		}
-		loaded = true;
-		if (zonefile_write(path, &z, err, sizeof(err)) == 0) {
-			ts = (store_target_t){ .has_serial = true,
-				               .serial = serial,
-				               .last_ok = unix_now() };
-			log_info("target updated: zone=%s target=%s serial=%u path=%s", zc->domain,
-			         t->id, serial, path);
-		} else {
-			ts.dirty = true;
-			snprintf(ts.last_error, sizeof(ts.last_error), "%.*s",
-			         (int)sizeof(ts.last_error) - 1, err);
-			log_error("target failed: zone=%s target=%s error=%s", zc->domain, t->id,
-			          err);
+		ez->has_loaded = true;
+	}
+	int ret = zonefile_write(path, &ez->loaded, err, sizeof(err));
+	if (ret == 0) {
+		ts = (store_target_t){ .has_serial = true, .serial = serial, .last_ok = unix_now() };
+		log_info("target updated: zone=%s target=%s serial=%u path=%s", zc->domain, t->id,
+		         serial, path);
+	} else {
+		ts.dirty = true;
+		snprintf(ts.last_error, sizeof(ts.last_error), "%.*s",
+		         (int)sizeof(ts.last_error) - 1, err);
+		log_error("target failed: zone=%s target=%s error=%s", zc->domain, t->id, err);
+	}
+	store_target_set(st, zc->name, t->id, &ts);
+	return ret;
+}
+
+/* Bring every target of the zone to the snapshot; the number that failed
+ * (refusals by a safety limit counted apart). */
+static void push_targets(store_t *st, const conf_zone_t *zc, uint32_t serial,
+                         const engine_delta_t *delta, const sched_pass_opts_t *po,
+                         sched_pass_t *out)
+{
+	engine_zone_t ez = { .store = st, .serial = serial, .delta = delta };
+	engine_opts_t eo = { 0 };
+	if (po != NULL) {
+		eo = po->engine;
+	}
+	for (size_t i = 0; i < zc->ntarget; i++) {
+		const conf_target_t *t = zc->target[i];
+		if (po != NULL && po->target != NULL && strcmp(po->target, t->id) != 0) {
+			continue;
 		}
-		store_target_set(st, zc->name, t->id, &ts);
+		if (t->type->ops == NULL) {
+			if (strcmp(t->type->name, "zonefile") == 0 && !eo.plan &&
+			    push_zonefile(st, zc, t, serial, &ez) != 0) {
+				out->failed++;
+			}
+			continue;
+		}
+		engine_result_t r;
+		int ret = engine_push(&ez, zc, t, &eo, &r);
+		if (ret != 0) {
+			if (r.refused) {
+				out->refused++;
+			} else {
+				out->failed++;
+			}
+		}
+		if (po != NULL && po->on_target != NULL) {
+			po->on_target(po->ctx, zc, t, &ez, &r);
+		}
+		engine_result_free(&r);
 	}
-	if (loaded) {
-		zone_free(&z);
+	engine_zone_free(&ez);
+}
+
+/* The whole RRsets an IXFR touches, read before (old) or after (new) it. */
+static int delta_sets(store_t *st, const conf_zone_t *zc, const xfr_result_t *res, zone_t *out)
+{
+	zone_t which;
+	zone_init(&which);
+	zone_set_apex(&which, zc->name);
+	int ret = 0;
+	for (size_t i = 0; i < res->nsteps && ret == 0; i++) {
+		const zone_t *parts[2] = { &res->steps[i].del, &res->steps[i].add };
+		for (int k = 0; k < 2 && ret == 0; k++) {
+			for (size_t r = 0; r < parts[k]->count && ret == 0; r++) {
+				const zone_rr_t *rr = &parts[k]->rr[r];
+				ret = zone_add_keyed(&which, rr->key, rr->keylen, rr->type, rr->ttl,
+				                     rr->rd);
+			}
+		}
 	}
+	if (ret == 0) {
+		ret = zone_finish(&which);
+	}
+	if (ret == 0) {
+		ret = store_zone_load_sets(st, zc->name, &which, out);
+	}
+	zone_free(&which);
+	return ret;
 }
 
 /* Transfer from peer and commit.  0, or <0 with err set. */
 static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
-                    const store_zone_info_t *info, struct job *j, char *err, size_t errlen)
+                    const store_zone_info_t *info, struct job *j, engine_delta_t *delta,
+                    bool *has_delta, char *err, size_t errlen)
 {
 	xfr_limits_t lim = { .max_records = zc->xfr_max_records,
 		             .max_bytes = zc->xfr_max_bytes,
@@ -160,8 +220,18 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 		ret = xfr_transfer(peer, zc->name, &info->serial, &lim, &res, ixfr_err,
 		                   sizeof(ixfr_err));
 		if (ret == 0 && res.kind == XFR_INCREMENTAL) {
+			/* The touched RRsets before and after: what incremental
+			 * pushes send, without reading the providers. */
+			bool sets = delta_sets(st, zc, &res, &delta->old) == 0;
 			ret = store_zone_apply(st, zc->name, res.steps, res.nsteps, ixfr_err,
 			                       sizeof(ixfr_err));
+			if (ret == 0 && sets && delta_sets(st, zc, &res, &delta->new) == 0) {
+				delta->from = info->serial;
+				delta->to = res.serial;
+				*has_delta = true;
+			} else if (sets) {
+				zone_free(&delta->old);
+			}
 			if (ret == -EINVAL) {
 				log_warning("IXFR does not apply, falling back to AXFR: zone=%s "
 				            "error=%s",
@@ -213,18 +283,19 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 	return ret;
 }
 
-static void job_run(uv_work_t *w)
+/* One pass over a zone: SOA check, transfer, targets. */
+static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opts_t *po,
+                 struct job *j, sched_pass_t *out)
 {
-	zstate_t *z = w->data;
-	const conf_zone_t *zc = z->conf;
-	struct job *j = &z->job;
 	memset(j, 0, sizeof(*j));
+	memset(out, 0, sizeof(*out));
 	soa_timers(j, zc, zc->refresh_min, zc->retry_min, zc->expire_max);
 
 	store_t *st;
 	char err[512];
-	if (store_open(z->s->conf->server.state, &st, err, sizeof(err)) != 0) {
+	if (store_open(conf->server.state, &st, err, sizeof(err)) != 0) {
 		log_error("zone check failed: zone=%s error=%s", zc->domain, err);
+		out->failed = 1;
 		return;
 	}
 	store_zone_info_t info;
@@ -232,6 +303,7 @@ static void job_run(uv_work_t *w)
 	if (store_zone_info(st, zc->name, &info) != 0) {
 		log_error("zone check failed: zone=%s error=cannot read the store", zc->domain);
 		store_close(st);
+		out->failed = 1;
 		return;
 	}
 	j->has_data = info.has_data;
@@ -247,6 +319,8 @@ static void job_run(uv_work_t *w)
 	xfr_peer_t peer = { .key = p->key ? &p->key->tsig : NULL };
 	uint32_t serial = 0;
 	int ret = -EHOSTUNREACH;
+	engine_delta_t delta = { 0 };
+	bool has_delta = false;
 	for (size_t i = 0; i < p->naddr && ret != 0; i++) {
 		peer.addr = &p->addr[i];
 		ret = xfr_soa_query(&peer, zc->name, SOA_TIMEOUT_MS, &serial, err, sizeof(err));
@@ -264,7 +338,8 @@ static void job_run(uv_work_t *w)
 			            zc->domain, serial, info.serial);
 		} else {
 			/* Newer, or 2^31 away (RFC 1982 undefined): transfer. */
-			ret = transfer(st, zc, &peer, &info, j, err, sizeof(err));
+			ret = transfer(st, zc, &peer, &info, j, &delta, &has_delta, err,
+			               sizeof(err));
 			if (ret != 0) {
 				log_error("zone transfer failed: zone=%s error=%s", zc->domain,
 				          err);
@@ -281,10 +356,32 @@ static void job_run(uv_work_t *w)
 		j->expired = true;
 		store_zone_timers(st, zc->name, info.refreshed, info.expire_at, true);
 	}
+	out->checked = ret == 0;
+	out->has_data = j->has_data;
+	out->serial = j->serial;
 	if (j->has_data) {
-		update_targets(st, zc, j->serial);
+		push_targets(st, zc, j->serial, has_delta ? &delta : NULL, po, out);
+	}
+	if (has_delta) {
+		engine_delta_free(&delta);
 	}
 	store_close(st);
+}
+
+int sched_pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opts_t *po,
+               sched_pass_t *out)
+{
+	struct job j;
+	pass(conf, zc, po, &j, out);
+	return out->checked && out->has_data && out->failed == 0 && out->refused == 0 ? 0 : -1;
+}
+
+static void job_run(uv_work_t *w)
+{
+	zstate_t *z = w->data;
+	sched_pass_t out;
+	pass(z->s->conf, z->conf, NULL, &z->job, &out);
+	z->job.targets_failed = out.failed;
 }
 
 /* --- the loop thread ----------------------------------------------------- */
@@ -341,6 +438,15 @@ static void job_done(uv_work_t *w, int status)
 		return;
 	}
 	uint32_t next = j->ok ? j->refresh : j->retry;
+	if (j->targets_failed > 0) {
+		/* A failed target is pushed again soon: 10 s, doubling, up to
+		 * the zone's retry interval. */
+		uint32_t again = z->target_backoff == 0 ? 10 : z->target_backoff * 2;
+		z->target_backoff = again < j->retry ? again : j->retry;
+		next = next < z->target_backoff ? next : z->target_backoff;
+	} else {
+		z->target_backoff = 0;
+	}
 	uv_timer_start(&z->timer, on_timer, jitter_ms(next), 0);
 	if (z->has_data && !z->expired && z->expire_at > 0) {
 		int64_t left = z->expire_at - unix_now();
@@ -414,7 +520,7 @@ int sched_start(sched_t *s, char *err, size_t errlen)
 		}
 		for (size_t t = 0; t < z->conf->ntarget; t++) {
 			const conf_target_t *tc = z->conf->target[t];
-			if (strcmp(tc->type->name, "zonefile") != 0) {
+			if (tc->type->ops == NULL && strcmp(tc->type->name, "zonefile") != 0) {
 				log_warning(
 				        "target skipped: zone=%s target=%s type=%s: this version "
 				        "does not push to %s targets yet",

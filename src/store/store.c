@@ -406,6 +406,29 @@ int store_zone_apply(store_t *s, const knot_dname_t *apex, const zone_delta_t *s
 	return 0;
 }
 
+/* Add the rows of a prepared SELECT owner, type, ttl, rdata to z. */
+static int load_rows(sqlite3_stmt *st, zone_t *z)
+{
+	static _Thread_local _Alignas(8) uint8_t buf[2 + 65535 + 1];
+	knot_rdata_t *rd = (knot_rdata_t *)buf;
+	int rc, ret = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int klen = sqlite3_column_bytes(st, 0);
+		int rlen = sqlite3_column_bytes(st, 3);
+		if (klen > DNS_KEY_MAX || rlen > 65535) {
+			return -EIO;
+		}
+		knot_rdata_init(rd, (uint16_t)rlen, sqlite3_column_blob(st, 3));
+		ret = zone_add_keyed(z, sqlite3_column_blob(st, 0), (size_t)klen,
+		                     (uint16_t)sqlite3_column_int(st, 1),
+		                     (uint32_t)sqlite3_column_int64(st, 2), rd);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
 {
 	zone_init(z);
@@ -422,26 +445,41 @@ int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
 		return -EIO;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	static _Thread_local _Alignas(8) uint8_t buf[2 + 65535 + 1];
-	knot_rdata_t *rd = (knot_rdata_t *)buf;
-	int rc, ret = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int klen = sqlite3_column_bytes(st, 0);
-		int rlen = sqlite3_column_bytes(st, 3);
-		if (klen > DNS_KEY_MAX || rlen > 65535) {
-			ret = -EIO;
-			break;
-		}
-		knot_rdata_init(rd, (uint16_t)rlen, sqlite3_column_blob(st, 3));
-		ret = zone_add_keyed(z, sqlite3_column_blob(st, 0), (size_t)klen,
-		                     (uint16_t)sqlite3_column_int(st, 1),
-		                     (uint32_t)sqlite3_column_int64(st, 2), rd);
-		if (ret != 0) {
-			break;
-		}
+	int ret = load_rows(st, z);
+	sqlite3_finalize(st);
+	if (ret == 0) {
+		ret = zone_finish(z);
 	}
-	if (ret == 0 && rc != SQLITE_DONE) {
-		ret = -EIO;
+	if (ret != 0) {
+		zone_free(z);
+	}
+	return ret;
+}
+
+int store_zone_load_sets(store_t *s, const knot_dname_t *apex, const zone_t *which, zone_t *z)
+{
+	zone_init(z);
+	zone_set_apex(z, apex);
+	int64_t id = zone_id(s, apex, false);
+	if (id <= 0) {
+		return id < 0 ? -EIO : -ENOENT;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT owner, type, ttl, rdata FROM rr WHERE zone=?1 AND "
+	                       "owner=?2 AND type=?3 ORDER BY rdata",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	int ret = 0;
+	size_t pos = 0;
+	zone_rrset_t set;
+	while (ret == 0 && zone_rrset_next(which, &pos, &set)) {
+		sqlite3_bind_blob(st, 2, set.key, set.keylen, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, set.type);
+		ret = load_rows(st, z);
+		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
 	if (ret == 0) {
@@ -450,6 +488,30 @@ int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
 	if (ret != 0) {
 		zone_free(z);
 	}
+	return ret;
+}
+
+int store_zone_rrsets(store_t *s, const knot_dname_t *apex, size_t *count)
+{
+	*count = 0;
+	int64_t id = zone_id(s, apex, false);
+	if (id <= 0) {
+		return id < 0 ? -EIO : -ENOENT;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT count(*) FROM (SELECT 1 FROM rr WHERE zone=?1 "
+	                       "GROUP BY owner, type)",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	int ret = -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*count = (size_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
 	return ret;
 }
 

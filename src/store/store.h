@@ -54,6 +54,14 @@ int store_zone_apply(store_t *s, const knot_dname_t *apex, const zone_delta_t *s
 /* Read the snapshot into z (finished).  -ENOENT without one. */
 int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z);
 
+/* Read only the RRsets of the snapshot whose (owner, type) appear in which
+ * (a finished record list, e.g. an IXFR step), into z (finished).  O(the
+ * sets), not O(the zone).  -ENOENT without a snapshot. */
+int store_zone_load_sets(store_t *s, const knot_dname_t *apex, const zone_t *which, zone_t *z);
+
+/* Number of RRsets in the snapshot.  -ENOENT without one. */
+int store_zone_rrsets(store_t *s, const knot_dname_t *apex, size_t *count);
+
 /* Record the refresh timers (after a successful check, or at expiry). */
 int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, int64_t expire_at,
                       bool expired);

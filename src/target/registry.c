@@ -1,4 +1,5 @@
 #include "target/target.h"
+#include "target/route53/route53.h"
 
 #include <string.h>
 
@@ -49,11 +50,12 @@ static const conf_item_t EXEC_ITEMS[] = {
 	{ NULL, 0, false, NULL, 0, 0, NULL },
 };
 
-static const target_type_t ROUTE53 = { "route53", ROUTE53_ITEMS, "Amazon Route 53" };
-static const target_type_t POWERDNS = { "powerdns", POWERDNS_ITEMS, "PowerDNS HTTP API" };
-static const target_type_t RFC2136 = { "rfc2136", RFC2136_ITEMS, "DNS UPDATE with TSIG" };
-static const target_type_t ZONEFILE = { "zonefile", ZONEFILE_ITEMS, "zone text file" };
-static const target_type_t EXEC = { "exec", EXEC_ITEMS, "run a command" };
+static const target_type_t ROUTE53 = { "route53", ROUTE53_ITEMS, "Amazon Route 53",
+	                                    &route53_ops };
+static const target_type_t POWERDNS = { "powerdns", POWERDNS_ITEMS, "PowerDNS HTTP API", NULL };
+static const target_type_t RFC2136 = { "rfc2136", RFC2136_ITEMS, "DNS UPDATE with TSIG", NULL };
+static const target_type_t ZONEFILE = { "zonefile", ZONEFILE_ITEMS, "zone text file", NULL };
+static const target_type_t EXEC = { "exec", EXEC_ITEMS, "run a command", NULL };
 
 const target_type_t *const target_types[] = {
 	&ROUTE53, &POWERDNS, &RFC2136, &ZONEFILE, &EXEC, NULL

@@ -3,7 +3,13 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <libknot/descriptor.h>
+#include <libknot/rrset.h>
+#include <libzscanner/scanner.h>
+
+#include "dns/rdata.h"
 
 static int octal3(const char *p, uint8_t *out)
 {
@@ -220,4 +226,144 @@ int r53_txt_to_rdata(const char *value, uint8_t *out, size_t size)
 		out[lenpos] = (uint8_t)n;
 	}
 	return o > 0 ? (int)o : -EINVAL;
+}
+
+/* \DDD (decimal) -> \ooo (octal), and back, outside TXT: the zone text of
+ * libknot and zscanner speaks decimal, Route 53 octal. */
+static int escapes_convert(const char *in, char *out, size_t size, bool to_octal)
+{
+	size_t o = 0;
+	for (const char *p = in; *p != '\0';) {
+		if (o + 5 > size) {
+			return -ENOSPC;
+		}
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+		    p[3] >= '0' && p[3] <= '9') {
+			unsigned v;
+			uint8_t c;
+			if (to_octal) {
+				v = (unsigned)(p[1] - '0') * 100 + (unsigned)(p[2] - '0') * 10 +
+				    (unsigned)(p[3] - '0');
+				if (v > 255) {
+					return -EINVAL;
+				}
+				o += (size_t)snprintf(out + o, size - o, "\\%03o", v);
+			} else {
+				if (octal3(p + 1, &c) != 0) {
+					return -EINVAL;
+				}
+				o += (size_t)snprintf(out + o, size - o, "\\%03u", c);
+			}
+			p += 4;
+		} else if (p[0] == '\\' && p[1] != '\0') {
+			out[o++] = *p++;
+			out[o++] = *p++;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, char **buf, size_t *size)
+{
+	const knot_rdata_t *rd = knot_rdataset_at(&rrset->rrs, (uint16_t)pos);
+	if (rrset->type == KNOT_RRTYPE_TXT || rrset->type == KNOT_RRTYPE_SPF) {
+		/* Each byte takes at most 4 characters, plus quotes and spaces. */
+		size_t need = (size_t)rd->len * 4 + 3 * 256 + 1;
+		if (*size < need) {
+			char *b = realloc(*buf, need);
+			if (b == NULL) {
+				return -ENOMEM;
+			}
+			*buf = b;
+			*size = need;
+		}
+		return r53_txt_from_rdata(rd->data, rd->len, *buf, *size);
+	}
+	char *text = NULL;
+	size_t tsize = 0;
+	int len = dns_rr_text(rrset, pos, 0, &text, &tsize);
+	if (len < 0) {
+		free(text);
+		return len;
+	}
+	size_t need = (size_t)len * 2 + 16; /* \DDD and \ooo have one length */
+	if (*size < need) {
+		char *b = realloc(*buf, need);
+		if (b == NULL) {
+			free(text);
+			return -ENOMEM;
+		}
+		*buf = b;
+		*size = need;
+	}
+	int ret = escapes_convert(text, *buf, *size, true);
+	free(text);
+	return ret;
+}
+
+zs_scanner_t *r53_scanner_new(void)
+{
+	zs_scanner_t *sc = malloc(sizeof(*sc));
+	if (sc != NULL && zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
+		zs_deinit(sc);
+		free(sc);
+		sc = NULL;
+	}
+	return sc;
+}
+
+void r53_scanner_free(zs_scanner_t *sc)
+{
+	if (sc != NULL) {
+		zs_deinit(sc);
+		free(sc);
+	}
+}
+
+int r53_value_to_rdata(zs_scanner_t *sc, uint16_t type, const char *value, uint8_t *out,
+                       size_t size)
+{
+	if (type == KNOT_RRTYPE_TXT || type == KNOT_RRTYPE_SPF) {
+		return r53_txt_to_rdata(value, out, size);
+	}
+	char tname[32];
+	if (knot_rrtype_to_string(type, tname, sizeof(tname)) < 0) {
+		return -EINVAL;
+	}
+	size_t vlen = strlen(value);
+	if (vlen > 8192 || strchr(value, '\n') != NULL || strchr(value, ';') != NULL) {
+		return -EINVAL; /* one line, no comment: nothing else can sneak in */
+	}
+	size_t lsize = vlen * 2 + 64;
+	char *line = malloc(lsize);
+	if (line == NULL) {
+		return -ENOMEM;
+	}
+	int n = snprintf(line, lsize, ". 0 IN %s ", tname);
+	int ret = escapes_convert(value, line + n, lsize - (size_t)n - 2, false);
+	if (ret < 0) {
+		free(line);
+		return -EINVAL;
+	}
+	size_t len = (size_t)n + (size_t)ret;
+	line[len++] = '\n';
+	line[len] = '\0';
+	ret = -EINVAL;
+	if (zs_set_input_string(sc, line, len) == 0 && zs_parse_record(sc) == 0 &&
+	    sc->state == ZS_STATE_DATA && sc->r_type == type && sc->r_data_length <= size) {
+		memcpy(out, sc->r_data, sc->r_data_length);
+		ret = (int)sc->r_data_length;
+	}
+	free(line);
+	if (ret < 0) {
+		/* A scanner that met an error stays in it: start afresh. */
+		zs_deinit(sc);
+		if (zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
+			return -ENOMEM;
+		}
+	}
+	return ret;
 }

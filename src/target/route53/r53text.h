@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <libknot/dname.h>
+#include <libknot/rrset.h>
 
 /* Route 53 name text -> wire (lowercased).  Octal \ooo and the zone-file
  * escapes (\DDD decimal is NOT accepted: Route 53 never sends it).
@@ -28,3 +29,20 @@ int r53_txt_from_rdata(const uint8_t *rd, size_t len, char *out, size_t size);
 /* A Route 53 TXT Value -> rdata.  Quoted strings (\" \\ \ooo), or bare
  * words separated by spaces.  Returns the rdata length or -EINVAL. */
 int r53_txt_to_rdata(const char *value, uint8_t *out, size_t size);
+
+struct zs_scanner;
+
+
+/* Record pos of rrset as one Route 53 Value (malloc'd *buf, grown): TXT and
+ * SPF as quoted strings, other types as zone text with every \DDD escape
+ * made \ooo, the escape Route 53 uses.  Returns the length or an error. */
+int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, char **buf, size_t *size);
+
+/* A Route 53 Value of this type -> wire rdata in out (DNS_RDATA_MAX bytes).
+ * sc is a scanner made with r53_scanner_new(), reused between calls.
+ * Returns the rdata length or -EINVAL. */
+int r53_value_to_rdata(struct zs_scanner *sc, uint16_t type, const char *value, uint8_t *out,
+                       size_t size);
+
+struct zs_scanner *r53_scanner_new(void);
+void r53_scanner_free(struct zs_scanner *sc);

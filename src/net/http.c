@@ -1,0 +1,117 @@
+#include "net/http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+struct http {
+	CURL *curl;
+	long timeout_ms;
+};
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+http_t *http_new(long timeout_ms)
+{
+	http_t *h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		return NULL;
+	}
+	h->curl = curl_easy_init();
+	if (h->curl == NULL) {
+		free(h);
+		return NULL;
+	}
+	h->timeout_ms = timeout_ms;
+	return h;
+}
+
+void http_free(http_t *h)
+{
+	if (h != NULL) {
+		curl_easy_cleanup(h->curl);
+		free(h);
+	}
+}
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	http_response_t *r = arg;
+	size_t n = size * nmemb;
+	if (r->len + n > HTTP_MAX_BODY) {
+		return 0; /* curl reports a write error */
+	}
+	char *b = realloc(r->body, r->len + n + 1);
+	if (b == NULL) {
+		return 0;
+	}
+	memcpy(b + r->len, ptr, n);
+	r->body = b;
+	r->len += n;
+	b[r->len] = '\0';
+	return n;
+}
+
+int http_request(http_t *h, const char *method, const char *url, const char *const *headers,
+                 size_t nheaders, const char *body, size_t body_len, http_response_t *resp,
+                 char *err, size_t errlen)
+{
+	memset(resp, 0, sizeof(*resp));
+	CURL *c = h->curl;
+	curl_easy_reset(c);
+	struct curl_slist *list = NULL;
+	for (size_t i = 0; i < nheaders; i++) {
+		struct curl_slist *n = curl_slist_append(list, headers[i]);
+		if (n == NULL) {
+			curl_slist_free_all(list);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		list = n;
+	}
+	/* libcurl adds "Expect: 100-continue" to big POSTs: a round trip lost. */
+	list = curl_slist_append(list, "Expect:");
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < 10000 ? h->timeout_ms : 10000);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	} else if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(list);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s %s: %s", method, url,
+		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		http_response_free(resp);
+		return -EIO;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	return 0;
+}
+
+void http_response_free(http_response_t *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}

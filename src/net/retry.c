@@ -1,0 +1,109 @@
+#include "net/retry.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+struct ratelimit {
+	struct ratelimit *next;
+	char *id;
+	double rate;   /* tokens per second */
+	double burst;  /* bucket size */
+	double tokens; /* may go negative: requests queued behind each other */
+	double stamp;  /* monotonic seconds of the last update */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ratelimit *limiters;
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+ratelimit_t *ratelimit_get(const char *id, double per_second)
+{
+	pthread_mutex_lock(&lock);
+	struct ratelimit *r = limiters;
+	while (r != NULL && strcmp(r->id, id) != 0) {
+		r = r->next;
+	}
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r != NULL && (r->id = strdup(id)) == NULL) {
+			free(r);
+			r = NULL;
+		}
+		if (r != NULL) {
+			r->stamp = mono();
+			r->tokens = 1;
+			r->next = limiters;
+			limiters = r;
+		}
+	}
+	if (r != NULL) {
+		r->rate = per_second > 0 ? per_second : 1;
+		r->burst = 1; /* no bursts: providers count per second, evenly */
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+double ratelimit_take(ratelimit_t *r)
+{
+	pthread_mutex_lock(&lock);
+	double now = mono();
+	r->tokens += (now - r->stamp) * r->rate;
+	if (r->tokens > r->burst) {
+		r->tokens = r->burst;
+	}
+	r->stamp = now;
+	r->tokens -= 1;
+	double wait = r->tokens >= 0 ? 0 : -r->tokens / r->rate;
+	pthread_mutex_unlock(&lock);
+	return wait;
+}
+
+void ratelimit_cleanup(void)
+{
+	pthread_mutex_lock(&lock);
+	while (limiters != NULL) {
+		struct ratelimit *n = limiters->next;
+		free(limiters->id);
+		free(limiters);
+		limiters = n;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+double retry_backoff(unsigned n, double base, double cap)
+{
+	double d = base;
+	for (unsigned i = 1; i < n && d < cap; i++) {
+		d *= 2;
+	}
+	if (d > cap) {
+		d = cap;
+	}
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r)) {
+		r = (uint32_t)time(NULL);
+	}
+	return d / 2 + (d / 2) * ((double)(r % 10001) / 10000.0);
+}
+
+void retry_sleep(double secs)
+{
+	if (secs <= 0) {
+		return;
+	}
+	struct timespec ts = { .tv_sec = (time_t)secs,
+		               .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}

@@ -1,0 +1,30 @@
+/*
+ * Pacing of provider requests: a token-bucket rate limit shared by every
+ * user of one target in the process (zones pushed from several workers to
+ * one account share the account's limit), and exponential backoff with
+ * jitter between retries.
+ */
+#pragma once
+
+#include <stdint.h>
+
+typedef struct ratelimit ratelimit_t;
+
+/* The limiter of this target id (created at the first call, kept for the
+ * life of the process; a new rate replaces the old).  NULL when out of
+ * memory.  Thread-safe. */
+ratelimit_t *ratelimit_get(const char *id, double per_second);
+
+/* Take one token: the seconds to sleep before sending (0 when free now).
+ * The caller sleeps; the token is taken either way. */
+double ratelimit_take(ratelimit_t *r);
+
+/* Free every limiter (at exit). */
+void ratelimit_cleanup(void);
+
+/* Backoff before attempt n (1 = first retry): base * 2^(n-1), at most cap,
+ * with "full jitter" (a random share of it, at least half). Seconds. */
+double retry_backoff(unsigned n, double base, double cap);
+
+/* Sleep for secs (fractions allowed). */
+void retry_sleep(double secs);

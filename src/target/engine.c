@@ -1,0 +1,291 @@
+#include "target/engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/soa.h>
+
+#include "dns/name.h"
+#include "obs/log.h"
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const zone_t *snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
+                              size_t errlen)
+{
+	if (z->zone != NULL) {
+		return z->zone;
+	}
+	if (!z->has_loaded) {
+		if (z->store == NULL || store_zone_load(z->store, apex, &z->loaded) != 0) {
+			snprintf(err, errlen, "cannot read the zone's snapshot from the state");
+			return NULL;
+		}
+		z->has_loaded = true;
+	}
+	return &z->loaded;
+}
+
+/* The most a limit allows out of total RRsets.  A percentage applies only
+ * to zones of 10 RRsets or more (small zones change wholesale). */
+static size_t allowed(conf_limit_t l, size_t total)
+{
+	if (!l.percent) {
+		return l.value;
+	}
+	if (total < 10) {
+		return SIZE_MAX;
+	}
+	return total * l.value / 100;
+}
+
+static int check_limits(const conf_zone_t *zc, engine_result_t *r)
+{
+	size_t del = r->diff.deleted, upd = r->diff.replaced;
+	size_t max_del = allowed(zc->max_delete, r->total);
+	size_t max_upd = allowed(zc->max_update, r->total);
+	const char *what = NULL;
+	size_t n = 0, max = 0;
+	conf_limit_t l;
+	if (del > max_del) {
+		what = "max-delete", n = del, max = max_del, l = zc->max_delete;
+	} else if (upd > max_upd) {
+		what = "max-update", n = upd, max = max_upd, l = zc->max_update;
+	}
+	if (what == NULL) {
+		return 0;
+	}
+	snprintf(r->error, sizeof(r->error),
+	         "refused: would %s %zu of %zu RRsets, over %s %u%s (%zu); check the primary, "
+	         "then run 'zonesync sync --force' to apply",
+	         what[4] == 'd' ? "delete" : "update", n, r->total, what, l.value,
+	         l.percent ? "%" : "", max);
+	r->refused = true;
+	return -EPERM;
+}
+
+/* soa-serial: mirror: the target's own SOA, with the primary's serial. */
+static int mirror_soa(engine_result_t *r, uint32_t serial)
+{
+	zone_rrset_t live, want;
+	if (!zone_find(&r->live, r->live.apex, KNOT_RRTYPE_SOA, &live) ||
+	    !zone_find(&r->want, r->want.apex, KNOT_RRTYPE_SOA, &want)) {
+		return 0;
+	}
+	const knot_rdata_t *rd = live.rr[0].rd;
+	r->soa = malloc(knot_rdata_size(rd->len));
+	if (r->soa == NULL) {
+		return -ENOMEM;
+	}
+	knot_rdata_t *copy = (knot_rdata_t *)r->soa;
+	memcpy(copy, rd, knot_rdata_size(rd->len));
+	knot_soa_serial_set(copy, serial);
+	zone_rr_t *w = (zone_rr_t *)want.rr;
+	w->rd = copy;
+	w->ttl = live.ttl;
+	return 0;
+}
+
+/* Read the live records and diff them against the desired view. */
+static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
+                     const zone_view_rules_t *rules, engine_result_t *r)
+{
+	zone_diff_free(&r->diff);
+	zone_view_free(&r->base);
+	zone_free(&r->live);
+	int ret = ops->read(t, &r->live, &r->foreign, &r->stats, r->error, sizeof(r->error));
+	if (ret != 0) {
+		return ret;
+	}
+	if (!r->want_full) {
+		const zone_t *snap = snapshot(z, r->live.apex, r->error, sizeof(r->error));
+		if (snap == NULL) {
+			return -EIO;
+		}
+		zone_view_free(&r->want);
+		zone_view_skipped_free(&r->skipped);
+		r->want_full = true;
+		ret = zone_view(snap, rules, &r->want, &r->skipped);
+		if (ret == 0 && rules->apex_soa) {
+			ret = mirror_soa(r, z->serial);
+		}
+	}
+	if (ret == 0) {
+		ret = zone_view(&r->live, rules, &r->base, NULL);
+	}
+	if (ret == 0) {
+		ret = zone_diff(&r->base, &r->want, &r->diff);
+	}
+	r->total = r->base.rrsets;
+	if (ret != 0 && r->error[0] == '\0') {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+	}
+	return ret;
+}
+
+static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const engine_zone_t *z,
+                       const engine_opts_t *o, const engine_result_t *r)
+{
+	if (o->plan) {
+		return;
+	}
+	if (r->ret == 0 && r->uptodate) {
+		log_debug("target up to date: zone=%s target=%s serial=%u", zc->domain, tc->id,
+		          z->serial);
+	} else if (r->ret == 0) {
+		log_info("target synced: zone=%s target=%s serial=%u mode=%s changes=%zu "
+		         "added=%zu updated=%zu deleted=%zu skipped=%zu requests=%zu reads=%zu "
+		         "writes=%zu retries=%zu throttled=%zu time=%.3fs",
+		         zc->domain, tc->id, z->serial, r->incremental ? "incremental" : "full",
+		         r->diff.count, r->diff.added, r->diff.replaced, r->diff.deleted,
+		         r->skipped.rrsets, r->stats.requests, r->stats.reads, r->stats.writes,
+		         r->stats.retries, r->stats.throttled, r->secs);
+	} else if (r->refused) {
+		log_error("target refused: zone=%s target=%s serial=%u error=%s", zc->domain,
+		          tc->id, z->serial, r->error);
+	} else {
+		log_error("target failed: zone=%s target=%s serial=%u dirty=%s requests=%zu "
+		          "error=%s",
+		          zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no",
+		          r->stats.requests, r->error);
+	}
+}
+
+static void record(store_t *st, const conf_zone_t *zc, const conf_target_t *tc,
+                   store_target_t *ts, const char *error)
+{
+	if (error != NULL) {
+		snprintf(ts->last_error, sizeof(ts->last_error), "%.*s",
+		         (int)sizeof(ts->last_error) - 1, error);
+	} else {
+		ts->last_error[0] = '\0';
+	}
+	if (store_target_set(st, zc->name, tc->id, ts) != 0) {
+		log_error("cannot record the target's state: zone=%s target=%s", zc->domain,
+		          tc->id);
+	}
+}
+
+int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
+                const engine_opts_t *o, engine_result_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	double t0 = mono();
+	const target_ops_t *ops = tc->type->ops;
+	store_target_t ts = { 0 };
+	if (z->store != NULL && store_target_get(z->store, zc->name, tc->id, &ts) != 0) {
+		snprintf(r->error, sizeof(r->error), "cannot read the target's state");
+		r->ret = -EIO;
+		goto out;
+	}
+	if (!o->plan && ts.has_serial && !ts.dirty && ts.serial == z->serial) {
+		r->uptodate = true;
+		goto out;
+	}
+	zone_view_rules_t rules = ops->rules(tc);
+	const engine_delta_t *d = z->delta;
+	/* soa-serial: mirror needs the target's own SOA: always read. */
+	r->incremental = !o->plan && d != NULL && ts.has_serial && !ts.dirty &&
+	                 ts.serial == d->from && !rules.apex_soa;
+
+	target_t *t = NULL;
+	r->ret = ops->open(tc, zc, &t, &r->stats, r->error, sizeof(r->error));
+	if (r->ret != 0) {
+		goto record;
+	}
+	if (r->incremental) {
+		r->ret = zone_view(&d->old, &rules, &r->base, NULL);
+		if (r->ret == 0) {
+			r->ret = zone_view(&d->new, &rules, &r->want, &r->skipped);
+		}
+		if (r->ret == 0) {
+			r->ret = zone_diff(&r->base, &r->want, &r->diff);
+		}
+		if (r->ret == 0 && (r->diff.deleted > 0 || r->diff.replaced > 0)) {
+			r->ret = store_zone_rrsets(z->store, zc->name, &r->total);
+		}
+		if (r->ret != 0) {
+			snprintf(r->error, sizeof(r->error), "cannot compute the change");
+		}
+	} else {
+		r->ret = full_diff(z, ops, t, &rules, r);
+	}
+	if (r->ret == 0 && !o->force) {
+		r->ret = check_limits(zc, r);
+	}
+	if (r->ret != 0 || o->plan) {
+		goto close;
+	}
+	if (r->diff.count > 0) {
+		ts.dirty = true; /* before the first write: a crash leaves it dirty */
+		record(z->store, zc, tc, &ts, NULL);
+		r->wrote = true;
+		r->ret = ops->apply(t, &r->diff, !r->incremental, &o->topts, &r->stats, r->error,
+		                    sizeof(r->error));
+		if (r->ret == -ESTALE) {
+			log_notice("target's records differ from what we expected, reading them "
+			           "again: zone=%s target=%s error=%s",
+			           zc->domain, tc->id, r->error);
+			r->error[0] = '\0';
+			r->incremental = false;
+			r->ret = full_diff(z, ops, t, &rules, r);
+			if (r->ret == 0 && !o->force) {
+				r->ret = check_limits(zc, r);
+			}
+			if (r->ret == 0 && r->diff.count > 0) {
+				r->ret = ops->apply(t, &r->diff, true, &o->topts, &r->stats, r->error,
+				                    sizeof(r->error));
+			}
+		}
+	}
+close:
+	ops->close(t);
+record:
+	if (!o->plan && z->store != NULL) {
+		if (r->ret == 0) {
+			ts = (store_target_t){ .has_serial = true,
+				               .serial = z->serial,
+				               .last_ok = (int64_t)time(NULL) };
+			record(z->store, zc, tc, &ts, NULL);
+		} else {
+			record(z->store, zc, tc, &ts, r->error);
+		}
+	}
+out:
+	r->secs = mono() - t0;
+	log_result(zc, tc, z, o, r);
+	return r->ret;
+}
+
+void engine_result_free(engine_result_t *r)
+{
+	zone_diff_free(&r->diff);
+	zone_view_free(&r->base);
+	zone_view_free(&r->want);
+	zone_free(&r->live);
+	zone_view_skipped_free(&r->skipped);
+	free(r->soa);
+	r->soa = NULL;
+}
+
+void engine_zone_free(engine_zone_t *z)
+{
+	if (z->has_loaded) {
+		zone_free(&z->loaded);
+		z->has_loaded = false;
+	}
+}
+
+void engine_delta_free(engine_delta_t *d)
+{
+	zone_free(&d->old);
+	zone_free(&d->new);
+}

@@ -1,0 +1,75 @@
+/*
+ * The sync engine: brings one (zone, target) pair to the view of the
+ * zone's snapshot, with the fewest requests.
+ *
+ *   desired = view(snapshot).  If the target is clean and at the serial an
+ *   IXFR just started from, the changes are the view of that delta (no read
+ *   of the provider).  Otherwise the target's live records are read, seen
+ *   through the same view, and diffed against the desired view.
+ *
+ * Crash safety: the target is marked dirty in the store before its first
+ * write and clean, at the new serial, after its last; a dirty target is
+ * reconciled from its live records next time.  Safety limits (max-delete,
+ * max-update) refuse a plan unless forced.  A provider refusing because its
+ * live records are not what we thought (edited by hand) gets one re-read
+ * and a fresh diff.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "store/store.h"
+#include "target/target.h"
+#include "zone/diff.h"
+#include "zone/view.h"
+
+/* The RRsets an IXFR touched, whole, before and after it. */
+typedef struct {
+	uint32_t from, to;
+	zone_t old, new; /* finished, apex set */
+} engine_delta_t;
+
+/* The zone being pushed: its serial and where its snapshot comes from. */
+typedef struct {
+	store_t *store;              /* target state; the snapshot when zone is NULL */
+	const zone_t *zone;          /* the snapshot, when already in memory */
+	uint32_t serial;
+	const engine_delta_t *delta; /* the IXFR just committed, or NULL */
+	zone_t loaded;               /* the snapshot read from the store, on demand */
+	bool has_loaded;
+} engine_zone_t;
+
+typedef struct {
+	bool plan;  /* read and diff only: no write, no state change */
+	bool force; /* ignore max-delete / max-update */
+	target_opts_t topts;
+} engine_opts_t;
+
+typedef struct {
+	int ret;          /* 0, or the error of the push */
+	bool refused;     /* a safety limit stopped it (ret -EPERM) */
+	bool uptodate;    /* nothing to do, nothing asked */
+	bool incremental; /* from the IXFR delta, no read */
+	bool wrote;       /* write requests were sent */
+	size_t foreign;   /* live sets left alone (aliases, weighted...) */
+	size_t total;     /* RRsets the limits are measured against */
+	zone_view_skipped_t skipped;
+	zone_diff_t diff;
+	target_stats_t stats;
+	double secs;
+	char error[2048];
+	/* What the diff points into. */
+	zone_t live, base, want;
+	bool want_full; /* want is the view of the whole snapshot */
+	uint8_t *soa;
+} engine_result_t;
+
+/* Push (or plan) one target of a zone; logs the outcome.  Returns r->ret. */
+int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
+                const engine_opts_t *o, engine_result_t *r);
+
+void engine_result_free(engine_result_t *r);
+void engine_zone_free(engine_zone_t *z);
+void engine_delta_free(engine_delta_t *d);

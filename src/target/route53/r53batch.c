@@ -1,0 +1,202 @@
+/* Route 53 change batches: actions, costs, units that must stay together. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libknot/descriptor.h>
+
+#include "dns/name.h"
+#include "dns/rdata.h"
+#include "target/route53/r53text.h"
+#include "target/route53/route53.h"
+
+static void set_name(const zone_rrset_t *s, char *buf, size_t size)
+{
+	dns_key_to_str(s->key, s->keylen, buf, size);
+}
+
+/* Texts of the set's values; *chars gets their total length. */
+static int values(const zone_rrset_t *s, char ***out, size_t *chars, char *err, size_t errlen)
+{
+	knot_rrset_t rr;
+	uint8_t owner[KNOT_DNAME_MAXLEN];
+	uint8_t *buf = NULL;
+	size_t bufsize = 0;
+	char *text = NULL;
+	size_t tsize = 0;
+	int ret = zone_rrset_to_knot(s, &rr, owner, &buf, &bufsize);
+	char **v = calloc(s->count, sizeof(*v));
+	if (ret != 0 || v == NULL) {
+		free(buf);
+		free(v);
+		return -ENOMEM;
+	}
+	*chars = 0;
+	for (size_t i = 0; i < s->count && ret == 0; i++) {
+		int n = r53_value_from_rr(&rr, i, &text, &tsize);
+		if (n < 0 || n > R53_MAX_VALUE) {
+			char name[1100], type[16];
+			set_name(s, name, sizeof(name));
+			snprintf(err, errlen, "%s %s: %s", name, dns_type_str(s->type, type, 16),
+			         n < 0 ? "a value Route 53 cannot take"
+			               : "a value longer than Route 53's 4,000 characters");
+			ret = n < 0 ? -EINVAL : -E2BIG;
+			break;
+		}
+		v[i] = strndup(text, (size_t)n);
+		if (v[i] == NULL) {
+			ret = -ENOMEM;
+		}
+		*chars += (size_t)n;
+	}
+	free(text);
+	free(buf);
+	if (ret != 0) {
+		for (size_t i = 0; i < s->count; i++) {
+			free(v[i]);
+		}
+		free(v);
+		return ret;
+	}
+	*out = v;
+	return 0;
+}
+
+static bool at_apex(const zone_rrset_t *s, const uint8_t *apex_key, size_t apex_keylen)
+{
+	return s->keylen == apex_keylen && memcmp(s->key, apex_key, apex_keylen) == 0;
+}
+
+static bool same_owner(const zone_rrset_t *a, const zone_rrset_t *b)
+{
+	return a->keylen == b->keylen && memcmp(a->key, b->key, a->keylen) == 0;
+}
+
+int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_plan_t *out,
+             char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	uint8_t apex_key[DNS_KEY_MAX];
+	size_t apex_keylen = dns_name_key(apex, apex_key);
+	/* A REPLACE is one UPSERT; at most one action per change. */
+	out->change = calloc(d->count + 1, sizeof(*out->change));
+	out->batch_end = calloc(d->count + 1, sizeof(*out->batch_end));
+	if (out->change == NULL || out->batch_end == NULL) {
+		r53_plan_free(out);
+		return -ENOMEM;
+	}
+	size_t unit = 0;
+	const zone_rrset_t *prev = NULL;
+	/* Per owner: deletions first (a CNAME replacing an A must free the
+	 * name first in the same batch), then the rest. */
+	for (size_t i = 0; i < d->count;) {
+		size_t j = i;
+		const zone_change_t *c0 = &d->change[i];
+		const zone_rrset_t *owner = c0->kind == ZONE_CHANGE_DELETE ? &c0->old : &c0->new;
+		while (j < d->count) {
+			const zone_change_t *c = &d->change[j];
+			const zone_rrset_t *s = c->kind == ZONE_CHANGE_DELETE ? &c->old : &c->new;
+			if (!same_owner(s, owner)) {
+				break;
+			}
+			j++;
+		}
+		if (prev == NULL || !same_owner(prev, owner)) {
+			unit++;
+		}
+		prev = owner;
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t k = i; k < j; k++) {
+				const zone_change_t *c = &d->change[k];
+				bool del = c->kind == ZONE_CHANGE_DELETE;
+				if (del != (pass == 0)) {
+					continue;
+				}
+				const zone_rrset_t *s = del ? &c->old : &c->new;
+				bool apex_fixed = at_apex(s, apex_key, apex_keylen) &&
+				                  (s->type == KNOT_RRTYPE_SOA ||
+				                   s->type == KNOT_RRTYPE_NS);
+				r53_action_t a;
+				if (del) {
+					if (apex_fixed) {
+						continue; /* Route 53 keeps them; never deleted */
+					}
+					a = R53_DELETE;
+				} else if (c->kind == ZONE_CHANGE_ADD && live_known && !apex_fixed) {
+					a = R53_CREATE;
+				} else {
+					a = R53_UPSERT;
+				}
+				if (s->count > R53_MAX_VALUES) {
+					char name[1100], type[16];
+					set_name(s, name, sizeof(name));
+					snprintf(err, errlen,
+					         "%s %s: %zu values, Route 53 takes at most %d",
+					         name, dns_type_str(s->type, type, 16), s->count,
+					         R53_MAX_VALUES);
+					r53_plan_free(out);
+					return -E2BIG;
+				}
+				r53_change_t *rc = &out->change[out->count];
+				size_t chars;
+				int ret = values(s, &rc->values, &chars, err, errlen);
+				if (ret != 0) {
+					r53_plan_free(out);
+					return ret;
+				}
+				rc->action = a;
+				rc->set = s;
+				rc->unit = unit;
+				size_t f = a == R53_UPSERT ? 2 : 1;
+				rc->cost = (r53_cost_t){ s->count * f, chars * f };
+				out->count++;
+			}
+		}
+		i = j;
+	}
+	/* Fill batches greedily, a unit never split. */
+	r53_cost_t cur = { 0, 0 };
+	for (size_t i = 0; i < out->count;) {
+		size_t j = i;
+		r53_cost_t u = { 0, 0 };
+		while (j < out->count && out->change[j].unit == out->change[i].unit) {
+			u.records += out->change[j].cost.records;
+			u.chars += out->change[j].cost.chars;
+			j++;
+		}
+		if (u.records > R53_MAX_RECORDS || u.chars > R53_MAX_CHARS) {
+			char name[1100];
+			set_name(out->change[i].set, name, sizeof(name));
+			snprintf(err, errlen,
+			         "%s: the change at this name counts %zu records and %zu characters, "
+			         "more than one Route 53 request takes (%d, %d)",
+			         name, u.records, u.chars, R53_MAX_RECORDS, R53_MAX_CHARS);
+			r53_plan_free(out);
+			return -E2BIG;
+		}
+		if (cur.records + u.records > R53_MAX_RECORDS || cur.chars + u.chars > R53_MAX_CHARS) {
+			out->batch_end[out->nbatches++] = i;
+			cur = (r53_cost_t){ 0, 0 };
+		}
+		cur.records += u.records;
+		cur.chars += u.chars;
+		i = j;
+	}
+	if (out->count > 0) {
+		out->batch_end[out->nbatches++] = out->count;
+	}
+	return 0;
+}
+
+void r53_plan_free(r53_plan_t *p)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		for (size_t k = 0; p->change[i].values != NULL && k < p->change[i].set->count; k++) {
+			free(p->change[i].values[k]);
+		}
+		free(p->change[i].values);
+	}
+	free(p->change);
+	free(p->batch_end);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,311 @@
+#include "target/route53/r53xml.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libknot/descriptor.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libzscanner/scanner.h>
+
+#include "dns/rdata.h"
+#include "obs/log.h"
+#include "target/route53/r53text.h"
+
+static xmlDocPtr parse(const char *xml, size_t len)
+{
+	if (xml == NULL || len == 0 || len > INT32_MAX) {
+		return NULL;
+	}
+	return xmlReadMemory(xml, (int)len, "route53.xml", NULL,
+	                     XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+	                             XML_PARSE_NOWARNING);
+}
+
+static bool is(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *child(const xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next) {
+		if (is(c, name)) {
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* The text of an element (its direct text children), "" when absent. */
+static const char *text(const xmlNode *n)
+{
+	if (n == NULL) {
+		return "";
+	}
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE && c->content != NULL) {
+			return (const char *)c->content;
+		}
+	}
+	return "";
+}
+
+static void copy(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s);
+}
+
+static const char *strip(const char *id, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(id, prefix, n) == 0 ? id + n : id;
+}
+
+int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, size_t *foreign, r53_next_t *next,
+                     char *err, size_t errlen)
+{
+	memset(next, 0, sizeof(*next));
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	if (!is(root, "ListResourceRecordSetsResponse")) {
+		snprintf(err, errlen, "ListResourceRecordSets: not a record set listing");
+		xmlFreeDoc(doc);
+		return -EINVAL;
+	}
+	zs_scanner_t *sc = r53_scanner_new();
+	uint8_t *rd = malloc(2 * DNS_RDATA_MAX);
+	uint8_t *canon = rd != NULL ? rd + DNS_RDATA_MAX : NULL;
+	int ret = sc != NULL && rd != NULL ? 0 : -ENOMEM;
+	xmlNode *sets = child(root, "ResourceRecordSets");
+	for (xmlNode *s = sets != NULL ? sets->children : NULL; s != NULL && ret == 0; s = s->next) {
+		if (!is(s, "ResourceRecordSet")) {
+			continue;
+		}
+		const char *name = text(child(s, "Name"));
+		const char *tname = text(child(s, "Type"));
+		if (child(s, "AliasTarget") != NULL || child(s, "SetIdentifier") != NULL) {
+			(*foreign)++;
+			continue;
+		}
+		knot_dname_storage_t owner;
+		uint16_t type;
+		char *end;
+		const char *ttl_text = text(child(s, "TTL"));
+		unsigned long ttl = strtoul(ttl_text, &end, 10);
+		if (r53_name_to_wire(name, owner) < 0) {
+			snprintf(err, errlen, "record set '%s' %s: bad name", name, tname);
+			ret = -EINVAL;
+			break;
+		}
+		if (knot_rrtype_from_string(tname, &type) != 0) {
+			snprintf(err, errlen, "record set '%s' %s: unknown type", name, tname);
+			ret = -EINVAL;
+			break;
+		}
+		if (*ttl_text == '\0' || *end != '\0' || ttl > INT32_MAX) {
+			snprintf(err, errlen, "record set '%s' %s: bad TTL '%s'", name, tname,
+			         ttl_text);
+			ret = -EINVAL;
+			break;
+		}
+		/* Parse the whole set first: one unreadable value makes the set
+		 * one we cannot account for, left alone like an alias. */
+		xmlNode *rrs = child(s, "ResourceRecords");
+		size_t mark = live->count;
+		bool bad = false;
+		for (xmlNode *r = rrs != NULL ? rrs->children : NULL; r != NULL; r = r->next) {
+			if (!is(r, "ResourceRecord")) {
+				continue;
+			}
+			const char *value = text(child(r, "Value"));
+			int n = r53_value_to_rdata(sc, type, value, rd, DNS_RDATA_MAX);
+			if (n < 0 || dns_rdata_canonical(type, rd, (uint16_t)n, canon) < 0) {
+				log_warning("route53: record set %s %s has a value zonesync cannot "
+				            "read, left alone: '%.200s'",
+				            name, tname, value);
+				bad = true;
+				break;
+			}
+			if (zone_add(live, owner, type, (uint32_t)ttl, rd, (uint16_t)n) != 0) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		if (bad) {
+			live->count = mark; /* its records dropped (arena space stays) */
+			(*foreign)++;
+		}
+	}
+	if (ret == 0 && strcmp(text(child(root, "IsTruncated")), "true") == 0) {
+		next->truncated = true;
+		copy(next->name, sizeof(next->name), text(child(root, "NextRecordName")));
+		copy(next->type, sizeof(next->type), text(child(root, "NextRecordType")));
+		copy(next->identifier, sizeof(next->identifier),
+		     text(child(root, "NextRecordIdentifier")));
+		if (next->name[0] == '\0') {
+			snprintf(err, errlen, "ListResourceRecordSets: truncated without "
+			                      "NextRecordName");
+			ret = -EINVAL;
+		}
+	}
+	free(rd);
+	r53_scanner_free(sc);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int r53_parse_zones(const char *xml, size_t len, const knot_dname_t *apex, char id[R53_ID_MAX],
+                    r53_next_t *next)
+{
+	memset(next, 0, sizeof(*next));
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	if (!is(root, "ListHostedZonesByNameResponse")) {
+		xmlFreeDoc(doc);
+		return -EINVAL;
+	}
+	int ret = -ENOENT;
+	bool past = false; /* zones come in name order: past ours, stop */
+	xmlNode *zones = child(root, "HostedZones");
+	for (xmlNode *z = zones != NULL ? zones->children : NULL; z != NULL; z = z->next) {
+		if (!is(z, "HostedZone")) {
+			continue;
+		}
+		knot_dname_storage_t name;
+		if (r53_name_to_wire(text(child(z, "Name")), name) < 0) {
+			continue;
+		}
+		if (!knot_dname_is_equal(name, apex)) {
+			past = true;
+			continue;
+		}
+		xmlNode *cfg = child(z, "Config");
+		if (strcmp(text(child(cfg, "PrivateZone")), "true") == 0) {
+			continue; /* a private zone of the same name is not ours */
+		}
+		copy(id, R53_ID_MAX, strip(text(child(z, "Id")), "/hostedzone/"));
+		ret = 0;
+		break;
+	}
+	if (ret != 0 && !past && strcmp(text(child(root, "IsTruncated")), "true") == 0) {
+		next->truncated = true;
+		copy(next->name, sizeof(next->name), text(child(root, "NextDNSName")));
+		copy(next->identifier, sizeof(next->identifier),
+		     text(child(root, "NextHostedZoneId")));
+	}
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int r53_parse_change(const char *xml, size_t len, char id[R53_ID_MAX], char status[16])
+{
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	xmlNode *info = child(root, "ChangeInfo");
+	int ret = -EINVAL;
+	if (info != NULL && *text(child(info, "Id")) != '\0') {
+		copy(id, R53_ID_MAX, strip(text(child(info, "Id")), "/change/"));
+		copy(status, 16, text(child(info, "Status")));
+		ret = 0;
+	}
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int r53_parse_nameservers(const char *xml, size_t len, knot_dname_storage_t *out, size_t max)
+{
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	xmlNode *ns = child(child(root, "DelegationSet"), "NameServers");
+	int n = ns != NULL ? 0 : -EINVAL;
+	for (xmlNode *c = ns != NULL ? ns->children : NULL; c != NULL && (size_t)n < max;
+	     c = c->next) {
+		if (is(c, "NameServer") && r53_name_to_wire(text(c), out[n]) > 0) {
+			n++;
+		}
+	}
+	xmlFreeDoc(doc);
+	return n;
+}
+
+int r53_parse_error(const char *xml, size_t len, char *code, size_t codelen, char *msg,
+                    size_t msglen)
+{
+	code[0] = msg[0] = '\0';
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	int ret = -EINVAL;
+	if (is(root, "ErrorResponse")) {
+		xmlNode *e = child(root, "Error");
+		copy(code, codelen, text(child(e, "Code")));
+		copy(msg, msglen, text(child(e, "Message")));
+		ret = e != NULL ? 0 : -EINVAL;
+	} else if (is(root, "InvalidChangeBatch")) {
+		copy(code, codelen, "InvalidChangeBatch");
+		size_t o = 0;
+		xmlNode *ms = child(root, "Messages");
+		for (xmlNode *m = ms != NULL ? ms->children : NULL; m != NULL; m = m->next) {
+			if (is(m, "Message") && o + 3 < msglen) {
+				o += (size_t)snprintf(msg + o, msglen - o, "%s%s", o > 0 ? "; " : "",
+				                      text(m));
+				if (o >= msglen) {
+					o = msglen - 1;
+				}
+			}
+		}
+		if (o == 0) {
+			copy(msg, msglen, text(child(root, "Message")));
+		}
+		ret = 0;
+	}
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int r53_buf_add(r53_buf_t *b, const char *s, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len + 1) {
+			cap *= 2;
+		}
+		char *d = realloc(b->data, cap);
+		if (d == NULL) {
+			return -ENOMEM;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int r53_buf_add_escaped(r53_buf_t *b, const char *s, size_t len)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		const char *rep = NULL;
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		default: continue;
+		}
+		if (r53_buf_add(b, s + start, i - start) != 0 || r53_buf_add(b, rep, strlen(rep)) != 0) {
+			return -ENOMEM;
+		}
+		start = i + 1;
+	}
+	return r53_buf_add(b, s + start, len - start);
+}
+
+void r53_buf_free(r53_buf_t *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}

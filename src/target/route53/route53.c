@@ -1,0 +1,640 @@
+#include "target/route53/route53.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libknot/descriptor.h>
+
+#include "conf/conf.h"
+#include "dns/name.h"
+#include "dns/rdata.h"
+#include "net/awscreds.h"
+#include "net/http.h"
+#include "net/retry.h"
+#include "net/sigv4.h"
+#include "obs/log.h"
+#include "target/route53/r53text.h"
+#include "target/route53/r53xml.h"
+
+#define API "/2013-04-01"
+#define XMLNS "https://route53.amazonaws.com/doc/2013-04-01/"
+#define MAX_ATTEMPTS 8
+#define BACKOFF_BASE 0.1
+#define BACKOFF_CAP 10.0
+#define HTTP_TIMEOUT_MS 60000
+#define WAIT_MAX_SECS 900.0
+
+struct target {
+	const conf_target_t *conf;
+	const conf_zone_t *zone;
+	http_t *http;
+	aws_creds_t creds;
+	char base[512]; /* scheme://host[:port], no trailing slash */
+	char host[300]; /* host[:port] as in the Host header */
+	char region[64];
+	char zone_id[R53_ID_MAX];
+	ratelimit_t *rl;
+	const target_opts_t *opts; /* during apply, for progress */
+	target_progress_t progress;
+};
+
+/* --- requests ------------------------------------------------------------ */
+
+typedef struct {
+	long status;
+	char code[64];
+	char msg[2048];
+} r53_error_t;
+
+static void report_wait(target_t *t, double secs, const char *why)
+{
+	if (t->opts != NULL && t->opts->progress != NULL) {
+		t->progress.waiting = secs;
+		t->progress.why = why;
+		t->opts->progress(t->opts->progress_ctx, &t->progress);
+		t->progress.waiting = 0;
+		t->progress.why = NULL;
+	}
+}
+
+static bool retryable(const r53_error_t *e)
+{
+	return e->status == 0 || e->status == 429 || e->status == 500 || e->status == 502 ||
+	       e->status == 503 || e->status == 504 || strcmp(e->code, "Throttling") == 0 ||
+	       strcmp(e->code, "PriorRequestNotComplete") == 0;
+}
+
+/*
+ * One API call with pacing and retries.  query: raw pairs (encoded here).
+ * 0 with resp holding a 2xx answer; -EPROTO with e set for an error answer
+ * that is not worth retrying; -EIO when the retries ran out.
+ */
+static int call(target_t *t, const char *method, const char *path, const sigv4_pair_t *query,
+                size_t nquery, const char *body, size_t body_len, http_response_t *resp,
+                target_stats_t *stats, r53_error_t *e)
+{
+	char url[4096];
+	size_t o = (size_t)snprintf(url, sizeof(url), "%s%s", t->base, path);
+	for (size_t i = 0; i < nquery && o < sizeof(url); i++) {
+		char *k = sigv4_encode(query[i].name, 0);
+		char *v = sigv4_encode(query[i].value, 0);
+		if (k != NULL && v != NULL) {
+			o += (size_t)snprintf(url + o, sizeof(url) - o, "%c%s=%s", i == 0 ? '?' : '&',
+			                      k, v);
+		}
+		free(k);
+		free(v);
+	}
+	if (o >= sizeof(url)) {
+		snprintf(e->msg, sizeof(e->msg), "request URL too long");
+		return -EPROTO;
+	}
+	sigv4_creds_t creds = { t->creds.access_key, t->creds.secret_key,
+		                t->creds.session_token[0] != '\0' ? t->creds.session_token : NULL };
+	sigv4_pair_t ctype = { "content-type", "application/xml" };
+	for (unsigned attempt = 1;; attempt++) {
+		double wait = ratelimit_take(t->rl);
+		if (wait > 0) {
+			stats->wait_secs += wait;
+			report_wait(t, wait, "rate limit");
+			retry_sleep(wait);
+		}
+		char date[17];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+		sigv4_request_t req = { .method = method,
+			                .host = t->host,
+			                .path = path,
+			                .query = query,
+			                .nquery = nquery,
+			                .headers = body != NULL ? &ctype : NULL,
+			                .nheaders = body != NULL ? 1 : 0,
+			                .body = body != NULL ? body : "",
+			                .body_len = body != NULL ? body_len : 0,
+			                .region = t->region,
+			                .service = "route53",
+			                .amz_date = date };
+		char *auth = sigv4_authorization(&req, &creds);
+		if (auth == NULL) {
+			snprintf(e->msg, sizeof(e->msg), "cannot sign the request");
+			return -EPROTO;
+		}
+		char h_auth[2048], h_date[64], h_token[4200];
+		const char *headers[4];
+		size_t nh = 0;
+		snprintf(h_auth, sizeof(h_auth), "Authorization: %s", auth);
+		free(auth);
+		snprintf(h_date, sizeof(h_date), "X-Amz-Date: %s", date);
+		headers[nh++] = h_auth;
+		headers[nh++] = h_date;
+		if (creds.session_token != NULL) {
+			snprintf(h_token, sizeof(h_token), "X-Amz-Security-Token: %s",
+			         creds.session_token);
+			headers[nh++] = h_token;
+		}
+		if (body != NULL) {
+			headers[nh++] = "Content-Type: application/xml";
+		}
+		char neterr[512];
+		stats->requests++;
+		memset(e, 0, sizeof(*e));
+		int ret = http_request(t->http, method, url, headers, nh, body, body_len, resp,
+		                       neterr, sizeof(neterr));
+		if (ret == 0 && resp->status >= 200 && resp->status < 300) {
+			return 0;
+		}
+		if (ret == 0) {
+			e->status = resp->status;
+			if (r53_parse_error(resp->body, resp->len, e->code, sizeof(e->code), e->msg,
+			                    sizeof(e->msg)) != 0) {
+				snprintf(e->msg, sizeof(e->msg), "%.300s",
+				         resp->body != NULL ? resp->body : "(empty body)");
+			}
+			http_response_free(resp);
+		} else {
+			snprintf(e->msg, sizeof(e->msg), "%s", neterr);
+		}
+		if (!retryable(e)) {
+			return -EPROTO;
+		}
+		if (attempt == MAX_ATTEMPTS) {
+			char last[sizeof(e->msg)];
+			snprintf(last, sizeof(last), "%s", e->msg);
+			snprintf(e->msg, sizeof(e->msg), "gave up after %d attempts, last: %.1900s",
+			         MAX_ATTEMPTS, last);
+			return -EIO;
+		}
+		bool throttled = e->status == 429 || strcmp(e->code, "Throttling") == 0;
+		stats->retries++;
+		stats->throttled += throttled;
+		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		log_info("route53 request retried: target=%s zone=%s %s %s status=%ld code=%s "
+		         "attempt=%u pause=%.2fs",
+		         t->conf->id, t->zone->domain, method, path, e->status,
+		         e->code[0] != '\0' ? e->code : "-", attempt, pause);
+		stats->wait_secs += pause;
+		report_wait(t, pause, throttled ? "throttled" : "retry");
+		retry_sleep(pause);
+	}
+}
+
+static void error_text(const r53_error_t *e, char *err, size_t errlen)
+{
+	if (e->status == 0) {
+		snprintf(err, errlen, "%s", e->msg);
+	} else {
+		snprintf(err, errlen, "HTTP %ld %s: %s", e->status,
+		         e->code[0] != '\0' ? e->code : "error", e->msg);
+	}
+}
+
+/* --- open: credentials, endpoint, hosted zone ------------------------------ */
+
+static int parse_endpoint(target_t *t, const char *endpoint, char *err, size_t errlen)
+{
+	const char *p = strstr(endpoint, "://");
+	if (p == NULL || (strncmp(endpoint, "http://", 7) != 0 &&
+	                  strncmp(endpoint, "https://", 8) != 0)) {
+		snprintf(err, errlen, "endpoint '%s': expected http:// or https://", endpoint);
+		return -EINVAL;
+	}
+	const char *host = p + 3;
+	size_t hl = strcspn(host, "/");
+	if (hl == 0 || hl >= sizeof(t->host) ||
+	    (size_t)(host - endpoint) + hl >= sizeof(t->base)) {
+		snprintf(err, errlen, "endpoint '%s': bad host", endpoint);
+		return -EINVAL;
+	}
+	memcpy(t->host, host, hl);
+	t->host[hl] = '\0';
+	memcpy(t->base, endpoint, (size_t)(host - endpoint) + hl);
+	t->base[(host - endpoint) + hl] = '\0';
+	return 0;
+}
+
+static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errlen)
+{
+	char want[1100];
+	if (r53_name_from_wire(t->zone->name, want, sizeof(want)) < 0) {
+		snprintf(err, errlen, "zone name cannot be written for Route 53");
+		return -EINVAL;
+	}
+	r53_next_t next = { 0 };
+	snprintf(next.name, sizeof(next.name), "%s", want);
+	for (int page = 0; page < 1000; page++) {
+		sigv4_pair_t q[3] = { { "dnsname", next.name }, { "maxitems", "100" } };
+		size_t nq = 2;
+		if (next.identifier[0] != '\0') {
+			q[nq++] = (sigv4_pair_t){ "hostedzoneid", next.identifier };
+		}
+		http_response_t resp;
+		r53_error_t e;
+		int ret = call(t, "GET", API "/hostedzonesbyname", q, nq, NULL, 0, &resp, stats, &e);
+		if (ret != 0) {
+			char m[2300];
+			error_text(&e, m, sizeof(m));
+			snprintf(err, errlen, "ListHostedZonesByName %s: %s", want, m);
+			return ret;
+		}
+		stats->reads++;
+		r53_next_t n2;
+		ret = r53_parse_zones(resp.body, resp.len, t->zone->name, t->zone_id, &n2);
+		http_response_free(&resp);
+		if (ret == 0) {
+			return 0;
+		}
+		if (ret == -EINVAL) {
+			snprintf(err, errlen, "ListHostedZonesByName %s: unreadable answer", want);
+			return ret;
+		}
+		if (!n2.truncated) {
+			break;
+		}
+		next = n2;
+	}
+	snprintf(err, errlen,
+	         "no public hosted zone named %s in this account (create it, or set "
+	         "hosted-zone-id)",
+	         want);
+	return -ENOENT;
+}
+
+static void r53_close(target_t *t)
+{
+	if (t != NULL) {
+		http_free(t->http);
+		memset(&t->creds, 0, sizeof(t->creds));
+		free(t);
+	}
+}
+
+static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **out,
+                    target_stats_t *stats, char *err, size_t errlen)
+{
+	target_t *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		return -ENOMEM;
+	}
+	t->conf = tc;
+	t->zone = zc;
+	const char *endpoint = conf_target_str(tc, "endpoint");
+	const char *region = conf_target_str(tc, "region");
+	snprintf(t->region, sizeof(t->region), "%s", region != NULL ? region : "us-east-1");
+	int ret = parse_endpoint(t, endpoint != NULL ? endpoint : "https://route53.amazonaws.com",
+	                         err, errlen);
+	if (ret == 0) {
+		ret = aws_creds_load(conf_target_str(tc, "profile"),
+		                     conf_target_str(tc, "credentials-file"), &t->creds, err,
+		                     errlen);
+	}
+	if (ret == 0) {
+		t->http = http_new(HTTP_TIMEOUT_MS);
+		t->rl = ratelimit_get(tc->id, (double)conf_target_int(tc, "rate-limit", 5));
+		ret = t->http != NULL && t->rl != NULL ? 0 : -ENOMEM;
+	}
+	const char *id = conf_target_str(tc, "hosted-zone-id");
+	if (ret == 0 && id != NULL) {
+		const char *p = strncmp(id, "/hostedzone/", 12) == 0 ? id + 12 : id;
+		snprintf(t->zone_id, sizeof(t->zone_id), "%s", p);
+	} else if (ret == 0) {
+		ret = find_zone(t, stats, err, errlen);
+	}
+	if (ret != 0) {
+		r53_close(t);
+		return ret;
+	}
+	*out = t;
+	return 0;
+}
+
+/* --- read ------------------------------------------------------------------ */
+
+static int r53_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *stats,
+                    char *err, size_t errlen)
+{
+	zone_init(live);
+	zone_set_apex(live, t->zone->name);
+	*foreign = 0;
+	char path[300];
+	snprintf(path, sizeof(path), API "/hostedzone/%s/rrset", t->zone_id);
+	r53_next_t next = { 0 };
+	for (;;) {
+		sigv4_pair_t q[4] = { { "maxitems", "300" } };
+		size_t nq = 1;
+		if (next.truncated) {
+			q[nq++] = (sigv4_pair_t){ "name", next.name };
+			if (next.type[0] != '\0') {
+				q[nq++] = (sigv4_pair_t){ "type", next.type };
+			}
+			if (next.identifier[0] != '\0') {
+				q[nq++] = (sigv4_pair_t){ "identifier", next.identifier };
+			}
+		}
+		http_response_t resp;
+		r53_error_t e;
+		int ret = call(t, "GET", path, q, nq, NULL, 0, &resp, stats, &e);
+		if (ret != 0) {
+			char m[2300];
+			error_text(&e, m, sizeof(m));
+			snprintf(err, errlen, "ListResourceRecordSets %s: %s", t->zone_id, m);
+			zone_free(live);
+			return ret;
+		}
+		stats->reads++;
+		char perr[1024];
+		ret = r53_parse_rrsets(resp.body, resp.len, live, foreign, &next, perr,
+		                       sizeof(perr));
+		http_response_free(&resp);
+		if (ret != 0) {
+			snprintf(err, errlen, "hosted zone %s: %s", t->zone_id, perr);
+			zone_free(live);
+			return ret;
+		}
+		if (!next.truncated) {
+			break;
+		}
+	}
+	int ret = zone_finish(live);
+	if (ret != 0) {
+		zone_free(live);
+	}
+	return ret;
+}
+
+/* --- apply ----------------------------------------------------------------- */
+
+static const char *ACTION[] = { "CREATE", "DELETE", "UPSERT" };
+
+static int batch_xml(const target_t *t, const r53_plan_t *p, size_t from, size_t to, r53_buf_t *b)
+{
+	char name[1100], type[16], ttl[16], comment[200];
+	int ret = 0;
+	snprintf(comment, sizeof(comment), "zonesync: %zu of %zu changes", to - from, p->count);
+	ret |= r53_buf_add(b, "", 0);
+#define ADD(s) ret |= r53_buf_add(b, (s), strlen(s))
+	ADD("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<ChangeResourceRecordSetsRequest xmlns=\"" XMLNS "\"><ChangeBatch><Comment>");
+	ADD(comment);
+	ADD("</Comment><Changes>");
+	for (size_t i = from; i < to; i++) {
+		const r53_change_t *c = &p->change[i];
+		knot_dname_storage_t owner;
+		if (dns_name_from_key(c->set->key, c->set->keylen, owner) < 0 ||
+		    r53_name_from_wire(owner, name, sizeof(name)) < 0) {
+			return -EINVAL;
+		}
+		dns_type_str(c->set->type, type, sizeof(type));
+		snprintf(ttl, sizeof(ttl), "%u", c->set->ttl);
+		ADD("<Change><Action>");
+		ADD(ACTION[c->action]);
+		ADD("</Action><ResourceRecordSet><Name>");
+		ret |= r53_buf_add_escaped(b, name, strlen(name));
+		ADD("</Name><Type>");
+		ADD(type);
+		ADD("</Type><TTL>");
+		ADD(ttl);
+		ADD("</TTL><ResourceRecords>");
+		for (size_t k = 0; k < c->set->count; k++) {
+			ADD("<ResourceRecord><Value>");
+			ret |= r53_buf_add_escaped(b, c->values[k], strlen(c->values[k]));
+			ADD("</Value></ResourceRecord>");
+		}
+		ADD("</ResourceRecords></ResourceRecordSet></Change>");
+	}
+	ADD("</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>\n");
+#undef ADD
+	(void)t;
+	return ret != 0 ? -ENOMEM : 0;
+}
+
+/* Is this refusal "your idea of the live records is out of date"? */
+static bool stale(const r53_error_t *e)
+{
+	return strcmp(e->code, "InvalidChangeBatch") == 0 &&
+	       (strstr(e->msg, "not found") != NULL || strstr(e->msg, "do not match") != NULL ||
+	        strstr(e->msg, "already exists") != NULL);
+}
+
+/* With apex-ns: sync, the new apex NS set must keep the hosted zone's own
+ * name servers: otherwise the zone would delegate away from Route 53. */
+static int check_apex_ns(target_t *t, const r53_plan_t *p, target_stats_t *stats, char *err,
+                         size_t errlen)
+{
+	uint8_t apex_key[DNS_KEY_MAX];
+	size_t apex_keylen = dns_name_key(t->zone->name, apex_key);
+	const zone_rrset_t *ns = NULL;
+	for (size_t i = 0; i < p->count; i++) {
+		const zone_rrset_t *s = p->change[i].set;
+		if (s->type == KNOT_RRTYPE_NS && s->keylen == apex_keylen &&
+		    memcmp(s->key, apex_key, apex_keylen) == 0 && p->change[i].action != R53_DELETE) {
+			ns = s;
+		}
+	}
+	if (ns == NULL) {
+		return 0;
+	}
+	char path[300];
+	snprintf(path, sizeof(path), API "/hostedzone/%s", t->zone_id);
+	http_response_t resp;
+	r53_error_t e;
+	int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
+	if (ret != 0) {
+		char m[2300];
+		error_text(&e, m, sizeof(m));
+		snprintf(err, errlen, "GetHostedZone %s: %s", t->zone_id, m);
+		return ret;
+	}
+	stats->reads++;
+	knot_dname_storage_t own[16];
+	int n = r53_parse_nameservers(resp.body, resp.len, own, 16);
+	http_response_free(&resp);
+	if (n <= 0) {
+		snprintf(err, errlen, "GetHostedZone %s: no delegation set in the answer",
+		         t->zone_id);
+		return -EPROTO;
+	}
+	for (int i = 0; i < n; i++) {
+		bool found = false;
+		for (size_t k = 0; k < ns->count && !found; k++) {
+			found = knot_dname_is_case_equal(ns->rr[k].rd->data, own[i]);
+		}
+		if (!found) {
+			char name[DNS_NAME_STR_MAX];
+			dns_name_to_str(own[i], name, sizeof(name));
+			snprintf(err, errlen,
+			         "apex-ns: sync refused: the primary's apex NS set lacks %s, one of "
+			         "the hosted zone's own name servers (add them all to the zone, or "
+			         "use apex-ns: keep)",
+			         name);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+static int wait_insync(target_t *t, const char *change_id, target_stats_t *stats, char *err,
+                       size_t errlen)
+{
+	char path[300];
+	snprintf(path, sizeof(path), API "/change/%s", change_id);
+	double waited = 0, pause = 0.5;
+	for (;;) {
+		http_response_t resp;
+		r53_error_t e;
+		int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
+		if (ret != 0) {
+			char m[2300];
+			error_text(&e, m, sizeof(m));
+			snprintf(err, errlen, "GetChange %s: %s", change_id, m);
+			return ret;
+		}
+		stats->waits++;
+		char id[R53_ID_MAX], status[16];
+		ret = r53_parse_change(resp.body, resp.len, id, status);
+		http_response_free(&resp);
+		if (ret != 0) {
+			snprintf(err, errlen, "GetChange %s: unreadable answer", change_id);
+			return -EPROTO;
+		}
+		if (strcmp(status, "INSYNC") == 0) {
+			return 0;
+		}
+		if (waited >= WAIT_MAX_SECS) {
+			snprintf(err, errlen, "change %s still %s after %.0f s", change_id, status,
+			         waited);
+			return -ETIMEDOUT;
+		}
+		report_wait(t, pause, "INSYNC");
+		retry_sleep(pause);
+		waited += pause;
+		stats->wait_secs += pause;
+		pause = pause * 1.5 > 10 ? 10 : pause * 1.5;
+	}
+}
+
+static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
+                     target_stats_t *stats, char *err, size_t errlen)
+{
+	r53_plan_t p;
+	int ret = r53_plan(d, live_known, t->zone->name, &p, err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	if (conf_target_str(t->conf, "apex-ns") != NULL &&
+	    strcmp(conf_target_str(t->conf, "apex-ns"), "sync") == 0) {
+		ret = check_apex_ns(t, &p, stats, err, errlen);
+		if (ret != 0) {
+			r53_plan_free(&p);
+			return ret;
+		}
+	}
+	t->opts = o;
+	t->progress = (target_progress_t){ .batches = p.nbatches };
+	for (size_t i = 0; i < p.count; i++) {
+		t->progress.records += p.change[i].set->count;
+	}
+	char (*ids)[R53_ID_MAX] = calloc(p.nbatches + 1, sizeof(*ids));
+	if (ids == NULL) {
+		r53_plan_free(&p);
+		return -ENOMEM;
+	}
+	char path[300];
+	snprintf(path, sizeof(path), API "/hostedzone/%s/rrset/", t->zone_id);
+	size_t from = 0;
+	for (size_t b = 0; b < p.nbatches && ret == 0; b++) {
+		size_t to = p.batch_end[b];
+		r53_buf_t xml = { 0 };
+		ret = batch_xml(t, &p, from, to, &xml);
+		http_response_t resp;
+		r53_error_t e;
+		if (ret == 0) {
+			ret = call(t, "POST", path, NULL, 0, xml.data, xml.len, &resp, stats, &e);
+			if (ret != 0) {
+				char m[2300];
+				error_text(&e, m, sizeof(m));
+				snprintf(err, errlen,
+				         "ChangeResourceRecordSets batch %zu of %zu (%zu changes): %s",
+				         b + 1, p.nbatches, to - from, m);
+				if (ret == -EPROTO && stale(&e)) {
+					ret = -ESTALE;
+				}
+			}
+		}
+		r53_buf_free(&xml);
+		if (ret != 0) {
+			break;
+		}
+		stats->writes++;
+		char status[16];
+		if (r53_parse_change(resp.body, resp.len, ids[b], status) != 0) {
+			ids[b][0] = '\0';
+		}
+		http_response_free(&resp);
+		for (size_t i = from; i < to; i++) {
+			t->progress.records_done += p.change[i].set->count;
+		}
+		t->progress.batches_done = b + 1;
+		report_wait(t, 0, NULL);
+		from = to;
+	}
+	for (size_t b = 0; ret == 0 && o != NULL && o->wait && b < p.nbatches; b++) {
+		if (ids[b][0] != '\0') {
+			ret = wait_insync(t, ids[b], stats, err, errlen);
+		}
+	}
+	t->opts = NULL;
+	free(ids);
+	r53_plan_free(&p);
+	return ret;
+}
+
+/* --- rules ------------------------------------------------------------------ */
+
+static bool r53_type_ok(uint16_t type)
+{
+	switch (type) {
+	case KNOT_RRTYPE_SOA:
+	case KNOT_RRTYPE_A:
+	case KNOT_RRTYPE_TXT:
+	case KNOT_RRTYPE_NS:
+	case KNOT_RRTYPE_CNAME:
+	case KNOT_RRTYPE_MX:
+	case KNOT_RRTYPE_NAPTR:
+	case KNOT_RRTYPE_PTR:
+	case KNOT_RRTYPE_SRV:
+	case KNOT_RRTYPE_SPF:
+	case KNOT_RRTYPE_AAAA:
+	case KNOT_RRTYPE_CAA:
+	case KNOT_RRTYPE_DS:
+	case KNOT_RRTYPE_TLSA:
+	case KNOT_RRTYPE_SSHFP:
+	case KNOT_RRTYPE_SVCB:
+	case KNOT_RRTYPE_HTTPS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static zone_view_rules_t r53_rules(const conf_target_t *tc)
+{
+	const char *ns = conf_target_str(tc, "apex-ns");
+	const char *soa = conf_target_str(tc, "soa-serial");
+	return (zone_view_rules_t){ .type_ok = r53_type_ok,
+		                    .apex_soa = soa != NULL && strcmp(soa, "mirror") == 0,
+		                    .apex_ns = ns != NULL && strcmp(ns, "sync") == 0,
+		                    .no_wildcard_ns = true,
+		                    .max_values = R53_MAX_VALUES };
+}
+
+const target_ops_t route53_ops = {
+	.open = r53_open,
+	.read = r53_read,
+	.apply = r53_apply,
+	.close = r53_close,
+	.rules = r53_rules,
+};

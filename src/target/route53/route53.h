@@ -1,0 +1,48 @@
+/*
+ * The route53 target: Amazon Route 53's REST API (2013-04-01), signed with
+ * SigV4.  Reads a hosted zone's record sets (paged), applies RRset changes
+ * in atomic ChangeResourceRecordSets batches filled up to Route 53's limits,
+ * retries throttling and server errors with backoff, paces requests per
+ * target, and optionally waits for INSYNC.
+ */
+#pragma once
+
+#include "target/target.h"
+
+extern const target_ops_t route53_ops;
+
+/* Batching, exposed for tests: the changes of d as Route 53 actions cut
+ * into batches.  counts[i] = number of changes in batch i. */
+typedef struct {
+	size_t records; /* ResourceRecord elements, an UPSERT twice */
+	size_t chars;   /* characters of Value text, an UPSERT twice */
+} r53_cost_t;
+
+#define R53_MAX_RECORDS 1000
+#define R53_MAX_CHARS 32000
+#define R53_MAX_VALUE 4000
+#define R53_MAX_VALUES 400
+
+typedef enum { R53_CREATE, R53_DELETE, R53_UPSERT } r53_action_t;
+
+typedef struct {
+	r53_action_t action;
+	const zone_rrset_t *set;
+	r53_cost_t cost;
+	size_t unit;        /* changes of one unit go in one batch */
+	char **values;      /* texts, set->count of them */
+} r53_change_t;
+
+typedef struct {
+	r53_change_t *change;
+	size_t count;
+	size_t *batch_end; /* batch i = changes [end[i-1], end[i]) */
+	size_t nbatches;
+} r53_plan_t;
+
+/* Turn a diff into actions and batches.  apex: the zone's apex (SOA and NS
+ * there are never created or deleted).  0, -E2BIG with err naming an RRset
+ * too large for one request, -EINVAL (a value Route 53 cannot take), -ENOMEM. */
+int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_plan_t *out,
+             char *err, size_t errlen);
+void r53_plan_free(r53_plan_t *p);

@@ -1,0 +1,49 @@
+/*
+ * The view of a zone for one target: the RRsets that target should hold.
+ * A pure function of the zone and the target's rules, applied the same way
+ * to the primary's snapshot, to an IXFR delta and to a provider's live
+ * records, so that the diff of two views only shows what the target can and
+ * may change.  A view shares the records of its source zone (no copies):
+ * free it before the source.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zone/zone.h"
+
+typedef struct {
+	bool (*type_ok)(uint16_t type); /* types the target accepts; NULL: all */
+	bool apex_soa;                  /* the apex SOA is part of the view */
+	bool apex_ns;                   /* the apex NS set is part of the view */
+	bool no_wildcard_ns;            /* NS at a wildcard name is skipped */
+	size_t max_values;              /* records per RRset; 0: no limit */
+} zone_view_rules_t;
+
+/* What a view left out, per type, in type order. */
+typedef struct {
+	uint16_t type;
+	size_t rrsets, records;
+} zone_view_skip_t;
+
+typedef struct {
+	zone_view_skip_t *skip;
+	size_t count;
+	size_t rrsets, records; /* totals */
+} zone_view_skipped_t;
+
+/*
+ * The view of a finished zone (apex set) into out (finished, sharing src's
+ * records).  skipped, when not NULL, counts what was left out for reasons
+ * other than the apex rules (those are policy, not loss).  0 or -ENOMEM.
+ */
+int zone_view(const zone_t *src, const zone_view_rules_t *rules, zone_t *out,
+              zone_view_skipped_t *skipped);
+
+void zone_view_skipped_free(zone_view_skipped_t *s);
+
+/* The view of a view: free with zone_view_free() (zone_free() would free
+ * the source's arena). */
+void zone_view_free(zone_t *view);
