@@ -1,0 +1,458 @@
+/* Route 53 target: batching, XML answers, values, credentials, views. */
+#include "helpers.h"
+
+#include <errno.h>
+#include <libknot/descriptor.h>
+#include <libzscanner/scanner.h>
+
+#include "dns/rdata.h"
+#include "net/awscreds.h"
+#include "target/route53/r53text.h"
+#include "target/route53/r53xml.h"
+#include "target/route53/route53.h"
+#include "zone/view.h"
+
+#define SOA "@ 300 SOA ns hm 1 2 3 4 5\n@ 300 NS ns\n"
+
+static char *big_text(size_t cap)
+{
+	char *t = malloc(cap);
+	assert_non_null(t);
+	t[0] = '\0';
+	return t;
+}
+
+/* A zone text of SOA + n owners h0..h(n-1), one A each. */
+static char *zone_of_hosts(size_t n, const char *extra)
+{
+	char *t = big_text(64 * n + 4096);
+	size_t o = (size_t)sprintf(t, "$ORIGIN example.com.\n" SOA "%s", extra);
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t)sprintf(t + o, "h%zu 300 A 192.0.2.%zu\n", i, i % 250);
+	}
+	return t;
+}
+
+struct planned {
+	zone_t old, new;
+	zone_diff_t d;
+	r53_plan_t p;
+};
+
+static int plan_of(struct planned *x, const char *old, const char *new, bool live_known,
+                   char *err)
+{
+	load_ok(&x->old, old);
+	load_ok(&x->new, new);
+	assert_int_equal(zone_diff(&x->old, &x->new, &x->d), 0);
+	return r53_plan(&x->d, live_known, x->new.apex, &x->p, err, 512);
+}
+
+static void planned_free(struct planned *x)
+{
+	r53_plan_free(&x->p);
+	zone_diff_free(&x->d);
+	zone_free(&x->old);
+	zone_free(&x->new);
+}
+
+/* Every batch within the limits; returns the batch count. */
+static size_t check_batches(const r53_plan_t *p)
+{
+	size_t from = 0;
+	for (size_t b = 0; b < p->nbatches; b++) {
+		r53_cost_t c = { 0, 0 };
+		for (size_t i = from; i < p->batch_end[b]; i++) {
+			c.records += p->change[i].cost.records;
+			c.chars += p->change[i].cost.chars;
+		}
+		assert_true(c.records <= R53_MAX_RECORDS);
+		assert_true(c.chars <= R53_MAX_CHARS);
+		assert_true(p->batch_end[b] > from);
+		from = p->batch_end[b];
+	}
+	assert_int_equal(from, p->count);
+	return p->nbatches;
+}
+
+static void test_batches_fill_to_limits(void **state)
+{
+	(void)state;
+	char *old = zone_of_hosts(0, ""), *new = zone_of_hosts(2500, "");
+	char err[512];
+	struct planned x = { 0 };
+	/* Known absent: CREATE, each record counts once: 1000 + 1000 + 500. */
+	assert_int_equal(plan_of(&x, old, new, true, err), 0);
+	assert_int_equal(x.p.count, 2500);
+	assert_int_equal(x.p.change[0].action, R53_CREATE);
+	assert_int_equal(check_batches(&x.p), 3);
+	assert_int_equal(x.p.batch_end[0], 1000);
+	planned_free(&x);
+	/* Live state unknown: UPSERT counts twice: 500 a batch. */
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(plan_of(&x, old, new, false, err), 0);
+	assert_int_equal(x.p.change[0].action, R53_UPSERT);
+	assert_int_equal(x.p.change[0].cost.records, 2);
+	assert_int_equal(check_batches(&x.p), 5);
+	assert_int_equal(x.p.batch_end[0], 500);
+	planned_free(&x);
+	free(old);
+	free(new);
+}
+
+static void test_batches_count_characters(void **state)
+{
+	(void)state;
+	/* 100 TXT sets of one 250-byte string, 252 characters quoted: 25,200
+	 * characters, plus 100 x 'x' escaped... keep it simple: 130 sets of
+	 * 252 characters = 32,760 > 32,000: two batches though only 130 records. */
+	char *t = big_text(200000);
+	size_t o = (size_t)sprintf(t, "$ORIGIN example.com.\n" SOA);
+	char s[251];
+	memset(s, 'x', 250);
+	s[250] = '\0';
+	for (int i = 0; i < 130; i++) {
+		o += (size_t)sprintf(t + o, "t%d 300 TXT \"%s\"\n", i, s);
+	}
+	char *old = zone_of_hosts(0, "");
+	char err[512];
+	struct planned x = { 0 };
+	assert_int_equal(plan_of(&x, old, t, true, err), 0);
+	assert_int_equal(x.p.change[0].cost.chars, 252);
+	assert_int_equal(check_batches(&x.p), 2);
+	planned_free(&x);
+	free(t);
+	free(old);
+}
+
+static void test_cname_replacing_a_stays_in_one_batch(void **state)
+{
+	(void)state;
+	/* 999 additions (a1..) then, at "www", an A deleted and a CNAME added:
+	 * the pair must not straddle the batch boundary, DELETE first. */
+	char *old = zone_of_hosts(0, "www 300 A 192.0.2.1\n");
+	char *t = big_text(200000);
+	size_t o = (size_t)sprintf(t, "$ORIGIN example.com.\n" SOA "www 300 CNAME h0\n");
+	for (int i = 0; i < 999; i++) {
+		o += (size_t)sprintf(t + o, "a%d 300 A 192.0.2.9\n", i);
+	}
+	char err[512];
+	struct planned x = { 0 };
+	assert_int_equal(plan_of(&x, old, t, true, err), 0);
+	size_t del = SIZE_MAX, add = SIZE_MAX;
+	for (size_t i = 0; i < x.p.count; i++) {
+		if (x.p.change[i].set->type == KNOT_RRTYPE_CNAME) {
+			add = i;
+		} else if (x.p.change[i].action == R53_DELETE) {
+			del = i;
+		}
+	}
+	assert_true(del != SIZE_MAX && add == del + 1);
+	assert_int_equal(x.p.change[add].action, R53_CREATE);
+	/* 1001 records: two batches, the www pair wholly in the second. */
+	assert_int_equal(check_batches(&x.p), 2);
+	assert_true(x.p.batch_end[0] <= del);
+	planned_free(&x);
+	free(old);
+	free(t);
+}
+
+static void test_apex_soa_ns_never_deleted_or_created(void **state)
+{
+	(void)state;
+	char err[512];
+	struct planned x = { 0 };
+	/* The old side has apex NS the new lacks (a view with apex-ns sync
+	 * against a primary without...): never a DELETE; an apex SOA addition
+	 * is an UPSERT even when known absent. */
+	const char *old = "$ORIGIN example.com.\n@ 300 SOA ns hm 1 2 3 4 5\n@ 300 NS ns\n";
+	const char *new = "$ORIGIN example.com.\n@ 300 SOA ns hm 2 2 3 4 5\nx 300 A 192.0.2.1\n";
+	assert_int_equal(plan_of(&x, old, new, true, err), 0);
+	for (size_t i = 0; i < x.p.count; i++) {
+		assert_int_not_equal(x.p.change[i].action, R53_DELETE);
+	}
+	assert_int_equal(x.p.count, 2); /* SOA UPSERT, x CREATE */
+	assert_int_equal(x.p.change[0].set->type, KNOT_RRTYPE_SOA);
+	assert_int_equal(x.p.change[0].action, R53_UPSERT);
+	planned_free(&x);
+}
+
+static void test_too_many_values(void **state)
+{
+	(void)state;
+	char *t = big_text(100000);
+	size_t o = (size_t)sprintf(t, "$ORIGIN example.com.\n" SOA);
+	for (int i = 0; i < 401; i++) {
+		o += (size_t)sprintf(t + o, "big 300 A 10.0.%d.%d\n", i / 250, i % 250);
+	}
+	char *old = zone_of_hosts(0, "");
+	char err[512] = "";
+	struct planned x = { 0 };
+	assert_int_equal(plan_of(&x, old, t, true, err), -E2BIG);
+	assert_non_null(strstr(err, "big.example.com. A: 401 values"));
+	planned_free(&x);
+	free(t);
+	free(old);
+}
+
+static const char PAGE[] =
+        "<?xml version=\"1.0\"?>\n"
+        "<ListResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+        "<ResourceRecordSets>"
+        "<ResourceRecordSet><Name>example.com.</Name><Type>NS</Type><TTL>172800</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>ns-1.awsdns-1.com.</Value></ResourceRecord>"
+        "</ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>\\052.example.com.</Name><Type>TXT</Type><TTL>60</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"a\\040b\" \"\\303\\251\\\"q\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>alias.example.com.</Name><Type>A</Type>"
+        "<AliasTarget><HostedZoneId>Z1</HostedZoneId><DNSName>x.</DNSName>"
+        "<EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>w.example.com.</Name><Type>A</Type>"
+        "<SetIdentifier>one</SetIdentifier><Weight>1</Weight><TTL>60</TTL><ResourceRecords>"
+        "<ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords>"
+        "</ResourceRecordSet>"
+        "<ResourceRecordSet><Name>mx.example.com.</Name><Type>MX</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>10 MAIL.example.com.</Value></ResourceRecord>"
+        "<ResourceRecord><Value>20 mail2.example.com</Value></ResourceRecord>"
+        "</ResourceRecords></ResourceRecordSet>"
+        "</ResourceRecordSets><IsTruncated>true</IsTruncated>"
+        "<NextRecordName>next.example.com.</NextRecordName><NextRecordType>A</NextRecordType>"
+        "<MaxItems>300</MaxItems></ListResourceRecordSetsResponse>";
+
+static void test_parse_rrsets(void **state)
+{
+	(void)state;
+	zone_t z;
+	zone_init(&z);
+	knot_dname_storage_t apex;
+	dns_name_from_str("example.com.", apex);
+	zone_set_apex(&z, apex);
+	size_t foreign = 0;
+	r53_next_t next;
+	char err[512] = "";
+	assert_int_equal(r53_parse_rrsets(PAGE, strlen(PAGE), &z, &foreign, &next, err, 512), 0);
+	assert_int_equal(zone_finish(&z), 0);
+	assert_int_equal(foreign, 2); /* the alias and the weighted set */
+	assert_true(next.truncated);
+	assert_string_equal(next.name, "next.example.com.");
+	assert_string_equal(next.type, "A");
+	assert_int_equal(z.count, 4);
+	/* The same records written as zone text. */
+	zone_t want;
+	load_ok(&want, "$ORIGIN example.com.\n@ 300 SOA ns hm 1 2 3 4 5\n"
+	               "@ 172800 NS ns-1.awsdns-1.com.\n"
+	               "* 60 TXT \"a b\" \"\\195\\169\\\"q\"\n"
+	               "mx 300 MX 10 mail.example.com.\nmx 300 MX 20 mail2.example.com.\n");
+	zone_diff_t d;
+	/* Only the SOA differs (the page has none). */
+	assert_int_equal(zone_diff(&z, &want, &d), 0);
+	assert_int_equal(d.count, 1);
+	assert_int_equal(d.change[0].new.type, KNOT_RRTYPE_SOA);
+	zone_diff_free(&d);
+	zone_free(&want);
+	zone_free(&z);
+}
+
+static void test_parse_rrsets_errors(void **state)
+{
+	(void)state;
+	zone_t z;
+	zone_init(&z);
+	size_t foreign = 0;
+	r53_next_t next;
+	char err[512] = "";
+	const char *bad_ttl =
+	        "<ListResourceRecordSetsResponse><ResourceRecordSets><ResourceRecordSet>"
+	        "<Name>a.example.com.</Name><Type>A</Type><TTL>x1</TTL></ResourceRecordSet>"
+	        "</ResourceRecordSets><IsTruncated>false</IsTruncated>"
+	        "</ListResourceRecordSetsResponse>";
+	assert_int_equal(r53_parse_rrsets(bad_ttl, strlen(bad_ttl), &z, &foreign, &next, err, 512),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "a.example.com.' A: bad TTL 'x1'"));
+	assert_int_equal(r53_parse_rrsets("<x", 2, &z, &foreign, &next, err, 512), -EINVAL);
+	/* An unreadable value: the set is left alone, the rest read. */
+	const char *bad_value =
+	        "<ListResourceRecordSetsResponse><ResourceRecordSets><ResourceRecordSet>"
+	        "<Name>a.example.com.</Name><Type>A</Type><TTL>1</TTL><ResourceRecords>"
+	        "<ResourceRecord><Value>192.0.2.1</Value></ResourceRecord>"
+	        "<ResourceRecord><Value>not-an-address</Value></ResourceRecord>"
+	        "</ResourceRecords></ResourceRecordSet></ResourceRecordSets>"
+	        "<IsTruncated>false</IsTruncated></ListResourceRecordSetsResponse>";
+	assert_int_equal(
+	        r53_parse_rrsets(bad_value, strlen(bad_value), &z, &foreign, &next, err, 512), 0);
+	assert_int_equal(foreign, 1);
+	assert_int_equal(z.count, 0);
+	zone_free(&z);
+}
+
+static void test_parse_errors_both_forms(void **state)
+{
+	(void)state;
+	char code[64], msg[512];
+	const char *e1 = "<ErrorResponse xmlns=\"x\"><Error><Type>Sender</Type><Code>Throttling</Code>"
+	                 "<Message>Rate exceeded</Message></Error><RequestId>r</RequestId>"
+	                 "</ErrorResponse>";
+	assert_int_equal(r53_parse_error(e1, strlen(e1), code, 64, msg, 512), 0);
+	assert_string_equal(code, "Throttling");
+	assert_string_equal(msg, "Rate exceeded");
+	const char *e2 = "<InvalidChangeBatch xmlns=\"x\"><Messages><Message>one</Message>"
+	                 "<Message>two</Message></Messages><RequestId>r</RequestId>"
+	                 "</InvalidChangeBatch>";
+	assert_int_equal(r53_parse_error(e2, strlen(e2), code, 64, msg, 512), 0);
+	assert_string_equal(code, "InvalidChangeBatch");
+	assert_string_equal(msg, "one; two");
+	assert_int_equal(r53_parse_error("nope", 4, code, 64, msg, 512), -EINVAL);
+}
+
+static void test_parse_zones_exact_name(void **state)
+{
+	(void)state;
+	knot_dname_storage_t apex;
+	dns_name_from_str("example.com.", apex);
+	char id[R53_ID_MAX];
+	r53_next_t next;
+	/* The answer starts at the name: a private zone of the same name, then
+	 * ours, then a longer one. */
+	const char *x =
+	        "<ListHostedZonesByNameResponse><HostedZones>"
+	        "<HostedZone><Id>/hostedzone/ZPRIV</Id><Name>example.com.</Name>"
+	        "<Config><PrivateZone>true</PrivateZone></Config></HostedZone>"
+	        "<HostedZone><Id>/hostedzone/ZPUB</Id><Name>example.com.</Name>"
+	        "<Config><PrivateZone>false</PrivateZone></Config></HostedZone>"
+	        "</HostedZones><IsTruncated>false</IsTruncated></ListHostedZonesByNameResponse>";
+	assert_int_equal(r53_parse_zones(x, strlen(x), apex, id, &next), 0);
+	assert_string_equal(id, "ZPUB");
+	/* Only other names: not found, and no point paging on. */
+	const char *y =
+	        "<ListHostedZonesByNameResponse><HostedZones>"
+	        "<HostedZone><Id>/hostedzone/Z2</Id><Name>example.net.</Name></HostedZone>"
+	        "</HostedZones><IsTruncated>true</IsTruncated><NextDNSName>f.</NextDNSName>"
+	        "</ListHostedZonesByNameResponse>";
+	assert_int_equal(r53_parse_zones(y, strlen(y), apex, id, &next), -ENOENT);
+	assert_false(next.truncated);
+}
+
+static void value_round(const char *zone_line, uint16_t type, const char *r53)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "$ORIGIN example.com.\n" SOA "%s\n", zone_line);
+	zone_t z;
+	load_ok(&z, text);
+	zone_rrset_t s;
+	size_t pos = 0;
+	do {
+		assert_true(zone_rrset_next(&z, &pos, &s));
+	} while (s.type != type);
+	knot_rrset_t rr;
+	knot_dname_storage_t owner;
+	uint8_t *buf = NULL;
+	size_t bsize = 0;
+	char *v = NULL;
+	size_t vsize = 0;
+	assert_int_equal(zone_rrset_to_knot(&s, &rr, owner, &buf, &bsize), 0);
+	assert_true(r53_value_from_rr(&rr, 0, &v, &vsize) > 0);
+	assert_string_equal(v, r53);
+	/* And back to the same rdata. */
+	zs_scanner_t *sc = r53_scanner_new();
+	uint8_t rd[DNS_RDATA_MAX];
+	int n = r53_value_to_rdata(sc, type, v, rd, sizeof(rd));
+	assert_int_equal(n, s.rr[0].rd->len);
+	assert_memory_equal(rd, s.rr[0].rd->data, (size_t)n);
+	r53_scanner_free(sc);
+	free(v);
+	free(buf);
+	zone_free(&z);
+}
+
+static void test_values(void **state)
+{
+	(void)state;
+	value_round("m MX 10 Mail.Example.com.", KNOT_RRTYPE_MX, "10 mail.example.com.");
+	value_round("c CAA 0 issue \"letsencrypt.org\"", KNOT_RRTYPE_CAA,
+	            "0 issue \"letsencrypt.org\"");
+	value_round("t TXT \"caf\\195\\169\" \"q\\\"\"", KNOT_RRTYPE_TXT,
+	            "\"caf\\303\\251\" \"q\\\"\"");
+	value_round("s SRV 1 2 443 t.example.com.", KNOT_RRTYPE_SRV, "1 2 443 t.example.com.");
+	value_round("h HTTPS 1 . alpn=h2", KNOT_RRTYPE_HTTPS, "1 . alpn=h2");
+	/* A name with an odd byte inside rdata: decimal in zone text, octal for
+	 * Route 53. */
+	value_round("p PTR a\\032b.example.com.", KNOT_RRTYPE_PTR, "a\\040b.example.com.");
+	/* Values that must not parse. */
+	zs_scanner_t *sc = r53_scanner_new();
+	uint8_t rd[DNS_RDATA_MAX];
+	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3", rd, sizeof(rd)) < 0);
+	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3.4\nx A 1.2.3.4", rd,
+	                               sizeof(rd)) < 0);
+	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3.4", rd, sizeof(rd)) == 4);
+	r53_scanner_free(sc);
+}
+
+static void test_credentials_ini(void **state)
+{
+	(void)state;
+	aws_creds_t c;
+	const char *ini = "# comment\n[default]\naws_access_key_id = AKD\n"
+	                  "aws_secret_access_key=SKD\n\n[profile x]\naws_access_key_id=AKX\n"
+	                  "[prod]\n aws_access_key_id = AKP \naws_secret_access_key = SKP\n"
+	                  "aws_session_token = TOK\n";
+	assert_int_equal(aws_creds_parse_ini(ini, "default", &c), 0);
+	assert_string_equal(c.access_key, "AKD");
+	assert_string_equal(c.secret_key, "SKD");
+	assert_string_equal(c.session_token, "");
+	assert_int_equal(aws_creds_parse_ini(ini, "prod", &c), 0);
+	assert_string_equal(c.access_key, "AKP");
+	assert_string_equal(c.session_token, "TOK");
+	/* A section without its secret, and a missing one. */
+	assert_int_equal(aws_creds_parse_ini(ini, "profile x", &c), -ENOENT);
+	assert_int_equal(aws_creds_parse_ini(ini, "nope", &c), -ENOENT);
+}
+
+static bool only_a(uint16_t t)
+{
+	return t == KNOT_RRTYPE_A || t == KNOT_RRTYPE_SOA || t == KNOT_RRTYPE_NS;
+}
+
+static void test_view(void **state)
+{
+	(void)state;
+	zone_t z;
+	load_ok(&z, "$ORIGIN example.com.\n" SOA "a 300 A 192.0.2.1\na 300 RRSIG A 13 3 300 "
+	            "20300101000000 20200101000000 1 example.com. AAAA\n"
+	            "b 300 NSEC c A\nsub 300 NS ns.sub\n*.w 300 NS ns.w\n");
+	zone_view_rules_t r = { .type_ok = only_a, .no_wildcard_ns = true };
+	zone_t v;
+	zone_view_skipped_t sk = { 0 };
+	assert_int_equal(zone_view(&z, &r, &v, &sk), 0);
+	/* a/A and sub/NS stay; apex SOA and NS out by policy (not counted). */
+	assert_int_equal(v.rrsets, 2);
+	assert_int_equal(sk.rrsets, 3); /* RRSIG, NSEC, the wildcard NS */
+	assert_int_equal(sk.count, 3);
+	assert_int_equal(sk.skip[0].type, KNOT_RRTYPE_NS);
+	zone_view_free(&v);
+	zone_view_skipped_free(&sk);
+	r.apex_soa = r.apex_ns = true;
+	assert_int_equal(zone_view(&z, &r, &v, NULL), 0);
+	assert_int_equal(v.rrsets, 4);
+	zone_view_free(&v);
+	zone_free(&z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batches_fill_to_limits),
+		cmocka_unit_test(test_batches_count_characters),
+		cmocka_unit_test(test_cname_replacing_a_stays_in_one_batch),
+		cmocka_unit_test(test_apex_soa_ns_never_deleted_or_created),
+		cmocka_unit_test(test_too_many_values),
+		cmocka_unit_test(test_parse_rrsets),
+		cmocka_unit_test(test_parse_rrsets_errors),
+		cmocka_unit_test(test_parse_errors_both_forms),
+		cmocka_unit_test(test_parse_zones_exact_name),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_credentials_ini),
+		cmocka_unit_test(test_view),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
