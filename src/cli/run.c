@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "net/http.h"
 #include "net/retry.h"
+#include "target/route53/route53.h"
 #include "obs/log.h"
 #include "sched/sched.h"
 #include "xfr/notify.h"
@@ -139,6 +140,7 @@ out:
 	notify_free(d.notify);
 	conf_free(&conf);
 	ratelimit_cleanup();
+	route53_cleanup();
 	http_global_cleanup();
 	log_close();
 	return rc;

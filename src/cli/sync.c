@@ -11,6 +11,7 @@
 #include "dns/rdata.h"
 #include "net/http.h"
 #include "net/retry.h"
+#include "target/route53/route53.h"
 #include "obs/log.h"
 #include "sched/sched.h"
 
@@ -327,6 +328,7 @@ static int command(int argc, char **argv, bool plan)
 	}
 	cli_out_free(&run.out);
 	ratelimit_cleanup();
+	route53_cleanup();
 	http_global_cleanup();
 	conf_free(&conf);
 	log_close();

@@ -1,6 +1,7 @@
 #include "target/route53/route53.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ static void report_wait(target_t *t, double secs, const char *why)
 		t->progress.why = NULL;
 	}
 }
+
+static void cache_set(const target_t *t, bool forget);
 
 static bool retryable(const r53_error_t *e)
 {
@@ -159,6 +162,9 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			snprintf(e->msg, sizeof(e->msg), "%s", neterr);
 		}
 		if (!retryable(e)) {
+			if (strcmp(e->code, "NoSuchHostedZone") == 0) {
+				cache_set(t, true);
+			}
 			return -EPROTO;
 		}
 		if (attempt == MAX_ATTEMPTS) {
@@ -194,6 +200,69 @@ static void error_text(const r53_error_t *e, char *err, size_t errlen)
 
 /* --- open: credentials, endpoint, hosted zone ------------------------------ */
 
+/* Hosted zone ids found by name, kept for the life of the process so that
+ * the daemon looks each up once; forgotten when Route 53 says the zone is
+ * gone (NoSuchHostedZone). */
+struct zone_cache {
+	struct zone_cache *next;
+	char key[1400]; /* endpoint, target id, zone */
+	char id[R53_ID_MAX];
+};
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zone_cache *cache;
+
+static void cache_key(const target_t *t, char *key, size_t size)
+{
+	snprintf(key, size, "%s %s %s", t->base, t->conf->id, t->zone->domain);
+}
+
+static bool cache_get(target_t *t)
+{
+	char key[1400];
+	cache_key(t, key, sizeof(key));
+	pthread_mutex_lock(&cache_lock);
+	struct zone_cache *c = cache;
+	while (c != NULL && strcmp(c->key, key) != 0) {
+		c = c->next;
+	}
+	if (c != NULL) {
+		memcpy(t->zone_id, c->id, sizeof(t->zone_id));
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return c != NULL;
+}
+
+static void cache_set(const target_t *t, bool forget)
+{
+	char key[1400];
+	cache_key(t, key, sizeof(key));
+	pthread_mutex_lock(&cache_lock);
+	struct zone_cache **pc = &cache;
+	while (*pc != NULL && strcmp((*pc)->key, key) != 0) {
+		pc = &(*pc)->next;
+	}
+	if (forget && *pc != NULL) {
+		struct zone_cache *c = *pc;
+		*pc = c->next;
+		free(c);
+	} else if (!forget && *pc == NULL && (*pc = calloc(1, sizeof(**pc))) != NULL) {
+		memcpy((*pc)->key, key, sizeof(key));
+		memcpy((*pc)->id, t->zone_id, sizeof(t->zone_id));
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void route53_cleanup(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	while (cache != NULL) {
+		struct zone_cache *n = cache->next;
+		free(cache);
+		cache = n;
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
 static int parse_endpoint(target_t *t, const char *endpoint, char *err, size_t errlen)
 {
 	const char *p = strstr(endpoint, "://");
@@ -218,6 +287,9 @@ static int parse_endpoint(target_t *t, const char *endpoint, char *err, size_t e
 
 static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errlen)
 {
+	if (cache_get(t)) {
+		return 0;
+	}
 	char want[1100];
 	if (r53_name_from_wire(t->zone->name, want, sizeof(want)) < 0) {
 		snprintf(err, errlen, "zone name cannot be written for Route 53");
@@ -245,6 +317,7 @@ static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errle
 		ret = r53_parse_zones(resp.body, resp.len, t->zone->name, t->zone_id, &n2);
 		http_response_free(&resp);
 		if (ret == 0) {
+			cache_set(t, false);
 			return 0;
 		}
 		if (ret == -EINVAL) {

@@ -11,6 +11,9 @@
 
 extern const target_ops_t route53_ops;
 
+/* Forget the hosted zone ids found by name (at exit). */
+void route53_cleanup(void);
+
 /* Batching, exposed for tests: the changes of d as Route 53 actions cut
  * into batches.  counts[i] = number of changes in batch i. */
 typedef struct {
