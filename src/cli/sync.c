@@ -132,9 +132,10 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 			        tc->type->name, z->serial);
 		} else {
 			fprintf(f,
-			        "%s -> %s (%s): %zu changes (%zu to add, %zu to update, %zu to "
+			        "%s -> %s (%s): %zu change%s (%zu to add, %zu to update, %zu to "
 			        "delete), serial %u\n",
-			        zc->domain, tc->id, tc->type->name, r->diff.count, r->diff.added,
+			        zc->domain, tc->id, tc->type->name, r->diff.count,
+			        r->diff.count == 1 ? "" : "s", r->diff.added,
 			        r->diff.replaced, r->diff.deleted, z->serial);
 		}
 		for (size_t i = 0; i < r->diff.count; i++) {
@@ -146,8 +147,8 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 			fputc('\n', f);
 		}
 		if (r->foreign > 0) {
-			fprintf(f, "  left alone: %zu record sets zonesync does not manage (aliases, "
-			           "routing policies)\n",
+			fprintf(f, "  left alone: %zu record set(s) zonesync does not manage "
+			           "(aliases, routing policies, unreadable values)\n",
 			        r->foreign);
 		}
 		if (r->refused) {
