@@ -63,11 +63,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zone_set_apex(&z, apex);
 	size_t foreign = 0;
 	r53_next_t next;
+	r53_raw_t raw = { 0 };
 	char err[512], id[R53_ID_MAX], status[16], code[64], msg[1024];
-	if (r53_parse_rrsets(xml, size, &z, &foreign, &next, err, sizeof(err)) == 0 &&
+	if (r53_parse_rrsets(xml, size, &z, &raw, &foreign, &next, err, sizeof(err)) == 0 &&
 	    zone_finish(&z) == 0) {
 		check_round_trip(&z);
+		/* Every record read has its listed text, for a DELETE. */
+		size_t pos = 0;
+		zone_rrset_t s;
+		while (zone_rrset_next(&z, &pos, &s)) {
+			for (size_t i = 0; i < s.count; i++) {
+				if (r53_raw_find(&raw, &s, i) == NULL) {
+					abort();
+				}
+			}
+		}
 	}
+	r53_raw_free(&raw);
 	zone_free(&z);
 	r53_parse_zones(xml, size, apex, id, &next);
 	r53_parse_change(xml, size, id, status);

@@ -45,7 +45,7 @@ static int plan_of(struct planned *x, const char *old, const char *new, bool liv
 	load_ok(&x->old, old);
 	load_ok(&x->new, new);
 	assert_int_equal(zone_diff(&x->old, &x->new, &x->d), 0);
-	return r53_plan(&x->d, live_known, x->new.apex, &x->p, err, 512);
+	return r53_plan(&x->d, live_known, x->new.apex, NULL, &x->p, err, 512);
 }
 
 static void planned_free(struct planned *x)
@@ -231,8 +231,17 @@ static void test_parse_rrsets(void **state)
 	size_t foreign = 0;
 	r53_next_t next;
 	char err[512] = "";
-	assert_int_equal(r53_parse_rrsets(PAGE, strlen(PAGE), &z, &foreign, &next, err, 512), 0);
+	r53_raw_t raw = { 0 };
+	assert_int_equal(r53_parse_rrsets(PAGE, strlen(PAGE), &z, &raw, &foreign, &next, err, 512), 0);
 	assert_int_equal(zone_finish(&z), 0);
+	/* A DELETE repeats the values as listed, not as we would write them. */
+	zone_rrset_t mx;
+	knot_dname_storage_t mxname;
+	dns_name_from_str("mx.example.com.", mxname);
+	assert_true(zone_find(&z, mxname, KNOT_RRTYPE_MX, &mx));
+	assert_string_equal(r53_raw_find(&raw, &mx, 0), "10 MAIL.example.com.");
+	assert_string_equal(r53_raw_find(&raw, &mx, 1), "20 mail2.example.com");
+	r53_raw_free(&raw);
 	assert_int_equal(foreign, 2); /* the alias and the weighted set */
 	assert_true(next.truncated);
 	assert_string_equal(next.name, "next.example.com.");
@@ -267,10 +276,10 @@ static void test_parse_rrsets_errors(void **state)
 	        "<Name>a.example.com.</Name><Type>A</Type><TTL>x1</TTL></ResourceRecordSet>"
 	        "</ResourceRecordSets><IsTruncated>false</IsTruncated>"
 	        "</ListResourceRecordSetsResponse>";
-	assert_int_equal(r53_parse_rrsets(bad_ttl, strlen(bad_ttl), &z, &foreign, &next, err, 512),
+	assert_int_equal(r53_parse_rrsets(bad_ttl, strlen(bad_ttl), &z, NULL, &foreign, &next, err, 512),
 	                 -EINVAL);
 	assert_non_null(strstr(err, "a.example.com.' A: bad TTL 'x1'"));
-	assert_int_equal(r53_parse_rrsets("<x", 2, &z, &foreign, &next, err, 512), -EINVAL);
+	assert_int_equal(r53_parse_rrsets("<x", 2, &z, NULL, &foreign, &next, err, 512), -EINVAL);
 	/* An unreadable value: the set is left alone, the rest read. */
 	const char *bad_value =
 	        "<ListResourceRecordSetsResponse><ResourceRecordSets><ResourceRecordSet>"
@@ -280,7 +289,7 @@ static void test_parse_rrsets_errors(void **state)
 	        "</ResourceRecords></ResourceRecordSet></ResourceRecordSets>"
 	        "<IsTruncated>false</IsTruncated></ListResourceRecordSetsResponse>";
 	assert_int_equal(
-	        r53_parse_rrsets(bad_value, strlen(bad_value), &z, &foreign, &next, err, 512), 0);
+	        r53_parse_rrsets(bad_value, strlen(bad_value), &z, NULL, &foreign, &next, err, 512), 0);
 	assert_int_equal(foreign, 1);
 	assert_int_equal(z.count, 0);
 	zone_free(&z);

@@ -8,6 +8,7 @@
 #include "dns/name.h"
 #include "dns/rdata.h"
 #include "target/route53/r53text.h"
+#include "target/route53/r53xml.h"
 #include "target/route53/route53.h"
 
 static void set_name(const zone_rrset_t *s, char *buf, size_t size)
@@ -16,7 +17,8 @@ static void set_name(const zone_rrset_t *s, char *buf, size_t size)
 }
 
 /* Texts of the set's values; *chars gets their total length. */
-static int values(const zone_rrset_t *s, char ***out, size_t *chars, char *err, size_t errlen)
+static int values(const zone_rrset_t *s, r53_raw_t *raw, char ***out, size_t *chars, char *err,
+                  size_t errlen)
 {
 	knot_rrset_t rr;
 	uint8_t owner[KNOT_DNAME_MAXLEN];
@@ -33,7 +35,8 @@ static int values(const zone_rrset_t *s, char ***out, size_t *chars, char *err, 
 	}
 	*chars = 0;
 	for (size_t i = 0; i < s->count && ret == 0; i++) {
-		int n = r53_value_from_rr(&rr, i, &text, &tsize);
+		const char *listed = r53_raw_find(raw, s, i);
+		int n = listed != NULL ? (int)strlen(listed) : r53_value_from_rr(&rr, i, &text, &tsize);
 		if (n < 0 || n > R53_MAX_VALUE) {
 			char name[1100], type[16];
 			set_name(s, name, sizeof(name));
@@ -43,7 +46,7 @@ static int values(const zone_rrset_t *s, char ***out, size_t *chars, char *err, 
 			ret = n < 0 ? -EINVAL : -E2BIG;
 			break;
 		}
-		v[i] = strndup(text, (size_t)n);
+		v[i] = strndup(listed != NULL ? listed : text, (size_t)n);
 		if (v[i] == NULL) {
 			ret = -ENOMEM;
 		}
@@ -72,8 +75,8 @@ static bool same_owner(const zone_rrset_t *a, const zone_rrset_t *b)
 	return a->keylen == b->keylen && memcmp(a->key, b->key, a->keylen) == 0;
 }
 
-int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_plan_t *out,
-             char *err, size_t errlen)
+int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
+             r53_plan_t *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	uint8_t apex_key[DNS_KEY_MAX];
@@ -139,7 +142,8 @@ int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r5
 				}
 				r53_change_t *rc = &out->change[out->count];
 				size_t chars;
-				int ret = values(s, &rc->values, &chars, err, errlen);
+				int ret = values(s, del ? raw : NULL, &rc->values, &chars, err,
+				                 errlen);
 				if (ret != 0) {
 					r53_plan_free(out);
 					return ret;

@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 #include <libzscanner/scanner.h>
 
+#include "dns/name.h"
 #include "dns/rdata.h"
 #include "obs/log.h"
 #include "target/route53/r53text.h"
@@ -63,8 +64,89 @@ static const char *strip(const char *id, const char *prefix)
 	return strncmp(id, prefix, n) == 0 ? id + n : id;
 }
 
-int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, size_t *foreign, r53_next_t *next,
-                     char *err, size_t errlen)
+static int raw_add(r53_raw_t *raw, const knot_dname_t *owner, uint16_t type, const uint8_t *rd,
+                   size_t rdlen, const char *text)
+{
+	if (raw->count == raw->cap) {
+		size_t cap = raw->cap ? raw->cap * 2 : 256;
+		r53_raw_entry_t *e = realloc(raw->e, cap * sizeof(*e));
+		if (e == NULL) {
+			return -ENOMEM;
+		}
+		raw->e = e;
+		raw->cap = cap;
+	}
+	uint8_t k[DNS_KEY_MAX];
+	size_t kl = dns_name_key(owner, k);
+	r53_raw_entry_t *e = &raw->e[raw->count];
+	e->keylen = kl + 2 + rdlen;
+	e->key = malloc(e->keylen);
+	e->text = strdup(text);
+	if (e->key == NULL || e->text == NULL) {
+		free(e->key);
+		free(e->text);
+		return -ENOMEM;
+	}
+	memcpy(e->key, k, kl);
+	e->key[kl] = (uint8_t)(type >> 8);
+	e->key[kl + 1] = (uint8_t)type;
+	memcpy(e->key + kl + 2, rd, rdlen);
+	raw->count++;
+	raw->sorted = false;
+	return 0;
+}
+
+static int raw_cmp(const void *a, const void *b)
+{
+	const r53_raw_entry_t *x = a, *y = b;
+	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	int c = memcmp(x->key, y->key, n);
+	return c != 0 ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
+}
+
+static void raw_truncate(r53_raw_t *raw, size_t count)
+{
+	while (raw->count > count) {
+		raw->count--;
+		free(raw->e[raw->count].key);
+		free(raw->e[raw->count].text);
+	}
+}
+
+const char *r53_raw_find(r53_raw_t *raw, const zone_rrset_t *s, size_t i)
+{
+	if (raw == NULL || raw->count == 0) {
+		return NULL;
+	}
+	if (!raw->sorted) {
+		qsort(raw->e, raw->count, sizeof(*raw->e), raw_cmp);
+		raw->sorted = true;
+	}
+	const knot_rdata_t *rd = s->rr[i].rd;
+	size_t kl = s->keylen + 2 + rd->len;
+	uint8_t *k = malloc(kl);
+	if (k == NULL) {
+		return NULL;
+	}
+	memcpy(k, s->key, s->keylen);
+	k[s->keylen] = (uint8_t)(s->type >> 8);
+	k[s->keylen + 1] = (uint8_t)s->type;
+	memcpy(k + s->keylen + 2, rd->data, rd->len);
+	r53_raw_entry_t want = { .key = k, .keylen = kl };
+	r53_raw_entry_t *e = bsearch(&want, raw->e, raw->count, sizeof(*raw->e), raw_cmp);
+	free(k);
+	return e != NULL ? e->text : NULL;
+}
+
+void r53_raw_free(r53_raw_t *raw)
+{
+	raw_truncate(raw, 0);
+	free(raw->e);
+	memset(raw, 0, sizeof(*raw));
+}
+
+int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, size_t *foreign,
+                     r53_next_t *next, char *err, size_t errlen)
 {
 	memset(next, 0, sizeof(*next));
 	xmlDocPtr doc = parse(xml, len);
@@ -113,7 +195,7 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, size_t *foreign,
 		/* Parse the whole set first: one unreadable value makes the set
 		 * one we cannot account for, left alone like an alias. */
 		xmlNode *rrs = child(s, "ResourceRecords");
-		size_t mark = live->count;
+		size_t mark = live->count, raw_mark = raw != NULL ? raw->count : 0;
 		bool bad = false;
 		for (xmlNode *r = rrs != NULL ? rrs->children : NULL; r != NULL; r = r->next) {
 			if (!is(r, "ResourceRecord")) {
@@ -128,13 +210,19 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, size_t *foreign,
 				bad = true;
 				break;
 			}
-			if (zone_add(live, owner, type, (uint32_t)ttl, rd, (uint16_t)n) != 0) {
+			int canon_len = dns_rdata_canonical(type, rd, (uint16_t)n, canon);
+			if (zone_add(live, owner, type, (uint32_t)ttl, rd, (uint16_t)n) != 0 ||
+			    (raw != NULL && raw_add(raw, owner, type, canon, (size_t)canon_len,
+			                            value) != 0)) {
 				ret = -ENOMEM;
 				break;
 			}
 		}
 		if (bad) {
 			live->count = mark; /* its records dropped (arena space stays) */
+			if (raw != NULL) {
+				raw_truncate(raw, raw_mark);
+			}
 			(*foreign)++;
 		}
 	}

@@ -24,13 +24,35 @@ typedef struct {
 } r53_next_t;
 
 /*
- * One ListResourceRecordSets page: its record sets are added to live
- * (values parsed to wire rdata).  Alias sets and sets with a SetIdentifier
- * are counted in *foreign and left out.  0, or -EINVAL with err naming the
- * set and the value.
+ * The text of each live value as Route 53 listed it, by record: a DELETE
+ * must repeat the value exactly as Route 53 holds it ("a b" is not
+ * "a\040b" to its matcher), whoever wrote it.
  */
-int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, size_t *foreign, r53_next_t *next,
-                     char *err, size_t errlen);
+typedef struct {
+	uint8_t *key; /* owner sort key, type (2 bytes), canonical rdata */
+	size_t keylen;
+	char *text;
+} r53_raw_entry_t;
+
+typedef struct r53_raw {
+	r53_raw_entry_t *e;
+	size_t count, cap;
+	bool sorted;
+} r53_raw_t;
+
+/* The listed text of record i of set s, or NULL when not listed. */
+const char *r53_raw_find(r53_raw_t *raw, const zone_rrset_t *s, size_t i);
+void r53_raw_free(r53_raw_t *raw);
+
+/*
+ * One ListResourceRecordSets page: its record sets are added to live
+ * (values parsed to wire rdata), their texts to raw (when not NULL).
+ * Alias sets, sets with a SetIdentifier and sets with a value we cannot
+ * read are counted in *foreign and left out.  0, or -EINVAL with err naming
+ * the set.
+ */
+int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, size_t *foreign,
+                     r53_next_t *next, char *err, size_t errlen);
 
 /* One ListHostedZonesByName page: the id (without "/hostedzone/") of the
  * public zone named apex, if on this page.  0 found, -ENOENT not here

@@ -36,6 +36,7 @@ struct target {
 	char host[300]; /* host[:port] as in the Host header */
 	char region[64];
 	char zone_id[R53_ID_MAX];
+	r53_raw_t raw; /* texts of the last read, for DELETEs */
 	ratelimit_t *rl;
 	const target_opts_t *opts; /* during apply, for progress */
 	target_progress_t progress;
@@ -340,6 +341,7 @@ static void r53_close(target_t *t)
 {
 	if (t != NULL) {
 		http_free(t->http);
+		r53_raw_free(&t->raw);
 		memset(&t->creds, 0, sizeof(t->creds));
 		free(t);
 	}
@@ -391,6 +393,7 @@ static int r53_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *
 {
 	zone_init(live);
 	zone_set_apex(live, t->zone->name);
+	r53_raw_free(&t->raw);
 	*foreign = 0;
 	char path[300];
 	snprintf(path, sizeof(path), API "/hostedzone/%s/rrset", t->zone_id);
@@ -419,7 +422,7 @@ static int r53_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *
 		}
 		stats->reads++;
 		char perr[1024];
-		ret = r53_parse_rrsets(resp.body, resp.len, live, foreign, &next, perr,
+		ret = r53_parse_rrsets(resp.body, resp.len, live, &t->raw, foreign, &next, perr,
 		                       sizeof(perr));
 		http_response_free(&resp);
 		if (ret != 0) {
@@ -487,9 +490,12 @@ static int batch_xml(const target_t *t, const r53_plan_t *p, size_t from, size_t
 /* Is this refusal "your idea of the live records is out of date"? */
 static bool stale(const r53_error_t *e)
 {
+	/* Route 53's own words; a CNAME conflict ("...a conflicting RRSet of
+	 * type CNAME ... already exists") is not staleness. */
 	return strcmp(e->code, "InvalidChangeBatch") == 0 &&
-	       (strstr(e->msg, "not found") != NULL || strstr(e->msg, "do not match") != NULL ||
-	        strstr(e->msg, "already exists") != NULL);
+	       (strstr(e->msg, "but it was not found") != NULL ||
+	        strstr(e->msg, "but the values provided do not match") != NULL ||
+	        strstr(e->msg, "but it already exists") != NULL);
 }
 
 /* With apex-ns: sync, the new apex NS set must keep the hosted zone's own
@@ -593,7 +599,8 @@ static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const t
                      target_stats_t *stats, char *err, size_t errlen)
 {
 	r53_plan_t p;
-	int ret = r53_plan(d, live_known, t->zone->name, &p, err, errlen);
+	int ret = r53_plan(d, live_known, t->zone->name, live_known ? &t->raw : NULL, &p, err,
+	                   errlen);
 	if (ret != 0) {
 		return ret;
 	}

@@ -44,8 +44,10 @@ typedef struct {
 } r53_plan_t;
 
 /* Turn a diff into actions and batches.  apex: the zone's apex (SOA and NS
- * there are never created or deleted).  0, -E2BIG with err naming an RRset
+ * there are never created or deleted).  raw: the texts of the live values
+ * as listed (DELETEs repeat them), or NULL.  0, -E2BIG with err naming an RRset
  * too large for one request, -EINVAL (a value Route 53 cannot take), -ENOMEM. */
-int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_plan_t *out,
-             char *err, size_t errlen);
+struct r53_raw;
+int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
+             struct r53_raw *raw, r53_plan_t *out, char *err, size_t errlen);
 void r53_plan_free(r53_plan_t *p);
