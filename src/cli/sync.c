@@ -152,7 +152,7 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 			        r->foreign);
 		}
 		if (r->refused) {
-			fprintf(f, "  %s\n", r->error);
+			fprintf(f, "  refused: %s\n", r->error);
 		}
 		return;
 	}

@@ -64,7 +64,7 @@ static int check_limits(const conf_zone_t *zc, engine_result_t *r)
 		return 0;
 	}
 	snprintf(r->error, sizeof(r->error),
-	         "refused: would %s %zu of %zu RRsets, over %s %u%s (%zu); check the primary, "
+	         "would %s %zu of %zu RRsets, over %s %u%s (%zu); check the primary, "
 	         "then run 'zonesync sync --force' to apply",
 	         what[4] == 'd' ? "delete" : "update", n, r->total, what, l.value,
 	         l.percent ? "%" : "", max);
@@ -210,7 +210,11 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			r->ret = zone_diff(&r->base, &r->want, &r->diff);
 		}
 		if (r->ret == 0 && (r->diff.deleted > 0 || r->diff.replaced > 0)) {
-			r->ret = store_zone_rrsets(z->store, zc->name, &r->total);
+			/* Limits are shares of the zone before the change, as a
+			 * full push measures them against the live records. */
+			size_t after = 0;
+			r->ret = store_zone_rrsets(z->store, zc->name, &after);
+			r->total = after + r->diff.deleted - r->diff.added;
 		}
 		if (r->ret != 0) {
 			snprintf(r->error, sizeof(r->error), "cannot compute the change");

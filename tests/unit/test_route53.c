@@ -383,6 +383,11 @@ static void test_values(void **state)
 	value_round("t TXT \"caf\\195\\169\" \"q\\\"\"", KNOT_RRTYPE_TXT,
 	            "\"caf\\303\\251\" \"q\\\"\"");
 	value_round("s SRV 1 2 443 t.example.com.", KNOT_RRTYPE_SRV, "1 2 443 t.example.com.");
+	/* ';' and parentheses inside quotes are data, not zone-file syntax. */
+	value_round("c CAA 0 issue \"ca.example.net; account=230123\"", KNOT_RRTYPE_CAA,
+	            "0 issue \"ca.example.net; account=230123\"");
+	value_round("n NAPTR 100 10 \"u\" \"E2U+sip\" \"!^(.*)$!sip:\\\\1@x.example!\" .",
+	            KNOT_RRTYPE_NAPTR, "100 10 \"u\" \"E2U+sip\" \"!^(.*)$!sip:\\\\1@x.example!\" .");
 	value_round("h HTTPS 1 . alpn=h2", KNOT_RRTYPE_HTTPS, "1 . alpn=h2");
 	/* A name with an odd byte inside rdata: decimal in zone text, octal for
 	 * Route 53. */

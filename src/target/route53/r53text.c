@@ -334,8 +334,8 @@ int r53_value_to_rdata(zs_scanner_t *sc, uint16_t type, const char *value, uint8
 		return -EINVAL;
 	}
 	size_t vlen = strlen(value);
-	if (vlen > 8192 || strchr(value, '\n') != NULL || strchr(value, ';') != NULL) {
-		return -EINVAL; /* one line, no comment: nothing else can sneak in */
+	if (vlen > 8192 || strpbrk(value, "\n\r") != NULL) {
+		return -EINVAL; /* one line: no second record can sneak in */
 	}
 	size_t lsize = vlen * 2 + 64;
 	char *line = malloc(lsize);
