@@ -17,7 +17,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from moto import (Moto, R53Zonesync, SignedKnot, describe, listing_view, name_text,
+from motolab import (Moto, R53Zonesync, SignedKnot, describe, listing_view, name_text,
                   primary_view, r53_name, r53_rdata, rrset_of, synced_lines, view_diff)
 from servers import LOOPBACK, Knot, Named, Pdns, free_port, run, wait_until
 

@@ -3,7 +3,7 @@
 it has no delegation-set check): soa-serial: mirror and apex-ns: sync."""
 import re
 
-from moto import describe
+from motolab import describe
 from test_route53_faults import Lab, ZONE, apex, lab, zone_text  # noqa: F401
 
 

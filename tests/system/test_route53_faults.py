@@ -21,7 +21,7 @@ import pytest
 
 from conftest import ROOT
 from fake_route53 import FakeRoute53
-from moto import R53Zonesync, describe, listing_view, primary_view, view_diff
+from motolab import R53Zonesync, describe, listing_view, primary_view, view_diff
 from servers import Knot, free_port, wait_until
 
 ZONE = "example.com."
