@@ -2,6 +2,7 @@
  * gives must be records we can send back: each value printed for Route 53
  * must read back to the same rdata. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libknot/descriptor.h>
@@ -38,6 +39,8 @@ static void check_round_trip(const zone_t *z)
 			}
 			int m = r53_value_to_rdata(sc, s.type, v, rd, DNS_RDATA_MAX);
 			if (m != s.rr[i].rd->len || memcmp(rd, s.rr[i].rd->data, (size_t)m) != 0) {
+				fprintf(stderr, "round trip failed: type %u value '%s' (%d vs %u)\n",
+				        s.type, v, m, s.rr[i].rd->len);
 				abort();
 			}
 		}

@@ -399,6 +399,12 @@ static void test_values(void **state)
 	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3.4\nx A 1.2.3.4", rd,
 	                               sizeof(rd)) < 0);
 	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3.4", rd, sizeof(rd)) == 4);
+	/* A parenthesis opens a multi-line group in zone text: the scanner
+	 * must not carry that state into the next value (found by fuzzing). */
+	r53_value_to_rdata(sc, KNOT_RRTYPE_CAA, "1 issue( \"ca.example\"", rd, sizeof(rd));
+	assert_int_equal(r53_value_to_rdata(sc, KNOT_RRTYPE_HTTPS, "1 . alpn=h2,h3 port=443", rd,
+	                                    sizeof(rd)),
+	                 19);
 	r53_scanner_free(sc);
 }
 

@@ -358,8 +358,10 @@ int r53_value_to_rdata(zs_scanner_t *sc, uint16_t type, const char *value, uint8
 		ret = (int)sc->r_data_length;
 	}
 	free(line);
-	if (ret < 0) {
-		/* A scanner that met an error stays in it: start afresh. */
+	if (ret < 0 || strpbrk(value, "()") != NULL) {
+		/* A scanner that met an error stays in it, and one that saw a
+		 * parenthesis may think a multi-line record goes on: start
+		 * afresh (3 us, so not for every value). */
 		zs_deinit(sc);
 		if (zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
 			return -ENOMEM;
