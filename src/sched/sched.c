@@ -278,6 +278,16 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 		         zc->domain, kind, res.serial, info->has_data ? info->serial : 0,
 		         res.records, res.messages, res.bytes, secs);
 		j->has_data = true;
+		/* Providers hold one TTL per RRset: say which way we collapse. */
+		size_t collapsed = res.zone.stats.ttl_collapsed;
+		for (size_t i = 0; i < res.nsteps; i++) {
+			collapsed += res.steps[i].add.stats.ttl_collapsed;
+		}
+		if (collapsed > 0) {
+			log_warning("records of one RRset with different TTLs, the lowest kept: "
+			            "zone=%s serial=%u rrsets=%zu",
+			            zc->domain, res.serial, collapsed);
+		}
 	}
 	xfr_result_free(&res);
 	return ret;
