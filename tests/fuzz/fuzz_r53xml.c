@@ -17,6 +17,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Values printed that do not read back the same: refused by the checked
+ * form; rare (libknot's printer and scanner disagree on a few rdata). */
+static size_t refused;
+
 static void check_round_trip(const zone_t *z)
 {
 	zs_scanner_t *sc = r53_scanner_new();
@@ -33,9 +37,10 @@ static void check_round_trip(const zone_t *z)
 			abort();
 		}
 		for (size_t i = 0; i < s.count; i++) {
-			int n = r53_value_from_rr(&rr, i, &v, &vsize);
-			if (n < 0) {
-				continue; /* a value we refuse to send (reported) */
+			int n = r53_value_from_rr(&rr, i, NULL, &v, &vsize);
+			if (n < 0 || r53_value_from_rr(&rr, i, sc, &v, &vsize) < 0) {
+				refused++; /* refused to send (reported), never sent wrong */
+				continue;
 			}
 			int m = r53_value_to_rdata(sc, s.type, v, rd, DNS_RDATA_MAX);
 			if (m != s.rr[i].rd->len || memcmp(rd, s.rr[i].rd->data, (size_t)m) != 0) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libknot/descriptor.h>
+#include <libzscanner/scanner.h>
 
 #include "dns/name.h"
 #include "dns/rdata.h"
@@ -17,8 +18,8 @@ static void set_name(const zone_rrset_t *s, char *buf, size_t size)
 }
 
 /* Texts of the set's values; *chars gets their total length. */
-static int values(const zone_rrset_t *s, r53_raw_t *raw, char ***out, size_t *chars, char *err,
-                  size_t errlen)
+static int values(const zone_rrset_t *s, r53_raw_t *raw, zs_scanner_t *sc, char ***out,
+                  size_t *chars, char *err, size_t errlen)
 {
 	knot_rrset_t rr;
 	uint8_t owner[KNOT_DNAME_MAXLEN];
@@ -36,12 +37,13 @@ static int values(const zone_rrset_t *s, r53_raw_t *raw, char ***out, size_t *ch
 	*chars = 0;
 	for (size_t i = 0; i < s->count && ret == 0; i++) {
 		const char *listed = r53_raw_find(raw, s, i);
-		int n = listed != NULL ? (int)strlen(listed) : r53_value_from_rr(&rr, i, &text, &tsize);
+		int n = listed != NULL ? (int)strlen(listed)
+		                       : r53_value_from_rr(&rr, i, sc, &text, &tsize);
 		if (n < 0 || n > R53_MAX_VALUE) {
 			char name[1100], type[16];
 			set_name(s, name, sizeof(name));
 			snprintf(err, errlen, "%s %s: %s", name, dns_type_str(s->type, type, 16),
-			         n < 0 ? "a value Route 53 cannot take"
+			         n < 0 ? "a value zonesync cannot write so that it reads back the same"
 			               : "a value longer than Route 53's 4,000 characters");
 			ret = n < 0 ? -EINVAL : -E2BIG;
 			break;
@@ -75,8 +77,8 @@ static bool same_owner(const zone_rrset_t *a, const zone_rrset_t *b)
 	return a->keylen == b->keylen && memcmp(a->key, b->key, a->keylen) == 0;
 }
 
-int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
-             r53_plan_t *out, char *err, size_t errlen)
+static int plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
+                zs_scanner_t *sc, r53_plan_t *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	uint8_t apex_key[DNS_KEY_MAX];
@@ -142,8 +144,8 @@ int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r5
 				}
 				r53_change_t *rc = &out->change[out->count];
 				size_t chars;
-				int ret = values(s, del ? raw : NULL, &rc->values, &chars, err,
-				                 errlen);
+				int ret = values(s, del ? raw : NULL, sc, &rc->values, &chars,
+				                 err, errlen);
 				if (ret != 0) {
 					r53_plan_free(out);
 					return ret;
@@ -190,6 +192,19 @@ int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r5
 		out->batch_end[out->nbatches++] = out->count;
 	}
 	return 0;
+}
+
+int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
+             r53_plan_t *out, char *err, size_t errlen)
+{
+	zs_scanner_t *sc = r53_scanner_new();
+	if (sc == NULL) {
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
+	}
+	int ret = plan(d, live_known, apex, raw, sc, out, err, errlen);
+	r53_scanner_free(sc);
+	return ret;
 }
 
 void r53_plan_free(r53_plan_t *p)

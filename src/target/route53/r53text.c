@@ -266,7 +266,27 @@ static int escapes_convert(const char *in, char *out, size_t size, bool to_octal
 	return (int)o;
 }
 
-int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, char **buf, size_t *size)
+static int value_text(const knot_rrset_t *rrset, size_t pos, char **buf, size_t *size);
+
+int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, zs_scanner_t *sc, char **buf,
+                      size_t *size)
+{
+	int n = value_text(rrset, pos, buf, size);
+	if (n < 0 || sc == NULL) {
+		return n;
+	}
+	const knot_rdata_t *rd = knot_rdataset_at(&rrset->rrs, (uint16_t)pos);
+	uint8_t *back = malloc(DNS_RDATA_MAX);
+	if (back == NULL) {
+		return -ENOMEM;
+	}
+	int m = r53_value_to_rdata(sc, rrset->type, *buf, back, DNS_RDATA_MAX);
+	bool same = m == rd->len && memcmp(back, rd->data, rd->len) == 0;
+	free(back);
+	return same ? n : -EINVAL;
+}
+
+static int value_text(const knot_rrset_t *rrset, size_t pos, char **buf, size_t *size)
 {
 	const knot_rdata_t *rd = knot_rdataset_at(&rrset->rrs, (uint16_t)pos);
 	if (rrset->type == KNOT_RRTYPE_TXT || rrset->type == KNOT_RRTYPE_SPF) {

@@ -13,6 +13,8 @@
 #include <libknot/dname.h>
 #include <libknot/rrset.h>
 
+struct zs_scanner;
+
 /* Route 53 name text -> wire (lowercased).  Octal \ooo and the zone-file
  * escapes (\DDD decimal is NOT accepted: Route 53 never sends it).
  * Returns the wire length or -EINVAL. */
@@ -30,13 +32,16 @@ int r53_txt_from_rdata(const uint8_t *rd, size_t len, char *out, size_t size);
  * words separated by spaces.  Returns the rdata length or -EINVAL. */
 int r53_txt_to_rdata(const char *value, uint8_t *out, size_t size);
 
-struct zs_scanner;
-
 
 /* Record pos of rrset as one Route 53 Value (malloc'd *buf, grown): TXT and
  * SPF as quoted strings, other types as zone text with every \DDD escape
- * made \ooo, the escape Route 53 uses.  Returns the length or an error. */
-int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, char **buf, size_t *size);
+ * made \ooo, the escape Route 53 uses.  With a scanner (see below) the
+ * value is read back and must give the same rdata: a value we could not
+ * read back is never sent (libknot prints a few odd rdata, e.g. an SVCB
+ * alpn holding a space, in a form its scanner refuses).
+ * Returns the length, -EINVAL for such a value, or another error. */
+int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, struct zs_scanner *sc, char **buf,
+                      size_t *size);
 
 /* A Route 53 Value of this type -> wire rdata in out (DNS_RDATA_MAX bytes).
  * sc is a scanner made with r53_scanner_new(), reused between calls.
