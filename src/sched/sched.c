@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/soa.h>
 
@@ -14,6 +15,7 @@
 #include "obs/log.h"
 #include "store/store.h"
 #include "target/engine.h"
+#include "target/exec/exec.h"
 #include "target/zonefile/zonefile.h"
 #include "xfr/xfr.h"
 
@@ -21,6 +23,7 @@
 #define IO_TIMEOUT_MS 30000
 
 typedef struct zstate zstate_t;
+typedef struct tstate tstate_t;
 
 /* What a job hands back to the loop thread. */
 struct job {
@@ -30,7 +33,8 @@ struct job {
 	uint32_t refresh, retry, expire; /* from the SOA, clamped */
 	int64_t expire_at;
 	bool expired;
-	size_t targets_failed;
+	engine_delta_t *delta; /* the IXFR committed, handed to the target jobs */
+	char primary[64];      /* the address that answered */
 };
 
 struct zstate {
@@ -43,9 +47,23 @@ struct zstate {
 	bool has_data, expired;
 	uint32_t serial;
 	uint32_t retry;
-	uint32_t target_backoff; /* seconds until failed targets are pushed again */
 	int64_t expire_at;
 	struct job job;
+	char primary[64]; /* the address that last answered */
+	tstate_t *targets;
+	size_t ntargets;
+};
+
+struct tstate {
+	zstate_t *z;
+	const conf_target_t *conf;
+	uv_work_t work;
+	uv_timer_t timer; /* the next try after a failure */
+	bool running, pending, failed;
+	uint32_t serial, next_serial;
+	struct shared_delta_s *delta, *next_delta;
+	uint32_t backoff; /* seconds */
+	char primary[64], next_primary[64];
 };
 
 struct sched {
@@ -75,6 +93,18 @@ static uint64_t jitter_ms(uint32_t secs)
 	}
 	uint64_t ms = (uint64_t)secs * 1000;
 	return ms - (ms / 10) * (r % 1001) / 1000;
+}
+
+/* An address as text, without its port (what hooks want to see). */
+static void addr_str(const conf_addr_t *a, char *buf, size_t size)
+{
+	const struct sockaddr_storage *ss = &a->ss;
+	const void *ip = ss->ss_family == AF_INET6
+	                         ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+	                         : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+	if (inet_ntop(ss->ss_family, ip, buf, (socklen_t)size) == NULL) {
+		snprintf(buf, size, "?");
+	}
 }
 
 /* --- the job (worker thread) ------------------------------------------- */
@@ -133,6 +163,78 @@ static int push_zonefile(store_t *st, const conf_zone_t *zc, const conf_target_t
 	return ret;
 }
 
+/* The exec target: run its command once per new serial (again after a
+ * failure: a hook that failed has not seen the change). */
+static int push_exec(store_t *st, const conf_zone_t *zc, const conf_target_t *t, uint32_t serial,
+                     const engine_delta_t *delta, const char *primary)
+{
+	store_target_t ts;
+	if (store_target_get(st, zc->name, t->id, &ts) != 0) {
+		log_error("target failed: zone=%s target=%s error=cannot read its state", zc->domain,
+		          t->id);
+		return -EIO;
+	}
+	if (ts.has_serial && ts.serial == serial && !ts.dirty) {
+		return 0;
+	}
+	exec_event_t ev = { .zone = zc->domain,
+		            .serial = serial,
+		            .has_previous = ts.has_serial,
+		            .previous = ts.serial,
+		            .primary = primary != NULL ? primary : "" };
+	zone_diff_t d = { 0 };
+	if (delta != NULL && ts.has_serial && ts.serial == delta->from &&
+	    zone_diff(&delta->old, &delta->new, &d) == 0) {
+		ev.has_counts = true;
+		ev.added = d.added;
+		ev.changed = d.replaced;
+		ev.deleted = d.deleted;
+	}
+	zone_diff_free(&d);
+	exec_result_t res;
+	char err[512];
+	int ret = exec_run(t, &ev, &res, err, sizeof(err));
+	/* The output as one log field: newlines shown as \n. */
+	char out[sizeof(res.output) * 2];
+	size_t o = 0;
+	for (const char *p = res.output; *p != '\0' && o + 3 < sizeof(out); p++) {
+		if (*p == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+		}
+	}
+	out[o] = '\0';
+	if (ret == 0) {
+		ts = (store_target_t){ .has_serial = true, .serial = serial, .last_ok = unix_now() };
+		log_info("target updated: zone=%s target=%s serial=%u command exit=0 time=%.3fs "
+		         "output_bytes=%zu output=\"%s\"",
+		         zc->domain, t->id, serial, res.secs, res.output_total, out);
+	} else {
+		ts.dirty = true;
+		snprintf(ts.last_error, sizeof(ts.last_error), "%.*s", (int)sizeof(ts.last_error) - 1, err);
+		log_error("target failed: zone=%s target=%s serial=%u error=%s output_bytes=%zu "
+		          "output=\"%s\"",
+		          zc->domain, t->id, serial, err, res.output_total, out);
+	}
+	store_target_set(st, zc->name, t->id, &ts);
+	return ret;
+}
+
+/* Targets without provider ops: zone files and commands. */
+static int push_plain(store_t *st, const conf_zone_t *zc, const conf_target_t *t, uint32_t serial,
+                      const engine_delta_t *delta, const char *primary, engine_zone_t *ez)
+{
+	if (strcmp(t->type->name, "zonefile") == 0) {
+		return push_zonefile(st, zc, t, serial, ez);
+	}
+	if (strcmp(t->type->name, "exec") == 0) {
+		return push_exec(st, zc, t, serial, delta, primary);
+	}
+	return 0; /* a type whose provider has not arrived (warned at start) */
+}
+
 /* Bring every target of the zone to the snapshot; the number that failed
  * (refusals by a safety limit counted apart). */
 static void push_targets(store_t *st, const conf_zone_t *zc, uint32_t serial,
@@ -150,8 +252,7 @@ static void push_targets(store_t *st, const conf_zone_t *zc, uint32_t serial,
 			continue;
 		}
 		if (t->type->ops == NULL) {
-			if (strcmp(t->type->name, "zonefile") == 0 && !eo.plan &&
-			    push_zonefile(st, zc, t, serial, &ez) != 0) {
+			if (!eo.plan && push_plain(st, zc, t, serial, delta, out->primary, &ez) != 0) {
 				out->failed++;
 			}
 			continue;
@@ -295,7 +396,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 
 /* One pass over a zone: SOA check, transfer, targets. */
 static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opts_t *po,
-                 struct job *j, sched_pass_t *out)
+                 struct job *j, sched_pass_t *out, engine_delta_t **delta_out)
 {
 	memset(j, 0, sizeof(*j));
 	memset(out, 0, sizeof(*out));
@@ -367,9 +468,20 @@ static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opt
 		store_zone_timers(st, zc->name, info.refreshed, info.expire_at, true);
 	}
 	out->checked = ret == 0;
+	if (ret == 0 && peer.addr != NULL) {
+		addr_str(peer.addr, out->primary, sizeof(out->primary));
+		memcpy(j->primary, out->primary, sizeof(j->primary));
+	}
 	out->has_data = j->has_data;
 	out->serial = j->serial;
-	if (j->has_data) {
+	if (delta_out != NULL) {
+		/* The daemon pushes each target in its own job. */
+		*delta_out = NULL;
+		if (has_delta && (*delta_out = malloc(sizeof(delta))) != NULL) {
+			**delta_out = delta;
+			has_delta = false;
+		}
+	} else if (j->has_data) {
 		push_targets(st, zc, j->serial, has_delta ? &delta : NULL, po, out);
 	}
 	if (has_delta) {
@@ -382,7 +494,7 @@ int sched_pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opts_
                sched_pass_t *out)
 {
 	struct job j;
-	pass(conf, zc, po, &j, out);
+	pass(conf, zc, po, &j, out, NULL);
 	return out->checked && out->has_data && out->failed == 0 && out->refused == 0 ? 0 : -1;
 }
 
@@ -390,8 +502,139 @@ static void job_run(uv_work_t *w)
 {
 	zstate_t *z = w->data;
 	sched_pass_t out;
-	pass(z->s->conf, z->conf, NULL, &z->job, &out);
-	z->job.targets_failed = out.failed;
+	pass(z->s->conf, z->conf, NULL, &z->job, &out, &z->job.delta);
+}
+
+/* --- target jobs ----------------------------------------------------------
+ *
+ * In the daemon every (zone, target) pair is pushed by its own job, so a
+ * slow or failing provider never holds up another: the zone's job ends
+ * once the snapshot is committed and hands the IXFR delta to each target
+ * job (shared, counted).  A target whose job is still running gets one
+ * more run afterwards, with the newest delta; one that failed is tried
+ * again on its own timer (10 s, doubling, up to the zone's retry).
+ */
+
+typedef struct shared_delta_s {
+	engine_delta_t d;
+	unsigned refs; /* touched on the loop thread only */
+} shared_delta_t;
+
+static shared_delta_t *delta_ref(shared_delta_t *d)
+{
+	if (d != NULL) {
+		d->refs++;
+	}
+	return d;
+}
+
+static void delta_unref(shared_delta_t *d)
+{
+	if (d != NULL && --d->refs == 0) {
+		engine_delta_free(&d->d);
+		free(d);
+	}
+}
+
+static void target_run(uv_work_t *w)
+{
+	tstate_t *t = w->data;
+	const conf_zone_t *zc = t->z->conf;
+	store_t *st;
+	char err[512];
+	t->failed = true;
+	if (store_open(t->z->s->conf->server.state, &st, err, sizeof(err)) != 0) {
+		log_error("target failed: zone=%s target=%s error=%s", zc->domain, t->conf->id,
+		          err);
+		return;
+	}
+	engine_zone_t ez = { .store = st,
+		             .serial = t->serial,
+		             .delta = t->delta != NULL ? &t->delta->d : NULL };
+	if (t->conf->type->ops != NULL) {
+		engine_opts_t eo = { 0 };
+		engine_result_t r;
+		t->failed = engine_push(&ez, zc, t->conf, &eo, &r) != 0;
+		engine_result_free(&r);
+	} else {
+		t->failed = push_plain(st, zc, t->conf, t->serial,
+		                       t->delta != NULL ? &t->delta->d : NULL, t->primary, &ez) != 0;
+	}
+	engine_zone_free(&ez);
+	store_close(st);
+}
+
+static void target_start(tstate_t *t);
+static void target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary);
+
+static void on_target_timer(uv_timer_t *h)
+{
+	tstate_t *t = h->data;
+	target_kick(t, t->z->serial, NULL, t->z->primary);
+}
+
+static void target_done(uv_work_t *w, int status)
+{
+	tstate_t *t = w->data;
+	(void)status;
+	t->running = false;
+	delta_unref(t->delta);
+	t->delta = NULL;
+	if (t->z->s->stopping) {
+		delta_unref(t->next_delta);
+		t->next_delta = NULL;
+		return;
+	}
+	if (t->pending) {
+		t->pending = false;
+		t->serial = t->next_serial;
+		memcpy(t->primary, t->next_primary, sizeof(t->primary));
+		t->delta = t->next_delta;
+		t->next_delta = NULL;
+		target_start(t);
+		return;
+	}
+	if (t->failed) {
+		uint32_t again = t->backoff == 0 ? 10 : t->backoff * 2;
+		uint32_t cap = t->z->retry > 10 ? t->z->retry : 10;
+		t->backoff = again < cap ? again : cap;
+		uv_timer_start(&t->timer, on_target_timer, (uint64_t)t->backoff * 1000, 0);
+	} else {
+		t->backoff = 0;
+	}
+}
+
+static void target_start(tstate_t *t)
+{
+	uv_timer_stop(&t->timer);
+	t->running = true;
+	t->work.data = t;
+	if (uv_queue_work(t->z->s->loop, &t->work, target_run, target_done) != 0) {
+		t->running = false;
+		delta_unref(t->delta);
+		t->delta = NULL;
+		uv_timer_start(&t->timer, on_target_timer, 1000, 0);
+	}
+}
+
+/* Bring the target to serial; delta: the IXFR that led there, or NULL. */
+static void target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary)
+{
+	if (t->z->s->stopping) {
+		return;
+	}
+	if (t->running) {
+		t->pending = true;
+		t->next_serial = serial;
+		snprintf(t->next_primary, sizeof(t->next_primary), "%s", primary);
+		delta_unref(t->next_delta);
+		t->next_delta = delta_ref(delta);
+		return;
+	}
+	t->serial = serial;
+	snprintf(t->primary, sizeof(t->primary), "%s", primary);
+	t->delta = delta_ref(delta);
+	target_start(t);
 }
 
 /* --- the loop thread ----------------------------------------------------- */
@@ -425,6 +668,24 @@ static void job_done(uv_work_t *w, int status)
 	struct job *j = &z->job;
 	z->running = false;
 	(void)status;
+	shared_delta_t *delta = NULL;
+	if (j->delta != NULL && (delta = calloc(1, sizeof(*delta))) != NULL) {
+		delta->d = *j->delta;
+	} else if (j->delta != NULL) {
+		engine_delta_free(j->delta);
+	}
+	free(j->delta);
+	j->delta = NULL;
+	delta_ref(delta);
+	if (j->primary[0] != '\0') {
+		memcpy(z->primary, j->primary, sizeof(z->primary));
+	}
+	if (j->has_data && !z->s->stopping) {
+		for (size_t i = 0; i < z->ntargets; i++) {
+			target_kick(&z->targets[i], j->serial, delta, z->primary);
+		}
+	}
+	delta_unref(delta);
 	bool was_expired = z->expired;
 	z->has_data = j->has_data;
 	z->serial = j->serial;
@@ -448,15 +709,6 @@ static void job_done(uv_work_t *w, int status)
 		return;
 	}
 	uint32_t next = j->ok ? j->refresh : j->retry;
-	if (j->targets_failed > 0) {
-		/* A failed target is pushed again soon: 10 s, doubling, up to
-		 * the zone's retry interval. */
-		uint32_t again = z->target_backoff == 0 ? 10 : z->target_backoff * 2;
-		z->target_backoff = again < j->retry ? again : j->retry;
-		next = next < z->target_backoff ? next : z->target_backoff;
-	} else {
-		z->target_backoff = 0;
-	}
 	uv_timer_start(&z->timer, on_timer, jitter_ms(next), 0);
 	if (z->has_data && !z->expired && z->expire_at > 0) {
 		int64_t left = z->expire_at - unix_now();
@@ -505,6 +757,20 @@ sched_t *sched_new(uv_loop_t *loop, const conf_t *conf)
 		uv_timer_init(loop, &z->expire_timer);
 		z->timer.data = z;
 		z->expire_timer.data = z;
+		z->ntargets = z->conf->ntarget;
+		z->targets = calloc(z->ntargets + 1, sizeof(*z->targets));
+		if (z->targets == NULL) {
+			s->nzones = i + 1;
+			sched_free(s);
+			return NULL;
+		}
+		for (size_t k = 0; k < z->ntargets; k++) {
+			tstate_t *t = &z->targets[k];
+			t->z = z;
+			t->conf = z->conf->target[k];
+			uv_timer_init(loop, &t->timer);
+			t->timer.data = t;
+		}
 	}
 	return s;
 }
@@ -530,7 +796,8 @@ int sched_start(sched_t *s, char *err, size_t errlen)
 		}
 		for (size_t t = 0; t < z->conf->ntarget; t++) {
 			const conf_target_t *tc = z->conf->target[t];
-			if (tc->type->ops == NULL && strcmp(tc->type->name, "zonefile") != 0) {
+			if (tc->type->ops == NULL && strcmp(tc->type->name, "zonefile") != 0 &&
+			    strcmp(tc->type->name, "exec") != 0) {
 				log_warning(
 				        "target skipped: zone=%s target=%s type=%s: this version "
 				        "does not push to %s targets yet",
@@ -561,14 +828,21 @@ void sched_stop(sched_t *s)
 {
 	s->stopping = true;
 	for (size_t i = 0; i < s->nzones; i++) {
-		uv_close((uv_handle_t *)&s->zones[i].timer, NULL);
-		uv_close((uv_handle_t *)&s->zones[i].expire_timer, NULL);
+		zstate_t *z = &s->zones[i];
+		uv_close((uv_handle_t *)&z->timer, NULL);
+		uv_close((uv_handle_t *)&z->expire_timer, NULL);
+		for (size_t k = 0; k < z->ntargets; k++) {
+			uv_close((uv_handle_t *)&z->targets[k].timer, NULL);
+		}
 	}
 }
 
 void sched_free(sched_t *s)
 {
 	if (s != NULL) {
+		for (size_t i = 0; i < s->nzones; i++) {
+			free(s->zones[i].targets);
+		}
 		free(s->zones);
 		free(s);
 	}

@@ -41,6 +41,7 @@ typedef struct {
 	bool has_data; /* a snapshot exists */
 	uint32_t serial;
 	size_t failed, refused; /* targets */
+	char primary[64];       /* the address that answered, "" when none */
 } sched_pass_t;
 
 /* 0 when the primary was checked and every target is in sync. */

@@ -1,0 +1,246 @@
+#include "target/exec/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/yaml.h"
+
+extern char **environ;
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+size_t exec_event_json(const exec_event_t *ev, char *buf, size_t size)
+{
+	char prev[16] = "null", counts[128] = "null,\"changed\":null,\"deleted\":null";
+	if (ev->has_previous) {
+		snprintf(prev, sizeof(prev), "%u", ev->previous);
+	}
+	if (ev->has_counts) {
+		snprintf(counts, sizeof(counts), "%zu,\"changed\":%zu,\"deleted\":%zu", ev->added,
+		         ev->changed, ev->deleted);
+	}
+	/* Zone names and addresses are plain ASCII without quotes (the zone
+	 * is printed with escapes, the address is numeric). */
+	int n = snprintf(buf, size,
+	                 "{\"zone\":\"%s\",\"serial\":%u,\"previous_serial\":%s,"
+	                 "\"primary\":\"%s\",\"transfer\":\"%s\",\"added\":%s}\n",
+	                 ev->zone, ev->serial, prev, ev->primary, ev->has_counts ? "IXFR" : "AXFR",
+	                 counts);
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* The command's argv: the configured list, then zone, serial, notifier. */
+static char **build_argv(const conf_target_t *t, const exec_event_t *ev, char *zone, char *serial)
+{
+	/* A list, or one word (checked by the config loader). */
+	const ynode_t *cmd = ynode_get(t->node, "command");
+	size_t n = cmd == NULL ? 0 : cmd->kind == YNODE_SEQ ? cmd->n : 1;
+	char **argv = calloc(n + 4, sizeof(*argv));
+	if (argv == NULL || n == 0) {
+		free(argv);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		argv[i] = cmd->kind == YNODE_SEQ ? cmd->item[i]->value : cmd->value;
+	}
+	size_t zl = strlen(ev->zone);
+	snprintf(zone, 1100, "%.*s", (int)(zl > 1 && ev->zone[zl - 1] == '.' ? zl - 1 : zl),
+	         ev->zone);
+	snprintf(serial, 16, "%u", ev->serial);
+	argv[n] = zone;
+	argv[n + 1] = serial;
+	argv[n + 2] = (char *)ev->primary;
+	return argv;
+}
+
+/* environ plus our variables (malloc'd strings in extra[]). */
+static char **build_env(const exec_event_t *ev, char extra[8][1200])
+{
+	size_t n = 0;
+	while (environ[n] != NULL) {
+		n++;
+	}
+	char **env = calloc(n + 9, sizeof(*env));
+	if (env == NULL) {
+		return NULL;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], "ZONESYNC_", 9) != 0) {
+			env[k++] = environ[i];
+		}
+	}
+	int e = 0;
+	snprintf(extra[e++], 1200, "ZONESYNC_ZONE=%s", ev->zone);
+	snprintf(extra[e++], 1200, "ZONESYNC_SERIAL=%u", ev->serial);
+	if (ev->has_previous) {
+		snprintf(extra[e++], 1200, "ZONESYNC_PREVIOUS_SERIAL=%u", ev->previous);
+	}
+	snprintf(extra[e++], 1200, "ZONESYNC_PRIMARY=%s", ev->primary);
+	snprintf(extra[e++], 1200, "ZONESYNC_TRANSFER=%s", ev->has_counts ? "IXFR" : "AXFR");
+	if (ev->has_counts) {
+		snprintf(extra[e++], 1200, "ZONESYNC_ADDED=%zu", ev->added);
+		snprintf(extra[e++], 1200, "ZONESYNC_CHANGED=%zu", ev->changed);
+		snprintf(extra[e++], 1200, "ZONESYNC_DELETED=%zu", ev->deleted);
+	}
+	for (int i = 0; i < e; i++) {
+		env[k++] = extra[i];
+	}
+	return env;
+}
+
+static void keep_tail(exec_result_t *res, const char *data, size_t n)
+{
+	size_t cap = sizeof(res->output) - 1;
+	size_t have = strlen(res->output);
+	res->output_total += n;
+	if (n >= cap) {
+		memcpy(res->output, data + n - cap, cap);
+		res->output[cap] = '\0';
+		return;
+	}
+	if (have + n > cap) {
+		size_t drop = have + n - cap;
+		memmove(res->output, res->output + drop, have - drop);
+		have -= drop;
+	}
+	memcpy(res->output + have, data, n);
+	res->output[have + n] = '\0';
+}
+
+int exec_run(const conf_target_t *t, const exec_event_t *ev, exec_result_t *res, char *err,
+             size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	long long timeout = conf_target_int(t, "timeout", EXEC_DEFAULT_TIMEOUT);
+	char zone[1100], serial[16], extra[8][1200], input[1024];
+	size_t inlen = exec_event_json(ev, input, sizeof(input));
+	char **argv = build_argv(t, ev, zone, serial);
+	char **env = build_env(ev, extra);
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int ret = -EIO;
+	if (argv == NULL || env == NULL || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
+		goto out;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	posix_spawnattr_init(&attr);
+	/* Its own process group, so that a timeout kills what it started too;
+	 * default signal handling, whatever ours is. */
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                        POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	double t0 = mono();
+	int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(in[0]);
+	close(out[1]);
+	in[0] = out[1] = -1;
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(rc));
+		goto out;
+	}
+	/* Feed the summary, read the output, until it exits or time is up. */
+	size_t sent = 0;
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	bool out_open = true;
+	while (out_open) {
+		double left = (double)timeout - (mono() - t0);
+		if (left <= 0) {
+			res->timed_out = true;
+			break;
+		}
+		struct pollfd p[2] = { { .fd = out[0], .events = POLLIN },
+			               { .fd = in[1], .events = POLLOUT } };
+		int np = in[1] >= 0 ? 2 : 1;
+		int pr = poll(p, (nfds_t)np, (int)(left * 1000) + 1);
+		if (pr < 0 && errno != EINTR) {
+			break;
+		}
+		if (np == 2 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = write(in[1], input + sent, inlen - sent);
+			if (w > 0) {
+				sent += (size_t)w;
+			}
+			if (w < 0 || sent == inlen) {
+				close(in[1]); /* done, or it does not read: EPIPE is fine */
+				in[1] = -1;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char buf[4096];
+			ssize_t r = read(out[0], buf, sizeof(buf));
+			if (r > 0) {
+				keep_tail(res, buf, (size_t)r);
+			} else if (r == 0 || errno != EINTR) {
+				out_open = false; /* every writer closed it */
+			}
+		}
+	}
+	int status = 0;
+	if (res->timed_out) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	} else {
+		/* Its output closed: it has exited or soon will; still bounded. */
+		while (waitpid(pid, &status, WNOHANG) == 0) {
+			if (mono() - t0 > (double)timeout) {
+				res->timed_out = true;
+				kill(-pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				break;
+			}
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	res->secs = mono() - t0;
+	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (res->timed_out) {
+		snprintf(err, errlen, "%s: killed after its timeout of %llds", argv[0], timeout);
+		ret = -ETIMEDOUT;
+	} else if (res->status != 0) {
+		snprintf(err, errlen, "%s: exit status %d", argv[0], res->status);
+		ret = -ECHILD;
+	} else {
+		ret = 0;
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0) {
+			close(in[i]);
+		}
+		if (out[i] >= 0) {
+			close(out[i]);
+		}
+	}
+	free(argv);
+	free(env);
+	return ret;
+}
