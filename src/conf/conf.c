@@ -1036,6 +1036,14 @@ static void load_targets(struct ctx *c)
 		t->id = strdup(id);
 		t->type = type;
 		t->node = item;
+		/* Resolved here, as a primary's key is: the target's code then
+		 * needs no access to the key section. */
+		for (const conf_item_t *it = type->items; it->name; it++) {
+			const char *kid = it->type == CONF_KEYREF ? conf_target_str(t, it->name) : NULL;
+			if (kid != NULL) {
+				t->key = find_key(conf, kid);
+			}
+		}
 	}
 }
 

@@ -46,6 +46,7 @@ typedef struct conf_target {
 	char *id;
 	const target_type_t *type;
 	const ynode_t *node; /* its section; read type keys with conf_target_*() */
+	const conf_key_t *key; /* its key (the type's key-reference item), NULL: none */
 } conf_target_t;
 
 typedef struct {

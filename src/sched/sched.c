@@ -194,10 +194,11 @@ static int push_exec(store_t *st, const conf_zone_t *zc, const conf_target_t *t,
 	exec_result_t res;
 	char err[512];
 	int ret = exec_run(t, &ev, &res, err, sizeof(err));
-	/* The output as one log field: newlines shown as \n. */
-	char out[sizeof(res.output) * 2];
-	size_t o = 0;
-	for (const char *p = res.output; *p != '\0' && o + 3 < sizeof(out); p++) {
+	/* The output's last 400 bytes as one log field, newlines shown as \n. */
+	char out[1024];
+	size_t o = 0, len = strlen(res.output);
+	for (const char *p = res.output + (len > 400 ? len - 400 : 0);
+	     *p != '\0' && o + 3 < sizeof(out); p++) {
 		if (*p == '\n') {
 			out[o++] = '\\';
 			out[o++] = 'n';

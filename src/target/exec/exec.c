@@ -103,8 +103,13 @@ static char **build_env(const exec_event_t *ev, char extra[8][1200])
 	return env;
 }
 
-static void keep_tail(exec_result_t *res, const char *data, size_t n)
+static void keep_tail(exec_result_t *res, char *data, size_t n)
 {
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] == '\0') {
+			data[i] = '?'; /* the tail is kept as a string */
+		}
+	}
 	size_t cap = sizeof(res->output) - 1;
 	size_t have = strlen(res->output);
 	res->output_total += n;

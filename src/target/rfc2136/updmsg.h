@@ -1,0 +1,111 @@
+/*
+ * DNS UPDATE messages (RFC 2136) for the rfc2136 target, without sockets:
+ * an RRset diff turned into update operations cut into messages that fit
+ * 64 KiB with their TSIG, each message written to wire, and the server's
+ * answer read and checked (ID, opcode, zone, TSIG).  Pure functions, so that
+ * the batching is unit-tested and the answer reader fuzzed.
+ *
+ * What one RRset's change becomes (one RRset's change is never split
+ * between messages, and all changes at one name go in one message when they
+ * fit, deletions first, so that a CNAME replacing an A never meets it):
+ *   REPLACE  delete the RRset (class ANY), then add the new records;
+ *   DELETE   delete the RRset (class ANY);
+ *   ADD      add the records; when the live records were not just read
+ *            (incremental push), the RRset is deleted first, so that
+ *            whatever the server holds there the result is exact;
+ *   apex NS  (apex-ns: sync) add the new records, then delete the old ones
+ *            not among them one by one (class NONE): never the whole set,
+ *            which RFC 2136 3.4.2.4 servers ignore; never deleted outright;
+ *   apex SOA (soa-serial: mirror) add the new SOA, which replaces the old
+ *            (3.4.2.2) when its serial is greater; it goes last, so that the
+ *            server ends at the primary's serial; never added or deleted.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <libknot/dname.h>
+#include <libknot/tsig.h>
+
+#include "zone/diff.h"
+
+#define UPD_MSG_MAX 65535 /* a DNS message over TCP */
+
+typedef enum {
+	UPD_REPLACE, /* delete the RRset, add the new records */
+	UPD_DELETE,  /* delete the RRset */
+	UPD_ADD,     /* add the new records */
+	UPD_NS,      /* apex NS: add the new records, delete the old others */
+	UPD_SOA,     /* apex SOA: add the new one (replaces the old) */
+} upd_action_t;
+
+typedef struct {
+	upd_action_t action;
+	const zone_change_t *change; /* in the diff */
+	size_t wire;                 /* bytes of its RRs in the message */
+	size_t rrs;                  /* its RRs in the update section */
+} upd_op_t;
+
+typedef struct {
+	size_t msg_max;     /* a whole message with its TSIG (UPD_MSG_MAX) */
+	size_t tsig;        /* bytes kept for the TSIG record (0: unsigned) */
+	size_t max_changes; /* RRset changes per message; 0: as many as fit */
+} upd_limits_t;
+
+typedef struct {
+	upd_op_t *op;
+	size_t count;
+	size_t *batch_end; /* message i = ops [end[i-1], end[i]) */
+	size_t nbatches;
+	size_t fixed;      /* bytes of a message before its updates */
+	size_t dropped;    /* apex changes never sent (SOA added or deleted,
+	                      apex NS deleted) */
+	bool soa_behind;   /* the SOA change was dropped: its serial is not
+	                      greater than the server's (3.4.2.2 ignores it) */
+} upd_plan_t;
+
+/*
+ * Turn the changes of d (two views of the zone at apex) into operations and
+ * messages.  live_known: d's old side was just read from the server.
+ * 0, -E2BIG with err naming an RRset (or the changes at one name that
+ * cannot be split) too large for one message, -ENOMEM.
+ */
+int upd_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
+             const upd_limits_t *lim, upd_plan_t *out, char *err, size_t errlen);
+void upd_plan_free(upd_plan_t *p);
+
+/* The owner and type of an operation's RRset, "www.example.com. A". */
+const char *upd_op_str(const upd_op_t *op, char *buf, size_t size);
+
+/*
+ * Write message b of the plan (no TSIG: sign it after) into buf, with this
+ * ID.  Owner names are compressed against the zone section; rdata is
+ * written as it is (canonical, uncompressed).  Returns the length, which is
+ * what the plan counted, or -ENOSPC / -EINVAL.
+ */
+int upd_write(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t id,
+              uint8_t *buf, size_t size);
+
+/* What a server answered. */
+typedef struct {
+	uint8_t rcode;       /* of the header */
+	uint16_t tsig_error; /* TSIG error field (BADSIG, BADKEY, BADTIME...), 0 */
+	bool is_signed;      /* signed, and the signature checked with our key */
+} upd_answer_t;
+
+/*
+ * Read the answer to an UPDATE (ID id, for the zone apex, signed with key
+ * and request MAC mac when key is not NULL).  who names the server in
+ * messages.  The message is parsed in a copy (buf is not changed).
+ * 0 with out filled (look at out->rcode); -EPROTO for a malformed answer or
+ * one that does not answer our message; -EPERM when the TSIG fails: the
+ * server refused our key (out->tsig_error set), or its answer is unsigned
+ * although it says NOERROR, or its signature is wrong.  err says which.
+ */
+int upd_parse_answer(const uint8_t *buf, size_t len, uint16_t id, const knot_dname_t *apex,
+                     const knot_tsig_key_t *key, const uint8_t *mac, size_t maclen,
+                     const char *who, upd_answer_t *out, char *err, size_t errlen);
+
+/* The name of an RCODE or TSIG error ("REFUSED", "BADKEY", "RCODE23"). */
+const char *upd_rcode_str(unsigned rcode, char *buf, size_t size);
