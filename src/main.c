@@ -13,6 +13,7 @@ static const struct {
 	{ "diff", cli_diff, "compare two zone files" },
 	{ "plan", cli_plan, "show what sync would change at each target" },
 	{ "run", cli_run, "run the daemon: NOTIFY, transfers, targets" },
+	{ "status", cli_status, "zones and targets: serials, state, last errors" },
 	{ "sync", cli_sync, "one pass now: primary -> targets" },
 };
 

@@ -243,8 +243,13 @@ int upd_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
 		/* A serial that is not greater is ignored by the server
 		 * (3.4.2.2); the caller says so rather than sending it. */
 		const knot_rdata_t *want = soa->new.rr[0].rd, *have = soa->old.rr[0].rd;
-		if (want->len < 22 || have->len < 22 ||
-		    serial_cmp(knot_soa_serial(want), knot_soa_serial(have)) != SERIAL_GT) {
+		bool ok = want->len >= 22 && have->len >= 22;
+		if (ok) {
+			out->has_soa = true;
+			out->soa_want = knot_soa_serial(want);
+			out->soa_have = knot_soa_serial(have);
+		}
+		if (!ok || serial_cmp(out->soa_want, out->soa_have) != SERIAL_GT) {
 			out->soa_behind = true;
 			out->dropped++;
 		} else {

@@ -63,6 +63,8 @@ typedef struct {
 	                      apex NS deleted) */
 	bool soa_behind;   /* the SOA change was dropped: its serial is not
 	                      greater than the server's (3.4.2.2 ignores it) */
+	bool has_soa;      /* there is an SOA change (soa_have -> soa_want) */
+	uint32_t soa_have, soa_want;
 } upd_plan_t;
 
 /*
@@ -107,5 +109,5 @@ int upd_parse_answer(const uint8_t *buf, size_t len, uint16_t id, const knot_dna
                      const knot_tsig_key_t *key, const uint8_t *mac, size_t maclen,
                      const char *who, upd_answer_t *out, char *err, size_t errlen);
 
-/* The name of an RCODE or TSIG error ("REFUSED", "BADKEY", "RCODE23"). */
+/* The name of a header RCODE ("REFUSED", "RCODE15"). */
 const char *upd_rcode_str(unsigned rcode, char *buf, size_t size);

@@ -1,0 +1,183 @@
+/* zonesync status: every (zone, target) pair from the state, while the
+ * daemon runs or not (SQLite WAL readers do not block it). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "conf/conf.h"
+#include "dns/serial.h"
+#include "store/store.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: zonesync status [-c FILE] [--json]\n\n"
+	        "Each zone with the serial held from its primary, and each of its targets\n"
+	        "with the serial pushed there, how far behind it is, its state (ok,\n"
+	        "behind, dirty, failing, never, and expired for the zone), the last\n"
+	        "success and the last error.  Reads the state; works while the daemon\n"
+	        "runs.\n\n"
+	        "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
+	        "  -j, --json          one JSON object (see zonesync(8))\n"
+	        "  -h, --help          this text\n\n"
+	        "exit status: 0 every target ok, 1 some target is not (or the state cannot be\n"
+	        "read), 2 usage or config error.\n");
+}
+
+static const char *when(int64_t t, char *buf, size_t size)
+{
+	if (t <= 0) {
+		return "-";
+	}
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static const char *state_of(const store_zone_info_t *zi, const store_target_t *ts)
+{
+	if (ts->last_error[0] != '\0') {
+		return "failing";
+	}
+	if (ts->dirty) {
+		return "dirty"; /* a push under way, or one cut short: reconciled next */
+	}
+	if (!ts->has_serial) {
+		return "never";
+	}
+	if (zi->has_data && ts->serial != zi->serial) {
+		return "behind";
+	}
+	return "ok";
+}
+
+int cli_status(int argc, char **argv)
+{
+	const char *path;
+	bool json = false;
+	/* -j/--json besides the common -c/-h. */
+	int n = 0;
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	if (args == NULL) {
+		return CLI_FAIL;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)) {
+			json = true;
+		} else {
+			args[n++] = argv[i];
+		}
+	}
+	int rc = cli_config_args(n, args, "status", usage, &path);
+	free(args);
+	if (rc >= 0) {
+		return rc;
+	}
+	conf_t conf;
+	if (conf_load(&conf, path, stderr) != 0) {
+		return CLI_USAGE;
+	}
+	char db[4096], err[512];
+	struct stat st;
+	snprintf(db, sizeof(db), "%s/state.db", conf.server.state);
+	store_t *s = NULL;
+	if (stat(db, &st) != 0) {
+		fprintf(stderr, "zonesync status: no state yet in %s (the daemon or sync has not run)\n",
+		        conf.server.state);
+	} else if (store_open(conf.server.state, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "zonesync status: %s\n", err);
+		conf_free(&conf);
+		return CLI_FAIL;
+	}
+	bool all_ok = true;
+	char t1[32];
+	if (json) {
+		printf("{\"zones\":[");
+	} else {
+		printf("%-24s %-11s %-8s %-12s %-10s %-11s %-8s %-8s %-20s %s\n", "ZONE", "SERIAL",
+		       "STATE", "TARGET", "TYPE", "PUSHED", "BEHIND", "TSTATE", "LAST OK",
+		       "LAST ERROR");
+	}
+	for (size_t i = 0; i < conf.nzone; i++) {
+		const conf_zone_t *zc = &conf.zone[i];
+		store_zone_info_t zi = { 0 };
+		if (s != NULL) {
+			store_zone_info(s, zc->name, &zi);
+		}
+		const char *zstate = !zi.has_data ? "no-data" : zi.expired ? "expired" : "ok";
+		all_ok &= zi.has_data && !zi.expired;
+		if (json) {
+			printf("%s\n {\"zone\":", i == 0 ? "" : ",");
+			cli_json_str(stdout, zc->domain, strlen(zc->domain));
+			if (zi.has_data) {
+				printf(",\"serial\":%u", zi.serial);
+			} else {
+				printf(",\"serial\":null");
+			}
+			printf(",\"state\":\"%s\",\"refreshed\":%lld,\"expire_at\":%lld,\"targets\":[",
+			       zstate, (long long)zi.refreshed, (long long)zi.expire_at);
+		}
+		for (size_t k = 0; k < zc->ntarget; k++) {
+			const conf_target_t *tc = zc->target[k];
+			store_target_t ts = { 0 };
+			if (s != NULL) {
+				store_target_get(s, zc->name, tc->id, &ts);
+			}
+			const char *tstate = state_of(&zi, &ts);
+			all_ok &= strcmp(tstate, "ok") == 0;
+			/* Serials behind, by RFC 1982 distance (0 when unknown). */
+			uint32_t behind = zi.has_data && ts.has_serial &&
+			                                  serial_cmp(ts.serial, zi.serial) == SERIAL_LT
+			                          ? zi.serial - ts.serial
+			                          : 0;
+			if (json) {
+				printf("%s\n  {\"target\":", k == 0 ? "" : ",");
+				cli_json_str(stdout, tc->id, strlen(tc->id));
+				printf(",\"type\":\"%s\",\"serial\":", tc->type->name);
+				if (ts.has_serial) {
+					printf("%u", ts.serial);
+				} else {
+					printf("null");
+				}
+				printf(",\"behind\":%u,\"state\":\"%s\",\"dirty\":%s,\"last_ok\":%lld,"
+				       "\"last_error\":",
+				       behind, tstate, ts.dirty ? "true" : "false",
+				       (long long)ts.last_ok);
+				if (ts.last_error[0] != '\0') {
+					cli_json_str(stdout, ts.last_error, strlen(ts.last_error));
+				} else {
+					printf("null");
+				}
+				printf("}");
+				continue;
+			}
+			char zs[16] = "-", ps[16] = "-";
+			if (zi.has_data) {
+				snprintf(zs, sizeof(zs), "%u", zi.serial);
+			}
+			if (ts.has_serial) {
+				snprintf(ps, sizeof(ps), "%u", ts.serial);
+			}
+			printf("%-24s %-11s %-8s %-12s %-10s %-11s %-8u %-8s %-20s %s\n",
+			       k == 0 ? zc->domain : "", k == 0 ? zs : "", k == 0 ? zstate : "",
+			       tc->id, tc->type->name, ps, behind, tstate,
+			       when(ts.last_ok, t1, sizeof(t1)),
+			       ts.last_error[0] != '\0' ? ts.last_error : "-");
+		}
+		if (json) {
+			printf("]}");
+		} else if (zc->ntarget == 0) {
+			printf("%-24s %-11s %-8s (no targets)\n", zc->domain, "-", zstate);
+		}
+	}
+	if (json) {
+		printf("],\"ok\":%s}\n", all_ok ? "true" : "false");
+	}
+	store_close(s);
+	conf_free(&conf);
+	return all_ok ? CLI_OK : CLI_FAIL;
+}
