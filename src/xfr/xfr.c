@@ -403,9 +403,12 @@ static const char *io_error(int ret)
 	return strerror(-ret);
 }
 
-int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t timeout_ms,
-                  uint32_t *serial, char *err, size_t errlen)
+int xfr_query(const xfr_peer_t *peer, const knot_dname_t *name, uint16_t qtype,
+              uint32_t timeout_ms, zone_t *out, uint8_t *rcode, char *err, size_t errlen)
 {
+	const knot_dname_t *zone = name; /* the name asked (build/check helpers' word) */
+	char tname[16];
+	dns_type_str(qtype, tname, sizeof(tname));
 	char who[80];
 	xfr_addr_str(peer->addr, who, sizeof(who));
 	uint8_t *q = malloc(MSG_MAX), *r = malloc(MSG_MAX);
@@ -420,9 +423,9 @@ int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t tim
 	for (int attempt = 0;; attempt++) {
 		uint16_t id = random_id();
 		ts = (tsig_state_t){ .key = peer->key };
-		int qlen = build_query(q, zone, KNOT_RRTYPE_SOA, id, NULL, &ts);
+		int qlen = build_query(q, zone, qtype, id, NULL, &ts);
 		if (qlen < 0) {
-			ret = errf(err, errlen, qlen, "%s: cannot build the SOA query", who);
+			ret = errf(err, errlen, qlen, "%s: cannot build the %s query", who, tname);
 			goto out;
 		}
 		size_t rlen = 0;
@@ -445,7 +448,7 @@ int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t tim
 			}
 		}
 		if (ret != 0) {
-			ret = errf(err, errlen, ret, "%s: SOA query over %s: %s", who,
+			ret = errf(err, errlen, ret, "%s: %s query over %s: %s", who, tname,
 			           tcp ? "TCP" : "UDP", io_error(ret));
 			goto out;
 		}
@@ -460,7 +463,7 @@ int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t tim
 			knot_pkt_free(pkt);
 			goto out;
 		}
-		ret = check_response(pkt, id, zone, KNOT_RRTYPE_SOA, true, who, err, errlen);
+		ret = check_response(pkt, id, zone, qtype, true, who, err, errlen);
 		if (ret == 0 && !tcp && knot_wire_get_tc(pkt->wire)) {
 			knot_pkt_free(pkt);
 			tcp = true;
@@ -469,24 +472,23 @@ int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t tim
 		if (ret == 0) {
 			ret = tsig_check(&ts, pkt, who, err, errlen);
 		}
-		if (ret == 0 && knot_wire_get_rcode(pkt->wire) != KNOT_RCODE_NOERROR) {
-			char rc[32];
-			ret = errf(err, errlen, -EPROTO, "%s: SOA query answered %s", who,
-			           rcode_str(knot_wire_get_rcode(pkt->wire), rc, sizeof(rc)));
-		}
 		if (ret == 0) {
+			*rcode = (uint8_t)knot_wire_get_rcode(pkt->wire);
 			const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
-			ret = errf(err, errlen, -EPROTO, "%s: no SOA for the zone in the answer",
-			           who);
-			for (uint16_t i = 0; i < an->count; i++) {
+			for (uint16_t i = 0; i < an->count && ret == 0; i++) {
 				const knot_rrset_t *rr = knot_pkt_rr(an, i);
-				if (rr->type == KNOT_RRTYPE_SOA &&
-				    dns_name_equal(rr->owner, zone) && rr->rrs.count == 1) {
-					*serial = knot_soa_serial(rr->rrs.rdata);
-					ret = 0;
-					err[0] = '\0';
-					break;
+				if (rr->type != qtype || !dns_name_equal(rr->owner, zone)) {
+					continue; /* a CNAME on the way, or another name */
 				}
+				knot_rdata_t *rd = rr->rrs.rdata;
+				for (uint16_t k = 0; k < rr->rrs.count && ret == 0; k++) {
+					ret = zone_add(out, rr->owner, rr->type, rr->ttl, rd->data, rd->len);
+					rd = knot_rdataset_next(rd);
+				}
+			}
+			if (ret != 0) {
+				ret = errf(err, errlen, ret, "%s: %s answer: bad record data", who,
+				           tname);
 			}
 		}
 		knot_pkt_free(pkt);
@@ -496,6 +498,28 @@ out:
 	free(ts.ubuf);
 	free(q);
 	free(r);
+	return ret;
+}
+
+int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t timeout_ms,
+                  uint32_t *serial, char *err, size_t errlen)
+{
+	char who[80];
+	xfr_addr_str(peer->addr, who, sizeof(who));
+	zone_t z;
+	zone_init(&z);
+	uint8_t rcode = 0;
+	int ret = xfr_query(peer, zone, KNOT_RRTYPE_SOA, timeout_ms, &z, &rcode, err, errlen);
+	if (ret == 0 && rcode != KNOT_RCODE_NOERROR) {
+		char rc[32];
+		ret = errf(err, errlen, -EPROTO, "%s: SOA query answered %s", who,
+		           rcode_str(rcode, rc, sizeof(rc)));
+	} else if (ret == 0 && (zone_finish(&z) != 0 || z.count != 1)) {
+		ret = errf(err, errlen, -EPROTO, "%s: no SOA for the zone in the answer", who);
+	} else if (ret == 0) {
+		*serial = knot_soa_serial(z.rr[0].rd);
+	}
+	zone_free(&z);
 	return ret;
 }
 

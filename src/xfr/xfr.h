@@ -48,6 +48,12 @@ typedef struct {
 /* Printable "ADDR@PORT" of a peer. */
 const char *xfr_addr_str(const conf_addr_t *a, char *buf, size_t size);
 
+/* Ask the peer for one RRset (RD clear; UDP, TCP when truncated; signed when
+ * the peer has a key): the answer's records of exactly that name and type
+ * are added to out (not finished), the RCODE goes to *rcode.  0 or <0. */
+int xfr_query(const xfr_peer_t *peer, const knot_dname_t *name, uint16_t qtype,
+              uint32_t timeout_ms, zone_t *out, uint8_t *rcode, char *err, size_t errlen);
+
 /* SOA serial of the zone at the peer: UDP, TCP when truncated.  0 or <0. */
 int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t timeout_ms,
                   uint32_t *serial, char *err, size_t errlen);
