@@ -15,6 +15,7 @@ static const struct {
 	{ "run", cli_run, "run the daemon: NOTIFY, transfers, targets" },
 	{ "status", cli_status, "zones and targets: serials, state, last errors" },
 	{ "sync", cli_sync, "one pass now: primary -> targets" },
+	{ "verify", cli_verify, "compare what each target holds (and serves) with the primary" },
 };
 
 static void usage(FILE *out)

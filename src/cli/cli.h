@@ -23,6 +23,7 @@ int cli_run(int argc, char **argv);
 int cli_sync(int argc, char **argv);
 int cli_plan(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_verify(int argc, char **argv);
 
 /* Changes as text ("+ rr", "- rr", "~ name type" with indented -/+ records)
  * or JSON objects; buffers grow inside and are freed by cli_out_free(). */

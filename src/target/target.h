@@ -72,6 +72,11 @@ typedef struct {
 	int (*apply)(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
 	             target_stats_t *stats, char *err, size_t errlen);
 	void (*close)(target_t *t);
+	/* Optional: the name servers that serve the target's copy, as
+	 * "IP@PORT" texts (at most max), for verify --serving.  The count or
+	 * a negative error. */
+	int (*servers)(target_t *t, char (*out)[80], size_t max, target_stats_t *stats, char *err,
+	               size_t errlen);
 	/* The view rules of this target (the engine fills in the apex policy
 	 * from the rules' defaults and the target's apex-ns/soa-serial keys). */
 	zone_view_rules_t (*rules)(const struct conf_target *t);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <libknot/descriptor.h>
 
 #include "conf/conf.h"
@@ -672,6 +674,51 @@ static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const t
 	return ret;
 }
 
+/* --- servers (verify --serving) ----------------------------------------------- */
+
+static int r53_servers(target_t *t, char (*out)[80], size_t max, target_stats_t *stats,
+                       char *err, size_t errlen)
+{
+	char path[300];
+	snprintf(path, sizeof(path), API "/hostedzone/%s", t->zone_id);
+	http_response_t resp;
+	r53_error_t e;
+	int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
+	if (ret != 0) {
+		char m[2300];
+		error_text(&e, m, sizeof(m));
+		snprintf(err, errlen, "GetHostedZone %s: %s", t->zone_id, m);
+		return ret;
+	}
+	knot_dname_storage_t ns[16];
+	int n = r53_parse_nameservers(resp.body, resp.len, ns, 16);
+	http_response_free(&resp);
+	size_t count = 0;
+	for (int i = 0; i < n && count < max; i++) {
+		char name[DNS_NAME_STR_MAX];
+		struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+		if (dns_name_to_str(ns[i], name, sizeof(name)) == NULL ||
+		    getaddrinfo(name, "53", &hints, &ai) != 0) {
+			log_warning("route53: name server %s of %s does not resolve", name,
+			            t->zone_id);
+			continue;
+		}
+		char ip[INET6_ADDRSTRLEN];
+		const void *a = ai->ai_family == AF_INET6
+		                        ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		                        : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		if (inet_ntop(ai->ai_family, a, ip, sizeof(ip)) != NULL) {
+			snprintf(out[count++], 80, "%s@53", ip);
+		}
+		freeaddrinfo(ai);
+	}
+	if (count == 0) {
+		snprintf(err, errlen, "none of the hosted zone's name servers resolves");
+		return -ENOENT;
+	}
+	return (int)count;
+}
+
 /* --- rules ------------------------------------------------------------------ */
 
 static bool r53_type_ok(uint16_t type)
@@ -716,5 +763,6 @@ const target_ops_t route53_ops = {
 	.read = r53_read,
 	.apply = r53_apply,
 	.close = r53_close,
+	.servers = r53_servers,
 	.rules = r53_rules,
 };
