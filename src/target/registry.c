@@ -1,4 +1,6 @@
 #include "target/target.h"
+#include "target/powerdns/powerdns.h"
+#include "target/rfc2136/rfc2136.h"
 #include "target/route53/route53.h"
 
 #include <string.h>
@@ -17,6 +19,8 @@ static const conf_item_t ROUTE53_ITEMS[] = {
 	{ "soa-serial", CONF_ENUM, false, SOA_SERIAL, 0, 0,
 	  "keep (default) or mirror the primary's serial" },
 	{ "rate-limit", CONF_INT, false, NULL, 1, 1000, "requests per second (default 5)" },
+	{ "serving", CONF_STRLIST, false, NULL, 0, 0,
+	  "name servers that serve this copy, IP[@PORT], for verify --serving" },
 	{ NULL, 0, false, NULL, 0, 0, NULL },
 };
 
@@ -27,6 +31,8 @@ static const conf_item_t POWERDNS_ITEMS[] = {
 	{ "api-key-env", CONF_STR, false, NULL, 0, 0, "environment variable holding the key" },
 	{ "create", CONF_BOOL, false, NULL, 0, 0, "create the zone when missing" },
 	{ "batch-size", CONF_INT, false, NULL, 1, 100000, "RRsets per PATCH request" },
+	{ "serving", CONF_STRLIST, false, NULL, 0, 0,
+	  "name servers that serve this copy, IP[@PORT], for verify --serving" },
 	{ NULL, 0, false, NULL, 0, 0, NULL },
 };
 
@@ -36,6 +42,12 @@ static const conf_item_t RFC2136_ITEMS[] = {
 	{ "apex-ns", CONF_ENUM, false, APEX_NS, 0, 0, "keep (default) or sync the apex NS set" },
 	{ "soa-serial", CONF_ENUM, false, SOA_SERIAL, 0, 0,
 	  "keep (default) or mirror the primary's serial" },
+	{ "timeout", CONF_INT, false, NULL, 1, 3600,
+	  "seconds for a connection and for each answer (default 30)" },
+	{ "batch-size", CONF_INT, false, NULL, 1, 65535,
+	  "RRset changes per UPDATE message (default: as many as fit in 64 KiB)" },
+	{ "serving", CONF_STRLIST, false, NULL, 0, 0,
+	  "name servers that serve this copy, IP[@PORT], for verify --serving" },
 	{ NULL, 0, false, NULL, 0, 0, NULL },
 };
 
@@ -52,8 +64,10 @@ static const conf_item_t EXEC_ITEMS[] = {
 
 static const target_type_t ROUTE53 = { "route53", ROUTE53_ITEMS, "Amazon Route 53",
 	                                    &route53_ops };
-static const target_type_t POWERDNS = { "powerdns", POWERDNS_ITEMS, "PowerDNS HTTP API", NULL };
-static const target_type_t RFC2136 = { "rfc2136", RFC2136_ITEMS, "DNS UPDATE with TSIG", NULL };
+static const target_type_t POWERDNS = { "powerdns", POWERDNS_ITEMS, "PowerDNS HTTP API",
+	                                     &powerdns_ops };
+static const target_type_t RFC2136 = { "rfc2136", RFC2136_ITEMS, "DNS UPDATE with TSIG",
+	                                    &rfc2136_ops };
 static const target_type_t ZONEFILE = { "zonefile", ZONEFILE_ITEMS, "zone text file", NULL };
 static const target_type_t EXEC = { "exec", EXEC_ITEMS, "run a command", NULL };
 

@@ -119,8 +119,14 @@ int upd_parse_answer(const uint8_t *buf, size_t len, uint16_t id, const knot_dna
 	dns_name_to_str(key->name, kname, sizeof(kname));
 	if (out->tsig_error != 0) {
 		char te[32];
+		/* libknot names BADSIG among the TSIG codes, the others
+		 * among the RCODEs. */
+		const knot_lookup_t *table = knot_lookup_by_id(knot_tsig_rcode_names,
+		                                               out->tsig_error) != NULL
+		                                     ? knot_tsig_rcode_names
+		                                     : knot_rcode_names;
 		ret = errf(err, errlen, -EPERM, "%s: the server refused TSIG key %s: %s (%s)", who,
-		           kname, lookup(knot_tsig_rcode_names, out->tsig_error, te, sizeof(te)),
+		           kname, lookup(table, out->tsig_error, te, sizeof(te)),
 		           tsig_hint(out->tsig_error));
 		goto out;
 	}
