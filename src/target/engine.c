@@ -94,9 +94,20 @@ static int mirror_soa(engine_result_t *r, uint32_t serial)
 	return 0;
 }
 
+/* soa-serial: mirror: the view's apex SOA is the target's own with the
+ * primary's serial, so the target's live SOA is needed.  A target whose view
+ * holds the apex SOA without that key (powerdns: a full copy) takes the
+ * primary's SOA as it is, from the IXFR delta too. */
+static bool mirrors_soa(const conf_target_t *tc, const zone_view_rules_t *rules)
+{
+	const char *soa = conf_target_str(tc, "soa-serial");
+	return rules->apex_soa && soa != NULL && strcmp(soa, "mirror") == 0;
+}
+
 /* Read the live records and diff them against the desired view. */
 static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
-                     const zone_view_rules_t *rules, engine_result_t *r)
+                     const conf_target_t *tc, const zone_view_rules_t *rules,
+                     engine_result_t *r)
 {
 	zone_diff_free(&r->diff);
 	zone_view_free(&r->base);
@@ -114,7 +125,7 @@ static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
 		zone_view_skipped_free(&r->skipped);
 		r->want_full = true;
 		ret = zone_view(snap, rules, &r->want, &r->skipped);
-		if (ret == 0 && rules->apex_soa) {
+		if (ret == 0 && mirrors_soa(tc, rules)) {
 			ret = mirror_soa(r, z->serial);
 		}
 	}
@@ -194,7 +205,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	const engine_delta_t *d = z->delta;
 	/* soa-serial: mirror needs the target's own SOA: always read. */
 	r->incremental = !o->plan && d != NULL && ts.has_serial && !ts.dirty &&
-	                 ts.serial == d->from && !rules.apex_soa;
+	                 ts.serial == d->from && !mirrors_soa(tc, &rules);
 
 	target_t *t = NULL;
 	r->ret = ops->open(tc, zc, &t, &r->stats, r->error, sizeof(r->error));
@@ -220,7 +231,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			snprintf(r->error, sizeof(r->error), "cannot compute the change");
 		}
 	} else {
-		r->ret = full_diff(z, ops, t, &rules, r);
+		r->ret = full_diff(z, ops, t, tc, &rules, r);
 	}
 	if (r->ret == 0 && !o->force) {
 		r->ret = check_limits(zc, r);
@@ -240,7 +251,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			           zc->domain, tc->id, r->error);
 			r->error[0] = '\0';
 			r->incremental = false;
-			r->ret = full_diff(z, ops, t, &rules, r);
+			r->ret = full_diff(z, ops, t, tc, &rules, r);
 			if (r->ret == 0 && !o->force) {
 				r->ret = check_limits(zc, r);
 			}

@@ -238,16 +238,18 @@ static const char FULL[] =
         "    apex-ns: sync\n"
         "    soa-serial: mirror\n"
         "    rate-limit: 7\n"
+        "    serving: [192.0.2.53, \"2001:db8::53@5353\"]\n"
         "  - id: pdns\n"
         "    type: powerdns\n"
         "    url: \"https://pdns.example.net:8443/api\"\n"
         "    server-id: ns1\n"
         "    api-key-file: /etc/zonesync/pdns.key\n"
         "    api-key-env: PDNS_KEY\n"
+        "    serving: 192.0.2.54\n"
         "    create: yes\n"
         "    batch-size: 100000\n"
         "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
-        " soa-serial: keep }\n"
+        " soa-serial: keep, timeout: 3600, batch-size: 65535, serving: [192.0.2.55] }\n"
         "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
         "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
         "zone:\n"
@@ -352,6 +354,10 @@ static void test_full(void **state)
 	assert_int_equal(conf_target_int(pdns, "batch-size", 1), 100000);
 	assert_string_equal(conf_target_str(upd, "address"), "2001:db8::53@5353");
 	assert_string_equal(conf_target_str(upd, "key"), "K1");
+	assert_non_null(upd->key);
+	assert_string_equal(upd->key->id, "k1"); /* ids match without case */
+	assert_int_equal(conf_target_int(upd, "timeout", 30), 3600);
+	assert_int_equal(conf_target_int(upd, "batch-size", 0), 65535);
 	assert_string_equal(conf_target_str(file, "path"), "/var/lib/zonesync/%s.zone");
 	assert_int_equal(conf_target_int(hook, "timeout", 1), 86400);
 	/* A list is not a string: read it from the node. */

@@ -75,6 +75,11 @@ bool pdns_type_has_text(uint16_t type);
 struct zs_scanner *pdns_scanner_new(void);
 void pdns_scanner_free(struct zs_scanner *sc);
 
+/* Does PowerDNS's API take this owner name?  It refuses every name with a
+ * byte other than a-z A-Z 0-9 '-' '_' '/' in a label, but a leftmost "*"
+ * label ("Name ... contains unsupported characters"). */
+bool pdns_name_ok(const knot_dname_t *name);
+
 /* The zone's id in API paths: its name with every byte other than a-z A-Z
  * 0-9 '.' '-' as =XX (PowerDNS's apiZoneNameToId), the root as "=2E".
  * Returns the length or -ENOSPC. */

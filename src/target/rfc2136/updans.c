@@ -50,7 +50,8 @@ static const char *tsig_hint(uint16_t e)
 {
 	switch (e) {
 	case KNOT_RCODE_BADKEY:
-		return "the server does not know this key name and algorithm";
+		return "the server does not know this key name and algorithm, or (Knot) no acl "
+		       "lets this key do this";
 	case KNOT_RCODE_BADSIG:
 		return "the secret differs from the server's";
 	case KNOT_RCODE_BADTIME:

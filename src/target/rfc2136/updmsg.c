@@ -160,6 +160,60 @@ static int batch(upd_plan_t *p, const size_t *unit, size_t room, size_t max_chan
 	return 0;
 }
 
+/* Does the operation put address records in? */
+static bool adds_address(const upd_op_t *op)
+{
+	uint16_t type = op->change->kind == ZONE_CHANGE_DELETE ? 0 : op->change->new.type;
+	return type == KNOT_RRTYPE_A || type == KNOT_RRTYPE_AAAA;
+}
+
+/*
+ * The names whose address records change go first (each name's
+ * operations together, in canonical order within either group): BIND
+ * refuses an UPDATE that adds an MX whose in-zone target has no A or
+ * AAAA (check-integrity), so a target must not come in a later message
+ * than the MX naming it.  The SOA stays last.
+ */
+static int addresses_first(upd_plan_t *p, size_t *unit)
+{
+	upd_op_t *op = malloc((p->count + 1) * sizeof(*op));
+	size_t *un = malloc((p->count + 1) * sizeof(*un));
+	bool *first = calloc(p->count + 1, sizeof(*first));
+	if (op == NULL || un == NULL || first == NULL) {
+		free(op);
+		free(un);
+		free(first);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->count;) {
+		size_t j = i;
+		bool addr = false;
+		while (j < p->count && unit[j] == unit[i]) {
+			addr |= adds_address(&p->op[j]) && p->op[j].action != UPD_SOA;
+			j++;
+		}
+		for (size_t k = i; k < j; k++) {
+			first[k] = addr;
+		}
+		i = j;
+	}
+	size_t n = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < p->count; i++) {
+			if (first[i] == (pass == 0)) {
+				op[n] = p->op[i];
+				un[n++] = unit[i];
+			}
+		}
+	}
+	memcpy(p->op, op, n * sizeof(*op));
+	memcpy(unit, un, n * sizeof(*un));
+	free(op);
+	free(un);
+	free(first);
+	return 0;
+}
+
 int upd_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
              const upd_limits_t *lim, upd_plan_t *out, char *err, size_t errlen)
 {
@@ -263,6 +317,9 @@ int upd_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
 		char set[DNS_NAME_STR_MAX + 20];
 		snprintf(err, errlen, "%s: outside the zone",
 		         upd_op_str(&out->op[out->count - 1], set, sizeof(set)));
+	}
+	if (ret == 0) {
+		ret = addresses_first(out, unit);
 	}
 	if (ret == 0) {
 		ret = batch(out, unit, room, max_changes, err, errlen);

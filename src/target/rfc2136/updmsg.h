@@ -7,7 +7,9 @@
  *
  * What one RRset's change becomes (one RRset's change is never split
  * between messages, and all changes at one name go in one message when they
- * fit, deletions first, so that a CNAME replacing an A never meets it):
+ * fit, deletions first, so that a CNAME replacing an A never meets it; the
+ * names whose addresses change come before the others, so that an MX never
+ * arrives before its target's address, which BIND refuses):
  *   REPLACE  delete the RRset (class ANY), then add the new records;
  *   DELETE   delete the RRset (class ANY);
  *   ADD      add the records; when the live records were not just read

@@ -1,0 +1,559 @@
+#include "target/rfc2136/rfc2136.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <libknot/consts.h>
+#include <libknot/descriptor.h>
+#include <libknot/packet/wire.h>
+#include <libknot/rrtype/tsig.h>
+#include <libknot/tsig-op.h>
+
+#include "conf/conf.h"
+#include "dns/name.h"
+#include "net/retry.h"
+#include "obs/log.h"
+#include "target/rfc2136/updmsg.h"
+#include "xfr/xfr.h"
+
+#define DEFAULT_TIMEOUT 30 /* seconds: a connection, one answer */
+#define MAX_ATTEMPTS 8
+#define BACKOFF_BASE 0.2
+#define BACKOFF_CAP 10.0
+#define READ_ATTEMPTS 3
+#define MAC_MAX 64
+
+struct target {
+	const conf_target_t *conf;
+	const conf_zone_t *zone;
+	conf_addr_t addr;
+	const knot_tsig_key_t *key; /* NULL: unsigned */
+	char who[80];               /* ADDR@PORT, for messages */
+	uint32_t timeout_ms;
+	size_t max_changes;
+	int fd;      /* TCP connection for the updates, -1 */
+	bool reused; /* fd has carried an exchange already */
+	uint8_t *msg, *ans;
+	const target_opts_t *opts; /* during apply, for progress */
+	target_progress_t progress;
+};
+
+/* --- TCP ------------------------------------------------------------------- */
+
+/* xfr.c has the same few lines for its own sockets; an UPDATE exchange
+ * also keeps its connection from one message to the next. */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			return -ETIMEDOUT;
+		}
+		struct pollfd p = { .fd = fd, .events = events };
+		int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		if (r > 0) {
+			return 0;
+		}
+		if (r < 0 && errno != EINTR) {
+			return -errno;
+		}
+	}
+}
+
+static int tcp_connect(const conf_addr_t *a, int64_t deadline)
+{
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+		if (errno != EINPROGRESS) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		int r = wait_fd(fd, POLLOUT, deadline);
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) {
+			r = -soerr;
+		}
+		if (r != 0) {
+			close(fd);
+			return r;
+		}
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+		int r = wait_fd(fd, POLLOUT, deadline);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			return -ECONNRESET;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+		int r = wait_fd(fd, POLLIN, deadline);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void disconnect(target_t *t)
+{
+	if (t->fd >= 0) {
+		close(t->fd);
+		t->fd = -1;
+	}
+	t->reused = false;
+}
+
+/* Send one message and read one answer into t->ans.  0 or an I/O error
+ * (the connection is then closed). */
+static int exchange(target_t *t, size_t len, size_t *alen)
+{
+	int64_t deadline = now_ms() + t->timeout_ms;
+	if (t->fd < 0) {
+		int fd = tcp_connect(&t->addr, deadline);
+		if (fd < 0) {
+			return fd;
+		}
+		t->fd = fd;
+	}
+	uint8_t l[2];
+	knot_wire_write_u16(l, (uint16_t)len);
+	int ret = send_all(t->fd, l, 2, deadline);
+	if (ret == 0) {
+		ret = send_all(t->fd, t->msg, len, deadline);
+	}
+	if (ret == 0) {
+		ret = recv_all(t->fd, l, 2, deadline);
+	}
+	if (ret == 0) {
+		*alen = knot_wire_read_u16(l);
+		ret = recv_all(t->fd, t->ans, *alen, deadline);
+	}
+	if (ret != 0) {
+		disconnect(t);
+		return ret;
+	}
+	t->reused = true;
+	return 0;
+}
+
+static const char *io_error(int ret)
+{
+	return ret == -ETIMEDOUT ? "timed out" : strerror(-ret);
+}
+
+static uint16_t random_id(void)
+{
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+		id = (uint16_t)(now_ms() * 2654435761u);
+	}
+	return id;
+}
+
+/* Network errors worth another try: the server may come back. */
+static bool transient(int ret)
+{
+	return ret == -ETIMEDOUT || ret == -ECONNREFUSED || ret == -ECONNRESET ||
+	       ret == -ECONNABORTED || ret == -EPIPE || ret == -EHOSTUNREACH ||
+	       ret == -ENETUNREACH || ret == -EAGAIN;
+}
+
+/* --- open, close ------------------------------------------------------------ */
+
+static void r2136_close(target_t *t)
+{
+	if (t != NULL) {
+		disconnect(t);
+		free(t->msg);
+		free(t->ans);
+		free(t);
+	}
+}
+
+static int r2136_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **out,
+                      target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)stats;
+	const char *addr = conf_target_str(tc, "address");
+	target_t *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		return -ENOMEM;
+	}
+	t->fd = -1;
+	t->conf = tc;
+	t->zone = zc;
+	t->key = tc->key != NULL ? &tc->key->tsig : NULL;
+	t->timeout_ms = (uint32_t)conf_target_int(tc, "timeout", DEFAULT_TIMEOUT) * 1000;
+	t->max_changes = (size_t)conf_target_int(tc, "batch-size", 0);
+	if (addr == NULL || conf_parse_addr(addr, 53, &t->addr) != 0) {
+		snprintf(err, errlen, "address '%s': expected IP[@PORT]", addr ? addr : "");
+		r2136_close(t);
+		return -EINVAL;
+	}
+	xfr_addr_str(&t->addr, t->who, sizeof(t->who));
+	t->msg = malloc(UPD_MSG_MAX);
+	t->ans = malloc(UPD_MSG_MAX);
+	if (t->msg == NULL || t->ans == NULL) {
+		r2136_close(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
+/* --- read: AXFR ------------------------------------------------------------- */
+
+static int r2136_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *stats,
+                      char *err, size_t errlen)
+{
+	*foreign = 0;
+	zone_init(live);
+	const conf_zone_t *zc = t->zone;
+	xfr_peer_t peer = { .addr = &t->addr, .key = t->key };
+	xfr_limits_t lim = { .max_records = zc->xfr_max_records,
+		             .max_bytes = zc->xfr_max_bytes,
+		             .timeout_ms = zc->xfr_timeout * 1000,
+		             .io_timeout_ms = t->timeout_ms };
+	xfr_result_t res;
+	char xerr[512];
+	int ret;
+	for (unsigned attempt = 1;; attempt++) {
+		stats->requests++;
+		ret = xfr_transfer(&peer, zc->name, NULL, &lim, &res, xerr, sizeof(xerr));
+		if (ret == 0 || !transient(ret) || attempt == READ_ATTEMPTS) {
+			break;
+		}
+		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		log_info("rfc2136 AXFR retried: target=%s zone=%s error=%s attempt=%u pause=%.2fs",
+		         t->conf->id, zc->domain, xerr, attempt, pause);
+		stats->retries++;
+		stats->wait_secs += pause;
+		retry_sleep(pause);
+	}
+	if (ret != 0) {
+		snprintf(err, errlen, "reading the zone by AXFR: %s", xerr);
+		return ret;
+	}
+	stats->reads++;
+	if (res.kind != XFR_FULL) {
+		xfr_result_free(&res);
+		snprintf(err, errlen, "reading the zone by AXFR: %s: not a whole zone", t->who);
+		return -EPROTO;
+	}
+	*live = res.zone;
+	zone_init(&res.zone);
+	xfr_result_free(&res);
+	return 0;
+}
+
+/* --- apply: UPDATE ------------------------------------------------------------ */
+
+static void report(target_t *t, double secs, const char *why)
+{
+	if (t->opts != NULL && t->opts->progress != NULL) {
+		t->progress.waiting = secs;
+		t->progress.why = why;
+		t->opts->progress(t->opts->progress_ctx, &t->progress);
+		t->progress.waiting = 0;
+		t->progress.why = NULL;
+	}
+}
+
+/* "UPDATE 2 of 5 to ADDR (31 changes: a.example.com. A .. z.example.com. TXT)" */
+static const char *batch_str(const target_t *t, const upd_plan_t *p, size_t b, char *buf,
+                             size_t size)
+{
+	size_t from = b == 0 ? 0 : p->batch_end[b - 1], to = p->batch_end[b];
+	char first[DNS_NAME_STR_MAX + 20], last[DNS_NAME_STR_MAX + 20];
+	upd_op_str(&p->op[from], first, sizeof(first));
+	if (to - from == 1) {
+		snprintf(buf, size, "UPDATE %zu of %zu to %s (1 change: %s)", b + 1, p->nbatches,
+		         t->who, first);
+	} else {
+		upd_op_str(&p->op[to - 1], last, sizeof(last));
+		snprintf(buf, size, "UPDATE %zu of %zu to %s (%zu changes: %s .. %s)", b + 1,
+		         p->nbatches, t->who, to - from, first, last);
+	}
+	return buf;
+}
+
+static const char *rcode_hint(uint8_t rcode)
+{
+	switch (rcode) {
+	case KNOT_RCODE_FORMERR:
+		return "the server could not read the message";
+	case KNOT_RCODE_SERVFAIL:
+		return "server failure";
+	case KNOT_RCODE_NOTIMPL:
+		return "the server does not take dynamic updates";
+	case KNOT_RCODE_REFUSED:
+		return "the server refused the update: may this key (or address) update the "
+		       "zone there (BIND allow-update, Knot acl action update)?  BIND also "
+		       "refuses an MX whose target in the zone has no address or is a CNAME: "
+		       "see the server's log";
+	case KNOT_RCODE_NOTAUTH:
+		return "the server is not authoritative for the zone, or does not let this key "
+		       "update it (Knot answers NOTAUTH to a denied update)";
+	case KNOT_RCODE_NOTZONE:
+		return "a name in the update is outside the zone";
+	case KNOT_RCODE_NXDOMAIN:
+	case KNOT_RCODE_YXDOMAIN:
+	case KNOT_RCODE_YXRRSET:
+	case KNOT_RCODE_NXRRSET:
+		return "a prerequisite failed, though none was sent";
+	default:
+		return "an unexpected answer";
+	}
+}
+
+/* Send message b until the server takes it: 0, or an error with err set. */
+static int send_batch(target_t *t, const upd_plan_t *p, size_t b, target_stats_t *stats,
+                      char *err, size_t errlen)
+{
+	const knot_dname_t *apex = t->zone->name;
+	char what[2 * DNS_NAME_STR_MAX + 200], last[600] = "";
+	batch_str(t, p, b, what, sizeof(what));
+	bool fresh_try = false; /* a reused connection found closed: once */
+	for (unsigned attempt = 1;; attempt++) {
+		uint16_t id = random_id();
+		int len = upd_write(p, b, apex, id, t->msg, UPD_MSG_MAX);
+		if (len < 0) {
+			snprintf(err, errlen, "%s: cannot write the message", what);
+			return len;
+		}
+		size_t size = (size_t)len;
+		uint8_t mac[MAC_MAX];
+		size_t maclen = sizeof(mac);
+		if (t->key != NULL && knot_tsig_sign(t->msg, &size, UPD_MSG_MAX, NULL, 0, mac,
+		                                     &maclen, t->key, 0, 0) != KNOT_EOK) {
+			snprintf(err, errlen, "%s: cannot sign the message", what);
+			return -EINVAL;
+		}
+		bool reused = t->reused;
+		size_t alen = 0;
+		stats->requests++;
+		int ret = exchange(t, size, &alen);
+		if (ret != 0 && reused && !fresh_try && (ret == -ECONNRESET || ret == -EPIPE)) {
+			/* The server closed the idle connection: not a failure. */
+			fresh_try = true;
+			attempt--;
+			continue;
+		}
+		bool again;
+		if (ret != 0) {
+			snprintf(last, sizeof(last), "%s", io_error(ret));
+			again = transient(ret);
+		} else {
+			upd_answer_t a;
+			char perr[512];
+			ret = upd_parse_answer(t->ans, alen, id, apex, t->key, mac, maclen, t->who,
+			                       &a, perr, sizeof(perr));
+			if (ret != 0) {
+				disconnect(t);
+				snprintf(err, errlen, "%s: %s", what, perr);
+				return ret;
+			}
+			if (a.rcode == KNOT_RCODE_NOERROR) {
+				return 0;
+			}
+			char rc[32];
+			upd_rcode_str(a.rcode, rc, sizeof(rc));
+			snprintf(last, sizeof(last), "answered %s (%s)", rc, rcode_hint(a.rcode));
+			again = a.rcode == KNOT_RCODE_SERVFAIL;
+			ret = again ? -EIO : -EPROTO;
+		}
+		if (!again) {
+			snprintf(err, errlen, "%s: %s", what, last);
+			return ret;
+		}
+		if (attempt == MAX_ATTEMPTS) {
+			snprintf(err, errlen, "%s: gave up after %d attempts, last: %s", what,
+			         MAX_ATTEMPTS, last);
+			return -EIO;
+		}
+		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		log_info("rfc2136 UPDATE retried: target=%s zone=%s server=%s message=%zu/%zu "
+		         "error=\"%s\" attempt=%u pause=%.2fs",
+		         t->conf->id, t->zone->domain, t->who, b + 1, p->nbatches, last, attempt,
+		         pause);
+		stats->retries++;
+		stats->wait_secs += pause;
+		report(t, pause, "retry");
+		retry_sleep(pause);
+	}
+}
+
+/* soa-serial: mirror: did the server end at the primary's serial? */
+static int check_serial(target_t *t, const upd_plan_t *p, target_stats_t *stats, char *err,
+                        size_t errlen)
+{
+	xfr_peer_t peer = { .addr = &t->addr, .key = t->key };
+	uint32_t serial = 0;
+	char qerr[512];
+	stats->requests++;
+	stats->reads++;
+	int ret = xfr_soa_query(&peer, t->zone->name, t->timeout_ms, &serial, qerr, sizeof(qerr));
+	if (ret != 0) {
+		snprintf(err, errlen, "soa-serial: mirror: checking the serial: %s", qerr);
+		return ret;
+	}
+	if (serial == p->soa_want) {
+		return 0;
+	}
+	snprintf(err, errlen,
+	         "soa-serial: mirror: after %zu UPDATE messages %s serves serial %u, not the "
+	         "primary's %u: a server raises its serial at each update and ignores an SOA "
+	         "whose serial is not greater (RFC 2136 3.4.2.2), so a push of n messages needs "
+	         "the primary's serial at least n above the server's; the records are in "
+	         "place, the serials meet once the primary's passes %u (or use soa-serial: "
+	         "keep)",
+	         p->nbatches, t->who, serial, p->soa_want, serial);
+	return -ERANGE;
+}
+
+static int r2136_apply(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
+                       target_stats_t *stats, char *err, size_t errlen)
+{
+	upd_limits_t lim = { .msg_max = UPD_MSG_MAX,
+		             .tsig = t->key != NULL ? knot_tsig_wire_size(t->key) : 0,
+		             .max_changes = t->max_changes };
+	upd_plan_t p;
+	int ret = upd_plan(d, live_known, t->zone->name, &lim, &p, err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	if (p.dropped > 0 && !p.soa_behind) {
+		log_notice("rfc2136 apex changes left alone: target=%s zone=%s count=%zu (the apex "
+		           "SOA is never added or deleted, the apex NS set never deleted)",
+		           t->conf->id, t->zone->domain, p.dropped);
+	}
+	t->opts = o;
+	t->progress = (target_progress_t){ .batches = p.nbatches };
+	for (size_t i = 0; i < p.count; i++) {
+		t->progress.records += p.op[i].rrs;
+	}
+	size_t from = 0;
+	for (size_t b = 0; b < p.nbatches && ret == 0; b++) {
+		ret = send_batch(t, &p, b, stats, err, errlen);
+		if (ret != 0) {
+			break;
+		}
+		stats->writes++;
+		for (size_t i = from; i < p.batch_end[b]; i++) {
+			t->progress.records_done += p.op[i].rrs;
+		}
+		from = p.batch_end[b];
+		t->progress.batches_done = b + 1;
+		report(t, 0, NULL);
+	}
+	if (ret == 0 && p.soa_behind) {
+		snprintf(err, errlen,
+		         "soa-serial: mirror: %s is at serial %u, not below the primary's %u, and "
+		         "an UPDATE cannot lower a serial (RFC 2136 3.4.2.2); the records are in "
+		         "place, the serials meet once the primary's passes %u (or use "
+		         "soa-serial: keep)",
+		         t->who, p.soa_have, p.soa_want, p.soa_have);
+		ret = -ERANGE;
+	} else if (ret == 0 && p.count > 0 && p.op[p.count - 1].action == UPD_SOA) {
+		ret = check_serial(t, &p, stats, err, errlen);
+	}
+	t->opts = NULL;
+	upd_plan_free(&p);
+	return ret;
+}
+
+/* --- rules ------------------------------------------------------------------- */
+
+bool rfc2136_type_ok(uint16_t type)
+{
+	switch (type) {
+	/* What a signing server makes and keeps itself: signatures, denial
+	 * of existence, and its own keys (with its CDS/CDNSKEY for the
+	 * parent).  Pushed, they would fight its signer; a primary's own
+	 * signatures could not be pushed anyway (no RRSIG goes by UPDATE),
+	 * so its DNSKEY alone would only make the zone bogus. */
+	case KNOT_RRTYPE_RRSIG:
+	case KNOT_RRTYPE_NSEC:
+	case KNOT_RRTYPE_NSEC3:
+	case KNOT_RRTYPE_NSEC3PARAM:
+	case KNOT_RRTYPE_DNSKEY:
+	case KNOT_RRTYPE_CDS:
+	case KNOT_RRTYPE_CDNSKEY:
+	case 65534: /* BIND's signing state (sig-signing-type) */
+		return false;
+	default:
+		return true;
+	}
+}
+
+static zone_view_rules_t r2136_rules(const conf_target_t *tc)
+{
+	const char *ns = conf_target_str(tc, "apex-ns");
+	const char *soa = conf_target_str(tc, "soa-serial");
+	return (zone_view_rules_t){ .type_ok = rfc2136_type_ok,
+		                    .apex_soa = soa != NULL && strcmp(soa, "mirror") == 0,
+		                    .apex_ns = ns != NULL && strcmp(ns, "sync") == 0,
+		                    /* RFC 4592 4.2; BIND ignores such an add. */
+		                    .no_wildcard_ns = true };
+}
+
+const target_ops_t rfc2136_ops = {
+	.open = r2136_open,
+	.read = r2136_read,
+	.apply = r2136_apply,
+	.close = r2136_close,
+	.rules = r2136_rules,
+};

@@ -1,0 +1,19 @@
+/*
+ * The rfc2136 target: any DNS server that takes dynamic updates (RFC 2136),
+ * signed with the target's TSIG key.  The live records are read by AXFR from
+ * the same server with the same key; changes go as UPDATE messages over one
+ * TCP connection, each filled up to 64 KiB (see updmsg.h for what a change
+ * becomes), each atomic on the server, each answer's RCODE and TSIG checked.
+ * Server failures and network errors are retried with backoff; a refusal
+ * (REFUSED, NOTAUTH, NOTZONE, a TSIG error) ends the push with an error
+ * naming the server and the RRsets of the message.
+ */
+#pragma once
+
+#include "target/target.h"
+
+extern const target_ops_t rfc2136_ops;
+
+/* Types the view of an rfc2136 target leaves out: those a server that
+ * signs the zone makes itself. */
+bool rfc2136_type_ok(uint16_t type);

@@ -1,0 +1,768 @@
+"""zonesync's powerdns target against a real pdns_server (gsqlite3 backend,
+its HTTP API on a loopback port), with knotd as the primary.  What PowerDNS
+holds is read back by AXFR from its own DNS port and compared with the view
+of the primary's zone: every RRset but the DNSSEC records PowerDNS makes
+itself (and the few types it only reads in its own text), one TTL per RRset
+(the minimum), the apex SOA and NS included.
+
+API requests are counted from pdns_server's log (webserver-loglevel=normal
+and loglevel=6 give one line per request:
+    127.0.0.1:37180 "PATCH /api/v1/servers/localhost/zones/example.com. HTTP/1.1" 204 306
+
+Each test has its own pdns_server, knotd, zonesync state and ports; every
+process is stopped at the end of the test and the logs printed (pytest shows
+them on failure)."""
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import urllib.error
+import urllib.request
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import pytest
+
+from conftest import ROOT
+from motolab import describe, synced_lines
+from servers import LOOPBACK, Knot, Process, Zonesync, free_port, read_text, run, wait_until
+
+ZONE = "example.com."
+API_KEY = "zs-test-key-6f1c2a"
+SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
+
+# Types left to PowerDNS (DNSSEC) or that it reads only in its own text.
+NOT_SYNCED = frozenset("RRSIG NSEC NSEC3 NSEC3PARAM DNSKEY CDS CDNSKEY MB MG MR RKEY DLV".split())
+
+
+def zone_text(serial=1, extra="", origin=ZONE):
+    return f"""$ORIGIN {origin}
+$TTL 3600
+@       SOA  ns1 hostmaster {serial} 3600 600 1209600 300
+        NS   ns1
+        NS   ns2.example.net.
+        MX   10 mail
+        TXT  "v=spf1 mx -all"
+ns1     A    192.0.2.53
+mail    A    192.0.2.25
+mail    AAAA 2001:db8::25
+www 300 A    192.0.2.80
+www 300 A    192.0.2.81
+old     CNAME www
+{extra}"""
+
+
+# --- pdns_server with the API ------------------------------------------------------
+
+_REQ_RE = re.compile(r'"(GET|POST|PATCH|PUT|DELETE) (/api/v1/\S+) HTTP/[0-9.]+" (\d{3})')
+
+
+class PdnsApi:
+    """pdns_server with the gsqlite3 backend (a fresh database from the
+    packaged schema), its DNS on one loopback port and its webserver/API on
+    another."""
+
+    def __init__(self, workdir, extra_conf=""):
+        self.dir = str(workdir)
+        self.port = free_port()
+        self.api_port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.api_port}"
+        self.db = os.path.join(self.dir, "pdns.sqlite3")
+        with open(SCHEMA) as f:
+            schema = f.read()
+        con = sqlite3.connect(self.db)
+        con.executescript(schema)
+        con.close()
+        conf = f"""launch=gsqlite3
+gsqlite3-database={self.db}
+daemon=no
+guardian=no
+disable-syslog=yes
+local-address={LOOPBACK}
+local-port={self.port}
+socket-dir={self.dir}
+security-poll-suffix=
+api=yes
+api-key={API_KEY}
+webserver=yes
+webserver-address={LOOPBACK}
+webserver-port={self.api_port}
+webserver-allow-from=127.0.0.0/8
+webserver-loglevel=normal
+loglevel=6
+distributor-threads=1
+receiver-threads=1
+{extra_conf}"""
+        with open(os.path.join(self.dir, "pdns.conf"), "w") as f:
+            f.write(conf)
+        self.logpath = os.path.join(self.dir, "pdns.out")
+        self.proc = Process("pdns_server", ["pdns_server", f"--config-dir={self.dir}"],
+                            self.logpath)
+
+    def start(self, timeout=30):
+        self.proc.start()
+
+        def up():
+            if not self.proc.alive():
+                raise AssertionError(f"pdns_server exited:\n{self.log()}")
+            try:
+                self.api("GET", "/servers/localhost")
+                return True
+            except (OSError, urllib.error.URLError):
+                return False
+        wait_until(up, timeout, 0.1, f"pdns_server API on port {self.api_port}")
+        return self
+
+    def stop(self):
+        return self.proc.stop()
+
+    def log(self, tail=6000):
+        return read_text(self.logpath, tail)
+
+    def pdnsutil(self, *args):
+        return run(["pdnsutil", f"--config-dir={self.dir}", *args]).stdout
+
+    def api(self, method, path, body=None, key=API_KEY):
+        """(status, parsed JSON or text) of one API request."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}/api/v1{path}", data=data, method=method,
+                                     headers={"X-API-Key": key,
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, text = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode()
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, text
+
+    def create_zone(self, name=ZONE, soa_edit_api=""):
+        """A zone made through the API (PowerDNS puts its placeholder SOA in)."""
+        st, out = self.api("POST", "/servers/localhost/zones",
+                           {"name": name, "kind": "Native", "nameservers": [],
+                            "soa_edit_api": soa_edit_api})
+        assert st == 201, (st, out)
+
+    def zone(self, name=ZONE):
+        st, out = self.api("GET", f"/servers/localhost/zones/{name}")
+        return out if st == 200 else None
+
+    def patch(self, name, rrsets):
+        st, out = self.api("PATCH", f"/servers/localhost/zones/{name}", {"rrsets": rrsets})
+        assert st == 204, (st, out)
+
+    def axfr(self, zone=ZONE):
+        return axfr(self.port, zone)
+
+    def lines(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def mark(self):
+        return len(self.lines())
+
+    def requests(self, since=0):
+        """API requests after the mark: {"GET": n, "PATCH": n, "POST": n, ...}."""
+        out = {}
+        for line in self.lines()[since:]:
+            m = _REQ_RE.search(line)
+            if m:
+                out[m.group(1)] = out.get(m.group(1), 0) + 1
+        return out
+
+
+def axfr(port, zone=ZONE, secret=None):
+    """A server's AXFR as a set of records, every rdata in RFC 3597 form
+    first (dig +unknownformat), so that types dnspython lacks (KEY, MINFO)
+    compare too."""
+    key = ["-y", f"hmac-sha256:xfr:{secret}"] if secret else []
+    r = run(["dig", f"@{LOOPBACK}", "-p", str(port), *key, "+noall", "+answer",
+             "+unknownformat", "+time=5", "+tries=1", "AXFR", zone], timeout=60)
+    recs = set()
+    for line in r.stdout.splitlines():
+        f = line.split(None, 6)
+        if not f or line.startswith(";") or f[3] == "TYPE250":  # TSIG
+            continue
+        owner, ttl, _, rdtype, generic, length = f[:6]
+        assert generic == "\\#", line
+        wire = bytes.fromhex(f[6].replace(" ", "")) if len(f) > 6 else b""
+        assert len(wire) == int(length), line
+        t = dns.rdatatype.from_text(rdtype)
+        rd = dns.rdata.from_wire(dns.rdataclass.IN, t, wire, 0, len(wire))
+        digest = rd.to_digestable(dns.name.root)  # RFC 4034 6.2: names lowercased
+        rd = dns.rdata.from_wire(dns.rdataclass.IN, t, digest, 0, len(digest))
+        recs.add((dns.name.from_text(owner).to_text().lower(), int(ttl),
+                  dns.rdatatype.to_text(t), rd.to_text(origin=None, relativize=False)))
+    assert any(rec[2] == "SOA" for rec in recs), f"AXFR of {zone} from {port}:\n{r.stdout}"
+    return recs
+
+
+# --- views -----------------------------------------------------------------------------
+
+def view_of(records, soa="full"):
+    """{(owner, TYPE): (ttl, frozenset(rdata))} of records {(owner, ttl, TYPE,
+    rdata)}, DNSSEC and the types not synced left out, one TTL per RRset (the
+    minimum).  soa="serial": the apex SOA as its serial only."""
+    sets = {}
+    for owner, ttl, rdtype, rdata in records:
+        if rdtype in NOT_SYNCED:
+            continue
+        if rdtype == "SOA" and soa == "serial":
+            rdata = rdata.split()[2]
+        cur = sets.setdefault((owner, rdtype), [None, set()])
+        cur[0] = ttl if cur[0] is None else min(cur[0], ttl)
+        cur[1].add(rdata)
+    return {k: (v[0], frozenset(v[1])) for k, v in sets.items()}
+
+
+def view_diff(got, want):
+    lines = []
+    for k in sorted(set(got) | set(want)):
+        g, w = got.get(k), want.get(k)
+        if g != w:
+            fmt = lambda v: "absent" if v is None else f"ttl={v[0]} {sorted(v[1])}"  # noqa: E731
+            lines.append(f"  {k[0]} {k[1]}: pdns {fmt(g)}; want {fmt(w)}")
+    return f"{len(lines)} RRsets differ:\n" + "\n".join(lines[:40])
+
+
+def assert_in_sync(pdns, knot, zone=ZONE, soa="serial"):
+    """What pdns_server serves equals the view of the primary's zone.  The
+    SOA is compared by serial only unless soa="full" (a zone zonesync did not
+    create keeps PowerDNS's own SOA fields: see the report on the engine)."""
+    got = view_of(pdns.axfr(zone), soa)
+    want = view_of(axfr(knot.port, zone, knot.secret), soa)
+    assert got == want, f"pdns differs from the view of {zone}:\n{view_diff(got, want)}"
+    return got
+
+
+# --- zonesync with a powerdns target ----------------------------------------------------
+
+def _yaml_str(s):
+    return json.dumps(str(s))
+
+
+class PdnsZonesync(Zonesync):
+    """zonesync with powerdns targets: targets = [{"id": "pdns", ...}] (type
+    powerdns, the url and an api-key-file are added unless given)."""
+
+    def __init__(self, binary, workdir, pdns, primary, targets=None, zones=None, env=None):
+        super().__init__(binary, workdir,
+                         [{"id": "p", "address": f"[{LOOPBACK}@{primary.port}]", "key": "xfr"}],
+                         [], keys={"xfr": primary.secret})
+        self.env = dict(os.environ, **(env or {}))
+        self.proc.env = self.env
+        self.cmdlog = os.path.join(self.dir, "commands.log")
+        keyfile = os.path.join(self.dir, "api.key")
+        with open(keyfile, "w") as f:
+            f.write(f"  {API_KEY}  \nsecond line ignored\n")
+        targets = targets if targets is not None else [{"id": "pdns"}]
+        zones = zones if zones is not None else [{"domain": ZONE}]
+        lines = ["server:",
+                 f"  listen: [{LOOPBACK}@{self.port}]",
+                 f"  state: {_yaml_str(self.state)}",
+                 "  log: { level: debug }",
+                 "  notify-rate-limit: 0",
+                 "key:",
+                 f"  - {{ id: xfr, algorithm: hmac-sha256, secret: {primary.secret} }}",
+                 "primary:",
+                 f"  - {{ id: p, address: [{LOOPBACK}@{primary.port}], key: xfr }}",
+                 "target:"]
+        for t in targets:
+            t = {"type": "powerdns", "url": pdns.url, **t}
+            if "api-key-env" not in t and "api-key-file" not in t:
+                t["api-key-file"] = keyfile
+            t = {k: v for k, v in t.items() if v is not None}
+            lines.append(f"  - id: {t.pop('id')}")
+            for k, v in t.items():
+                lines.append(f"    {k}: {_yaml_str(v) if isinstance(v, str) else v}")
+        lines.append("zone:")
+        for z in zones:
+            z = {"primary": "p", "target": "[pdns]", **z}
+            lines.append("  - { " + ", ".join(f"{k}: {v}" for k, v in z.items()) + " }")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def command(self, *args, timeout=300):
+        cmd = [self.bin, args[0], "-c", self.conf, *map(str, args[1:])]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
+        with open(self.cmdlog, "a") as f:
+            f.write(f"$ {' '.join(cmd)}\n[exit {r.returncode}]\n--- stdout\n{r.stdout}"
+                    f"--- stderr\n{r.stderr}\n")
+        return r
+
+    def sync(self, *args, **kw):
+        return self.command("sync", *args, **kw)
+
+    def plan(self, *args, **kw):
+        return self.command("plan", "--json", *args, **kw)
+
+    def log(self, tail=12000):
+        return read_text(self.logpath, tail) + "\n" + read_text(self.cmdlog, tail)
+
+    def problems(self):
+        out = super().problems()
+        text = read_text(self.cmdlog)
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if marker in text:
+                out.append(f"{marker} in the output of a command")
+        return out
+
+
+class Lab:
+    """The servers of one test, stopped in reverse order at teardown."""
+
+    def __init__(self, tmp_path, binary):
+        self.tmp = tmp_path
+        self.bin = binary
+        self.servers = []
+
+    def _dir(self, name):
+        d = self.tmp / f"{name}{len(self.servers)}"
+        d.mkdir()
+        return d
+
+    def add(self, server):
+        self.servers.append(server)
+        return server
+
+    def knot(self, zones):
+        return self.add(Knot(self._dir("knot"), zones, free_port(), notify=False)).start()
+
+    def pdns(self, **kw):
+        return self.add(PdnsApi(self._dir("pdns"), **kw)).start()
+
+    def zonesync(self, pdns, primary, **kw):
+        return self.add(PdnsZonesync(self.bin, self._dir("zonesync"), pdns, primary, **kw))
+
+    def close(self):
+        for s in reversed(self.servers):
+            try:
+                s.stop()
+            except Exception as e:  # keep stopping the others
+                print(f"stopping {type(s).__name__}: {e}")
+        for s in self.servers:
+            print(f"===== {type(s).__name__} log =====")
+            print(s.log())
+        problems = [p for s in self.servers if isinstance(s, Zonesync) for p in s.problems()]
+        assert not problems, f"zonesync: {problems}"
+
+
+@pytest.fixture
+def lab(tmp_path, zonesync):
+    binary = os.environ.get("ZONESYNC_BIN", os.path.join(ROOT, "build", "zonesync"))
+    lab = Lab(tmp_path, binary)
+    yield lab
+    lab.close()
+
+
+def sync_ok(zs, *args, **kw):
+    r = zs.sync(*args, **kw)
+    assert r.returncode == 0, f"zonesync sync {' '.join(args)}: {describe(r)}"
+    return r
+
+
+def plan_json(zs, *args, rc=None):
+    r = zs.plan(*args)
+    if rc is not None:
+        assert r.returncode == rc, f"zonesync plan: expected exit {rc}: {describe(r)}"
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        raise AssertionError(f"zonesync plan --json printed no JSON: {describe(r)}") from None
+
+
+def plan_target(plan, zone=ZONE, target="pdns"):
+    (z,) = [z for z in plan["zones"] if z["zone"] == zone]
+    (t,) = [t for t in z["targets"] if t["target"] == target]
+    return t
+
+
+def start_all(lab, extra="", create=True, **kw):
+    """knotd with the zone, pdns_server with the zone made through its API
+    (SOA-EDIT-API off), zonesync between them."""
+    knot = lab.knot({ZONE: zone_text(1, extra)})
+    pdns = lab.pdns()
+    if create:
+        pdns.create_zone()
+    zs = lab.zonesync(pdns, knot, **kw)
+    return knot, pdns, zs
+
+
+# --- 1. first sync, then changes, each one PATCH ---------------------------------------------
+
+def test_first_sync_then_changes(lab):
+    """A first sync from knotd, then records added, changed and deleted, a
+    CNAME replacing an A and back: each change arrives, what pdns_server
+    serves equals the view, and each change costs exactly one PATCH."""
+    knot, pdns, zs = start_all(lab)
+    mark = pdns.mark()
+    r = sync_ok(zs)
+    assert pdns.requests(mark).get("PATCH") == 1, (pdns.requests(mark), describe(r))
+    got = assert_in_sync(pdns, knot)
+    assert got[("www.example.com.", "A")] == (300, frozenset({"192.0.2.80", "192.0.2.81"}))
+    assert ("example.com.", "NS") in got  # apex NS: PowerDNS holds a full copy
+    assert [(x[1], x[2]) for x in synced_lines(r.stderr, ZONE)] == [("pdns", 1)], describe(r)
+
+    steps = [
+        dict(set=[("new", 300, "A", "192.0.2.1"), ("new", 600, "TXT", '"hello world" "two"'),
+                  ("_sip._tcp", 300, "SRV", "10 60 5060 sip.example.com.")]),
+        dict(unset=[("www", "A", "192.0.2.81")], set=[("www", 300, "A", "192.0.2.82")]),
+        dict(unset=[("mail", "AAAA")], set=[("mail", 60, "AAAA", "2001:db8::25")]),
+        dict(unset=[("new", "TXT"), ("_sip._tcp", "SRV")]),
+        # A CNAME replacing an A (PowerDNS refuses a CNAME beside other data:
+        # the DELETE goes first in the one PATCH), then an A replacing it.
+        dict(unset=[("new", "A")], set=[("new", 300, "CNAME", "www.example.com.")]),
+        dict(unset=[("new", "CNAME")], set=[("new", 300, "A", "192.0.2.9")]),
+    ]
+    for step in steps:
+        serial = knot.change(ZONE, **step)
+        mark = pdns.mark()
+        r = sync_ok(zs)
+        reqs = pdns.requests(mark)
+        assert reqs.get("PATCH") == 1 and reqs.get("POST", 0) == 0, (step, reqs, describe(r))
+        got = assert_in_sync(pdns, knot)
+        assert [x[2] for x in synced_lines(r.stderr, ZONE)] == [serial], describe(r)
+    assert got[("new.example.com.", "A")] == (300, frozenset({"192.0.2.9"}))
+    assert ("new.example.com.", "CNAME") not in got
+    assert got[("mail.example.com.", "AAAA")] == (60, frozenset({"2001:db8::25"}))
+    # The SOA carries the primary's serial.
+    soa = [k for k in got if k[1] == "SOA"]
+    assert got[soa[0]][1] == frozenset({str(knot.serial(ZONE))})
+
+    # Nothing new on the primary: nothing sent.
+    mark = pdns.mark()
+    sync_ok(zs)
+    assert pdns.requests(mark).get("PATCH", 0) == 0
+
+
+def test_one_record_change_is_one_patch(lab):
+    """2,000 records: the first sync in one PATCH (the default batch is the
+    whole change), then a one-record change in exactly one PATCH."""
+    extra = "".join(f"h{i} 300 A 192.0.2.{i % 250 + 1}\n" for i in range(2000))
+    knot, pdns, zs = start_all(lab, extra)
+    mark = pdns.mark()
+    sync_ok(zs)
+    assert pdns.requests(mark).get("PATCH") == 1
+    view = assert_in_sync(pdns, knot)
+    assert len(view) == 2000 + 9
+
+    knot.change(ZONE, set=[("h17", 300, "A", "192.0.2.250")])
+    mark = pdns.mark()
+    r = sync_ok(zs)
+    reqs = pdns.requests(mark)
+    assert reqs.get("PATCH") == 1, (reqs, describe(r))
+    got = assert_in_sync(pdns, knot)
+    assert got[("h17.example.com.", "A")] == (300, frozenset({"192.0.2.18", "192.0.2.250"}))
+
+
+def test_batch_size(lab):
+    """batch-size: 4 cuts the first sync into PATCHes of at most 4 RRsets."""
+    knot, pdns, zs = start_all(lab, targets=[{"id": "pdns", "batch-size": 4}])
+    mark = pdns.mark()
+    sync_ok(zs)
+    # 10 RRsets (SOA, NS, MX, TXT, ns1 A, mail A, mail AAAA, www A, old
+    # CNAME) + the SOA placeholder replaced: owners kept together.
+    n = pdns.requests(mark).get("PATCH")
+    assert n is not None and 3 <= n <= 4, pdns.requests(mark)
+    assert_in_sync(pdns, knot)
+
+
+# --- 2. content ----------------------------------------------------------------------------
+
+LONG1 = "a" * 255
+CONTENT = f"""
+*.wild  300 A 192.0.2.1
+*.wild  300 TXT "wildcard"
+quote   TXT  "say \\"hi\\"" "back\\\\slash"
+quote   TXT  "semi;colon" "two  spaces"
+long    TXT  "{LONG1}" "b"
+utf     TXT  "caf\\195\\169" "tab\\009x" "del\\127\\255"
+empty   TXT  ""
+MixedCase A  192.0.2.2
+slash/24 A    192.0.2.3
+under_score A 192.0.2.4
+@       CAA  0 issue "letsencrypt.org"
+@       CAA  0 issuewild ";"
+_sip._tcp SRV 10 60 5060 sip.example.com.
+naptr   NAPTR 100 10 "U" "E2U+sip" "!^.*$!sip:info@example.com!" .
+_443._tcp TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+host    SSHFP 4 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+svc     SVCB 1 host.example.com. alpn=h2,h3 port=8443
+@       HTTPS 1 . alpn=h2 ipv4hint=192.0.2.80
+sub     NS   ns.sub
+sub     DS   12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+ns.sub  A    192.0.2.54
+ptr     PTR  www.example.com.
+spf     SPF  "v=spf1 -all"
+info    HINFO "PC" "Linux"
+loc     LOC  52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m
+uri     URI  10 1 "https://example.com/"
+rp      RP   hostmaster.example.com. txt.example.com.
+afs     AFSDB 1 afs.example.com.
+kx      KX   10 kx.example.com.
+dname   DNAME example.net.
+eui     EUI48 00-00-5e-00-53-2a
+apl     APL  1:192.0.2.0/24 !2:2001:db8::/32
+cert    CERT 1 2 3 dGVzdA==
+dhcid   DHCID AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA=
+openpgp OPENPGPKEY dGVzdA==
+ipsec   IPSECKEY 10 1 2 192.0.2.38 AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==
+ipsec0  IPSECKEY 10 0 2 . AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==
+ipsec3  IPSECKEY 10 3 2 gw.example.com. AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==
+loc2    LOC  52 22 23.5 S 4 53 32 W 100m
+loc3    LOC  0 0 0.001 N 179 59 59.999 W -100000m 1000000m 1m 0.01m
+minfo   MINFO a.example.com. b.example.com.
+key     KEY  256 3 13 kXKkvWU3vGYfTJGl3qBd4qhiWp5aRs7YtkCJxD2d+t7KXqwahww5IgJtxJT2yFItlggazyfXqJEVOmMJ3qT0tQ==
+smimea  SMIMEA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+csync   CSYNC 66 3 A NS AAAA
+zonemd  ZONEMD 2018031500 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+nid     NID  10 0014:4fff:ff20:ee64
+l32     L32  10 10.1.2.0
+l64     L64  10 2001:0db8:1140:1000
+lp      LP   10 l64-subnet1.example.com.
+eui64   EUI64 00-00-5e-ef-10-00-00-2a
+cert2   CERT PKIX 2 RSASHA256 dGVzdA==
+svc3    SVCB 1 . mandatory=alpn alpn=h2 ipv6hint=2001:db8::1
+https2  HTTPS 2 . alpn="h3,h2" no-default-alpn port=443 key65000=abc
+null    TYPE10 \\# 3 010203
+rt      RT   10 relay.example.com.
+unknown TYPE65280 \\# 4 0a000001
+"""
+
+
+def test_zone_content(lab):
+    """Wildcards, TXT with quotes, backslashes, several and empty strings,
+    non-ASCII bytes, names with uppercase, '/' and '_', and most
+    record types PowerDNS takes, in its text or in RFC 3597 form (NULL, RT,
+    an unknown type); then a zonesync with a fresh state reads it all back
+    (PowerDNS's text forms) and finds nothing to change."""
+    knot, pdns, zs = start_all(lab, CONTENT)
+    sync_ok(zs)
+    got = assert_in_sync(pdns, knot)
+    for key in [("*.wild.example.com.", "A"), ("slash/24.example.com.", "A"),
+                ("mixedcase.example.com.", "A"), ("example.com.", "CAA"),
+                ("example.com.", "HTTPS"), ("sub.example.com.", "DS"),
+                ("long.example.com.", "TXT"), ("utf.example.com.", "TXT"),
+                ("null.example.com.", "NULL"), ("rt.example.com.", "RT"),
+                ("unknown.example.com.", "TYPE65280"), ("loc.example.com.", "LOC")]:
+        assert key in got, f"{key} missing"
+
+    fresh = lab.zonesync(pdns, knot)
+    plan = plan_json(fresh, rc=0)
+    t = plan_target(plan)
+    assert t["error"] is None and t["changes"] == [], plan
+    mark = pdns.mark()
+    sync_ok(fresh)
+    assert pdns.requests(mark).get("PATCH", 0) == 0
+
+
+def test_dnssec_records_skipped_and_counted(lab):
+    """DNSSEC records of the primary (here given as data) are PowerDNS's
+    business: skipped, counted in the plan, never sent."""
+    extra = ("@ DNSKEY 257 3 13 kXKkvWU3vGYfTJGl3qBd4qhiWp5aRs7YtkCJxD2d+t7KXqwahww5IgJt"
+             "xJT2yFItlggazyfXqJEVOmMJ3qT0tQ==\n"
+             "@ CDS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+             "x NSEC www.example.com. A RRSIG NSEC\n")
+    knot, pdns, zs = start_all(lab, extra)
+    t = plan_target(plan_json(zs, rc=3))
+    assert t["skipped"] == {"DNSKEY": 1, "CDS": 1, "NSEC": 1}, t
+    sync_ok(zs)
+    got = assert_in_sync(pdns, knot)
+    assert not {k[1] for k in got} & {"DNSKEY", "CDS", "NSEC"}
+    types = {rs["type"] for rs in pdns.zone()["rrsets"]}
+    assert not types & {"DNSKEY", "CDS", "NSEC"}, types
+
+
+# --- 3. drift, foreign records ---------------------------------------------------------------
+
+def test_change_behind_the_back_is_reconciled(lab):
+    """A record changed through the API behind zonesync's back: plan shows
+    it, and the next full push puts the primary's records back."""
+    knot, pdns, zs = start_all(lab)
+    sync_ok(zs)
+    pdns.patch(ZONE, [{"name": "www.example.com.", "type": "A", "ttl": 60,
+                       "changetype": "REPLACE",
+                       "records": [{"content": "198.51.100.1", "disabled": False}]},
+                      {"name": "extra.example.com.", "type": "TXT", "ttl": 60,
+                       "changetype": "REPLACE",
+                       "records": [{"content": '"not from the primary"', "disabled": False}]}])
+    t = plan_target(plan_json(zs, rc=3))
+    changes = {(c["name"], c["type"]): c["action"] for c in t["changes"]}
+    assert changes == {("www.example.com.", "A"): "update",
+                       ("extra.example.com.", "TXT"): "delete"}, t
+
+    # The next full push (any push that reads the live records: here the
+    # primary's next change, or a zonesync with a fresh state).
+    knot.change(ZONE, set=[("new", 300, "A", "192.0.2.1")])
+    fresh = lab.zonesync(pdns, knot)
+    mark = pdns.mark()
+    r = sync_ok(fresh)
+    assert pdns.requests(mark).get("PATCH") == 1, describe(r)
+    got = assert_in_sync(pdns, knot)
+    assert got[("www.example.com.", "A")] == (300, frozenset({"192.0.2.80", "192.0.2.81"}))
+    assert ("extra.example.com.", "TXT") not in got
+    assert plan_target(plan_json(zs, rc=0))["changes"] == []
+
+
+def test_disabled_records_are_left_alone(lab):
+    """An RRset holding a disabled record is someone's on purpose: zonesync
+    counts it, never changes or deletes it, applies the other changes, and
+    says which set it left alone (the push is not recorded as clean)."""
+    knot, pdns, zs = start_all(lab)
+    sync_ok(zs)
+    pdns.patch(ZONE, [{"name": "www.example.com.", "type": "A", "ttl": 300,
+                       "changetype": "REPLACE",
+                       "records": [{"content": "192.0.2.80", "disabled": False},
+                                   {"content": "192.0.2.81", "disabled": True}]},
+                      {"name": "off.example.com.", "type": "A", "ttl": 300,
+                       "changetype": "REPLACE",
+                       "records": [{"content": "192.0.2.99", "disabled": True}]}])
+    knot.change(ZONE, unset=[("www", "A", "192.0.2.81")],
+                set=[("www", 300, "A", "192.0.2.82"), ("new", 300, "A", "192.0.2.1")])
+    # A push that reads the live records sees them (an incremental push
+    # reads nothing: it trusts the last full one, as for any hand edit).
+    zs = lab.zonesync(pdns, knot)
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "www.example.com. A" in r.stderr and "disabled" in r.stderr, describe(r)
+    rrsets = {(s["name"], s["type"]): s for s in pdns.zone()["rrsets"]}
+    www = rrsets[("www.example.com.", "A")]["records"]
+    assert {(x["content"], x["disabled"]) for x in www} == {("192.0.2.80", False),
+                                                           ("192.0.2.81", True)}
+    assert ("off.example.com.", "A") in rrsets  # not the primary's, not deleted either
+    assert ("new.example.com.", "A") in rrsets  # the other changes landed
+    t = plan_target(plan_json(zs))
+    assert t["foreign"] == 2, t
+
+
+# --- 4. zone creation, errors ------------------------------------------------------------------
+
+def test_create_true_creates_the_zone(lab):
+    """create: true: a missing zone is created (Native, SOA-EDIT-API off) and
+    filled by the first push, SOA and all, exactly as the primary has it."""
+    knot, pdns, zs = start_all(lab, create=False, targets=[{"id": "pdns", "create": "true"}])
+    assert pdns.zone() is None
+    mark = pdns.mark()
+    r = sync_ok(zs)
+    reqs = pdns.requests(mark)
+    assert reqs.get("POST") == 1 and reqs.get("PATCH") == 1, (reqs, describe(r))
+    z = pdns.zone()
+    assert z["kind"] == "Native" and z["soa_edit_api"] == "", z
+    assert_in_sync(pdns, knot, soa="full")
+    assert pdns.zone()["serial"] == 1
+
+
+def test_missing_zone_without_create_is_a_clear_error(lab):
+    knot, pdns, zs = start_all(lab, create=False)
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "zone example.com. not found on PowerDNS server localhost" in r.stderr, describe(r)
+    assert "create: true" in r.stderr
+    assert pdns.zone() is None
+
+
+def test_bad_api_key_is_a_clear_error(lab):
+    """A wrong key: PowerDNS's 401 said plainly, the key never printed."""
+    knot, pdns, zs = start_all(lab, targets=[{"id": "pdns", "api-key-env": "ZS_PDNS_KEY"}],
+                           env={"ZS_PDNS_KEY": "wrong-key-3b9d"})
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "HTTP 401" in r.stderr and "refused the API key" in r.stderr, describe(r)
+    assert "wrong-key-3b9d" not in r.stderr + r.stdout + zs.log()
+    # Unset: said at open.
+    zs.env.pop("ZS_PDNS_KEY")
+    r = zs.sync()
+    assert r.returncode == 1 and "api-key-env ZS_PDNS_KEY" in r.stderr, describe(r)
+
+
+def test_api_key_from_the_environment(lab):
+    knot, pdns, zs = start_all(lab, targets=[{"id": "pdns", "api-key-env": "ZS_PDNS_KEY"}],
+                           env={"ZS_PDNS_KEY": API_KEY})
+    sync_ok(zs)
+    assert_in_sync(pdns, knot)
+    assert API_KEY not in zs.log()
+
+
+def test_soa_edit_api_is_refused(lab):
+    """SOA-EDIT-API (DEFAULT on zones the API makes unless told otherwise)
+    would rewrite the serial zonesync copies: refused, with the fix."""
+    knot, pdns, zs = start_all(lab, create=False)
+    pdns.create_zone(soa_edit_api="DEFAULT")
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "SOA-EDIT-API DEFAULT" in r.stderr and "pdnsutil set-meta" in r.stderr, describe(r)
+
+
+def test_refusal_shows_powerdns_message(lab):
+    """A PATCH PowerDNS refuses (422) is reported with its own message: here
+    a CNAME the primary adds where an ALIAS (PowerDNS's own type, which
+    zonesync leaves alone) already is."""
+    knot, pdns, zs = start_all(lab)
+    sync_ok(zs)
+    pdns.patch(ZONE, [{"name": "new.example.com.", "type": "ALIAS", "ttl": 300,
+                       "changetype": "REPLACE",
+                       "records": [{"content": "www.example.org.", "disabled": False}]}])
+    knot.change(ZONE, set=[("new", 300, "CNAME", "www.example.com.")])
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "HTTP 422: RRset new.example.com. IN CNAME: Conflicts with pre-existing RRset" \
+        in r.stderr, describe(r)
+    t = plan_target(plan_json(zs))
+    assert t["foreign"] == 1, t  # the ALIAS, never touched
+    assert ("new.example.com.", "ALIAS") in {(s["name"], s["type"])
+                                             for s in pdns.zone()["rrsets"]}
+
+
+def test_names_the_api_refuses_are_reported(lab):
+    """PowerDNS's API takes owner names of letters, digits, '-', '_', '/' and
+    a leading '*' label only: others are not sent, the rest lands, and the
+    push says which sets it could not send."""
+    knot, pdns, zs = start_all(lab, "a\\.b A 192.0.2.3\nsp\\032ace TXT \"x\"\n")
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "not sent: 2 RRsets at names PowerDNS's API refuses" in r.stderr, describe(r)
+    assert "a\\.b.example.com. A" in r.stderr and "sp\\032ace.example.com. TXT" in r.stderr
+    got = view_of(pdns.axfr())
+    assert got[("www.example.com.", "A")] == (300, frozenset({"192.0.2.80", "192.0.2.81"}))
+
+
+def test_server_down_is_retried_then_reported(lab):
+    """No server on the URL: connection errors are retried with backoff, then
+    the push fails with the network error (and succeeds once it is up)."""
+    knot = lab.knot({ZONE: zone_text(1)})
+    pdns = lab.pdns()
+    pdns.create_zone()
+    pdns.stop()
+    zs = lab.zonesync(pdns, knot)
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "gave up after 8 attempts" in r.stderr, describe(r)
+    assert r.stderr.count("powerdns request retried") == 7, describe(r)
+    pdns.start()
+    sync_ok(zs)
+    assert_in_sync(pdns, knot)
+
+
+def test_body_over_the_servers_limit_says_why(lab):
+    """PowerDNS refuses a request body over webserver-max-bodysize (2 MB by
+    default) with a bare 400: the error says what to change, and a
+    batch-size gets the zone there."""
+    extra = "".join(f"h{i} 300 TXT \"{'x' * 60} {i}\"\n" for i in range(20000))
+    knot, pdns, zs = start_all(lab, extra)
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert "HTTP 400: Bad Request" in r.stderr and "webserver-max-bodysize" in r.stderr, \
+        describe(r)
+    small = lab.zonesync(pdns, knot, targets=[{"id": "pdns", "batch-size": 5000}])
+    mark = pdns.mark()
+    r = sync_ok(small, timeout=600)
+    assert pdns.requests(mark).get("PATCH") == 5, describe(r)
+    assert_in_sync(pdns, knot)
