@@ -112,7 +112,8 @@ static int from_file(const char *path, const char *section, aws_creds_t *out)
 	int ret = aws_creds_parse_ini(text, section, out);
 	free(text);
 	if (ret == 0) {
-		snprintf(out->source, sizeof(out->source), "%s [%s]", path, section);
+		/* For messages only: a long path is cut. */
+		snprintf(out->source, sizeof(out->source), "%.200s [%.80s]", path, section);
 	}
 	return ret;
 }
