@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libknot/descriptor.h>
+#include <libzscanner/scanner.h>
 #include <libknot/errcode.h>
 #include <libknot/rrset-dump.h>
 #include <libknot/packet/rrset-wire.h>
@@ -153,4 +154,56 @@ int dns_rr_text(const knot_rrset_t *rrset, size_t pos, int header, char **buf, s
 		*buf = b;
 		*size *= 2;
 	}
+}
+
+zs_scanner_t *dns_scanner_new(void)
+{
+	zs_scanner_t *sc = malloc(sizeof(*sc));
+	if (sc != NULL && zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
+		zs_deinit(sc);
+		free(sc);
+		sc = NULL;
+	}
+	return sc;
+}
+
+void dns_scanner_free(zs_scanner_t *sc)
+{
+	if (sc != NULL) {
+		zs_deinit(sc);
+		free(sc);
+	}
+}
+
+int dns_rdata_from_text(zs_scanner_t *sc, uint16_t type, const char *text, uint8_t *out,
+                        size_t size)
+{
+	size_t tlen = strlen(text);
+	if (tlen > 65536 || strpbrk(text, "\n\r") != NULL) {
+		return -EINVAL;
+	}
+	size_t lsize = tlen + 64;
+	char *line = malloc(lsize);
+	if (line == NULL) {
+		return -ENOMEM;
+	}
+	int len = snprintf(line, lsize, ". 0 IN TYPE%u %s\n", type, text);
+	int ret = -EINVAL;
+	if (len > 0 && (size_t)len < lsize && zs_set_input_string(sc, line, (size_t)len) == 0 &&
+	    zs_parse_record(sc) == 0 && sc->state == ZS_STATE_DATA && sc->r_type == type &&
+	    sc->r_data_length <= size) {
+		memcpy(out, sc->r_data, sc->r_data_length);
+		ret = (int)sc->r_data_length;
+	}
+	free(line);
+	if (ret < 0 || strpbrk(text, "()") != NULL) {
+		/* A scanner that met an error stays in it, and one that saw a
+		 * parenthesis may think a multi-line record goes on (found by
+		 * fuzzing): start afresh, not for every record. */
+		zs_deinit(sc);
+		if (zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
+			return -ENOMEM;
+		}
+	}
+	return ret;
 }

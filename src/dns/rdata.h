@@ -22,6 +22,22 @@ int dns_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uin
 /* Type mnemonic ("A", "TYPE65000") into buf of at least 16 bytes. */
 const char *dns_type_str(uint16_t type, char *buf, size_t size);
 
+struct zs_scanner;
+
+/* A scanner for dns_rdata_from_text(), reused between calls (zs_init costs a
+ * 200 KiB clear).  NULL when out of memory. */
+struct zs_scanner *dns_scanner_new(void);
+void dns_scanner_free(struct zs_scanner *sc);
+
+/*
+ * One record's rdata from its zone-file text (a provider's value), in wire
+ * form into out.  One line only: a newline is refused, so nothing else can
+ * be read in with it; read as TYPEn so that every type libknot knows reads,
+ * in its own text or as \#.  Returns the rdata length or -EINVAL.
+ */
+int dns_rdata_from_text(struct zs_scanner *sc, uint16_t type, const char *text, uint8_t *out,
+                        size_t size);
+
 /*
  * Text of record pos of an RRset: rdata only, or with the owner, TTL, class
  * and type in front (header).  *buf is malloc'd and grown as needed.

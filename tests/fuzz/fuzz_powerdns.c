@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zone_set_apex(&z, apex);
 	pdns_zone_info_t info;
 	char err[512], msg[512];
-	zs_scanner_t *sc = pdns_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	if (sc != NULL && pdns_parse_zone(json, size, &z, &info, err, sizeof(err)) == 0 &&
 	    zone_finish(&z) == 0) {
 		check_round_trip(&z, sc);
@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	pdns_zone_info_free(&info);
 	zone_free(&z);
-	pdns_scanner_free(sc);
+	dns_scanner_free(sc);
 	pdns_parse_error(json, size, msg, sizeof(msg));
 	return 0;
 }

@@ -23,7 +23,7 @@ static size_t refused;
 
 static void check_round_trip(const zone_t *z)
 {
-	zs_scanner_t *sc = r53_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	uint8_t *rd = malloc(DNS_RDATA_MAX);
 	uint8_t *buf = NULL;
 	size_t bsize = 0, vsize = 0;
@@ -53,7 +53,7 @@ static void check_round_trip(const zone_t *z)
 	free(v);
 	free(buf);
 	free(rd);
-	r53_scanner_free(sc);
+	dns_scanner_free(sc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -171,12 +171,12 @@ static char *content_of(const char *line)
 	size_t bsize = 0, tsize = 0;
 	char *text = NULL;
 	assert_int_equal(zone_rrset_to_knot(&s, &rr, owner, &buf, &bsize), 0);
-	zs_scanner_t *sc = pdns_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	int n = pdns_content_from_rr(&rr, 0, sc, &text, &tsize);
 	if (n < 0) {
 		fail_msg("%s: %d", line, n);
 	}
-	pdns_scanner_free(sc);
+	dns_scanner_free(sc);
 	free(buf);
 	zone_free(&z);
 	return text;
@@ -215,7 +215,7 @@ static void test_contents(void **state)
 	assert_false(pdns_type_has_text(KNOT_RRTYPE_NULL));
 
 	uint8_t rd[DNS_RDATA_MAX];
-	zs_scanner_t *sc = pdns_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	assert_int_equal(pdns_content_to_rdata(sc, KNOT_RRTYPE_A, "192.0.2.1", rd, sizeof(rd)), 4);
 	assert_int_equal(pdns_content_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3", rd, sizeof(rd)), -EINVAL);
 	assert_int_equal(pdns_content_to_rdata(sc, KNOT_RRTYPE_A, "192.0.2.1\nx A 1.1.1.1", rd,
@@ -228,7 +228,7 @@ static void test_contents(void **state)
 	assert_int_equal(pdns_content_to_rdata(sc, KNOT_RRTYPE_A, "192.0.2.1", rd, sizeof(rd)), 4);
 	assert_int_equal(pdns_content_to_rdata(sc, KNOT_RRTYPE_NULL, "\\# 2 0102", rd, sizeof(rd)),
 	                 2);
-	pdns_scanner_free(sc);
+	dns_scanner_free(sc);
 }
 
 static void test_names(void **state)
@@ -389,7 +389,7 @@ static void test_patch_body(void **state)
 	struct planned x;
 	plan_of(&x, "a 60 A 192.0.2.1\nn 60 TXT \"x\"\n",
 	        "a 300 A 192.0.2.2\na 300 A 192.0.2.1\nr 60 RT 10 relay.example.com.\n", 0);
-	zs_scanner_t *sc = pdns_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	char *body = NULL, err[256] = "";
 	size_t len = 0;
 	assert_int_equal(pdns_patch_body((const zone_change_t *const *)x.p.order, 0, x.p.count, sc,
@@ -431,7 +431,7 @@ static void test_patch_body(void **state)
 	assert_int_equal(json_array_size(json_object_get(root, "nameservers")), 0);
 	json_decref(root);
 	free(create);
-	pdns_scanner_free(sc);
+	dns_scanner_free(sc);
 	planned_free(&x);
 }
 

@@ -360,7 +360,7 @@ static void value_round(const char *zone_line, uint16_t type, const char *r53)
 	char *v = NULL;
 	size_t vsize = 0;
 	assert_int_equal(zone_rrset_to_knot(&s, &rr, owner, &buf, &bsize), 0);
-	zs_scanner_t *sc = r53_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	assert_true(r53_value_from_rr(&rr, 0, NULL, &v, &vsize) > 0);
 	assert_string_equal(v, r53);
 	assert_true(r53_value_from_rr(&rr, 0, sc, &v, &vsize) > 0); /* checked form */
@@ -369,7 +369,7 @@ static void value_round(const char *zone_line, uint16_t type, const char *r53)
 	int n = r53_value_to_rdata(sc, type, v, rd, sizeof(rd));
 	assert_int_equal(n, s.rr[0].rd->len);
 	assert_memory_equal(rd, s.rr[0].rd->data, (size_t)n);
-	r53_scanner_free(sc);
+	dns_scanner_free(sc);
 	free(v);
 	free(buf);
 	zone_free(&z);
@@ -394,7 +394,7 @@ static void test_values(void **state)
 	 * Route 53. */
 	value_round("p PTR a\\032b.example.com.", KNOT_RRTYPE_PTR, "a\\040b.example.com.");
 	/* Values that must not parse. */
-	zs_scanner_t *sc = r53_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	uint8_t rd[DNS_RDATA_MAX];
 	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3", rd, sizeof(rd)) < 0);
 	assert_true(r53_value_to_rdata(sc, KNOT_RRTYPE_A, "1.2.3.4\nx A 1.2.3.4", rd,
@@ -406,7 +406,7 @@ static void test_values(void **state)
 	assert_int_equal(r53_value_to_rdata(sc, KNOT_RRTYPE_HTTPS, "1 . alpn=h2,h3 port=443", rd,
 	                                    sizeof(rd)),
 	                 19);
-	r53_scanner_free(sc);
+	dns_scanner_free(sc);
 }
 
 static void test_credentials_ini(void **state)

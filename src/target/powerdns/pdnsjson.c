@@ -88,25 +88,6 @@ static const char *type_name(uint16_t type, char *buf, size_t size)
 	return buf;
 }
 
-zs_scanner_t *pdns_scanner_new(void)
-{
-	zs_scanner_t *sc = malloc(sizeof(*sc));
-	if (sc != NULL && zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
-		zs_deinit(sc);
-		free(sc);
-		sc = NULL;
-	}
-	return sc;
-}
-
-void pdns_scanner_free(zs_scanner_t *sc)
-{
-	if (sc != NULL) {
-		zs_deinit(sc);
-		free(sc);
-	}
-}
-
 /* An IPSECKEY without a gateway (type 0): PowerDNS writes no field where
  * RFC 4025 (and zscanner) want ".": put it back.  NULL when not needed. */
 static char *ipseckey_gateway(const char *content)
@@ -128,36 +109,11 @@ static char *ipseckey_gateway(const char *content)
 static int parse_line(zs_scanner_t *sc, uint16_t type, const char *content, uint8_t *out,
                       size_t size)
 {
-	size_t clen = strlen(content);
-	if (clen > CONTENT_MAX || strpbrk(content, "\n\r") != NULL) {
-		return -EINVAL; /* one line: no second record can sneak in */
+	if (strlen(content) > CONTENT_MAX) {
+		return -EINVAL;
 	}
-	size_t lsize = clen + 64;
-	char *line = malloc(lsize);
-	if (line == NULL) {
-		return -ENOMEM;
-	}
-	/* TYPEn: zscanner reads every type so (it has no name for NULL), in the
-	 * type's own text or as \#. */
-	int len = snprintf(line, lsize, ". 0 IN TYPE%u %s\n", type, content);
-	int ret = -EINVAL;
-	if (len > 0 && (size_t)len < lsize && zs_set_input_string(sc, line, (size_t)len) == 0 &&
-	    zs_parse_record(sc) == 0 && sc->state == ZS_STATE_DATA && sc->r_type == type &&
-	    sc->r_data_length <= size) {
-		memcpy(out, sc->r_data, sc->r_data_length);
-		ret = (int)sc->r_data_length;
-	}
-	free(line);
-	if (ret < 0 || strpbrk(content, "()") != NULL) {
-		/* A scanner that met an error stays in it, and one that saw a
-		 * parenthesis may think a multi-line record goes on: start
-		 * afresh (a few microseconds, so not for every record). */
-		zs_deinit(sc);
-		if (zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
-			return -ENOMEM;
-		}
-	}
-	return ret;
+	int ret = dns_rdata_from_text(sc, type, content, out, size);
+	return ret < 0 && ret != -ENOMEM ? -EINVAL : ret;
 }
 
 int pdns_content_to_rdata(zs_scanner_t *sc, uint16_t type, const char *content, uint8_t *out,
@@ -493,7 +449,7 @@ int pdns_parse_zone(const char *json, size_t len, zone_t *live, pdns_zone_info_t
 		json_decref(root);
 		return -EINVAL;
 	}
-	zs_scanner_t *sc = pdns_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	uint8_t *rd = malloc(2 * DNS_RDATA_MAX);
 	int ret = sc != NULL && rd != NULL ? 0 : -ENOMEM;
 	size_t n = json_array_size(rrsets);
@@ -508,7 +464,7 @@ int pdns_parse_zone(const char *json, size_t len, zone_t *live, pdns_zone_info_t
 		snprintf(err, errlen, "out of memory");
 	}
 	free(rd);
-	pdns_scanner_free(sc);
+	dns_scanner_free(sc);
 	json_decref(root);
 	return ret;
 }

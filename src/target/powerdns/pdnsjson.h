@@ -57,7 +57,7 @@ int pdns_parse_zone(const char *json, size_t len, zone_t *live, pdns_zone_info_t
 int pdns_parse_error(const char *body, size_t len, char *msg, size_t msglen);
 
 /* Record content text -> wire rdata (out holds size bytes).  sc is made by
- * pdns_scanner_new() and reused.  Returns the rdata length or -EINVAL. */
+ * dns_scanner_new() and reused.  Returns the rdata length or -EINVAL. */
 int pdns_content_to_rdata(struct zs_scanner *sc, uint16_t type, const char *content,
                           uint8_t *out, size_t size);
 
@@ -72,8 +72,6 @@ int pdns_content_from_rr(const knot_rrset_t *rrset, size_t pos, struct zs_scanne
 /* Does PowerDNS 4.x read this type's zone-file text (else it wants \#)? */
 bool pdns_type_has_text(uint16_t type);
 
-struct zs_scanner *pdns_scanner_new(void);
-void pdns_scanner_free(struct zs_scanner *sc);
 
 /* Does PowerDNS's API take this owner name?  It refuses every name with a
  * byte other than a-z A-Z 0-9 '-' '_' '/' in a label, but a leftmost "*"

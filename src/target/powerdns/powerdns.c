@@ -458,7 +458,7 @@ static bool stale(const pdns_error_t *e)
 static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stats_t *stats,
                  char *err, size_t errlen)
 {
-	zs_scanner_t *sc = pdns_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	if (sc == NULL) {
 		return -ENOMEM;
 	}
@@ -501,7 +501,7 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 		report(t, 0, NULL);
 		from = to;
 	}
-	pdns_scanner_free(sc);
+	dns_scanner_free(sc);
 	return ret;
 }
 

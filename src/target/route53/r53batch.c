@@ -197,13 +197,13 @@ static int plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
 int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
              r53_plan_t *out, char *err, size_t errlen)
 {
-	zs_scanner_t *sc = r53_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	if (sc == NULL) {
 		memset(out, 0, sizeof(*out));
 		return -ENOMEM;
 	}
 	int ret = plan(d, live_known, apex, raw, sc, out, err, errlen);
-	r53_scanner_free(sc);
+	dns_scanner_free(sc);
 	return ret;
 }
 

@@ -324,68 +324,24 @@ static int value_text(const knot_rrset_t *rrset, size_t pos, char **buf, size_t 
 	return ret;
 }
 
-zs_scanner_t *r53_scanner_new(void)
-{
-	zs_scanner_t *sc = malloc(sizeof(*sc));
-	if (sc != NULL && zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
-		zs_deinit(sc);
-		free(sc);
-		sc = NULL;
-	}
-	return sc;
-}
-
-void r53_scanner_free(zs_scanner_t *sc)
-{
-	if (sc != NULL) {
-		zs_deinit(sc);
-		free(sc);
-	}
-}
-
 int r53_value_to_rdata(zs_scanner_t *sc, uint16_t type, const char *value, uint8_t *out,
                        size_t size)
 {
 	if (type == KNOT_RRTYPE_TXT || type == KNOT_RRTYPE_SPF) {
 		return r53_txt_to_rdata(value, out, size);
 	}
-	char tname[32];
-	if (knot_rrtype_to_string(type, tname, sizeof(tname)) < 0) {
+	size_t vlen = strlen(value);
+	if (vlen > 8192) {
 		return -EINVAL;
 	}
-	size_t vlen = strlen(value);
-	if (vlen > 8192 || strpbrk(value, "\n\r") != NULL) {
-		return -EINVAL; /* one line: no second record can sneak in */
-	}
-	size_t lsize = vlen * 2 + 64;
-	char *line = malloc(lsize);
-	if (line == NULL) {
+	char *text = malloc(vlen * 2 + 16);
+	if (text == NULL) {
 		return -ENOMEM;
 	}
-	int n = snprintf(line, lsize, ". 0 IN %s ", tname);
-	int ret = escapes_convert(value, line + n, lsize - (size_t)n - 2, false);
-	if (ret < 0) {
-		free(line);
-		return -EINVAL;
+	int ret = escapes_convert(value, text, vlen * 2 + 16, false);
+	if (ret >= 0) {
+		ret = dns_rdata_from_text(sc, type, text, out, size);
 	}
-	size_t len = (size_t)n + (size_t)ret;
-	line[len++] = '\n';
-	line[len] = '\0';
-	ret = -EINVAL;
-	if (zs_set_input_string(sc, line, len) == 0 && zs_parse_record(sc) == 0 &&
-	    sc->state == ZS_STATE_DATA && sc->r_type == type && sc->r_data_length <= size) {
-		memcpy(out, sc->r_data, sc->r_data_length);
-		ret = (int)sc->r_data_length;
-	}
-	free(line);
-	if (ret < 0 || strpbrk(value, "()") != NULL) {
-		/* A scanner that met an error stays in it, and one that saw a
-		 * parenthesis may think a multi-line record goes on: start
-		 * afresh (3 us, so not for every value). */
-		zs_deinit(sc);
-		if (zs_init(sc, ".", KNOT_CLASS_IN, 0) != 0) {
-			return -ENOMEM;
-		}
-	}
-	return ret;
+	free(text);
+	return ret < 0 ? ret == -ENOMEM ? ret : -EINVAL : ret;
 }

@@ -44,10 +44,8 @@ int r53_value_from_rr(const knot_rrset_t *rrset, size_t pos, struct zs_scanner *
                       size_t *size);
 
 /* A Route 53 Value of this type -> wire rdata in out (DNS_RDATA_MAX bytes).
- * sc is a scanner made with r53_scanner_new(), reused between calls.
+ * sc is a scanner made with dns_scanner_new(), reused between calls.
  * Returns the rdata length or -EINVAL. */
 int r53_value_to_rdata(struct zs_scanner *sc, uint16_t type, const char *value, uint8_t *out,
                        size_t size);
 
-struct zs_scanner *r53_scanner_new(void);
-void r53_scanner_free(struct zs_scanner *sc);

@@ -165,7 +165,7 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, 
 		xmlFreeDoc(doc);
 		return -EINVAL;
 	}
-	zs_scanner_t *sc = r53_scanner_new();
+	zs_scanner_t *sc = dns_scanner_new();
 	uint8_t *rd = malloc(2 * DNS_RDATA_MAX);
 	uint8_t *canon = rd != NULL ? rd + DNS_RDATA_MAX : NULL;
 	int ret = sc != NULL && rd != NULL ? 0 : -ENOMEM;
@@ -248,7 +248,7 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, 
 		}
 	}
 	free(rd);
-	r53_scanner_free(sc);
+	dns_scanner_free(sc);
 	xmlFreeDoc(doc);
 	return ret;
 }
