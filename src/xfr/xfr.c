@@ -28,6 +28,7 @@
 #include "dns/name.h"
 #include "dns/rdata.h"
 #include "dns/serial.h"
+#include "net/sock.h"
 
 #define MSG_MAX 65535
 #define MAC_MAX 64
@@ -62,114 +63,6 @@ const char *xfr_addr_str(const conf_addr_t *a, char *buf, size_t size)
 	return buf;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint16_t random_id(void)
-{
-	uint16_t id = 0;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
-		id = (uint16_t)(now_ms() * 2654435761u);
-	}
-	return id;
-}
-
-/* Wait for fd until the deadline: 0, or -ETIMEDOUT. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			return -ETIMEDOUT;
-		}
-		struct pollfd p = { .fd = fd, .events = events };
-		int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-		if (r > 0) {
-			return 0;
-		}
-		if (r < 0 && errno != EINTR) {
-			return -errno;
-		}
-	}
-}
-
-static int open_socket(const conf_addr_t *a, int type, int64_t deadline)
-{
-	int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
-		if (errno != EINPROGRESS) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		int r = wait_fd(fd, POLLOUT, deadline);
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-		    soerr != 0) {
-			r = -soerr;
-		}
-		if (r != 0) {
-			close(fd);
-			return r;
-		}
-	}
-	if (type == SOCK_STREAM) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	return fd;
-}
-
-static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return -errno;
-		}
-		int r = wait_fd(fd, POLLOUT, deadline);
-		if (r != 0) {
-			return r;
-		}
-	}
-	return 0;
-}
-
-static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = recv(fd, buf, len, 0);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			return -ECONNRESET; /* closed in the middle of a message */
-		}
-		if (errno != EAGAIN && errno != EINTR) {
-			return -errno;
-		}
-		int r = wait_fd(fd, POLLIN, deadline);
-		if (r != 0) {
-			return r;
-		}
-	}
-	return 0;
-}
 
 /* TSIG state of one exchange (request MAC, then each signed response). */
 typedef struct {
@@ -345,13 +238,13 @@ static int parse_error(int ret, const char *who, char *err, size_t errlen)
 static int udp_exchange(const xfr_peer_t *peer, const uint8_t *q, size_t qlen, uint8_t *resp,
                         size_t *rlen, uint16_t id, int64_t deadline)
 {
-	int fd = open_socket(peer->addr, SOCK_DGRAM, deadline);
+	int fd = sock_open(peer->addr, SOCK_DGRAM, deadline);
 	if (fd < 0) {
 		return fd;
 	}
 	int ret = send(fd, q, qlen, 0) == (ssize_t)qlen ? 0 : -errno;
 	while (ret == 0) {
-		ret = wait_fd(fd, POLLIN, deadline);
+		ret = sock_wait(fd, POLLIN, deadline);
 		if (ret != 0) {
 			break;
 		}
@@ -374,14 +267,14 @@ static int tcp_send_query(int fd, const uint8_t *q, size_t qlen, int64_t deadlin
 {
 	uint8_t len[2];
 	knot_wire_write_u16(len, (uint16_t)qlen);
-	int ret = send_all(fd, len, 2, deadline);
-	return ret == 0 ? send_all(fd, q, qlen, deadline) : ret;
+	int ret = sock_send_all(fd, len, 2, deadline);
+	return ret == 0 ? sock_send_all(fd, q, qlen, deadline) : ret;
 }
 
 static int tcp_recv_msg(int fd, uint8_t *buf, size_t *len, int64_t deadline)
 {
 	uint8_t l[2];
-	int ret = recv_all(fd, l, 2, deadline);
+	int ret = sock_recv_all(fd, l, 2, deadline);
 	if (ret != 0) {
 		return ret;
 	}
@@ -389,7 +282,7 @@ static int tcp_recv_msg(int fd, uint8_t *buf, size_t *len, int64_t deadline)
 	if (*len < KNOT_WIRE_HEADER_SIZE) {
 		return -EPROTO;
 	}
-	return recv_all(fd, buf, *len, deadline);
+	return sock_recv_all(fd, buf, *len, deadline);
 }
 
 static const char *io_error(int ret)
@@ -418,10 +311,10 @@ int xfr_query(const xfr_peer_t *peer, const knot_dname_t *name, uint16_t qtype,
 		ret = errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = sock_now_ms() + timeout_ms;
 	bool tcp = false;
 	for (int attempt = 0;; attempt++) {
-		uint16_t id = random_id();
+		uint16_t id = sock_random_id();
 		ts = (tsig_state_t){ .key = peer->key };
 		int qlen = build_query(q, zone, qtype, id, NULL, &ts);
 		if (qlen < 0) {
@@ -431,14 +324,14 @@ int xfr_query(const xfr_peer_t *peer, const knot_dname_t *name, uint16_t qtype,
 		size_t rlen = 0;
 		if (!tcp) {
 			/* Three UDP tries within the timeout, then give up. */
-			int64_t try_deadline = now_ms() + (int64_t)timeout_ms / 3;
+			int64_t try_deadline = sock_now_ms() + (int64_t)timeout_ms / 3;
 			ret = udp_exchange(peer, q, (size_t)qlen, r, &rlen, id,
 			                   try_deadline < deadline ? try_deadline : deadline);
-			if (ret == -ETIMEDOUT && attempt < 2 && now_ms() < deadline) {
+			if (ret == -ETIMEDOUT && attempt < 2 && sock_now_ms() < deadline) {
 				continue;
 			}
 		} else {
-			int fd = open_socket(peer->addr, SOCK_STREAM, deadline);
+			int fd = sock_open(peer->addr, SOCK_STREAM, deadline);
 			ret = fd < 0 ? fd : tcp_send_query(fd, q, (size_t)qlen, deadline);
 			if (ret == 0) {
 				ret = tcp_recv_msg(fd, r, &rlen, deadline);
@@ -875,25 +768,25 @@ int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_
 	session_init(&ss, who, zone, have, peer->key, lim, res);
 	uint8_t *buf = malloc(MSG_MAX);
 	int fd = -1, ret;
-	int64_t deadline = now_ms() + lim->timeout_ms;
+	int64_t deadline = sock_now_ms() + lim->timeout_ms;
 	if (buf == NULL) {
 		ret = errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ss.id = random_id();
+	ss.id = sock_random_id();
 	int qlen = build_query(buf, zone, ss.qtype, ss.id, have, &ss.ts);
 	if (qlen < 0) {
 		ret = errf(err, errlen, qlen, "%s: cannot build the %s query", who, ss.kind);
 		goto out;
 	}
-	fd = open_socket(peer->addr, SOCK_STREAM, deadline);
+	fd = sock_open(peer->addr, SOCK_STREAM, deadline);
 	ret = fd < 0 ? fd : tcp_send_query(fd, buf, (size_t)qlen, deadline);
 	if (ret != 0) {
 		ret = errf(err, errlen, ret, "%s: %s: %s", who, ss.kind, io_error(ret));
 		goto out;
 	}
 	while (ss.s.st != ST_DONE) {
-		int64_t io_deadline = now_ms() + lim->io_timeout_ms;
+		int64_t io_deadline = sock_now_ms() + lim->io_timeout_ms;
 		size_t len = 0;
 		ret = tcp_recv_msg(fd, buf, &len, io_deadline < deadline ? io_deadline : deadline);
 		if (ret == -ECONNRESET && res->messages > 0) {

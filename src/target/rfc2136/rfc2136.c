@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "dns/name.h"
 #include "net/retry.h"
+#include "net/sock.h"
 #include "obs/log.h"
 #include "target/rfc2136/updmsg.h"
 #include "xfr/xfr.h"
@@ -51,101 +52,6 @@ struct target {
 /* xfr.c has the same few lines for its own sockets; an UPDATE exchange
  * also keeps its connection from one message to the next. */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			return -ETIMEDOUT;
-		}
-		struct pollfd p = { .fd = fd, .events = events };
-		int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-		if (r > 0) {
-			return 0;
-		}
-		if (r < 0 && errno != EINTR) {
-			return -errno;
-		}
-	}
-}
-
-static int tcp_connect(const conf_addr_t *a, int64_t deadline)
-{
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
-		if (errno != EINPROGRESS) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		int r = wait_fd(fd, POLLOUT, deadline);
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) {
-			r = -soerr;
-		}
-		if (r != 0) {
-			close(fd);
-			return r;
-		}
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-}
-
-static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return -errno;
-		}
-		int r = wait_fd(fd, POLLOUT, deadline);
-		if (r != 0) {
-			return r;
-		}
-	}
-	return 0;
-}
-
-static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = recv(fd, buf, len, 0);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			return -ECONNRESET;
-		}
-		if (errno != EAGAIN && errno != EINTR) {
-			return -errno;
-		}
-		int r = wait_fd(fd, POLLIN, deadline);
-		if (r != 0) {
-			return r;
-		}
-	}
-	return 0;
-}
 
 static void disconnect(target_t *t)
 {
@@ -160,9 +66,9 @@ static void disconnect(target_t *t)
  * (the connection is then closed). */
 static int exchange(target_t *t, size_t len, size_t *alen)
 {
-	int64_t deadline = now_ms() + t->timeout_ms;
+	int64_t deadline = sock_now_ms() + t->timeout_ms;
 	if (t->fd < 0) {
-		int fd = tcp_connect(&t->addr, deadline);
+		int fd = sock_open(&t->addr, SOCK_STREAM, deadline);
 		if (fd < 0) {
 			return fd;
 		}
@@ -170,16 +76,16 @@ static int exchange(target_t *t, size_t len, size_t *alen)
 	}
 	uint8_t l[2];
 	knot_wire_write_u16(l, (uint16_t)len);
-	int ret = send_all(t->fd, l, 2, deadline);
+	int ret = sock_send_all(t->fd, l, 2, deadline);
 	if (ret == 0) {
-		ret = send_all(t->fd, t->msg, len, deadline);
+		ret = sock_send_all(t->fd, t->msg, len, deadline);
 	}
 	if (ret == 0) {
-		ret = recv_all(t->fd, l, 2, deadline);
+		ret = sock_recv_all(t->fd, l, 2, deadline);
 	}
 	if (ret == 0) {
 		*alen = knot_wire_read_u16(l);
-		ret = recv_all(t->fd, t->ans, *alen, deadline);
+		ret = sock_recv_all(t->fd, t->ans, *alen, deadline);
 	}
 	if (ret != 0) {
 		disconnect(t);
@@ -194,14 +100,6 @@ static const char *io_error(int ret)
 	return ret == -ETIMEDOUT ? "timed out" : strerror(-ret);
 }
 
-static uint16_t random_id(void)
-{
-	uint16_t id = 0;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
-		id = (uint16_t)(now_ms() * 2654435761u);
-	}
-	return id;
-}
 
 /* Network errors worth another try: the server may come back. */
 static bool transient(int ret)
@@ -368,7 +266,7 @@ static int send_batch(target_t *t, const upd_plan_t *p, size_t b, target_stats_t
 	batch_str(t, p, b, what, sizeof(what));
 	bool fresh_try = false; /* a reused connection found closed: once */
 	for (unsigned attempt = 1;; attempt++) {
-		uint16_t id = random_id();
+		uint16_t id = sock_random_id();
 		int len = upd_write(p, b, apex, id, t->msg, UPD_MSG_MAX);
 		if (len < 0) {
 			snprintf(err, errlen, "%s: cannot write the message", what);

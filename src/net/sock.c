@@ -1,0 +1,119 @@
+#include "net/sock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t sock_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint16_t sock_random_id(void)
+{
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+		id = (uint16_t)(sock_now_ms() * 2654435761u);
+	}
+	return id;
+}
+
+/* Wait for fd until the deadline: 0, or -ETIMEDOUT. */
+int sock_wait(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - sock_now_ms();
+		if (left <= 0) {
+			return -ETIMEDOUT;
+		}
+		struct pollfd p = { .fd = fd, .events = events };
+		int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		if (r > 0) {
+			return 0;
+		}
+		if (r < 0 && errno != EINTR) {
+			return -errno;
+		}
+	}
+}
+
+int sock_open(const conf_addr_t *a, int type, int64_t deadline)
+{
+	int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+		if (errno != EINPROGRESS) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		int r = sock_wait(fd, POLLOUT, deadline);
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+		    soerr != 0) {
+			r = -soerr;
+		}
+		if (r != 0) {
+			close(fd);
+			return r;
+		}
+	}
+	if (type == SOCK_STREAM) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return fd;
+}
+
+int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+		int r = sock_wait(fd, POLLOUT, deadline);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+int sock_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			return -ECONNRESET; /* closed in the middle of a message */
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+		int r = sock_wait(fd, POLLIN, deadline);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * Blocking-with-deadline socket helpers for the worker threads' DNS
+ * exchanges (transfers, queries, UPDATE): non-blocking sockets waited on
+ * with poll() until an absolute deadline on the monotonic clock.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+
+/* Milliseconds on the monotonic clock. */
+int64_t sock_now_ms(void);
+
+/* A random DNS message ID. */
+uint16_t sock_random_id(void);
+
+/* Wait for events on fd until the deadline: 0, or -ETIMEDOUT. */
+int sock_wait(int fd, short events, int64_t deadline);
+
+/* A connected non-blocking socket (SOCK_DGRAM or SOCK_STREAM, TCP_NODELAY
+ * for streams) to a, or a negative error. */
+int sock_open(const conf_addr_t *a, int type, int64_t deadline);
+
+/* Send or receive exactly len bytes before the deadline: 0 or <0. */
+int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline);
+int sock_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline);
