@@ -155,6 +155,24 @@ static int tsig_check(tsig_state_t *ts, knot_pkt_t *pkt, const char *who, char *
 		ts->ulen += pkt->size;
 		return 0;
 	}
+	/* A server that refuses our key says why in the TSIG error field
+	 * (RFC 8945 5.2): say it in the operator's words. */
+	uint16_t terr = knot_tsig_rdata_error(pkt->tsig_rr);
+	if (terr != 0) {
+		const char *why = terr == KNOT_RCODE_BADSIG   ? "BADSIG (the secret differs from the "
+		                                                "server's)"
+		                  : terr == KNOT_RCODE_BADKEY ? "BADKEY (the server does not know "
+		                                                "this key name and algorithm)"
+		                  : terr == KNOT_RCODE_BADTIME ? "BADTIME (the clocks differ by more "
+		                                                 "than the fudge)"
+		                                               : NULL;
+		if (why != NULL) {
+			return errf(err, errlen, -EPERM, "%s: the server refused our TSIG key: %s",
+			            who, why);
+		}
+		return errf(err, errlen, -EPERM, "%s: the server refused our TSIG key: error %u",
+		            who, terr);
+	}
 	int ret;
 	if (ts->signed_msgs == 0) {
 		ret = knot_tsig_client_check(pkt->tsig_rr, pkt->wire, pkt->size, ts->mac,

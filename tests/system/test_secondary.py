@@ -637,3 +637,16 @@ def test_notify_tcp_limits_and_ipv6(lab):
         assert rcode_of(resp) == dns.rcode.NOERROR
     finally:
         silent.close()
+
+
+def test_wrong_transfer_key_is_named(lab):
+    """A key the primary does not accept: the SOA query fails with what the
+    primary said in the TSIG error field, in words (BADSIG: the secret
+    differs; BADKEY: an unknown key name), and no zone is taken."""
+    zport = free_port()
+    knot = lab.knot({ZONE: zone_text(1)}, zport).start()
+    zs = lab.zonesync(knot.port, new_secret(), zport, {"retry-min-interval": 1})
+    zs.start()
+    zs.wait_log(r"warning SOA query failed: zone=example\.com\. error=127\.0\.0\.1@\d+: the "
+                r"server refused our TSIG key: BADSIG \(the secret differs", timeout=15)
+    assert not os.path.exists(zs.zonefile(ZONE))
