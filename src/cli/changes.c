@@ -22,8 +22,12 @@ int cli_print_records(cli_out_t *o, const zone_rrset_t *s, const char *prefix)
 	return ret;
 }
 
-static int json_rrset(cli_out_t *o, const char *label, const zone_rrset_t *s)
+int cli_json_rrset(cli_out_t *o, const char *label, const zone_rrset_t *s)
 {
+	if (s == NULL) {
+		fprintf(o->f, ",\"%s\":null", label);
+		return 0;
+	}
 	knot_dname_storage_t owner;
 	knot_rrset_t rr;
 	int ret = zone_rrset_to_knot(s, &rr, owner, &o->rdbuf, &o->rdsize);
@@ -61,14 +65,14 @@ int cli_json_change(cli_out_t *o, const zone_change_t *c, bool first)
 	fprintf(o->f, ",\"type\":\"%s\"", dns_type_str(s->type, type, sizeof(type)));
 	int ret = 0;
 	if (c->kind != ZONE_CHANGE_ADD) {
-		ret = json_rrset(o, "old", &c->old);
+		ret = cli_json_rrset(o, "old", &c->old);
 	} else if (o->plan) {
-		fputs(",\"old\":null", o->f);
+		cli_json_rrset(o, "old", NULL);
 	}
 	if (ret == 0 && c->kind != ZONE_CHANGE_DELETE) {
-		ret = json_rrset(o, "new", &c->new);
+		ret = cli_json_rrset(o, "new", &c->new);
 	} else if (ret == 0 && o->plan) {
-		fputs(",\"new\":null", o->f);
+		cli_json_rrset(o, "new", NULL);
 	}
 	fputc('}', o->f);
 	return ret;

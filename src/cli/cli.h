@@ -40,6 +40,8 @@ typedef struct {
 int cli_print_records(cli_out_t *o, const zone_rrset_t *s, const char *prefix);
 int cli_text_change(cli_out_t *o, const zone_change_t *c);
 int cli_json_change(cli_out_t *o, const zone_change_t *c, bool first);
+/* ,"label":{"ttl":N,"values"|"rdata":[...]} or ,"label":null for NULL. */
+int cli_json_rrset(cli_out_t *o, const char *label, const zone_rrset_t *s);
 void cli_out_free(cli_out_t *o);
 
 /* Parse the [-c FILE] [-h] arguments common to the daemon-side commands.

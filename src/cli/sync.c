@@ -134,29 +134,6 @@ static int serving_servers(const conf_zone_t *zc, const conf_target_t *tc, char 
 	return -ENOENT;
 }
 
-static void served_json(struct run *run, const char *label, const zone_rrset_t *s)
-{
-	if (s == NULL) {
-		fprintf(stdout, ",\"%s\":null", label);
-		return;
-	}
-	/* Reuse the change printer's JSON for one RRset: a fake "add". */
-	(void)run;
-	knot_dname_storage_t owner;
-	knot_rrset_t rr;
-	fprintf(stdout, ",\"%s\":{\"ttl\":%u,\"values\":[", label, s->ttl);
-	if (zone_rrset_to_knot(s, &rr, owner, &run->out.rdbuf, &run->out.rdsize) == 0) {
-		for (size_t i = 0; i < s->count; i++) {
-			int len = dns_rr_text(&rr, i, 0, &run->out.txt, &run->out.txtsize);
-			if (len >= 0) {
-				fputs(i > 0 ? "," : "", stdout);
-				cli_json_str(stdout, run->out.txt, (size_t)len);
-			}
-		}
-	}
-	fputs("]}", stdout);
-}
-
 /* Ask each server for every RRset of the view; report what differs. */
 static void serving_check(struct run *run, const conf_zone_t *zc, const conf_target_t *tc,
                           const engine_result_t *r)
@@ -224,22 +201,18 @@ static void serving_check(struct run *run, const conf_zone_t *zc, const conf_tar
 			if (!have || !zone_rrset_equal(&want, &gs)) {
 				differ++;
 				run->differ++;
+				char name[DNS_NAME_STR_MAX], type[16];
+				dns_key_to_str(want.key, want.keylen, name, sizeof(name));
+				dns_type_str(want.type, type, sizeof(type));
 				if (run->json) {
-					char name[DNS_NAME_STR_MAX], type[16];
-					dns_key_to_str(want.key, want.keylen, name, sizeof(name));
 					fprintf(f, "%s{\"name\":", differ > 1 ? "," : "");
 					cli_json_str(f, name, strlen(name));
-					fprintf(f, ",\"type\":\"%s\"",
-					        dns_type_str(want.type, type, sizeof(type)));
-					served_json(run, "expected", &want);
-					served_json(run, "served", have ? &gs : NULL);
+					fprintf(f, ",\"type\":\"%s\"", type);
+					cli_json_rrset(&run->out, "expected", &want);
+					cli_json_rrset(&run->out, "served", have ? &gs : NULL);
 					fputs("}", f);
 				} else {
-					char name[DNS_NAME_STR_MAX], type[16];
-					dns_key_to_str(want.key, want.keylen, name, sizeof(name));
-					fprintf(f, "  ! %s %s (from %s)\n", name,
-					        dns_type_str(want.type, type, sizeof(type)),
-					        servers[i]);
+					fprintf(f, "  ! %s %s (from %s)\n", name, type, servers[i]);
 					cli_print_records(&run->out, &want, "    expected ");
 					if (have) {
 						cli_print_records(&run->out, &gs, "    served   ");

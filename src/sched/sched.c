@@ -140,15 +140,12 @@ static int push_zonefile(store_t *st, const conf_zone_t *zc, const conf_target_t
 	if (ts.has_serial && ts.serial == serial && !ts.dirty && access(path, F_OK) == 0) {
 		return 0; /* up to date: not rewritten */
 	}
-	if (!ez->has_loaded) {
-		if (store_zone_load(st, zc->name, &ez->loaded) != 0) {
-			log_error("target failed: zone=%s target=%s error=cannot read the snapshot",
-			          zc->domain, t->id);
-			return -EIO;
-		}
-		ez->has_loaded = true;
+	const zone_t *snap = engine_zone_snapshot(ez, zc->name, err, sizeof(err));
+	if (snap == NULL) {
+		log_error("target failed: zone=%s target=%s error=%s", zc->domain, t->id, err);
+		return -EIO;
 	}
-	int ret = zonefile_write(path, &ez->loaded, err, sizeof(err));
+	int ret = zonefile_write(path, snap, err, sizeof(err));
 	if (ret == 0) {
 		ts = (store_target_t){ .has_serial = true, .serial = serial, .last_ok = unix_now() };
 		log_info("target updated: zone=%s target=%s serial=%u path=%s", zc->domain, t->id,

@@ -429,7 +429,9 @@ static int load_rows(sqlite3_stmt *st, zone_t *z)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
+/* The snapshot's records into z (finished): all of them, or only those of
+ * the RRsets named in which. */
+static int load(store_t *s, const knot_dname_t *apex, const zone_t *which, zone_t *z)
 {
 	zone_init(z);
 	zone_set_apex(z, apex);
@@ -437,45 +439,22 @@ int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
 	if (id <= 0) {
 		return id < 0 ? -EIO : -ENOENT;
 	}
+	const char *sql = which == NULL ? "SELECT owner, type, ttl, rdata FROM rr WHERE zone=?1 "
+	                                  "ORDER BY owner, type, rdata"
+	                                : "SELECT owner, type, ttl, rdata FROM rr WHERE zone=?1 "
+	                                  "AND owner=?2 AND type=?3 ORDER BY rdata";
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT owner, type, ttl, rdata FROM rr WHERE zone=?1 "
-	                       "ORDER BY owner, type, rdata",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	int ret = load_rows(st, z);
-	sqlite3_finalize(st);
-	if (ret == 0) {
-		ret = zone_finish(z);
-	}
-	if (ret != 0) {
-		zone_free(z);
-	}
-	return ret;
-}
-
-int store_zone_load_sets(store_t *s, const knot_dname_t *apex, const zone_t *which, zone_t *z)
-{
-	zone_init(z);
-	zone_set_apex(z, apex);
-	int64_t id = zone_id(s, apex, false);
-	if (id <= 0) {
-		return id < 0 ? -EIO : -ENOENT;
-	}
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT owner, type, ttl, rdata FROM rr WHERE zone=?1 AND "
-	                       "owner=?2 AND type=?3 ORDER BY rdata",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		return -EIO;
 	}
 	sqlite3_bind_int64(st, 1, id);
 	int ret = 0;
+	if (which == NULL) {
+		ret = load_rows(st, z);
+	}
 	size_t pos = 0;
 	zone_rrset_t set;
-	while (ret == 0 && zone_rrset_next(which, &pos, &set)) {
+	while (which != NULL && ret == 0 && zone_rrset_next(which, &pos, &set)) {
 		sqlite3_bind_blob(st, 2, set.key, set.keylen, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, set.type);
 		ret = load_rows(st, z);
@@ -489,6 +468,16 @@ int store_zone_load_sets(store_t *s, const knot_dname_t *apex, const zone_t *whi
 		zone_free(z);
 	}
 	return ret;
+}
+
+int store_zone_load(store_t *s, const knot_dname_t *apex, zone_t *z)
+{
+	return load(s, apex, NULL, z);
+}
+
+int store_zone_load_sets(store_t *s, const knot_dname_t *apex, const zone_t *which, zone_t *z)
+{
+	return load(s, apex, which, z);
 }
 
 int store_zone_rrsets(store_t *s, const knot_dname_t *apex, size_t *count)

@@ -18,8 +18,8 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const zone_t *snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
-                              size_t errlen)
+const zone_t *engine_zone_snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
+                                  size_t errlen)
 {
 	if (z->zone != NULL) {
 		return z->zone;
@@ -117,7 +117,8 @@ static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
 		return ret;
 	}
 	if (!r->want_full) {
-		const zone_t *snap = snapshot(z, r->live.apex, r->error, sizeof(r->error));
+		const zone_t *snap = engine_zone_snapshot(z, r->live.apex, r->error,
+		                                          sizeof(r->error));
 		if (snap == NULL) {
 			return -EIO;
 		}

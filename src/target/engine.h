@@ -70,6 +70,11 @@ typedef struct {
 int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
                 const engine_opts_t *o, engine_result_t *r);
 
+/* The zone's snapshot: the one in memory, else read from the store once
+ * and kept in z.  NULL with err set when it cannot be read. */
+const zone_t *engine_zone_snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
+                                  size_t errlen);
+
 void engine_result_free(engine_result_t *r);
 void engine_zone_free(engine_zone_t *z);
 void engine_delta_free(engine_delta_t *d);

@@ -1,6 +1,7 @@
 #include "target/route53/route53.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,12 +192,21 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 	}
 }
 
-static void error_text(const r53_error_t *e, char *err, size_t errlen)
+/* err := "WHAT: why", WHAT from fmt, why from the failed call. */
+static void call_failed(const r53_error_t *e, char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void call_failed(const r53_error_t *e, char *err, size_t errlen, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	size_t o = n < 0 ? 0 : (size_t)n < errlen ? (size_t)n : errlen - 1;
 	if (e->status == 0) {
-		snprintf(err, errlen, "%s", e->msg);
+		snprintf(err + o, errlen - o, ": %s", e->msg);
 	} else {
-		snprintf(err, errlen, "HTTP %ld %s: %s", e->status,
+		snprintf(err + o, errlen - o, ": HTTP %ld %s: %s", e->status,
 		         e->code[0] != '\0' ? e->code : "error", e->msg);
 	}
 }
@@ -310,9 +320,7 @@ static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errle
 		r53_error_t e;
 		int ret = call(t, "GET", API "/hostedzonesbyname", q, nq, NULL, 0, &resp, stats, &e);
 		if (ret != 0) {
-			char m[2300];
-			error_text(&e, m, sizeof(m));
-			snprintf(err, errlen, "ListHostedZonesByName %s: %s", want, m);
+			call_failed(&e, err, errlen, "ListHostedZonesByName %s", want);
 			return ret;
 		}
 		stats->reads++;
@@ -416,9 +424,7 @@ static int r53_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *
 		r53_error_t e;
 		int ret = call(t, "GET", path, q, nq, NULL, 0, &resp, stats, &e);
 		if (ret != 0) {
-			char m[2300];
-			error_text(&e, m, sizeof(m));
-			snprintf(err, errlen, "ListResourceRecordSets %s: %s", t->zone_id, m);
+			call_failed(&e, err, errlen, "ListResourceRecordSets %s", t->zone_id);
 			zone_free(live);
 			return ret;
 		}
@@ -500,6 +506,30 @@ static bool stale(const r53_error_t *e)
 	        strstr(e->msg, "but it already exists") != NULL);
 }
 
+/* The hosted zone's delegation set (GetHostedZone): the count, or <0. */
+static int delegation_set(target_t *t, knot_dname_storage_t *ns, size_t max,
+                          target_stats_t *stats, char *err, size_t errlen)
+{
+	char path[300];
+	snprintf(path, sizeof(path), API "/hostedzone/%s", t->zone_id);
+	http_response_t resp;
+	r53_error_t e;
+	int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
+	if (ret != 0) {
+		call_failed(&e, err, errlen, "GetHostedZone %s", t->zone_id);
+		return ret;
+	}
+	stats->reads++;
+	int n = r53_parse_nameservers(resp.body, resp.len, ns, max);
+	http_response_free(&resp);
+	if (n <= 0) {
+		snprintf(err, errlen, "GetHostedZone %s: no delegation set in the answer",
+		         t->zone_id);
+		return -EPROTO;
+	}
+	return n;
+}
+
 /* With apex-ns: sync, the new apex NS set must keep the hosted zone's own
  * name servers: otherwise the zone would delegate away from Route 53. */
 static int check_apex_ns(target_t *t, const r53_plan_t *p, target_stats_t *stats, char *err,
@@ -518,25 +548,10 @@ static int check_apex_ns(target_t *t, const r53_plan_t *p, target_stats_t *stats
 	if (ns == NULL) {
 		return 0;
 	}
-	char path[300];
-	snprintf(path, sizeof(path), API "/hostedzone/%s", t->zone_id);
-	http_response_t resp;
-	r53_error_t e;
-	int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
-	if (ret != 0) {
-		char m[2300];
-		error_text(&e, m, sizeof(m));
-		snprintf(err, errlen, "GetHostedZone %s: %s", t->zone_id, m);
-		return ret;
-	}
-	stats->reads++;
 	knot_dname_storage_t own[16];
-	int n = r53_parse_nameservers(resp.body, resp.len, own, 16);
-	http_response_free(&resp);
-	if (n <= 0) {
-		snprintf(err, errlen, "GetHostedZone %s: no delegation set in the answer",
-		         t->zone_id);
-		return -EPROTO;
+	int n = delegation_set(t, own, 16, stats, err, errlen);
+	if (n < 0) {
+		return n;
 	}
 	for (int i = 0; i < n; i++) {
 		bool found = false;
@@ -568,9 +583,7 @@ static int wait_insync(target_t *t, const char *change_id, target_stats_t *stats
 		r53_error_t e;
 		int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
 		if (ret != 0) {
-			char m[2300];
-			error_text(&e, m, sizeof(m));
-			snprintf(err, errlen, "GetChange %s: %s", change_id, m);
+			call_failed(&e, err, errlen, "GetChange %s", change_id);
 			return ret;
 		}
 		stats->waits++;
@@ -636,11 +649,9 @@ static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const t
 		if (ret == 0) {
 			ret = call(t, "POST", path, NULL, 0, xml.data, xml.len, &resp, stats, &e);
 			if (ret != 0) {
-				char m[2300];
-				error_text(&e, m, sizeof(m));
-				snprintf(err, errlen,
-				         "ChangeResourceRecordSets batch %zu of %zu (%zu changes): %s",
-				         b + 1, p.nbatches, to - from, m);
+				call_failed(&e, err, errlen,
+				            "ChangeResourceRecordSets batch %zu of %zu (%zu changes)",
+				            b + 1, p.nbatches, to - from);
 				if (ret == -EPROTO && stale(&e)) {
 					ret = -ESTALE;
 				}
@@ -679,20 +690,11 @@ static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const t
 static int r53_servers(target_t *t, char (*out)[80], size_t max, target_stats_t *stats,
                        char *err, size_t errlen)
 {
-	char path[300];
-	snprintf(path, sizeof(path), API "/hostedzone/%s", t->zone_id);
-	http_response_t resp;
-	r53_error_t e;
-	int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
-	if (ret != 0) {
-		char m[2300];
-		error_text(&e, m, sizeof(m));
-		snprintf(err, errlen, "GetHostedZone %s: %s", t->zone_id, m);
-		return ret;
-	}
 	knot_dname_storage_t ns[16];
-	int n = r53_parse_nameservers(resp.body, resp.len, ns, 16);
-	http_response_free(&resp);
+	int n = delegation_set(t, ns, 16, stats, err, errlen);
+	if (n < 0) {
+		return n;
+	}
 	size_t count = 0;
 	for (int i = 0; i < n && count < max; i++) {
 		char name[DNS_NAME_STR_MAX];
