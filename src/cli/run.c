@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "cli/cli.h"
 #include "conf/conf.h"
@@ -15,7 +19,9 @@
 #include "net/retry.h"
 #include "target/route53/route53.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "sched/sched.h"
+#include "store/store.h"
 #include "xfr/notify.h"
 
 static void usage(FILE *out)
@@ -23,7 +29,14 @@ static void usage(FILE *out)
 	fprintf(out, "usage: zonesync run [-c FILE]\n\n"
 	             "Run the daemon in the foreground: take NOTIFY on server.listen, keep\n"
 	             "every zone in sync with its primary (SOA checks, IXFR, AXFR, timers)\n"
-	             "and push it to its targets.  SIGTERM or SIGINT stops it cleanly.\n\n"
+	             "and push it to its targets.\n\n"
+	             "  SIGHUP            reload the configuration: added zones start, removed\n"
+	             "                    ones stop, changed ones restart; the listener and\n"
+	             "                    the state stay\n"
+	             "  SIGTERM, SIGINT   stop: a push in flight ends after its current\n"
+	             "                    request (its target stays dirty), then exit 0\n\n"
+	             "Under systemd (Type=notify) it reports READY, RELOADING, STOPPING and\n"
+	             "the watchdog.\n\n"
 	             "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
 	             "  -h, --help          this text\n");
 }
@@ -50,10 +63,58 @@ static int drop_privileges(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
+/* systemd's notification socket, when there is one (no-op otherwise). */
+static void sd(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* The pid file: refused when it names a zonesync still running. */
+static int pid_file_write(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1) {
+			pid = 0;
+		}
+		fclose(f);
+	}
+	if (pid > 0 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+		char comm[64] = "", proc[64];
+		snprintf(proc, sizeof(proc), "/proc/%ld/comm", pid);
+		FILE *c = fopen(proc, "r");
+		if (c == NULL || fgets(comm, sizeof(comm), c) == NULL ||
+		    strncmp(comm, "zonesync", 8) == 0) {
+			if (c != NULL) {
+				fclose(c);
+			}
+			snprintf(err, errlen, "server.pid-file: %s names a running zonesync (pid %ld)",
+			         path, pid);
+			return -EEXIST;
+		}
+		fclose(c); /* a stale file: the pid is another program's now */
+	}
+	f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "server.pid-file: cannot write %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 struct daemon {
+	const char *path;
 	notify_t *notify;
 	sched_t *sched;
-	uv_signal_t sigterm, sigint;
+	metrics_server_t *metrics;
+	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t watchdog;
+	bool has_watchdog;
 	bool stopping;
 };
 
@@ -64,6 +125,12 @@ static void on_notify(void *ctx, const conf_zone_t *zone, const struct sockaddr 
 	sched_notify(d->sched, zone);
 }
 
+static void on_watchdog(uv_timer_t *h)
+{
+	(void)h;
+	sd("WATCHDOG=1");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
@@ -71,11 +138,142 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	d->stopping = true;
-	log_info("stopping: signal=%s; waiting for running jobs", strsignal(signum));
+	sd("STOPPING=1");
+	log_info("stopping: signal=%s; running jobs end after their current request",
+	         strsignal(signum));
 	notify_close(d->notify);
 	sched_stop(d->sched);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	if (d->has_watchdog) {
+		uv_close((uv_handle_t *)&d->watchdog, NULL);
+	}
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Server keys a reload cannot change: the sockets are bound and the
+ * privileges dropped.  Warned about, and kept as they are. */
+static void warn_restart_keys(const conf_t *old, const conf_t *c)
+{
+	const char *keys[6];
+	size_t n = 0;
+	if (old->server.nlisten != c->server.nlisten ||
+	    memcmp(old->server.listen, c->server.listen,
+	           old->server.nlisten * sizeof(*old->server.listen)) != 0) {
+		keys[n++] = "listen";
+	}
+	if (old->server.has_metrics != c->server.has_metrics ||
+	    memcmp(&old->server.metrics, &c->server.metrics, sizeof(c->server.metrics)) != 0) {
+		keys[n++] = "metrics";
+	}
+	if (str_differs(old->server.user, c->server.user)) {
+		keys[n++] = "user";
+	}
+	if (str_differs(old->server.pid_file, c->server.pid_file)) {
+		keys[n++] = "pid-file";
+	}
+	if (old->server.log_target != c->server.log_target) {
+		keys[n++] = "log.target";
+	}
+	for (size_t i = 0; i < n; i++) {
+		log_warning("reload: server.%s changed: it takes effect when zonesync restarts",
+		            keys[i]);
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	sd("RELOADING=1");
+	log_info("reloading: config=%s", d->path);
+	const conf_t *old = sched_conf(d->sched);
+	conf_t *c = calloc(1, sizeof(*c));
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&errs, &errlen);
+	char err[512] = "out of memory";
+	int ret = -ENOMEM;
+	if (c != NULL && ef != NULL) {
+		ret = conf_load(c, d->path, ef);
+	}
+	if (ef != NULL) {
+		fclose(ef);
+	}
+	if (ret != 0) {
+		/* Each problem on its own line, as `zonesync check` shows them. */
+		for (char *line = errs, *next; line != NULL && *line != '\0'; line = next) {
+			next = strchr(line, '\n');
+			if (next != NULL) {
+				*next++ = '\0';
+			}
+			log_error("reload failed: %s", line);
+		}
+		snprintf(err, sizeof(err), "the configuration has errors");
+	} else if (strcmp(old->server.state, c->server.state) != 0) {
+		snprintf(err, sizeof(err), "server.state changed (%s -> %s): restart zonesync to "
+		         "move its state", old->server.state, c->server.state);
+		conf_free(c);
+		ret = -EINVAL;
+	} else {
+		warn_restart_keys(old, c);
+		sched_reload_t r;
+		ret = sched_reload(d->sched, c, &r, err, sizeof(err));
+		if (ret == 0) {
+			/* old is freed once its last job ends: not read from here. */
+			notify_set_conf(d->notify, c);
+			log_set_level(c->server.log_level);
+			log_info("configuration reloaded: zones=%zu added=%zu removed=%zu "
+			         "restarted=%zu unchanged=%zu",
+			         c->nzone, r.added, r.removed, r.changed, r.kept);
+		} else {
+			conf_free(c);
+		}
+	}
+	free(errs);
+	if (ret != 0) {
+		free(c);
+		log_error("reload failed, the running configuration stays: %s", err);
+	}
+	metrics_add(M_RELOADS, 1, ret == 0 ? "ok" : "failed");
+	sd("READY=1");
+}
+
+/* Everything that needs the starting user: the pid file (first: "already
+ * running" is the clearest error), the sockets; then drop privileges and
+ * lock the state as the new user. */
+static int bind_all(struct daemon *d, const conf_t *conf, uv_loop_t *loop, char **pid_file,
+                    int *lock_fd, char *err, size_t errlen)
+{
+	if (conf->server.pid_file != NULL) {
+		if (pid_file_write(conf->server.pid_file, err, errlen) != 0) {
+			return -1;
+		}
+		*pid_file = strdup(conf->server.pid_file);
+	}
+	if (notify_listen(d->notify, loop, err, errlen) != 0) {
+		return -1;
+	}
+	if (conf->server.has_metrics &&
+	    (d->metrics = metrics_serve(&conf->server.metrics, err, errlen)) == NULL) {
+		return -1;
+	}
+	if (drop_privileges(conf->server.user, err, errlen) != 0) {
+		return -1;
+	}
+	return store_lock(conf->server.state, lock_fd, err, errlen);
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	struct daemon *d = h->data;
+	if (!d->stopping) {
+		reload(d);
+	}
 }
 
 int cli_run(int argc, char **argv)
@@ -85,34 +283,42 @@ int cli_run(int argc, char **argv)
 	if (rc >= 0) {
 		return rc;
 	}
-	conf_t conf;
-	if (conf_load(&conf, path, stderr) != 0) {
+	conf_t *conf = calloc(1, sizeof(*conf));
+	if (conf == NULL || conf_load(conf, path, stderr) != 0) {
+		free(conf);
 		return CLI_USAGE;
 	}
-	log_init(conf.server.log_target, conf.server.log_level);
+	log_init(conf->server.log_target, conf->server.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	http_global_init();
 	/* Jobs block in worker threads: a dead primary holds one for its
 	 * timeouts.  64 workers let 63 zones wait on dead primaries before a
 	 * live one queues; UV_THREADPOOL_SIZE in the environment overrides. */
 	setenv("UV_THREADPOOL_SIZE", "64", 0);
+	metrics_set(M_BUILD_INFO, 1, ZONESYNC_VERSION);
+	metrics_set(M_START_TIME, (double)time(NULL));
 
 	rc = CLI_FAIL;
 	char err[512];
+	char *pid_file = NULL; /* ours to remove at exit */
+	int lock_fd = -1;
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	struct daemon d = { 0 };
-	d.notify = notify_new(&conf, on_notify, &d);
-	d.sched = sched_new(&loop, &conf);
+	struct daemon d = { .path = path };
+	d.notify = notify_new(conf, on_notify, &d);
+	d.sched = sched_new(&loop, conf); /* owns conf from here */
 	if (d.notify == NULL || d.sched == NULL) {
 		log_error("out of memory");
+		if (d.sched == NULL) {
+			conf_free(conf);
+			free(conf);
+		}
 		goto out;
 	}
-	/* Bind (port 53 needs root), then drop privileges; the state is
-	 * first opened by sched_start(), as that user. */
-	if (notify_listen(d.notify, &loop, err, sizeof(err)) != 0 ||
-	    drop_privileges(conf.server.user, err, sizeof(err)) != 0) {
+	/* Bind (port 53 needs root), write the pid file, then drop privileges;
+	 * the state is first locked and opened as that user. */
+	if (bind_all(&d, conf, &loop, &pid_file, &lock_fd, err, sizeof(err)) != 0) {
 		log_error("cannot start: %s", err);
 		notify_close(d.notify);
 		sched_stop(d.sched);
@@ -121,24 +327,45 @@ int cli_run(int argc, char **argv)
 	}
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
-	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_init(&loop, &d.sighup);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_hup, SIGHUP);
 	if (sched_start(d.sched, err, sizeof(err)) != 0) {
 		log_error("cannot start: %s", err);
 		on_signal(&d.sigterm, SIGTERM);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out;
 	}
-	log_info("started: zones=%zu listen=%zu", conf.nzone, conf.server.nlisten);
+#ifdef HAVE_SYSTEMD
+	uint64_t usec = 0;
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+		uv_timer_init(&loop, &d.watchdog);
+		uv_timer_start(&d.watchdog, on_watchdog, usec / 2000, usec / 2000);
+		d.has_watchdog = true;
+	}
+#endif
+	log_info("started: zones=%zu listen=%zu metrics=%s pid=%ld", conf->nzone,
+	         conf->server.nlisten, d.metrics != NULL ? "yes" : "no", (long)getpid());
+	sd("READY=1");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	log_info("stopped");
 	rc = CLI_OK;
 out:
+	metrics_server_stop(d.metrics);
 	uv_loop_close(&loop);
 	sched_free(d.sched);
 	notify_free(d.notify);
-	conf_free(&conf);
+	if (pid_file != NULL && unlink(pid_file) != 0 && errno != ENOENT) {
+		log_notice("cannot remove the pid file: path=%s error=%s", pid_file,
+		           strerror(errno));
+	}
+	free(pid_file);
+	if (lock_fd >= 0) {
+		close(lock_fd);
+	}
+	metrics_cleanup();
 	ratelimit_cleanup();
 	route53_cleanup();
 	http_global_cleanup();

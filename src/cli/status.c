@@ -15,10 +15,13 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: zonesync status [-c FILE] [--json]\n\n"
 	        "Each zone with the serial held from its primary, and each of its targets\n"
-	        "with the serial pushed there, how far behind it is, its state (ok,\n"
-	        "behind, dirty, failing, never, and expired for the zone), the last\n"
-	        "success and the last error.  Reads the state; works while the daemon\n"
-	        "runs.\n\n"
+	        "with the serial pushed there, how far behind it is, its state, the last\n"
+	        "success and the last error, and whether the daemon runs.  Reads the\n"
+	        "state; works while the daemon runs.\n\n"
+	        "Target states: ok; syncing (the daemon runs and is bringing it up to\n"
+	        "date); failing (the last push failed: see LAST ERROR); and with no daemon\n"
+	        "running: dirty (a push was cut short), behind, never.  Zone states: ok,\n"
+	        "expired (the primary silent past the SOA expire), no-data.\n\n"
 	        "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
 	        "  -j, --json          one JSON object (see zonesync(8))\n"
 	        "  -h, --help          this text\n\n"
@@ -38,19 +41,21 @@ static const char *when(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
-static const char *state_of(const store_zone_info_t *zi, const store_target_t *ts)
+/* With a daemon running, a target not in sync and not failing is being
+ * pushed (or about to be: the daemon reconciles dirty targets at start). */
+static const char *state_of(const store_zone_info_t *zi, const store_target_t *ts, bool daemon)
 {
 	if (ts->last_error[0] != '\0') {
 		return "failing";
 	}
 	if (ts->dirty) {
-		return "dirty"; /* a push under way, or one cut short: reconciled next */
+		return daemon ? "syncing" : "dirty"; /* dirty: a push cut short */
 	}
 	if (!ts->has_serial) {
-		return "never";
+		return daemon ? "syncing" : "never";
 	}
 	if (zi->has_data && ts->serial != zi->serial) {
-		return "behind";
+		return daemon ? "syncing" : "behind";
 	}
 	return "ok";
 }
@@ -95,9 +100,21 @@ int cli_status(int argc, char **argv)
 	}
 	bool all_ok = true;
 	char t1[32];
+	long pid = (long)store_locked_by(conf.server.state);
 	if (json) {
-		printf("{\"zones\":[");
+		printf("{\"daemon\":{\"running\":%s,\"pid\":", pid > 0 ? "true" : "false");
+		if (pid > 0) {
+			printf("%ld}", pid);
+		} else {
+			printf("null}");
+		}
+		printf(",\"zones\":[");
 	} else {
+		if (pid > 0) {
+			printf("daemon: running, pid %ld\n", pid);
+		} else {
+			printf("daemon: not running\n");
+		}
 		printf("%-24s %-11s %-8s %-12s %-10s %-11s %-8s %-8s %-20s %s\n", "ZONE", "SERIAL",
 		       "STATE", "TARGET", "TYPE", "PUSHED", "BEHIND", "TSTATE", "LAST OK",
 		       "LAST ERROR");
@@ -127,7 +144,7 @@ int cli_status(int argc, char **argv)
 			if (s != NULL) {
 				store_target_get(s, zc->name, tc->id, &ts);
 			}
-			const char *tstate = state_of(&zi, &ts);
+			const char *tstate = state_of(&zi, &ts, pid > 0);
 			all_ok &= strcmp(tstate, "ok") == 0;
 			/* Serials behind, by RFC 1982 distance (0 when unknown). */
 			uint32_t behind = zi.has_data && ts.has_serial &&

@@ -547,6 +547,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 		                            "state",
 		                            "metrics",
 		                            "user",
+		                            "pid-file",
 		                            "log",
 		                            "notify-rate-limit",
 		                            "tcp-max-clients",
@@ -589,6 +590,10 @@ static void load_server(struct ctx *c, const ynode_t *n)
 	const char *user = scalar(c, ynode_get(n, "user"), "user");
 	if (user != NULL) {
 		conf->server.user = strdup(user);
+	}
+	const char *pid_file = scalar(c, ynode_get(n, "pid-file"), "pid-file");
+	if (pid_file != NULL) {
+		conf->server.pid_file = strdup(pid_file);
 	}
 	load_uint32(c, n, "notify-rate-limit", "", 0, MAX_NOTIFY_RATE_LIMIT, DEF_NOTIFY_RATE_LIMIT,
 	            &conf->server.notify_rate_limit);
@@ -1358,6 +1363,7 @@ void conf_free(conf_t *conf)
 	free(conf->server.listen);
 	free(conf->server.state);
 	free(conf->server.user);
+	free(conf->server.pid_file);
 	free(conf->path);
 	ynode_free(conf->root);
 	memset(conf, 0, sizeof(*conf));
@@ -1381,6 +1387,68 @@ bool conf_target_bool(const conf_target_t *t, const char *key, bool def)
 	const char *v = conf_target_str(t, key);
 	bool out;
 	return (v && parse_bool(v, &out) == 0) ? out : def;
+}
+
+static bool ynode_same(const ynode_t *a, const ynode_t *b)
+{
+	if (a == NULL || b == NULL) {
+		return a == b;
+	}
+	if (a->kind != b->kind || a->n != b->n ||
+	    (a->kind == YNODE_SCALAR && strcmp(a->value, b->value) != 0)) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		if (!ynode_same(a->item[i], b->item[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool key_same(const conf_key_t *a, const conf_key_t *b)
+{
+	if (a == NULL || b == NULL) {
+		return a == b;
+	}
+	return strcmp(a->id, b->id) == 0 && a->tsig.algorithm == b->tsig.algorithm &&
+	       knot_dname_is_equal(a->tsig.name, b->tsig.name) &&
+	       a->tsig.secret.size == b->tsig.secret.size &&
+	       memcmp(a->tsig.secret.data, b->tsig.secret.data, a->tsig.secret.size) == 0;
+}
+
+static bool addrs_same(const void *a, size_t na, const void *b, size_t nb, size_t size)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
+}
+
+bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
+{
+	const conf_primary_t *pa = a->primary, *pb = b->primary;
+	if (strcmp(a->domain, b->domain) != 0 || a->ntarget != b->ntarget ||
+	    memcmp(&a->max_delete, &b->max_delete, sizeof(a->max_delete)) != 0 ||
+	    memcmp(&a->max_update, &b->max_update, sizeof(a->max_update)) != 0 ||
+	    a->refresh_min != b->refresh_min || a->refresh_max != b->refresh_max ||
+	    a->retry_min != b->retry_min || a->retry_max != b->retry_max ||
+	    a->expire_min != b->expire_min || a->expire_max != b->expire_max ||
+	    a->xfr_max_records != b->xfr_max_records || a->xfr_max_bytes != b->xfr_max_bytes ||
+	    a->xfr_timeout != b->xfr_timeout) {
+		return false;
+	}
+	if (strcmp(pa->id, pb->id) != 0 || !key_same(pa->key, pb->key) ||
+	    !addrs_same(pa->addr, pa->naddr, pb->addr, pb->naddr, sizeof(*pa->addr)) ||
+	    !addrs_same(pa->notify_from, pa->nnotify_from, pb->notify_from, pb->nnotify_from,
+	                sizeof(*pa->notify_from))) {
+		return false;
+	}
+	for (size_t i = 0; i < a->ntarget; i++) {
+		const conf_target_t *ta = a->target[i], *tb = b->target[i];
+		if (strcmp(ta->id, tb->id) != 0 || ta->type != tb->type ||
+		    !ynode_same(ta->node, tb->node) || !key_same(ta->key, tb->key)) {
+			return false;
+		}
+	}
+	return true;
 }
 
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name)

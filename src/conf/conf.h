@@ -87,6 +87,7 @@ typedef struct {
 		bool has_metrics;
 		conf_addr_t metrics;
 		char *user;
+		char *pid_file;
 		conf_log_target_t log_target;
 		conf_log_level_t log_level;
 		uint32_t notify_rate_limit; /* NOTIFY per second per source; 0: no limit */
@@ -138,6 +139,11 @@ bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr);
  * plays no part) one of p->addr, or within one of p->notify_from?
  * IPv4-mapped IPv6 addresses are taken as the IPv4 address, either side. */
 bool conf_primary_allows(const conf_primary_t *p, const struct sockaddr *from);
+
+/* Would the zone run the same under b as under a: its own keys, its
+ * primary (addresses, key, notify-from), its targets (every key, and the
+ * TSIG key they name)?  For a reload: a zone that differs restarts. */
+bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b);
 
 /* The zone of this name (compared without case), or NULL. */
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name);

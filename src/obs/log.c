@@ -21,6 +21,11 @@ void log_init(conf_log_target_t target, conf_log_level_t level)
 	}
 }
 
+void log_set_level(conf_log_level_t level)
+{
+	log_level = level;
+}
+
 void log_close(void)
 {
 	if (log_target == LOG_TARGET_SYSLOG) {
@@ -38,6 +43,13 @@ void log_msg(conf_log_level_t level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One event, one line: a newline or other control character inside a
+	 * value (an error text from a server, say) is shown as '?'. */
+	for (char *p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*p = '?';
+		}
+	}
 	if (log_target == LOG_TARGET_SYSLOG) {
 		syslog(SYSLOG_LEVEL[level], "%s", msg);
 		return;

@@ -8,6 +8,8 @@
 
 void log_init(conf_log_target_t target, conf_log_level_t level);
 void log_close(void);
+/* A new level (a reload); the target stays as log_init set it. */
+void log_set_level(conf_log_level_t level);
 
 void log_msg(conf_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,6 +1,7 @@
 #include "sched/sched.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,10 @@
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/soa.h>
 
+#include "dns/name.h"
 #include "dns/serial.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "store/store.h"
 #include "target/engine.h"
 #include "target/exec/exec.h"
@@ -37,9 +40,25 @@ struct job {
 	char primary[64];      /* the address that answered */
 };
 
+/* A configuration, counted (see "generations" below). */
+typedef struct gen {
+	conf_t *conf;
+	unsigned refs; /* touched on the loop thread only */
+} gen_t;
+
 struct zstate {
 	sched_t *s;
+	gen_t *gen; /* the configuration conf points into (counted) */
 	const conf_zone_t *conf;
+	/* The running job reads these, set on the loop thread at its start:
+	 * a reload may move conf to a new generation meanwhile. */
+	gen_t *job_gen;
+	const conf_zone_t *job_zc;
+	unsigned busy;    /* running jobs: the zone's and its targets' */
+	unsigned handles; /* timers not yet closed */
+	bool retiring;    /* removed or replaced by a reload; freed when idle */
+	bool waiting;     /* a retiring zone of the same name still runs */
+	zstate_t *next;   /* in the list of retiring zones */
 	uv_timer_t timer;
 	uv_timer_t expire_timer;
 	uv_work_t work;
@@ -57,6 +76,9 @@ struct zstate {
 struct tstate {
 	zstate_t *z;
 	const conf_target_t *conf;
+	gen_t *job_gen; /* as for the zone's job */
+	const conf_zone_t *job_zc;
+	const conf_target_t *job_tc;
 	uv_work_t work;
 	uv_timer_t timer; /* the next try after a failure */
 	bool running, pending, failed;
@@ -68,10 +90,12 @@ struct tstate {
 
 struct sched {
 	uv_loop_t *loop;
-	const conf_t *conf;
-	zstate_t *zones;
+	gen_t *gen; /* the current configuration */
+	zstate_t **zones; /* one per zone of the current configuration */
 	size_t nzones;
+	zstate_t *retiring;
 	bool stopping;
+	atomic_bool cancel; /* pushes stop before their next request */
 };
 
 static int64_t unix_now(void)
@@ -126,7 +150,8 @@ static void timers_from_zone(struct job *j, const conf_zone_t *zc, const zone_t 
 	}
 }
 
-/* The zonefile target: the whole snapshot written when behind. */
+/* The zonefile target: the whole snapshot written when behind.  0 done,
+ * 1 up to date, <0 failed. */
 static int push_zonefile(store_t *st, const conf_zone_t *zc, const conf_target_t *t,
                          uint32_t serial, engine_zone_t *ez)
 {
@@ -138,7 +163,7 @@ static int push_zonefile(store_t *st, const conf_zone_t *zc, const conf_target_t
 		return -EIO;
 	}
 	if (ts.has_serial && ts.serial == serial && !ts.dirty && access(path, F_OK) == 0) {
-		return 0; /* up to date: not rewritten */
+		return 1; /* up to date: not rewritten */
 	}
 	const zone_t *snap = engine_zone_snapshot(ez, zc->name, err, sizeof(err));
 	if (snap == NULL) {
@@ -161,7 +186,7 @@ static int push_zonefile(store_t *st, const conf_zone_t *zc, const conf_target_t
 }
 
 /* The exec target: run its command once per new serial (again after a
- * failure: a hook that failed has not seen the change). */
+ * failure: a hook that failed has not seen the change).  As push_zonefile. */
 static int push_exec(store_t *st, const conf_zone_t *zc, const conf_target_t *t, uint32_t serial,
                      const engine_delta_t *delta, const char *primary)
 {
@@ -172,7 +197,7 @@ static int push_exec(store_t *st, const conf_zone_t *zc, const conf_target_t *t,
 		return -EIO;
 	}
 	if (ts.has_serial && ts.serial == serial && !ts.dirty) {
-		return 0;
+		return 1; /* up to date */
 	}
 	exec_event_t ev = { .zone = zc->domain,
 		            .serial = serial,
@@ -224,13 +249,27 @@ static int push_exec(store_t *st, const conf_zone_t *zc, const conf_target_t *t,
 static int push_plain(store_t *st, const conf_zone_t *zc, const conf_target_t *t, uint32_t serial,
                       const engine_delta_t *delta, const char *primary, engine_zone_t *ez)
 {
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int ret;
 	if (strcmp(t->type->name, "zonefile") == 0) {
-		return push_zonefile(st, zc, t, serial, ez);
+		ret = push_zonefile(st, zc, t, serial, ez);
+	} else if (strcmp(t->type->name, "exec") == 0) {
+		ret = push_exec(st, zc, t, serial, delta, primary);
+	} else {
+		return 0; /* a type whose provider has not arrived (warned at start) */
 	}
-	if (strcmp(t->type->name, "exec") == 0) {
-		return push_exec(st, zc, t, serial, delta, primary);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	store_target_t ts;
+	if (store_target_get(st, zc->name, t->id, &ts) == 0) {
+		if (ret > 0) {
+			engine_gauges(zc, t, &ts);
+		} else {
+			double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+			engine_account(zc, t, &ts, ret, false, secs, NULL, NULL);
+		}
 	}
-	return 0; /* a type whose provider has not arrived (warned at start) */
+	return ret < 0 ? ret : 0;
 }
 
 /* Bring every target of the zone to the snapshot; the number that failed
@@ -357,6 +396,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 		} else if (ret != 0) {
 			xfr_result_free(&res);
 		}
+		metrics_add(M_TRANSFERS, 1, zc->domain, "ixfr", ret == 0 ? "ok" : "failed");
 	}
 	if (ret != 0) {
 		kind = "AXFR";
@@ -368,6 +408,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			timers_from_zone(j, zc, &res.zone);
 			j->serial = res.serial;
 		}
+		metrics_add(M_TRANSFERS, 1, zc->domain, "axfr", ret == 0 ? "ok" : "failed");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ret == 0) {
@@ -377,6 +418,8 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 		         zc->domain, kind, res.serial, info->has_data ? info->serial : 0,
 		         res.records, res.messages, res.bytes, secs);
 		j->has_data = true;
+		metrics_add(M_TRANSFER_RECORDS, (double)res.records, zc->domain);
+		metrics_add(M_TRANSFER_BYTES, (double)res.bytes, zc->domain);
 		/* Providers hold one TTL per RRset: say which way we collapse. */
 		size_t collapsed = res.zone.stats.ttl_collapsed;
 		for (size_t i = 0; i < res.nsteps; i++) {
@@ -437,8 +480,15 @@ static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opt
 			log_warning("SOA query failed: zone=%s error=%s", zc->domain, err);
 		}
 	}
+	if (ret != 0) {
+		metrics_add(M_SOA_CHECKS, 1, zc->domain, "failed");
+	} else {
+		metrics_set(M_PRIMARY_SERIAL, serial, zc->domain);
+	}
 	if (ret == 0) {
 		serial_order_t ord = info.has_data ? serial_cmp(info.serial, serial) : SERIAL_LT;
+		metrics_add(M_SOA_CHECKS, 1, zc->domain,
+		            ord == SERIAL_EQ ? "same" : ord == SERIAL_GT ? "older" : "newer");
 		if (ord == SERIAL_EQ) {
 			log_debug("zone up to date: zone=%s serial=%u", zc->domain, serial);
 		} else if (ord == SERIAL_GT) {
@@ -472,6 +522,9 @@ static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opt
 	}
 	out->has_data = j->has_data;
 	out->serial = j->serial;
+	if (j->has_data) {
+		metrics_set(M_ZONE_SERIAL, j->serial, zc->domain);
+	}
 	if (delta_out != NULL) {
 		/* The daemon pushes each target in its own job. */
 		*delta_out = NULL;
@@ -500,7 +553,31 @@ static void job_run(uv_work_t *w)
 {
 	zstate_t *z = w->data;
 	sched_pass_t out;
-	pass(z->s->conf, z->conf, NULL, &z->job, &out, &z->job.delta);
+	pass(z->job_gen->conf, z->job_zc, NULL, &z->job, &out, &z->job.delta);
+}
+
+/* --- generations of the configuration ---------------------------------------
+ *
+ * A reload (SIGHUP) brings a new configuration while jobs of the old one
+ * run in worker threads.  Each configuration is a generation, counted: the
+ * scheduler holds the current one, every running job the one it started
+ * with (it reads only the pointers it was given at its start).  An old
+ * generation is freed when its last job ends.
+ */
+
+static gen_t *gen_ref(gen_t *g)
+{
+	g->refs++;
+	return g;
+}
+
+static void gen_unref(gen_t *g)
+{
+	if (g != NULL && --g->refs == 0) {
+		conf_free(g->conf);
+		free(g->conf);
+		free(g);
+	}
 }
 
 /* --- target jobs ----------------------------------------------------------
@@ -537,26 +614,26 @@ static void delta_unref(shared_delta_t *d)
 static void target_run(uv_work_t *w)
 {
 	tstate_t *t = w->data;
-	const conf_zone_t *zc = t->z->conf;
+	const conf_zone_t *zc = t->job_zc;
+	const conf_target_t *tc = t->job_tc;
 	store_t *st;
 	char err[512];
 	t->failed = true;
-	if (store_open(t->z->s->conf->server.state, &st, err, sizeof(err)) != 0) {
-		log_error("target failed: zone=%s target=%s error=%s", zc->domain, t->conf->id,
-		          err);
+	if (store_open(t->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
+		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id, err);
 		return;
 	}
 	engine_zone_t ez = { .store = st,
 		             .serial = t->serial,
 		             .delta = t->delta != NULL ? &t->delta->d : NULL };
-	if (t->conf->type->ops != NULL) {
-		engine_opts_t eo = { 0 };
+	if (tc->type->ops != NULL) {
+		engine_opts_t eo = { .topts.cancel = &t->z->s->cancel };
 		engine_result_t r;
-		t->failed = engine_push(&ez, zc, t->conf, &eo, &r) != 0;
+		t->failed = engine_push(&ez, zc, tc, &eo, &r) != 0;
 		engine_result_free(&r);
 	} else {
-		t->failed = push_plain(st, zc, t->conf, t->serial,
-		                       t->delta != NULL ? &t->delta->d : NULL, t->primary, &ez) != 0;
+		t->failed = push_plain(st, zc, tc, t->serial, t->delta != NULL ? &t->delta->d : NULL,
+		                       t->primary, &ez) != 0;
 	}
 	engine_zone_free(&ez);
 	store_close(st);
@@ -564,6 +641,7 @@ static void target_run(uv_work_t *w)
 
 static void target_start(tstate_t *t);
 static void target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary);
+static void zstate_idle(zstate_t *z);
 
 static void on_target_timer(uv_timer_t *h)
 {
@@ -574,13 +652,19 @@ static void on_target_timer(uv_timer_t *h)
 static void target_done(uv_work_t *w, int status)
 {
 	tstate_t *t = w->data;
+	zstate_t *z = t->z;
 	(void)status;
 	t->running = false;
+	z->busy--;
+	gen_unref(t->job_gen);
+	t->job_gen = NULL;
 	delta_unref(t->delta);
 	t->delta = NULL;
-	if (t->z->s->stopping) {
+	if (z->s->stopping || z->retiring) {
 		delta_unref(t->next_delta);
 		t->next_delta = NULL;
+		t->pending = false;
+		zstate_idle(z);
 		return;
 	}
 	if (t->pending) {
@@ -594,7 +678,7 @@ static void target_done(uv_work_t *w, int status)
 	}
 	if (t->failed) {
 		uint32_t again = t->backoff == 0 ? 10 : t->backoff * 2;
-		uint32_t cap = t->z->retry > 10 ? t->z->retry : 10;
+		uint32_t cap = z->retry > 10 ? z->retry : 10;
 		t->backoff = again < cap ? again : cap;
 		uv_timer_start(&t->timer, on_target_timer, (uint64_t)t->backoff * 1000, 0);
 	} else {
@@ -604,11 +688,19 @@ static void target_done(uv_work_t *w, int status)
 
 static void target_start(tstate_t *t)
 {
+	zstate_t *z = t->z;
 	uv_timer_stop(&t->timer);
 	t->running = true;
 	t->work.data = t;
-	if (uv_queue_work(t->z->s->loop, &t->work, target_run, target_done) != 0) {
+	t->job_gen = gen_ref(z->gen);
+	t->job_zc = z->conf;
+	t->job_tc = t->conf;
+	z->busy++;
+	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
 		t->running = false;
+		z->busy--;
+		gen_unref(t->job_gen);
+		t->job_gen = NULL;
 		delta_unref(t->delta);
 		t->delta = NULL;
 		uv_timer_start(&t->timer, on_target_timer, 1000, 0);
@@ -618,7 +710,7 @@ static void target_start(tstate_t *t)
 /* Bring the target to serial; delta: the IXFR that led there, or NULL. */
 static void target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary)
 {
-	if (t->z->s->stopping) {
+	if (t->z->s->stopping || t->z->retiring) {
 		return;
 	}
 	if (t->running) {
@@ -649,6 +741,7 @@ static void mark_expired(zstate_t *z)
 {
 	if (!z->expired && z->has_data) {
 		z->expired = true;
+		metrics_set(M_ZONE_EXPIRED, 1, z->conf->domain);
 		log_error("zone expired: zone=%s serial=%u: the primary has not answered for the "
 		          "SOA expire time; targets keep serving the last good data",
 		          z->conf->domain, z->serial);
@@ -665,6 +758,9 @@ static void job_done(uv_work_t *w, int status)
 	zstate_t *z = w->data;
 	struct job *j = &z->job;
 	z->running = false;
+	z->busy--;
+	gen_unref(z->job_gen);
+	z->job_gen = NULL;
 	(void)status;
 	shared_delta_t *delta = NULL;
 	if (j->delta != NULL && (delta = calloc(1, sizeof(*delta))) != NULL) {
@@ -678,12 +774,16 @@ static void job_done(uv_work_t *w, int status)
 	if (j->primary[0] != '\0') {
 		memcpy(z->primary, j->primary, sizeof(z->primary));
 	}
-	if (j->has_data && !z->s->stopping) {
+	if (j->has_data && !z->s->stopping && !z->retiring) {
 		for (size_t i = 0; i < z->ntargets; i++) {
 			target_kick(&z->targets[i], j->serial, delta, z->primary);
 		}
 	}
 	delta_unref(delta);
+	if (z->retiring) {
+		zstate_idle(z);
+		return;
+	}
 	bool was_expired = z->expired;
 	z->has_data = j->has_data;
 	z->serial = j->serial;
@@ -691,6 +791,7 @@ static void job_done(uv_work_t *w, int status)
 	if (j->ok) {
 		z->expire_at = j->expire_at;
 		z->expired = false;
+		metrics_set(M_ZONE_EXPIRED, 0, z->conf->domain);
 		if (was_expired) {
 			log_notice("zone no longer expired: zone=%s serial=%u", z->conf->domain,
 			           z->serial);
@@ -717,106 +818,323 @@ static void job_done(uv_work_t *w, int status)
 
 static void start_job(zstate_t *z)
 {
-	if (z->s->stopping) {
+	if (z->s->stopping || z->retiring) {
 		return;
 	}
-	if (z->running) {
+	if (z->running || z->waiting) {
 		z->pending = true; /* one more check after this one, nothing more */
 		return;
 	}
 	uv_timer_stop(&z->timer);
 	z->running = true;
 	z->work.data = z;
+	z->job_gen = gen_ref(z->gen);
+	z->job_zc = z->conf;
+	z->busy++;
 	if (uv_queue_work(z->s->loop, &z->work, job_run, job_done) != 0) {
 		z->running = false;
+		z->busy--;
+		gen_unref(z->job_gen);
+		z->job_gen = NULL;
 		uv_timer_start(&z->timer, on_timer, 1000, 0);
 	}
 }
 
-sched_t *sched_new(uv_loop_t *loop, const conf_t *conf)
+/* --- zones: created, started, retired -------------------------------------- */
+
+static void zstate_free(zstate_t *z)
+{
+	gen_unref(z->gen);
+	free(z->targets);
+	free(z);
+}
+
+/* A zone's state, not yet on the loop (zstate_arm); NULL when out of memory. */
+static zstate_t *zstate_alloc(sched_t *s, const conf_zone_t *zc)
+{
+	zstate_t *z = calloc(1, sizeof(*z));
+	if (z == NULL || (z->targets = calloc(zc->ntarget + 1, sizeof(*z->targets))) == NULL) {
+		free(z);
+		return NULL;
+	}
+	z->s = s;
+	z->conf = zc;
+	return z;
+}
+
+static void zstate_arm(zstate_t *z, gen_t *g)
+{
+	sched_t *s = z->s;
+	const conf_zone_t *zc = z->conf;
+	z->gen = gen_ref(g);
+	uv_timer_init(s->loop, &z->timer);
+	uv_timer_init(s->loop, &z->expire_timer);
+	z->timer.data = z;
+	z->expire_timer.data = z;
+	z->handles = 2;
+	z->ntargets = zc->ntarget;
+	for (size_t k = 0; k < z->ntargets; k++) {
+		tstate_t *t = &z->targets[k];
+		t->z = z;
+		t->conf = zc->target[k];
+		uv_timer_init(s->loop, &t->timer);
+		t->timer.data = t;
+		z->handles++;
+	}
+}
+
+/* The zone's state from the store, and its gauges. */
+static void zstate_load(zstate_t *z, store_t *st)
+{
+	const conf_zone_t *zc = z->conf;
+	store_zone_info_t info;
+	if (store_zone_info(st, zc->name, &info) == 0 && info.has_data) {
+		z->has_data = true;
+		z->serial = info.serial;
+		z->expire_at = info.expire_at;
+		z->expired = info.expired;
+		metrics_set(M_ZONE_SERIAL, info.serial, zc->domain);
+		log_info("zone loaded from the store: zone=%s serial=%u%s", zc->domain, info.serial,
+		         info.expired ? " (expired)" : "");
+	} else {
+		log_info("zone has no data yet: zone=%s", zc->domain);
+	}
+	metrics_set(M_ZONE_EXPIRED, z->expired ? 1 : 0, zc->domain);
+	for (size_t k = 0; k < zc->ntarget; k++) {
+		const conf_target_t *tc = zc->target[k];
+		store_target_t ts;
+		if (store_target_get(st, zc->name, tc->id, &ts) == 0) {
+			engine_gauges(zc, tc, &ts);
+		}
+		if (tc->type->ops == NULL && strcmp(tc->type->name, "zonefile") != 0 &&
+		    strcmp(tc->type->name, "exec") != 0) {
+			log_warning("target skipped: zone=%s target=%s type=%s: this version does "
+			            "not push to %s targets yet",
+			            zc->domain, tc->id, tc->type->name, tc->type->name);
+		}
+	}
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	zstate_t *z = h->data;
+	z->handles--;
+	zstate_idle(z);
+}
+
+static void close_handles(zstate_t *z)
+{
+	/* Every timer's data leads back to z for on_handle_closed. */
+	z->timer.data = z;
+	z->expire_timer.data = z;
+	uv_close((uv_handle_t *)&z->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&z->expire_timer, on_handle_closed);
+	for (size_t k = 0; k < z->ntargets; k++) {
+		z->targets[k].timer.data = z;
+		uv_close((uv_handle_t *)&z->targets[k].timer, on_handle_closed);
+	}
+}
+
+/* A zone that is not current any more: its timers stop at once, its
+ * running jobs end on their own; it is freed when the last has. */
+static void zstate_retire(zstate_t *z)
+{
+	sched_t *s = z->s;
+	z->retiring = true;
+	z->next = s->retiring;
+	s->retiring = z;
+	for (size_t k = 0; k < z->ntargets; k++) {
+		tstate_t *t = &z->targets[k];
+		t->pending = false;
+		delta_unref(t->next_delta);
+		t->next_delta = NULL;
+	}
+	metrics_forget_zone(z->conf->domain);
+	close_handles(z);
+}
+
+static bool name_retiring(const sched_t *s, const conf_zone_t *zc)
+{
+	for (const zstate_t *r = s->retiring; r != NULL; r = r->next) {
+		if (dns_name_equal(r->conf->name, zc->name)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Called whenever a retiring zone may have become idle: free it, and
+ * start a zone of the same name that waited for it. */
+static void zstate_idle(zstate_t *z)
+{
+	if (!z->retiring || z->busy > 0 || z->handles > 0) {
+		return;
+	}
+	sched_t *s = z->s;
+	zstate_t **pp = &s->retiring;
+	while (*pp != z) {
+		pp = &(*pp)->next;
+	}
+	*pp = z->next;
+	knot_dname_storage_t name;
+	memcpy(name, z->conf->name, knot_dname_size(z->conf->name));
+	zstate_free(z);
+	for (size_t i = 0; i < s->nzones; i++) {
+		zstate_t *w = s->zones[i];
+		if (w->waiting && dns_name_equal(w->conf->name, name) &&
+		    !name_retiring(s, w->conf)) {
+			w->waiting = false;
+			if (!s->stopping) {
+				w->pending = false;
+				start_job(w);
+			}
+		}
+	}
+}
+
+sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
 {
 	sched_t *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
+	gen_t *g = calloc(1, sizeof(*g));
+	if (s == NULL || g == NULL) {
+		free(s);
+		free(g);
 		return NULL;
 	}
 	s->loop = loop;
-	s->conf = conf;
-	s->nzones = conf->nzone;
+	atomic_init(&s->cancel, false);
+	g->conf = conf;
+	s->gen = gen_ref(g);
 	s->zones = calloc(conf->nzone + 1, sizeof(*s->zones));
 	if (s->zones == NULL) {
-		free(s);
+		sched_free(s);
 		return NULL;
 	}
-	for (size_t i = 0; i < s->nzones; i++) {
-		zstate_t *z = &s->zones[i];
-		z->s = s;
-		z->conf = &conf->zone[i];
-		uv_timer_init(loop, &z->timer);
-		uv_timer_init(loop, &z->expire_timer);
-		z->timer.data = z;
-		z->expire_timer.data = z;
-		z->ntargets = z->conf->ntarget;
-		z->targets = calloc(z->ntargets + 1, sizeof(*z->targets));
-		if (z->targets == NULL) {
-			s->nzones = i + 1;
+	for (size_t i = 0; i < conf->nzone; i++) {
+		if ((s->zones[i] = zstate_alloc(s, &conf->zone[i])) == NULL) {
 			sched_free(s);
 			return NULL;
 		}
-		for (size_t k = 0; k < z->ntargets; k++) {
-			tstate_t *t = &z->targets[k];
-			t->z = z;
-			t->conf = z->conf->target[k];
-			uv_timer_init(loop, &t->timer);
-			t->timer.data = t;
-		}
+		zstate_arm(s->zones[i], g);
+		s->nzones++;
 	}
 	return s;
+}
+
+const conf_t *sched_conf(const sched_t *s)
+{
+	return s->gen->conf;
 }
 
 int sched_start(sched_t *s, char *err, size_t errlen)
 {
 	store_t *st;
-	if (store_open(s->conf->server.state, &st, err, errlen) != 0) {
+	if (store_open(s->gen->conf->server.state, &st, err, errlen) != 0) {
 		return -EIO;
 	}
 	for (size_t i = 0; i < s->nzones; i++) {
-		zstate_t *z = &s->zones[i];
-		store_zone_info_t info;
-		if (store_zone_info(st, z->conf->name, &info) == 0 && info.has_data) {
-			z->has_data = true;
-			z->serial = info.serial;
-			z->expire_at = info.expire_at;
-			z->expired = info.expired;
-			log_info("zone loaded from the store: zone=%s serial=%u%s", z->conf->domain,
-			         info.serial, info.expired ? " (expired)" : "");
-		} else {
-			log_info("zone has no data yet: zone=%s", z->conf->domain);
-		}
-		for (size_t t = 0; t < z->conf->ntarget; t++) {
-			const conf_target_t *tc = z->conf->target[t];
-			if (tc->type->ops == NULL && strcmp(tc->type->name, "zonefile") != 0 &&
-			    strcmp(tc->type->name, "exec") != 0) {
-				log_warning(
-				        "target skipped: zone=%s target=%s type=%s: this version "
-				        "does not push to %s targets yet",
-				        z->conf->domain, tc->id, tc->type->name, tc->type->name);
-			}
-		}
+		zstate_load(s->zones[i], st);
 	}
 	store_close(st);
 	/* Check every zone now: a change made while we were down arrives. */
 	for (size_t i = 0; i < s->nzones; i++) {
-		start_job(&s->zones[i]);
+		start_job(s->zones[i]);
 	}
 	return 0;
+}
+
+int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	gen_t *g = calloc(1, sizeof(*g));
+	zstate_t **zones = calloc(conf->nzone + 1, sizeof(*zones));
+	bool *kept = calloc(s->nzones + 1, sizeof(*kept));
+	store_t *st = NULL;
+	int ret = -ENOMEM;
+	snprintf(err, errlen, "out of memory");
+	if (g == NULL || zones == NULL || kept == NULL ||
+	    (ret = store_open(s->gen->conf->server.state, &st, err, errlen)) != 0) {
+		goto fail;
+	}
+	/* First all that can fail: a zone the same as before keeps its state
+	 * (timers, running jobs); any other gets a new one. */
+	for (size_t i = 0; i < conf->nzone; i++) {
+		for (size_t k = 0; k < s->nzones && zones[i] == NULL; k++) {
+			if (!kept[k] && conf_zone_same(s->zones[k]->conf, &conf->zone[i])) {
+				kept[k] = true;
+				zones[i] = s->zones[k];
+			}
+		}
+		if (zones[i] == NULL && (zones[i] = zstate_alloc(s, &conf->zone[i])) == NULL) {
+			for (size_t k = 0; k < i; k++) {
+				if (zones[k]->gen == NULL) {
+					zstate_free(zones[k]);
+				}
+			}
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
+	/* From here nothing fails. */
+	g->conf = conf;
+	gen_ref(g);
+	for (size_t k = 0; k < s->nzones; k++) {
+		if (!kept[k]) {
+			bool changed = conf_zone_find(conf, s->zones[k]->conf->name) != NULL;
+			out->changed += changed;
+			out->removed += !changed;
+			log_info("zone %s: zone=%s",
+			         changed ? "restarts, its configuration changed"
+			                 : "removed, its state is kept",
+			         s->zones[k]->conf->domain);
+			zstate_retire(s->zones[k]);
+		}
+	}
+	const conf_t *old = s->gen->conf;
+	for (size_t i = 0; i < conf->nzone; i++) {
+		zstate_t *z = zones[i];
+		if (z->gen != NULL) {
+			/* The same zone: its pointers move to the new generation. */
+			out->kept++;
+			gen_unref(z->gen);
+			z->gen = gen_ref(g);
+			z->conf = &conf->zone[i];
+			for (size_t k = 0; k < z->ntargets; k++) {
+				z->targets[k].conf = z->conf->target[k];
+			}
+			continue;
+		}
+		if (conf_zone_find(old, z->conf->name) == NULL) {
+			out->added++;
+			log_info("zone added: zone=%s", z->conf->domain);
+		}
+		zstate_arm(z, g);
+		zstate_load(z, st);
+		z->waiting = name_retiring(s, z->conf);
+		start_job(z);
+	}
+	store_close(st);
+	free(kept);
+	free(s->zones);
+	s->zones = zones;
+	s->nzones = conf->nzone;
+	gen_unref(s->gen); /* the old one lives on while its jobs run */
+	s->gen = g;
+	return 0;
+fail:
+	store_close(st);
+	free(zones);
+	free(kept);
+	free(g);
+	return ret;
 }
 
 void sched_notify(sched_t *s, const conf_zone_t *zone)
 {
 	for (size_t i = 0; i < s->nzones; i++) {
-		if (s->zones[i].conf == zone) {
+		if (s->zones[i]->conf == zone) {
 			log_debug("NOTIFY accepted: zone=%s", zone->domain);
-			start_job(&s->zones[i]);
+			start_job(s->zones[i]);
 			return;
 		}
 	}
@@ -825,23 +1143,26 @@ void sched_notify(sched_t *s, const conf_zone_t *zone)
 void sched_stop(sched_t *s)
 {
 	s->stopping = true;
+	atomic_store(&s->cancel, true);
 	for (size_t i = 0; i < s->nzones; i++) {
-		zstate_t *z = &s->zones[i];
-		uv_close((uv_handle_t *)&z->timer, NULL);
-		uv_close((uv_handle_t *)&z->expire_timer, NULL);
-		for (size_t k = 0; k < z->ntargets; k++) {
-			uv_close((uv_handle_t *)&z->targets[k].timer, NULL);
-		}
+		close_handles(s->zones[i]);
 	}
 }
 
 void sched_free(sched_t *s)
 {
-	if (s != NULL) {
-		for (size_t i = 0; i < s->nzones; i++) {
-			free(s->zones[i].targets);
-		}
-		free(s->zones);
-		free(s);
+	if (s == NULL) {
+		return;
 	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		zstate_free(s->zones[i]);
+	}
+	while (s->retiring != NULL) {
+		zstate_t *z = s->retiring;
+		s->retiring = z->next;
+		zstate_free(z);
+	}
+	free(s->zones);
+	gen_unref(s->gen);
+	free(s);
 }

@@ -17,11 +17,28 @@
 
 typedef struct sched sched_t;
 
-sched_t *sched_new(uv_loop_t *loop, const conf_t *conf);
+/* The scheduler takes conf (malloc'd, loaded) and frees it when done. */
+sched_t *sched_new(uv_loop_t *loop, conf_t *conf);
 void sched_free(sched_t *s);
+
+/* The configuration in force. */
+const conf_t *sched_conf(const sched_t *s);
 
 /* Read each zone's stored state and check every zone now. */
 int sched_start(sched_t *s, char *err, size_t errlen);
+
+/*
+ * Take a new configuration (a reload; conf as for sched_new, taken only on
+ * success).  A zone whose configuration is the same keeps running; a
+ * changed one restarts, a removed one stops (its state stays in the
+ * store), an added one starts.  The jobs of an old zone finish first: the
+ * new zone of the same name waits for them.  0, or <0 with err set and
+ * nothing changed.
+ */
+typedef struct {
+	size_t added, removed, changed, kept;
+} sched_reload_t;
+int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_t errlen);
 
 /* A valid NOTIFY for zone arrived. */
 void sched_notify(sched_t *s, const conf_zone_t *zone);
@@ -48,5 +65,7 @@ typedef struct {
 int sched_pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opts_t *po,
                sched_pass_t *out);
 
-/* Stop the timers; running jobs finish (the loop then runs dry). */
+/* Stop the timers; running jobs finish (the loop then runs dry), a push
+ * before its next request (its target stays dirty, reconciled at the next
+ * start). */
 void sched_stop(sched_t *s);

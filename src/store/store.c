@@ -1,11 +1,13 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/soa.h>
@@ -57,6 +59,54 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 static int exec(store_t *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* The daemon's lock: a POSIX write lock on DIR/daemon.lock, held for the
+ * daemon's life (the kernel drops it when the process ends, however). */
+int store_lock(const char *dir, int *fd, char *err, size_t errlen)
+{
+	char path[4096];
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		return fail(err, errlen, -errno, "cannot create state directory %s: %s", dir,
+		            strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/daemon.lock", dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (*fd < 0) {
+		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	}
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(*fd, F_SETLK, &fl) == 0) {
+		return 0;
+	}
+	int e = errno;
+	pid_t pid = store_locked_by(dir);
+	close(*fd);
+	*fd = -1;
+	if (e == EAGAIN || e == EACCES) {
+		return fail(err, errlen, -EBUSY,
+		            "state directory %s is in use by another zonesync run (pid %ld)", dir,
+		            (long)pid);
+	}
+	return fail(err, errlen, -e, "%s: cannot lock: %s", path, strerror(e));
+}
+
+pid_t store_locked_by(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/daemon.lock", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return 0;
+	}
+	/* F_GETLK wants a descriptor open for the lock type it tests. */
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	pid_t pid = 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+		pid = fl.l_pid;
+	}
+	close(fd);
+	return pid;
 }
 
 int store_open(const char *dir, store_t **out, char *err, size_t errlen)

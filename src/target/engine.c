@@ -10,6 +10,7 @@
 
 #include "dns/name.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 
 static double mono(void)
 {
@@ -160,6 +161,12 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 		         r->diff.count, r->diff.added, r->diff.replaced, r->diff.deleted,
 		         r->skipped.rrsets, r->stats.requests, r->stats.reads, r->stats.writes,
 		         r->stats.retries, r->stats.throttled, r->secs);
+	} else if (r->ret == -ECANCELED) {
+		log_notice("target push interrupted: zone=%s target=%s serial=%u dirty=%s "
+		           "requests=%zu: the daemon is stopping; %s",
+		           zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no", r->stats.requests,
+		           r->wrote ? "reconciled from the live records at the next start"
+		                    : "nothing was written");
 	} else if (r->refused) {
 		log_error("target refused: zone=%s target=%s serial=%u error=%s", zc->domain,
 		          tc->id, z->serial, r->error);
@@ -184,6 +191,38 @@ static void record(store_t *st, const conf_zone_t *zc, const conf_target_t *tc,
 		log_error("cannot record the target's state: zone=%s target=%s", zc->domain,
 		          tc->id);
 	}
+}
+
+void engine_gauges(const conf_zone_t *zc, const conf_target_t *tc, const store_target_t *ts)
+{
+	if (ts->has_serial) {
+		metrics_set(M_TARGET_SERIAL, ts->serial, zc->domain, tc->id);
+	}
+	bool ok = ts->has_serial && !ts->dirty && ts->last_error[0] == '\0';
+	metrics_set(M_TARGET_OK, ok ? 1 : 0, zc->domain, tc->id);
+	if (ts->last_ok > 0) {
+		metrics_set(M_LAST_SUCCESS, (double)ts->last_ok, zc->domain, tc->id);
+	}
+}
+
+void engine_account(const conf_zone_t *zc, const conf_target_t *tc, const store_target_t *ts,
+                    int ret, bool refused, double secs, const target_stats_t *stats,
+                    const zone_diff_t *d)
+{
+	const char *z = zc->domain, *t = tc->id;
+	metrics_add(M_SYNCS, 1, z, t, ret == 0 ? "ok" : refused ? "refused" : "failed");
+	metrics_observe(M_SYNC_DURATION, secs, t);
+	if (ret == 0 && d != NULL) {
+		metrics_add(M_RRSETS_CHANGED, (double)d->added, z, t, "add");
+		metrics_add(M_RRSETS_CHANGED, (double)d->replaced, z, t, "change");
+		metrics_add(M_RRSETS_CHANGED, (double)d->deleted, z, t, "delete");
+	}
+	if (stats != NULL) {
+		metrics_add(M_API_REQUESTS, (double)stats->requests, t);
+		metrics_add(M_API_RETRIES, (double)stats->retries, t);
+		metrics_add(M_API_THROTTLES, (double)stats->throttled, t);
+	}
+	engine_gauges(zc, tc, ts);
 }
 
 int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
@@ -272,12 +311,18 @@ record:
 				               .last_ok = (int64_t)time(NULL) };
 			record(z->store, zc, tc, &ts, NULL);
 		} else {
-			record(z->store, zc, tc, &ts, r->error);
+			/* Interrupted: no error, just dirty (or untouched). */
+			record(z->store, zc, tc, &ts, r->ret == -ECANCELED ? NULL : r->error);
 		}
 	}
 out:
 	r->secs = mono() - t0;
 	log_result(zc, tc, z, o, r);
+	if (!o->plan && r->uptodate) {
+		engine_gauges(zc, tc, &ts);
+	} else if (!o->plan) {
+		engine_account(zc, tc, &ts, r->ret, r->refused, r->secs, &r->stats, &r->diff);
+	}
 	return r->ret;
 }
 

@@ -75,6 +75,14 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 const zone_t *engine_zone_snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
                                   size_t errlen);
 
+/* Metrics of a (zone, target) pair: its gauges from its stored state, and
+ * (account) the outcome of one push.  For targets pushed without the
+ * engine too (zonefile, exec). */
+void engine_gauges(const conf_zone_t *zc, const conf_target_t *tc, const store_target_t *ts);
+void engine_account(const conf_zone_t *zc, const conf_target_t *tc, const store_target_t *ts,
+                    int ret, bool refused, double secs, const target_stats_t *stats,
+                    const zone_diff_t *d);
+
 void engine_result_free(engine_result_t *r);
 void engine_zone_free(engine_zone_t *z);
 void engine_delta_free(engine_delta_t *d);

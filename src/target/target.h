@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +37,16 @@ typedef struct {
 	bool wait; /* wait until the provider reports the change live */
 	target_progress_fn progress;
 	void *progress_ctx;
+	/* Set (by the daemon, stopping): send no further request; the push
+	 * ends with -ECANCELED, its target left dirty.  NULL: never. */
+	const atomic_bool *cancel;
 } target_opts_t;
+
+/* Should a push stop before its next request? */
+static inline bool target_cancelled(const target_opts_t *o)
+{
+	return o != NULL && o->cancel != NULL && atomic_load(o->cancel);
+}
 
 /* Counters of one push, for logs and metrics. */
 typedef struct {

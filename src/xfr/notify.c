@@ -18,6 +18,7 @@
 
 #include "dns/name.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "xfr/xfr.h"
 
 #define MSG_MAX 65535
@@ -194,6 +195,11 @@ static bool log_allowed(notify_t *n, uint64_t now_ms)
 	return true;
 }
 
+void notify_set_conf(notify_t *n, const conf_t *conf)
+{
+	n->conf = conf;
+}
+
 size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct sockaddr *from,
                       uint64_t now_ms, uint8_t *out, size_t outmax)
 {
@@ -202,8 +208,10 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 		return 0;
 	}
 	n->stats.received++;
+	metrics_add(M_NOTIFY_RECEIVED, 1);
 	if (knot_wire_get_opcode(msg) != KNOT_OPCODE_NOTIFY) {
 		n->stats.notimp++;
+		metrics_add(M_NOTIFY_REFUSED, 1, "not-notify");
 		return header_answer(msg, out, KNOT_RCODE_NOTIMPL);
 	}
 
@@ -219,6 +227,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	if (knot_pkt_parse(q, 0) != KNOT_EOK || knot_wire_get_qdcount(msg) != 1 ||
 	    knot_pkt_qtype(q) != KNOT_RRTYPE_SOA || knot_pkt_qclass(q) != KNOT_CLASS_IN) {
 		n->stats.formerr++;
+		metrics_add(M_NOTIFY_REFUSED, 1, "malformed");
 		answer = header_answer(msg, out, KNOT_RCODE_FORMERR);
 		goto out;
 	}
@@ -230,9 +239,11 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	if (zone == NULL) {
 		rcode = KNOT_RCODE_NOTAUTH;
 		n->stats.notauth++;
+		metrics_add(M_NOTIFY_REFUSED, 1, "unknown-zone");
 	} else if (!conf_primary_allows(zone->primary, from)) {
 		rcode = KNOT_RCODE_REFUSED;
 		n->stats.refused++;
+		metrics_add(M_NOTIFY_REFUSED, 1, "source-not-allowed");
 		if (log_allowed(n, now_ms)) {
 			log_notice("NOTIFY refused: zone=%s from=%s reason=source-not-allowed",
 			           zone->domain, src_str(from, src, sizeof(src)));
@@ -240,11 +251,13 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	} else if (!rate_ok(n, from, now_ms)) {
 		rcode = KNOT_RCODE_REFUSED;
 		n->stats.ratelimited++;
+		metrics_add(M_NOTIFY_REFUSED, 1, "rate-limited");
 	} else if (zone->primary->key != NULL) {
 		key = &zone->primary->key->tsig;
 		if (q->tsig_rr == NULL) {
 			rcode = KNOT_RCODE_REFUSED;
 			n->stats.refused++;
+			metrics_add(M_NOTIFY_REFUSED, 1, "unsigned");
 			key = NULL;
 			if (log_allowed(n, now_ms)) {
 				log_notice("NOTIFY refused: zone=%s from=%s reason=unsigned",
@@ -255,6 +268,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 			if (ret != KNOT_EOK) {
 				rcode = KNOT_RCODE_NOTAUTH;
 				n->stats.notauth++;
+				metrics_add(M_NOTIFY_REFUSED, 1, "tsig");
 				tsig_rcode = ret == KNOT_TSIG_EBADTIME  ? KNOT_RCODE_BADTIME
 				             : ret == KNOT_TSIG_EBADKEY ? KNOT_RCODE_BADKEY
 				                                        : KNOT_RCODE_BADSIG;
@@ -271,6 +285,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 		rcode = KNOT_RCODE_NOTAUTH;
 		tsig_rcode = KNOT_RCODE_BADKEY;
 		n->stats.notauth++;
+		metrics_add(M_NOTIFY_REFUSED, 1, "unknown-key");
 	}
 
 	knot_pkt_t *r = knot_pkt_new(out, MSG_MAX, NULL);
@@ -305,6 +320,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	}
 	if (rcode == KNOT_RCODE_NOERROR) {
 		n->stats.accepted++;
+		metrics_add(M_NOTIFY_ACCEPTED, 1, zone->domain);
 		n->cb(n->ctx, zone, from);
 	}
 out:

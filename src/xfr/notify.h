@@ -31,6 +31,10 @@ typedef struct {
 notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx);
 void notify_free(notify_t *n);
 
+/* Take zones, ACLs and limits from conf from now on (a reload); the
+ * sockets stay as they are.  On the loop thread. */
+void notify_set_conf(notify_t *n, const conf_t *conf);
+
 /*
  * Handle one message from a source: writes the answer (if any) into out,
  * which holds outmax bytes; returns its length, or 0 when the message gets no

@@ -93,6 +93,9 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		if (!retryable(e)) {
 			return -EPROTO;
 		}
+		if (target_cancelled(t->opts)) {
+			return -ECANCELED; /* stopping: no retry */
+		}
 		if (attempt == MAX_ATTEMPTS) {
 			char last[sizeof(e->msg)];
 			snprintf(last, sizeof(last), "%s", e->msg);
@@ -466,6 +469,11 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 	size_t from = 0;
 	for (size_t b = 0; b < p->nbatches && ret == 0; b++) {
 		size_t to = p->batch_end[b];
+		if (target_cancelled(t->opts)) {
+			snprintf(err, errlen, "stopped before batch %zu of %zu", b + 1, p->nbatches);
+			ret = -ECANCELED;
+			break;
+		}
 		char *body = NULL;
 		size_t len = 0;
 		ret = pdns_patch_body(p->order, from, to, sc, &body, &len, err, errlen);

@@ -385,6 +385,11 @@ static int r2136_apply(target_t *t, const zone_diff_t *d, bool live_known, const
 	}
 	size_t from = 0;
 	for (size_t b = 0; b < p.nbatches && ret == 0; b++) {
+		if (target_cancelled(o)) {
+			snprintf(err, errlen, "stopped before UPDATE %zu of %zu", b + 1, p.nbatches);
+			ret = -ECANCELED;
+			break;
+		}
 		ret = send_batch(t, &p, b, stats, err, errlen);
 		if (ret != 0) {
 			break;

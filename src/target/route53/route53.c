@@ -178,6 +178,10 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			         MAX_ATTEMPTS, last);
 			return -EIO;
 		}
+		if (target_cancelled(t->opts)) {
+			/* Stopping: no retry (the write did not land; dirty). */
+			return -ECANCELED;
+		}
 		bool throttled = e->status == 429 || strcmp(e->code, "Throttling") == 0;
 		stats->retries++;
 		stats->throttled += throttled;
@@ -642,6 +646,11 @@ static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const t
 	size_t from = 0;
 	for (size_t b = 0; b < p.nbatches && ret == 0; b++) {
 		size_t to = p.batch_end[b];
+		if (target_cancelled(o)) {
+			snprintf(err, errlen, "stopped before batch %zu of %zu", b + 1, p.nbatches);
+			ret = -ECANCELED;
+			break;
+		}
 		r53_buf_t xml = { 0 };
 		ret = batch_xml(t, &p, from, to, &xml);
 		http_response_t resp;

@@ -1,0 +1,468 @@
+#include "obs/metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { COUNTER, GAUGE, HISTOGRAM } kind_t;
+
+typedef struct {
+	const char *name;
+	kind_t kind;
+	const char *labels[3];
+	const char *help;
+} family_t;
+
+static const family_t FAMILIES[M_COUNT] = {
+	[M_BUILD_INFO] = { "zonesync_build_info", GAUGE, { "version" }, "The version running." },
+	[M_START_TIME] = { "zonesync_start_time_seconds", GAUGE, { 0 },
+	                   "Unix time the daemon started." },
+	[M_RELOADS] = { "zonesync_config_reloads_total", COUNTER, { "result" },
+	                "Configuration reloads (SIGHUP) by result: ok, failed." },
+	[M_NOTIFY_RECEIVED] = { "zonesync_notify_received_total", COUNTER, { 0 },
+	                        "Queries received by the NOTIFY listener." },
+	[M_NOTIFY_ACCEPTED] = { "zonesync_notify_accepted_total", COUNTER, { "zone" },
+	                        "NOTIFYs accepted." },
+	[M_NOTIFY_REFUSED] = { "zonesync_notify_refused_total", COUNTER, { "reason" },
+	                       "Queries refused by the NOTIFY listener, by reason." },
+	[M_SOA_CHECKS] = { "zonesync_soa_checks_total", COUNTER, { "zone", "result" },
+	                   "SOA queries to the primary by result: newer, same, older, failed." },
+	[M_TRANSFERS] = { "zonesync_transfers_total", COUNTER, { "zone", "kind", "result" },
+	                  "Zone transfers by kind (ixfr, axfr) and result (ok, failed)." },
+	[M_TRANSFER_RECORDS] = { "zonesync_transfer_records_total", COUNTER, { "zone" },
+	                         "Records received in zone transfers." },
+	[M_TRANSFER_BYTES] = { "zonesync_transfer_bytes_total", COUNTER, { "zone" },
+	                       "Bytes of zone transfer messages received." },
+	[M_ZONE_SERIAL] = { "zonesync_zone_serial", GAUGE, { "zone" },
+	                    "The SOA serial of the zone held." },
+	[M_PRIMARY_SERIAL] = { "zonesync_primary_serial", GAUGE, { "zone" },
+	                       "The SOA serial the primary answered last." },
+	[M_ZONE_EXPIRED] = { "zonesync_zone_expired", GAUGE, { "zone" },
+	                     "1 when the zone expired (the primary silent for its SOA expire)." },
+	[M_TARGET_SERIAL] = { "zonesync_target_serial", GAUGE, { "zone", "target" },
+	                      "The SOA serial a target holds." },
+	[M_TARGET_OK] = { "zonesync_target_ok", GAUGE, { "zone", "target" },
+	                  "1 when the last push to the target succeeded." },
+	[M_SYNCS] = { "zonesync_syncs_total", COUNTER, { "zone", "target", "result" },
+	              "Pushes to targets by result: ok, failed, refused (a safety limit)." },
+	[M_SYNC_DURATION] = { "zonesync_sync_duration_seconds", HISTOGRAM, { "target" },
+	                      "Time one push to a target took." },
+	[M_RRSETS_CHANGED] = { "zonesync_rrsets_changed_total", COUNTER,
+	                       { "zone", "target", "op" },
+	                       "RRsets written to targets by operation: add, change, delete." },
+	[M_API_REQUESTS] = { "zonesync_api_requests_total", COUNTER, { "target" },
+	                     "Requests to the target's API (HTTP or DNS)." },
+	[M_API_RETRIES] = { "zonesync_api_retries_total", COUNTER, { "target" },
+	                    "Requests sent again after an error." },
+	[M_API_THROTTLES] = { "zonesync_api_throttles_total", COUNTER, { "target" },
+	                      "Retries because the provider throttled us." },
+	[M_LAST_SUCCESS] = { "zonesync_target_last_success_seconds", GAUGE, { "zone", "target" },
+	                     "Unix time of the last successful push to the target." },
+};
+
+/* Histogram bucket bounds (seconds): a one-record push takes tens of
+ * milliseconds, a first sync of a large zone minutes. */
+static const double BOUNDS[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
+#define NBOUNDS (sizeof(BOUNDS) / sizeof(BOUNDS[0]))
+
+typedef struct series {
+	struct series *next;
+	metric_t m;
+	double value; /* histograms: the sum */
+	uint64_t count;
+	uint64_t bucket[NBOUNDS]; /* observations <= BOUNDS[i] (not cumulative) */
+	char labels[];            /* rendered: zone="a.",target="b" */
+} series_t;
+
+#define NHEADS 1024
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static series_t *heads[NHEADS];
+
+const char *metrics_name(metric_t m)
+{
+	return m < M_COUNT ? FAMILIES[m].name : NULL;
+}
+
+/* A label value escaped as the text format wants; -1 when it does not fit. */
+static int escape(char *buf, size_t size, size_t *o, const char *v)
+{
+	for (const char *p = v != NULL ? v : ""; *p != '\0'; p++) {
+		if (*o + 3 >= size) {
+			return -1;
+		}
+		if (*p == '\\' || *p == '"') {
+			buf[(*o)++] = '\\';
+			buf[(*o)++] = *p;
+		} else if (*p == '\n') {
+			buf[(*o)++] = '\\';
+			buf[(*o)++] = 'n';
+		} else {
+			buf[(*o)++] = *p;
+		}
+	}
+	buf[*o] = '\0';
+	return 0;
+}
+
+/* name="value" pairs, joined by commas. */
+static int render_labels(metric_t m, va_list ap, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < 3 && FAMILIES[m].labels[i] != NULL; i++) {
+		int n = snprintf(buf + o, size - o, "%s%s=\"", i > 0 ? "," : "",
+		                 FAMILIES[m].labels[i]);
+		if (n < 0 || (size_t)n >= size - o) {
+			return -1;
+		}
+		o += (size_t)n;
+		if (escape(buf, size, &o, va_arg(ap, const char *)) != 0 || o + 2 >= size) {
+			return -1;
+		}
+		buf[o++] = '"';
+		buf[o] = '\0';
+	}
+	return 0;
+}
+
+static unsigned hash(metric_t m, const char *s)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)m;
+	for (; *s != '\0'; s++) {
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	}
+	return h % NHEADS;
+}
+
+/* The series, created at first use; called with the lock held. */
+static series_t *series_get(metric_t m, const char *labels)
+{
+	unsigned h = hash(m, labels);
+	for (series_t *s = heads[h]; s != NULL; s = s->next) {
+		if (s->m == m && strcmp(s->labels, labels) == 0) {
+			return s;
+		}
+	}
+	size_t len = strlen(labels);
+	series_t *s = calloc(1, sizeof(*s) + len + 1);
+	if (s == NULL) {
+		return NULL;
+	}
+	s->m = m;
+	memcpy(s->labels, labels, len + 1);
+	s->next = heads[h];
+	heads[h] = s;
+	return s;
+}
+
+typedef enum { OP_ADD, OP_SET, OP_OBSERVE } op_t;
+
+static void update(metric_t m, op_t op, double v, va_list ap)
+{
+	char labels[1024];
+	if (m >= M_COUNT || render_labels(m, ap, labels, sizeof(labels)) != 0) {
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	series_t *s = series_get(m, labels);
+	if (s != NULL) {
+		switch (op) {
+		case OP_ADD:
+			s->value += v;
+			break;
+		case OP_SET:
+			s->value = v;
+			break;
+		case OP_OBSERVE:
+			s->value += v;
+			s->count++;
+			for (size_t i = 0; i < NBOUNDS; i++) {
+				if (v <= BOUNDS[i]) {
+					s->bucket[i]++;
+					break;
+				}
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_add(metric_t m, double v, ...)
+{
+	va_list ap;
+	va_start(ap, v);
+	update(m, OP_ADD, v, ap);
+	va_end(ap);
+}
+
+void metrics_set(metric_t m, double v, ...)
+{
+	va_list ap;
+	va_start(ap, v);
+	update(m, OP_SET, v, ap);
+	va_end(ap);
+}
+
+void metrics_observe(metric_t m, double v, ...)
+{
+	va_list ap;
+	va_start(ap, v);
+	update(m, OP_OBSERVE, v, ap);
+	va_end(ap);
+}
+
+/* Does the series carry this rendered first label (zone="...")? */
+static bool first_label_is(const series_t *s, const char *want, size_t n)
+{
+	const char *name = FAMILIES[s->m].labels[0];
+	return name != NULL && strcmp(name, "zone") == 0 && strncmp(s->labels, want, n) == 0 &&
+	       (s->labels[n] == '\0' || s->labels[n] == ',');
+}
+
+void metrics_forget_zone(const char *zone)
+{
+	char want[1024] = "zone=\"";
+	size_t n = 6;
+	if (escape(want, sizeof(want), &n, zone) != 0) {
+		return;
+	}
+	want[n++] = '"';
+	want[n] = '\0';
+	pthread_mutex_lock(&lock);
+	for (size_t h = 0; h < NHEADS; h++) {
+		series_t **pp = &heads[h];
+		while (*pp != NULL) {
+			series_t *s = *pp;
+			if (first_label_is(s, want, n)) {
+				*pp = s->next;
+				free(s);
+			} else {
+				pp = &s->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_cleanup(void)
+{
+	pthread_mutex_lock(&lock);
+	for (size_t h = 0; h < NHEADS; h++) {
+		while (heads[h] != NULL) {
+			series_t *s = heads[h];
+			heads[h] = s->next;
+			free(s);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* --- rendering ------------------------------------------------------------ */
+
+typedef struct {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+} out_t;
+
+static void out_printf(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out_printf(out_t *o, const char *fmt, ...)
+{
+	for (int tries = 0; tries < 2 && !o->oom; tries++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = true;
+			return;
+		}
+		if ((size_t)n < o->cap - o->len) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = o->cap * 2 + (size_t)n + 1;
+		char *b = realloc(o->buf, cap);
+		if (b == NULL) {
+			o->oom = true;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+	const series_t *x = *(series_t *const *)a, *y = *(series_t *const *)b;
+	if (x->m != y->m) {
+		return x->m < y->m ? -1 : 1;
+	}
+	return strcmp(x->labels, y->labels);
+}
+
+static void render_series(out_t *o, const series_t *s)
+{
+	const char *name = FAMILIES[s->m].name;
+	const char *l = s->labels;
+	bool has = l[0] != '\0';
+	if (FAMILIES[s->m].kind != HISTOGRAM) {
+		out_printf(o, "%s%s%s%s %.15g\n", name, has ? "{" : "", l, has ? "}" : "", s->value);
+		return;
+	}
+	uint64_t cum = 0;
+	for (size_t i = 0; i < NBOUNDS; i++) {
+		cum += s->bucket[i];
+		out_printf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, l, has ? "," : "", BOUNDS[i],
+		           (unsigned long long)cum);
+	}
+	out_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, l, has ? "," : "",
+	           (unsigned long long)s->count);
+	out_printf(o, "%s_sum%s%s%s %.15g\n", name, has ? "{" : "", l, has ? "}" : "", s->value);
+	out_printf(o, "%s_count%s%s%s %llu\n", name, has ? "{" : "", l, has ? "}" : "",
+	           (unsigned long long)s->count);
+}
+
+char *metrics_render(size_t *len)
+{
+	static const char *const TYPES[] = { "counter", "gauge", "histogram" };
+	out_t o = { .cap = 4096 };
+	if ((o.buf = malloc(o.cap)) == NULL) {
+		return NULL;
+	}
+	o.buf[0] = '\0';
+	pthread_mutex_lock(&lock);
+	size_t n = 0, cap = 64;
+	series_t **all = malloc(cap * sizeof(*all));
+	for (size_t h = 0; h < NHEADS && all != NULL; h++) {
+		for (series_t *s = heads[h]; s != NULL; s = s->next) {
+			if (n == cap) {
+				series_t **a = realloc(all, cap * 2 * sizeof(*all));
+				if (a == NULL) {
+					free(all);
+					all = NULL;
+					break;
+				}
+				all = a;
+				cap *= 2;
+			}
+			all[n++] = s;
+		}
+	}
+	if (all != NULL) {
+		qsort(all, n, sizeof(*all), series_cmp);
+		for (size_t i = 0; i < n; i++) {
+			const family_t *f = &FAMILIES[all[i]->m];
+			if (i == 0 || all[i - 1]->m != all[i]->m) {
+				out_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
+				           f->name, TYPES[f->kind]);
+			}
+			render_series(&o, all[i]);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (all == NULL || o.oom) {
+		free(all);
+		free(o.buf);
+		return NULL;
+	}
+	free(all);
+	*len = o.len;
+	return o.buf;
+}
+
+/* --- the endpoint ----------------------------------------------------------- */
+
+struct metrics_server {
+	struct MHD_Daemon *d;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+	                                                         MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+	(void)cls, (void)version, (void)upload, (void)con_cls;
+	if (*upload_size != 0) {
+		*upload_size = 0; /* a body is never wanted: drop it */
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+	}
+	if (strcmp(url, "/metrics") != 0) {
+		return reply(c, MHD_HTTP_NOT_FOUND, "zonesync: metrics are at /metrics\n");
+	}
+	size_t len;
+	char *text = metrics_render(&len);
+	if (text == NULL) {
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+metrics_server_t *metrics_serve(const conf_addr_t *addr, char *err, size_t errlen)
+{
+	metrics_server_t *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	bool v6 = addr->ss.ss_family == AF_INET6;
+	uint16_t port = ntohs(v6 ? ((const struct sockaddr_in6 *)&addr->ss)->sin6_port
+	                         : ((const struct sockaddr_in *)&addr->ss)->sin_port);
+	errno = 0;
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0), port,
+	                        NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &addr->ss,
+	                        MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT,
+	                        10u, MHD_OPTION_END);
+	if (s->d == NULL) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		inet_ntop(addr->ss.ss_family,
+		          v6 ? (const void *)&((const struct sockaddr_in6 *)&addr->ss)->sin6_addr
+		             : (const void *)&((const struct sockaddr_in *)&addr->ss)->sin_addr,
+		          ip, sizeof(ip));
+		snprintf(err, errlen, "server.metrics: cannot listen on %s@%u: %s", ip, port,
+		         errno != 0 ? strerror(errno) : "failed");
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void metrics_server_stop(metrics_server_t *s)
+{
+	if (s != NULL) {
+		MHD_stop_daemon(s->d);
+		free(s);
+	}
+}

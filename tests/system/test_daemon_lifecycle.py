@@ -1,0 +1,357 @@
+"""The daemon's life: SIGHUP reloads (zones added, removed, changed; a bad
+file refused), SIGTERM in the middle of a push then a restart that
+converges, the Prometheus endpoint after a sync, systemd notifications,
+the pid file and the state lock.  Real knotd primaries, moto_server as
+Route 53."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+from conftest import ROOT
+from servers import LOOPBACK, Knot, Zonesync, free_port, wait_until, zonefile_serial
+from motolab import Moto, R53Zonesync, listing_view, primary_view, view_diff
+
+BINARY = os.environ.get("ZONESYNC_BIN", os.path.join(ROOT, "build", "zonesync"))
+
+
+def zone_text(origin, serial=1, extra=""):
+    return f"""$ORIGIN {origin}
+$TTL 3600
+@       SOA  ns1 hostmaster {serial} 3600 600 1209600 300
+        NS   ns1
+ns1     A    192.0.2.53
+www     A    192.0.2.80
+{extra}"""
+
+
+def big_zone(origin, n):
+    return zone_text(origin, extra="".join(f"h{i} A 198.51.{i // 250}.{i % 250 + 1}\n"
+                                           for i in range(n)))
+
+
+def status_json(zs, env=None):
+    r = subprocess.run([zs.bin, "status", "-c", zs.conf, "--json"], capture_output=True,
+                       text=True, timeout=30, env=env)
+    assert r.returncode in (0, 1), r.stderr
+    return json.loads(r.stdout)
+
+
+def scrape(port, path="/metrics"):
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=5) as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return r.read().decode()
+
+
+SAMPLE = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text -> ({(name, frozenset(labels.items())): value}, {family: type});
+    every sample line must parse and belong to a family declared before it."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, fam, kind = line.split(" ", 3)
+            assert kind in ("counter", "gauge", "histogram"), line
+            assert fam not in types, f"family declared twice: {line}"
+            types[fam] = kind
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+        fam = re.sub(r"_(bucket|sum|count)$", "", name) if name not in types else name
+        assert fam in types, f"sample before its TYPE: {line!r}"
+        lab = dict(LABEL.findall(labels))
+        key = (name, frozenset(lab.items()))
+        assert key not in samples, f"duplicate sample {line!r}"
+        samples[key] = value
+    return samples, types
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())))
+
+
+# --- SIGHUP ---------------------------------------------------------------------------
+
+def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: ARG001
+    port = free_port()
+    zones = {z: zone_text(z) for z in ("a.test.", "b.test.", "c.test.", "d.test.")}
+    knot = Knot(tmp_path / "knot", zones, port)
+    prim = [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}]
+    keys = {"xfr": knot.secret}
+    zs = Zonesync(BINARY, tmp_path / "zs", prim,
+                  [{"domain": "a.test.", "primary": "p"}, {"domain": "b.test.", "primary": "p"},
+                   {"domain": "d.test.", "max-delete": "50%", "primary": "p"}],
+                  keys=keys, port=port)
+    try:
+        knot.start()
+        zs.start()
+        for z in ("a.test.", "b.test.", "d.test."):
+            zs.wait_serial(z, 1, timeout=20)
+        pid = zs.proc.proc.pid
+        # Keep a, drop b, add c, change d (its max-delete).
+        mark = zs.mark()
+        Zonesync(BINARY, tmp_path / "zs", prim,
+                 [{"domain": "a.test.", "primary": "p"}, {"domain": "c.test.", "primary": "p"},
+                  {"domain": "d.test.", "max-delete": "40%", "primary": "p"}],
+                 keys=keys, port=port)
+        os.kill(pid, signal.SIGHUP)
+        zs.wait_log(r"configuration reloaded: zones=3 added=1 removed=1 restarted=1 "
+                    r"unchanged=1", since=mark)
+        assert zs.find(r"zone removed, its state is kept: zone=b\.test\.", since=mark)
+        assert zs.find(r"zone restarts, its configuration changed: zone=d\.test\.", since=mark)
+        zs.wait_serial("c.test.", 1, timeout=20)
+        # The listener is the same one: a change to a arrives by NOTIFY...
+        serial_a = knot.change("a.test.", set=[("new", 300, "A", "192.0.2.1")])
+        zs.wait_serial("a.test.", serial_a, timeout=20)
+        serial_d = knot.change("d.test.", set=[("new", 300, "A", "192.0.2.4")])
+        zs.wait_serial("d.test.", serial_d, timeout=20)
+        # ... and b is no longer ours: its NOTIFY is refused, its file stays.
+        mark = zs.mark()
+        knot.change("b.test.", set=[("new", 300, "A", "192.0.2.2")])
+        time.sleep(1.5)
+        assert zonefile_serial(zs.zonefile("b.test.")) == 1
+        assert not zs.find(r"zone=b\.test\.", since=mark), zs.log()
+        assert zs.proc.proc.pid == pid and zs.alive()
+        # status lists the zones of the running configuration.
+        st = status_json(zs)
+        assert st["daemon"] == {"running": True, "pid": pid}
+        assert sorted(z["zone"] for z in st["zones"]) == ["a.test.", "c.test.", "d.test."]
+
+        # A file with an error: refused with its place, the running one stays.
+        with open(zs.conf) as f:
+            good = f.read()
+        with open(zs.conf, "w") as f:
+            f.write(good.replace("max-delete: 40%", "max-delete: lots"))
+        mark = zs.mark()
+        os.kill(pid, signal.SIGHUP)
+        zs.wait_log(r"reload failed, the running configuration stays", since=mark)
+        assert zs.find(r"reload failed: .*zonesync\.yaml:\d+:\d+: .*max-delete", since=mark)
+        serial_c = knot.change("c.test.", set=[("late", 300, "A", "192.0.2.3")])
+        zs.wait_serial("c.test.", serial_c, timeout=20)
+
+        # The secret is never in the log, at debug level either.
+        assert knot.secret not in zs.log(tail=None)
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
+
+
+# --- SIGTERM in the middle of a push --------------------------------------------------
+
+def test_sigterm_mid_push_then_restart_converges(tmp_path, zonesync):  # noqa: ARG001
+    zone = "big.test."
+    moto = Moto(tmp_path / "moto").start()
+    port = free_port()
+    knot = Knot(tmp_path / "knot", {zone: big_zone(zone, 4000)}, port)
+    zid = moto.create_zone(zone)
+    (tmp_path / "zs").mkdir()
+    # One request a second: the first push takes 5 change batches (1,000
+    # records each), several seconds; SIGTERM lands between two of them.
+    zs = R53Zonesync(BINARY, tmp_path / "zs", moto.endpoint, knot.port, knot.secret,
+                     [{"domain": zone, "primary": "p"}],
+                     [{"id": "aws", "hosted-zone-id": zid, "rate-limit": 1}], port=port)
+    try:
+        knot.start()
+        mark = moto.mark()
+        zs.start()
+        wait_until(lambda: moto.requests(mark, zid)["change"] >= 1, 60,
+                   what="the first change batch")
+        t0 = time.monotonic()
+        assert zs.stop(timeout=30) == 0, zs.log()
+        took = time.monotonic() - t0
+        sent = moto.requests(mark, zid)["change"]
+        assert sent < 5, f"the whole push ran ({sent} batches): not interrupted"
+        assert took < 15, f"SIGTERM took {took:.1f} s"
+        assert zs.find(r"target push interrupted: zone=big\.test\. target=aws .*dirty=yes")
+        st = status_json(zs, env=zs.env)
+        (t,) = st["zones"][0]["targets"]
+        assert st["daemon"]["running"] is False
+        assert t["state"] == "dirty" and t["dirty"] is True and t["last_error"] is None, t
+        # Half the zone is there: the restart reads it and sends the rest.
+        mark = zs.mark()
+        zs.start()
+        zs.wait_log(r"target synced: zone=big\.test\. target=aws serial=1 mode=full",
+                    timeout=120, since=mark)
+        got = listing_view(moto.list(zid), zone)
+        want, _ = primary_view(knot.axfr(zone), zone)
+        assert got == want, view_diff(got, want)
+        st = status_json(zs, env=zs.env)
+        assert st["zones"][0]["targets"][0]["state"] == "ok"
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
+        moto.stop()
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+def test_metrics_after_a_sync(tmp_path, zonesync):  # noqa: ARG001
+    zone = "m.test."
+    port, mport = free_port(), free_port()
+    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port)
+    zs = Zonesync(BINARY, tmp_path / "zs",
+                  [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}],
+                  [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port,
+                  extra_server={"metrics": f"{LOOPBACK}@{mport}"})
+    try:
+        knot.start()
+        zs.start()
+        zs.wait_serial(zone, 1, timeout=20)
+        serial = knot.change(zone, set=[("new", 300, "A", "192.0.2.9")])
+        zs.wait_serial(zone, serial, timeout=20)
+        # An unsigned NOTIFY for a zone whose primary has a key: refused.
+        q = dns.message.make_query(zone, dns.rdatatype.SOA)
+        q.set_opcode(dns.opcode.NOTIFY)
+        dns.query.udp(q, LOOPBACK, port=port, timeout=5)
+
+        text = scrape(mport)
+        s, types = parse_metrics(text)
+        z, t = {"zone": zone}, {"zone": zone, "target": "file"}
+        assert types["zonesync_sync_duration_seconds"] == "histogram"
+        assert types["zonesync_syncs_total"] == "counter"
+        assert types["zonesync_target_serial"] == "gauge"
+        assert value(s, "zonesync_zone_serial", **z) == serial
+        assert value(s, "zonesync_primary_serial", **z) == serial
+        assert value(s, "zonesync_target_serial", **t) == serial
+        assert value(s, "zonesync_target_ok", **t) == 1
+        assert value(s, "zonesync_zone_expired", **z) == 0
+        assert value(s, "zonesync_syncs_total", **t, result="ok") == 2
+        assert value(s, "zonesync_transfers_total", **z, kind="axfr", result="ok") == 1
+        assert value(s, "zonesync_transfers_total", **z, kind="ixfr", result="ok") == 1
+        assert value(s, "zonesync_transfer_records_total", **z) >= 5
+        assert value(s, "zonesync_soa_checks_total", **z, result="newer") == 2
+        assert value(s, "zonesync_notify_accepted_total", **z) >= 1
+        assert value(s, "zonesync_notify_refused_total", reason="unsigned") == 1
+        assert value(s, "zonesync_notify_received_total") >= 2
+        last = value(s, "zonesync_target_last_success_seconds", **t)
+        assert abs(last - time.time()) < 60
+        assert value(s, "zonesync_build_info", version=re.search(
+            r'version="([^"]+)"', text).group(1)) == 1
+        # The histogram: cumulative buckets, +Inf = count = pushes.
+        buckets = sorted(((float(dict(k[1])["le"]), v) for k, v in s.items()
+                          if k[0] == "zonesync_sync_duration_seconds_bucket"
+                          and dict(k[1])["target"] == "file"))
+        counts = [v for _, v in buckets]
+        assert counts == sorted(counts) and buckets[-1][0] == float("inf")
+        assert buckets[-1][1] == value(s, "zonesync_sync_duration_seconds_count",
+                                       target="file") == 2
+        assert value(s, "zonesync_sync_duration_seconds_sum", target="file") > 0
+        # Anything but /metrics is 404.
+        try:
+            scrape(mport, "/other")
+            raise AssertionError("/other answered 200")
+        except urllib.error.HTTPError as e:
+            assert e.code == 404
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
+
+
+# --- systemd, pid file, lock ------------------------------------------------------------
+
+def test_systemd_notifications(tmp_path, zonesync):  # noqa: ARG001
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(10)
+    zone = "s.test."
+    port = free_port()
+    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port)
+    zs = Zonesync(BINARY, tmp_path / "zs",
+                  [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}],
+                  [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port)
+    zs.proc.env = {**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}
+
+    def until(state):
+        seen = []
+        while True:
+            msg = sock.recv(4096).decode()
+            seen.append(msg)
+            if state in msg.split("\n"):
+                return seen
+
+    try:
+        knot.start()
+        zs.start()
+        until("READY=1")
+        assert any("WATCHDOG=1" in m for m in until("WATCHDOG=1"))
+        os.kill(zs.proc.proc.pid, signal.SIGHUP)
+        until("RELOADING=1")
+        until("READY=1")
+        zs.proc.proc.send_signal(signal.SIGTERM)
+        until("STOPPING=1")
+        assert zs.stop() == 0
+    finally:
+        zs.stop()
+        knot.stop()
+        sock.close()
+
+
+def test_pid_file_and_state_lock(tmp_path, zonesync):  # noqa: ARG001
+    zone = "p.test."
+    port = free_port()
+    pid_file = str(tmp_path / "zonesync.pid")
+    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port, notify=False)
+    prim = [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}]
+    zs = Zonesync(BINARY, tmp_path / "zs", prim, [{"domain": zone, "primary": "p"}],
+                  keys={"xfr": knot.secret}, port=port,
+                  extra_server={"pid-file": pid_file})
+    try:
+        knot.start()
+        zs.start()
+        with open(pid_file) as f:
+            assert int(f.read()) == zs.proc.proc.pid
+        # A second daemon with the same pid file is refused at once.
+        r = subprocess.run([BINARY, "run", "-c", zs.conf], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 1
+        assert f"server.pid-file: {pid_file} names a running zonesync (pid " \
+               f"{zs.proc.proc.pid})" in r.stderr, r.stderr
+        # One with its own pid file and listener, but the same state: refused too.
+        other = tmp_path / "other.yaml"
+        with open(zs.conf) as f:
+            text = f.read()
+        other.write_text(text.replace(pid_file, str(tmp_path / "other.pid"))
+                         .replace(f"{LOOPBACK}@{port}", f"{LOOPBACK}@{free_port()}"))
+        r = subprocess.run([BINARY, "run", "-c", str(other)], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 1
+        assert f"is in use by another zonesync run (pid {zs.proc.proc.pid})" in r.stderr
+        assert not os.path.exists(tmp_path / "other.pid")
+        r = subprocess.run([BINARY, "status", "-c", zs.conf], capture_output=True, text=True)
+        assert f"daemon: running, pid {zs.proc.proc.pid}" in r.stdout
+        assert zs.stop() == 0
+        assert not os.path.exists(pid_file)
+        r = subprocess.run([BINARY, "status", "-c", zs.conf], capture_output=True, text=True)
+        assert "daemon: not running" in r.stdout
+        # A stale pid file (a dead process) does not stop a start.
+        with open(pid_file, "w") as f:
+            f.write("999999999\n")
+        zs.start()
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
