@@ -2037,8 +2037,8 @@ static void test_zone_find(void **state)
 /* --- examples ----------------------------------------------------------- */
 
 static const char *const EXAMPLES[] = {
-	"exec.yaml",    "multi.yaml",    "powerdns.yaml", "rfc2136.yaml",
-	"route53.yaml", "zonefile.yaml", "zonesync.yaml",
+	"exec.yaml",    "multi.yaml",   "powerdns.yaml", "quickstart-route53.yaml",
+	"rfc2136.yaml", "route53.yaml", "zonefile.yaml", "zonesync.yaml",
 };
 #define NEXAMPLES (sizeof(EXAMPLES) / sizeof(EXAMPLES[0]))
 
