@@ -203,6 +203,50 @@ def test_sigterm_mid_push_then_restart_converges(tmp_path, zonesync):  # noqa: A
         moto.stop()
 
 
+def test_reload_waits_for_the_old_zones_push(tmp_path, zonesync):  # noqa: ARG001
+    """A zone changed by a reload while its push runs: the push goes on to
+    its end under the old configuration, and only then does the restarted
+    zone run (never two pushes to one target at once)."""
+    zone = "big.test."
+    moto = Moto(tmp_path / "moto").start()
+    port = free_port()
+    knot = Knot(tmp_path / "knot", {zone: big_zone(zone, 3000)}, port)
+    zid = moto.create_zone(zone)
+    (tmp_path / "zs").mkdir()
+    target = [{"id": "aws", "hosted-zone-id": zid, "rate-limit": 1}]
+
+    def config(max_delete):
+        return R53Zonesync(BINARY, tmp_path / "zs", moto.endpoint, knot.port, knot.secret,
+                           [{"domain": zone, "max-delete": max_delete}], target, port=port)
+    zs = config("30%")
+    try:
+        knot.start()
+        mark = moto.mark()
+        zs.start()
+        wait_until(lambda: moto.requests(mark, zid)["change"] >= 1, 60,
+                   what="the first change batch")
+        log_mark = zs.mark()
+        config("20%")
+        os.kill(zs.proc.proc.pid, signal.SIGHUP)
+        zs.wait_log(r"configuration reloaded: zones=1 added=0 removed=0 restarted=1",
+                    since=log_mark)
+        synced = zs.wait_log(r"target synced: zone=big\.test\. target=aws serial=1 mode=full",
+                             timeout=120, since=log_mark)
+        again = zs.wait_log(r"zone up to date: zone=big\.test\. serial=1", timeout=30,
+                            since=log_mark)
+        lines = zs.lines()[log_mark:]
+        assert lines.index(synced) < lines.index(again), "\n".join(lines)
+        got = listing_view(moto.list(zid), zone)
+        want, _ = primary_view(knot.axfr(zone), zone)
+        assert got == want, view_diff(got, want)
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
+        moto.stop()
+
+
 # --- metrics ----------------------------------------------------------------------------
 
 def test_metrics_after_a_sync(tmp_path, zonesync):  # noqa: ARG001

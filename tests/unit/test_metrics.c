@@ -1,0 +1,182 @@
+/* The metrics registry: the Prometheus text it renders (families declared
+ * once, labels escaped, histograms cumulative), forgetting a zone, and
+ * updates from many threads at once. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "obs/metrics.h"
+
+static int teardown(void **state)
+{
+	(void)state;
+	metrics_cleanup();
+	return 0;
+}
+
+static char *render(void)
+{
+	size_t len;
+	char *text = metrics_render(&len);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	return text;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+		n++;
+	}
+	return n;
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	char *text = render();
+	assert_string_equal(text, "");
+	free(text);
+}
+
+static void test_counter_gauge(void **state)
+{
+	(void)state;
+	metrics_add(M_SYNCS, 1, "example.com.", "aws", "ok");
+	metrics_add(M_SYNCS, 2, "example.com.", "aws", "ok");
+	metrics_add(M_SYNCS, 1, "example.com.", "aws", "failed");
+	metrics_set(M_ZONE_SERIAL, 7, "example.com.");
+	metrics_set(M_ZONE_SERIAL, 2026112701, "example.com.");
+	metrics_add(M_NOTIFY_RECEIVED, 1);
+	char *text = render();
+	assert_non_null(strstr(text, "# TYPE zonesync_syncs_total counter\n"));
+	assert_non_null(strstr(text, "zonesync_syncs_total{zone=\"example.com.\",target=\"aws\","
+	                             "result=\"ok\"} 3\n"));
+	assert_non_null(strstr(text, "result=\"failed\"} 1\n"));
+	/* A gauge holds the last value, printed in full (no exponent). */
+	assert_non_null(strstr(text, "zonesync_zone_serial{zone=\"example.com.\"} 2026112701\n"));
+	assert_non_null(strstr(text, "zonesync_notify_received_total 1\n"));
+	/* Each family declared once, before its samples. */
+	assert_int_equal(count(text, "# TYPE zonesync_syncs_total "), 1);
+	assert_true(strstr(text, "# HELP zonesync_syncs_total") <
+	            strstr(text, "zonesync_syncs_total{"));
+	free(text);
+}
+
+static void test_escaping(void **state)
+{
+	(void)state;
+	metrics_add(M_API_REQUESTS, 1, "a\"b\\c\nd");
+	char *text = render();
+	assert_non_null(strstr(text, "zonesync_api_requests_total{target=\"a\\\"b\\\\c\\nd\"} 1\n"));
+	free(text);
+}
+
+static void test_histogram(void **state)
+{
+	(void)state;
+	metrics_observe(M_SYNC_DURATION, 0.01, "aws");
+	metrics_observe(M_SYNC_DURATION, 0.3, "aws");
+	metrics_observe(M_SYNC_DURATION, 0.3, "aws");
+	metrics_observe(M_SYNC_DURATION, 1000, "aws"); /* beyond the last bound */
+	char *text = render();
+	assert_non_null(strstr(text, "# TYPE zonesync_sync_duration_seconds histogram\n"));
+	const char *b = "zonesync_sync_duration_seconds_bucket{target=\"aws\",";
+	char line[200];
+	snprintf(line, sizeof(line), "%sle=\"0.05\"} 1\n", b);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof(line), "%sle=\"0.25\"} 1\n", b);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof(line), "%sle=\"0.5\"} 3\n", b);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof(line), "%sle=\"300\"} 3\n", b);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof(line), "%sle=\"+Inf\"} 4\n", b);
+	assert_non_null(strstr(text, line));
+	assert_non_null(strstr(text, "zonesync_sync_duration_seconds_count{target=\"aws\"} 4\n"));
+	assert_non_null(strstr(text, "zonesync_sync_duration_seconds_sum{target=\"aws\"} 1000.61\n"));
+	free(text);
+}
+
+static void test_forget_zone(void **state)
+{
+	(void)state;
+	metrics_set(M_ZONE_SERIAL, 1, "a.test.");
+	metrics_set(M_ZONE_SERIAL, 2, "a.test.b.");
+	metrics_set(M_TARGET_SERIAL, 1, "a.test.", "aws");
+	metrics_add(M_API_REQUESTS, 1, "a.test."); /* a target named so: kept */
+	metrics_forget_zone("a.test.");
+	char *text = render();
+	assert_null(strstr(text, "{zone=\"a.test.\"}"));
+	assert_null(strstr(text, "zone=\"a.test.\",target"));
+	assert_non_null(strstr(text, "zonesync_zone_serial{zone=\"a.test.b.\"} 2\n"));
+	assert_non_null(strstr(text, "zonesync_api_requests_total{target=\"a.test.\"} 1\n"));
+	free(text);
+}
+
+#define THREADS 8
+#define ROUNDS 20000
+
+static void *hammer(void *arg)
+{
+	char target[16];
+	snprintf(target, sizeof(target), "t%d", (int)(intptr_t)arg % 2);
+	for (int i = 0; i < ROUNDS; i++) {
+		metrics_add(M_API_REQUESTS, 1, target);
+		metrics_observe(M_SYNC_DURATION, 0.1, target);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	pthread_t th[THREADS];
+	for (intptr_t i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, hammer, (void *)i), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+	}
+	char *text = render();
+	char want[128];
+	snprintf(want, sizeof(want), "zonesync_api_requests_total{target=\"t0\"} %d\n",
+	         THREADS / 2 * ROUNDS);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "zonesync_sync_duration_seconds_count{target=\"t1\"} %d\n",
+	         THREADS / 2 * ROUNDS);
+	assert_non_null(strstr(text, want));
+	free(text);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int m = 0; m < M_COUNT; m++) {
+		const char *n = metrics_name((metric_t)m);
+		assert_non_null(n);
+		assert_int_equal(strncmp(n, "zonesync_", 9), 0);
+	}
+	assert_null(metrics_name(M_COUNT));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_empty, teardown),
+		cmocka_unit_test_teardown(test_counter_gauge, teardown),
+		cmocka_unit_test_teardown(test_escaping, teardown),
+		cmocka_unit_test_teardown(test_histogram, teardown),
+		cmocka_unit_test_teardown(test_forget_zone, teardown),
+		cmocka_unit_test_teardown(test_threads, teardown),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
