@@ -239,7 +239,10 @@ static void reload(struct daemon *d)
 		log_error("reload failed, the running configuration stays: %s", err);
 	}
 	metrics_add(M_RELOADS, 1, ret == 0 ? "ok" : "failed");
-	sd("READY=1");
+	char ready[96];
+	snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%zu zones%s", sched_conf(d->sched)->nzone,
+	         ret == 0 ? "" : " (the last reload failed: see the log)");
+	sd(ready);
 }
 
 /* Everything that needs the starting user: the pid file (first: "already
@@ -348,7 +351,9 @@ int cli_run(int argc, char **argv)
 #endif
 	log_info("started: zones=%zu listen=%zu metrics=%s pid=%ld", conf->nzone,
 	         conf->server.nlisten, d.metrics != NULL ? "yes" : "no", (long)getpid());
-	sd("READY=1");
+	char ready[64];
+	snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%zu zones", conf->nzone);
+	sd(ready);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	log_info("stopped");
 	rc = CLI_OK;

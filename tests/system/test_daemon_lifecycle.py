@@ -5,17 +5,22 @@ the pid file and the state lock.  Real knotd primaries, moto_server as
 Route 53."""
 import json
 import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rdatatype
+import pytest
 
 from conftest import ROOT
 from servers import LOOPBACK, Knot, Zonesync, free_port, wait_until, zonefile_serial
@@ -339,7 +344,7 @@ def test_systemd_notifications(tmp_path, zonesync):  # noqa: ARG001
     try:
         knot.start()
         zs.start()
-        until("READY=1")
+        assert "STATUS=1 zones" in until("READY=1")[-1].split("\n")
         assert any("WATCHDOG=1" in m for m in until("WATCHDOG=1"))
         os.kill(zs.proc.proc.pid, signal.SIGHUP)
         until("RELOADING=1")
@@ -399,3 +404,39 @@ def test_pid_file_and_state_lock(tmp_path, zonesync):  # noqa: ARG001
     finally:
         zs.stop()
         knot.stop()
+
+
+def test_user_drops_privileges_after_binding(tmp_path, zonesync):  # noqa: ARG001
+    """Started as root with `user: nobody`: the sockets are bound first,
+    then every file (state, lock, zone files) is written as nobody."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to change user")
+    nobody = pwd.getpwnam("nobody")
+    zone = "u.test."
+    port = free_port()
+    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port)
+    base = tempfile.mkdtemp(prefix="zonesync-user-")  # outside pytest's 0700 tree
+    os.chmod(base, 0o755)
+    try:
+        zs = Zonesync(BINARY, base, [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]",
+                                      "key": "xfr"}],
+                      [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port,
+                      extra_server={"user": "nobody"})
+        for d in (zs.state, zs.out):
+            os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        knot.start()
+        zs.start()
+        zs.wait_serial(zone, 1, timeout=20)
+        with open(f"/proc/{zs.proc.proc.pid}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        assert all(int(u) == nobody.pw_uid for u in uids), uids
+        for path in (os.path.join(zs.state, "state.db"), os.path.join(zs.state, "daemon.lock"),
+                     zs.zonefile(zone)):
+            assert os.stat(path).st_uid == nobody.pw_uid, path
+        assert zs.find(r"privileges dropped: user=nobody")
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
+        shutil.rmtree(base, ignore_errors=True)
