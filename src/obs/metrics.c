@@ -84,6 +84,7 @@ typedef struct series {
 #define NHEADS 1024
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static series_t *heads[NHEADS];
+static size_t nseries;
 
 const char *metrics_name(metric_t m)
 {
@@ -159,6 +160,7 @@ static series_t *series_get(metric_t m, const char *labels)
 	memcpy(s->labels, labels, len + 1);
 	s->next = heads[h];
 	heads[h] = s;
+	nseries++;
 	return s;
 }
 
@@ -243,6 +245,7 @@ void metrics_forget_zone(const char *zone)
 			series_t *s = *pp;
 			if (first_label_is(s, want, n)) {
 				*pp = s->next;
+				nseries--;
 				free(s);
 			} else {
 				pp = &s->next;
@@ -259,6 +262,7 @@ void metrics_cleanup(void)
 		while (heads[h] != NULL) {
 			series_t *s = heads[h];
 			heads[h] = s->next;
+			nseries--;
 			free(s);
 		}
 	}
@@ -316,7 +320,15 @@ static void render_series(out_t *o, const series_t *s)
 	const char *l = s->labels;
 	bool has = l[0] != '\0';
 	if (FAMILIES[s->m].kind != HISTOGRAM) {
-		out_printf(o, "%s%s%s%s %.15g\n", name, has ? "{" : "", l, has ? "}" : "", s->value);
+		double v = s->value;
+		/* Counters, serials and times are whole numbers: printed as
+		 * integers (exact, and several times faster than %g). */
+		if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(long long)v) {
+			out_printf(o, "%s%s%s%s %lld\n", name, has ? "{" : "", l, has ? "}" : "",
+			           (long long)v);
+		} else {
+			out_printf(o, "%s%s%s%s %.15g\n", name, has ? "{" : "", l, has ? "}" : "", v);
+		}
 		return;
 	}
 	uint64_t cum = 0;
@@ -340,25 +352,28 @@ char *metrics_render(size_t *len)
 		return NULL;
 	}
 	o.buf[0] = '\0';
+	/* Copies of the series (one block), taken under the lock; sorted and
+	 * printed after it, so that a scrape of a large registry holds no
+	 * update up for long. */
 	pthread_mutex_lock(&lock);
-	size_t n = 0, cap = 64;
-	series_t **all = malloc(cap * sizeof(*all));
-	for (size_t h = 0; h < NHEADS && all != NULL; h++) {
-		for (series_t *s = heads[h]; s != NULL; s = s->next) {
-			if (n == cap) {
-				series_t **a = realloc(all, cap * 2 * sizeof(*all));
-				if (a == NULL) {
-					free(all);
-					all = NULL;
-					break;
-				}
-				all = a;
-				cap *= 2;
-			}
-			all[n++] = s;
+	size_t n = 0, bytes = 0;
+	for (size_t h = 0; h < NHEADS; h++) {
+		for (const series_t *s = heads[h]; s != NULL; s = s->next) {
+			bytes += (sizeof(*s) + strlen(s->labels) + 8) & ~(size_t)7;
 		}
 	}
-	if (all != NULL) {
+	series_t **all = malloc((nseries + 1) * sizeof(*all));
+	char *block = malloc(bytes + 1);
+	bool complete = all != NULL && block != NULL;
+	for (size_t h = 0, o = 0; h < NHEADS && complete; h++) {
+		for (const series_t *s = heads[h]; s != NULL; s = s->next) {
+			size_t size = sizeof(*s) + strlen(s->labels) + 1;
+			all[n++] = memcpy(block + o, s, size);
+			o += (size + 7) & ~(size_t)7;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (complete) {
 		qsort(all, n, sizeof(*all), series_cmp);
 		for (size_t i = 0; i < n; i++) {
 			const family_t *f = &FAMILIES[all[i]->m];
@@ -369,13 +384,12 @@ char *metrics_render(size_t *len)
 			render_series(&o, all[i]);
 		}
 	}
-	pthread_mutex_unlock(&lock);
-	if (all == NULL || o.oom) {
-		free(all);
+	free(block);
+	free(all);
+	if (!complete || o.oom) {
 		free(o.buf);
 		return NULL;
 	}
-	free(all);
 	*len = o.len;
 	return o.buf;
 }
