@@ -91,6 +91,56 @@ def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())))
 
 
+def one_zone(workdir, zone, notify=True, **extra_server):
+    """A knotd primary of one small zone and zonesync (zonefile target)
+    listening for its NOTIFYs; neither started."""
+    port = free_port()
+    knot = Knot(os.path.join(workdir, "knot"), {zone: zone_text(zone)}, port, notify=notify)
+    zs = Zonesync(BINARY, os.path.join(workdir, "zs"),
+                  [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}],
+                  [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port,
+                  extra_server=extra_server)
+    return knot, zs
+
+
+class BigLab:
+    """moto_server with a hosted zone, a knotd primary of a zone of n
+    records, and zonesync pushing it at one request a second: a first push
+    of several change batches (1,000 records each) that takes seconds."""
+
+    def __init__(self, tmp_path, zone, n):
+        self.tmp, self.zone = tmp_path, zone
+        self.moto = Moto(tmp_path / "moto").start()
+        self.port = free_port()
+        self.knot = Knot(tmp_path / "knot", {zone: big_zone(zone, n)}, self.port)
+        self.zid = self.moto.create_zone(zone)
+        (tmp_path / "zs").mkdir()
+        self.zs = None
+
+    def zonesync(self, **zone_keys):
+        """(Re)write zonesync's config; the Zonesync of it."""
+        self.zs = R53Zonesync(BINARY, self.tmp / "zs", self.moto.endpoint, self.knot.port,
+                              self.knot.secret, [{"domain": self.zone, **zone_keys}],
+                              [{"id": "aws", "hosted-zone-id": self.zid, "rate-limit": 1}],
+                              port=self.port)
+        return self.zs
+
+    def first_batch_sent(self, since):
+        wait_until(lambda: self.moto.requests(since, self.zid)["change"] >= 1, 60,
+                   what="the first change batch")
+
+    def assert_converged(self):
+        got = listing_view(self.moto.list(self.zid), self.zone)
+        want, _ = primary_view(self.knot.axfr(self.zone), self.zone)
+        assert got == want, view_diff(got, want)
+
+    def close(self):
+        if self.zs is not None:
+            self.zs.stop()
+        self.knot.stop()
+        self.moto.stop()
+
+
 # --- SIGHUP ---------------------------------------------------------------------------
 
 def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: ARG001
@@ -162,27 +212,17 @@ def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: AR
 # --- SIGTERM in the middle of a push --------------------------------------------------
 
 def test_sigterm_mid_push_then_restart_converges(tmp_path, zonesync):  # noqa: ARG001
-    zone = "big.test."
-    moto = Moto(tmp_path / "moto").start()
-    port = free_port()
-    knot = Knot(tmp_path / "knot", {zone: big_zone(zone, 4000)}, port)
-    zid = moto.create_zone(zone)
-    (tmp_path / "zs").mkdir()
-    # One request a second: the first push takes 5 change batches (1,000
-    # records each), several seconds; SIGTERM lands between two of them.
-    zs = R53Zonesync(BINARY, tmp_path / "zs", moto.endpoint, knot.port, knot.secret,
-                     [{"domain": zone, "primary": "p"}],
-                     [{"id": "aws", "hosted-zone-id": zid, "rate-limit": 1}], port=port)
+    lab = BigLab(tmp_path, "big.test.", 4000)
+    zs = lab.zonesync()
     try:
-        knot.start()
-        mark = moto.mark()
+        lab.knot.start()
+        mark = lab.moto.mark()
         zs.start()
-        wait_until(lambda: moto.requests(mark, zid)["change"] >= 1, 60,
-                   what="the first change batch")
+        lab.first_batch_sent(mark)
         t0 = time.monotonic()
         assert zs.stop(timeout=30) == 0, zs.log()
         took = time.monotonic() - t0
-        sent = moto.requests(mark, zid)["change"]
+        sent = lab.moto.requests(mark, lab.zid)["change"]
         assert sent < 5, f"the whole push ran ({sent} batches): not interrupted"
         assert took < 15, f"SIGTERM took {took:.1f} s"
         assert zs.find(r"target push interrupted: zone=big\.test\. target=aws .*dirty=yes")
@@ -190,48 +230,32 @@ def test_sigterm_mid_push_then_restart_converges(tmp_path, zonesync):  # noqa: A
         (t,) = st["zones"][0]["targets"]
         assert st["daemon"]["running"] is False
         assert t["state"] == "dirty" and t["dirty"] is True and t["last_error"] is None, t
-        # Half the zone is there: the restart reads it and sends the rest.
+        # Part of the zone is there: the restart reads it and sends the rest.
         mark = zs.mark()
         zs.start()
         zs.wait_log(r"target synced: zone=big\.test\. target=aws serial=1 mode=full",
                     timeout=120, since=mark)
-        got = listing_view(moto.list(zid), zone)
-        want, _ = primary_view(knot.axfr(zone), zone)
-        assert got == want, view_diff(got, want)
-        st = status_json(zs, env=zs.env)
-        assert st["zones"][0]["targets"][0]["state"] == "ok"
+        lab.assert_converged()
+        assert status_json(zs, env=zs.env)["zones"][0]["targets"][0]["state"] == "ok"
         assert zs.stop() == 0
         assert zs.problems() == []
     finally:
-        zs.stop()
-        knot.stop()
-        moto.stop()
+        lab.close()
 
 
 def test_reload_waits_for_the_old_zones_push(tmp_path, zonesync):  # noqa: ARG001
     """A zone changed by a reload while its push runs: the push goes on to
     its end under the old configuration, and only then does the restarted
     zone run (never two pushes to one target at once)."""
-    zone = "big.test."
-    moto = Moto(tmp_path / "moto").start()
-    port = free_port()
-    knot = Knot(tmp_path / "knot", {zone: big_zone(zone, 3000)}, port)
-    zid = moto.create_zone(zone)
-    (tmp_path / "zs").mkdir()
-    target = [{"id": "aws", "hosted-zone-id": zid, "rate-limit": 1}]
-
-    def config(max_delete):
-        return R53Zonesync(BINARY, tmp_path / "zs", moto.endpoint, knot.port, knot.secret,
-                           [{"domain": zone, "max-delete": max_delete}], target, port=port)
-    zs = config("30%")
+    lab = BigLab(tmp_path, "big.test.", 3000)
+    zs = lab.zonesync(**{"max-delete": "30%"})
     try:
-        knot.start()
-        mark = moto.mark()
+        lab.knot.start()
+        mark = lab.moto.mark()
         zs.start()
-        wait_until(lambda: moto.requests(mark, zid)["change"] >= 1, 60,
-                   what="the first change batch")
+        lab.first_batch_sent(mark)
         log_mark = zs.mark()
-        config("20%")
+        lab.zonesync(**{"max-delete": "20%"})  # the new file; the same process
         os.kill(zs.proc.proc.pid, signal.SIGHUP)
         zs.wait_log(r"configuration reloaded: zones=1 added=0 removed=0 restarted=1",
                     since=log_mark)
@@ -241,27 +265,21 @@ def test_reload_waits_for_the_old_zones_push(tmp_path, zonesync):  # noqa: ARG00
                             since=log_mark)
         lines = zs.lines()[log_mark:]
         assert lines.index(synced) < lines.index(again), "\n".join(lines)
-        got = listing_view(moto.list(zid), zone)
-        want, _ = primary_view(knot.axfr(zone), zone)
-        assert got == want, view_diff(got, want)
+        lab.assert_converged()
         assert zs.stop() == 0
         assert zs.problems() == []
     finally:
-        zs.stop()
-        knot.stop()
-        moto.stop()
+        lab.zs = zs
+        lab.close()
 
 
 # --- metrics ----------------------------------------------------------------------------
 
 def test_metrics_after_a_sync(tmp_path, zonesync):  # noqa: ARG001
     zone = "m.test."
-    port, mport = free_port(), free_port()
-    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port)
-    zs = Zonesync(BINARY, tmp_path / "zs",
-                  [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}],
-                  [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port,
-                  extra_server={"metrics": f"{LOOPBACK}@{mport}"})
+    mport = free_port()
+    knot, zs = one_zone(tmp_path, zone, metrics=f"{LOOPBACK}@{mport}")
+    port = zs.port
     try:
         knot.start()
         zs.start()
@@ -325,12 +343,7 @@ def test_systemd_notifications(tmp_path, zonesync):  # noqa: ARG001
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
     sock.settimeout(10)
-    zone = "s.test."
-    port = free_port()
-    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port)
-    zs = Zonesync(BINARY, tmp_path / "zs",
-                  [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}],
-                  [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port)
+    knot, zs = one_zone(tmp_path, "s.test.")
     zs.proc.env = {**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}
 
     def until(state):
@@ -359,14 +372,9 @@ def test_systemd_notifications(tmp_path, zonesync):  # noqa: ARG001
 
 
 def test_pid_file_and_state_lock(tmp_path, zonesync):  # noqa: ARG001
-    zone = "p.test."
-    port = free_port()
     pid_file = str(tmp_path / "zonesync.pid")
-    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port, notify=False)
-    prim = [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}]
-    zs = Zonesync(BINARY, tmp_path / "zs", prim, [{"domain": zone, "primary": "p"}],
-                  keys={"xfr": knot.secret}, port=port,
-                  extra_server={"pid-file": pid_file})
+    knot, zs = one_zone(tmp_path, "p.test.", notify=False, **{"pid-file": pid_file})
+    port = zs.port
     try:
         knot.start()
         zs.start()
@@ -413,15 +421,10 @@ def test_user_drops_privileges_after_binding(tmp_path, zonesync):  # noqa: ARG00
         pytest.skip("needs root to change user")
     nobody = pwd.getpwnam("nobody")
     zone = "u.test."
-    port = free_port()
-    knot = Knot(tmp_path / "knot", {zone: zone_text(zone)}, port)
     base = tempfile.mkdtemp(prefix="zonesync-user-")  # outside pytest's 0700 tree
     os.chmod(base, 0o755)
+    knot, zs = one_zone(base, zone, user="nobody")
     try:
-        zs = Zonesync(BINARY, base, [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]",
-                                      "key": "xfr"}],
-                      [{"domain": zone, "primary": "p"}], keys={"xfr": knot.secret}, port=port,
-                      extra_server={"user": "nobody"})
         for d in (zs.state, zs.out):
             os.chown(d, nobody.pw_uid, nobody.pw_gid)
         knot.start()
