@@ -133,6 +133,11 @@ def test_demo_live(tmp_path):
         assert any(f"target synced: zone=example.com. target={target} serial={NEW_SERIAL} "
                    "mode=incremental" in line and " requests=1 " in line
                    for line in lines), f"{target}: {cmd}\n" + "\n".join(lines)
+    # The metrics endpoint says the same.
+    cmd, lines = block(out, "curl", "/metrics")
+    for target in ("route53", "pdns"):
+        assert f'zonesync_target_serial{{zone="example.com.",target="{target}"}} {NEW_SERIAL}' \
+            in lines, f"{cmd}\n" + "\n".join(lines)
     assert "zonesync exited with status 0." in out, both
     for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
         assert marker not in out + r.stderr, both
