@@ -209,6 +209,50 @@ def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: AR
         knot.stop()
 
 
+def test_reload_storm(tmp_path, zonesync):  # noqa: ARG001
+    """Thirty reloads in quick succession, each adding, removing or changing
+    zones, while the primary changes them: the daemon stays up, ends with
+    every zone of the last configuration in step, and exits cleanly (in the
+    sanitizer build: no leak, no use after free of an old configuration)."""
+    names = [f"z{i}.test." for i in range(4)]
+    port = free_port()
+    knot = Knot(tmp_path / "knot", {z: zone_text(z) for z in names}, port)
+    prim = [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}]
+
+    def config(k):
+        # Variant k: a rotating subset of the zones, with max-delete varying.
+        zones = [{"domain": z, "primary": "p", "max-delete": f"{30 + (k + i) % 3}%"}
+                 for i, z in enumerate(names) if (k + i) % 4 != 0 or k < 0]
+        return Zonesync(BINARY, tmp_path / "zs", prim, zones, keys={"xfr": knot.secret},
+                        port=port, level="info")
+    zs = config(0)
+    try:
+        knot.start()
+        zs.start()
+        pid = zs.proc.proc.pid
+        for k in range(1, 31):
+            config(k)
+            os.kill(pid, signal.SIGHUP)
+            if k % 5 == 0:
+                z = names[k % 4]
+                knot.change(z, set=[(f"r{k}", 300, "A", f"192.0.2.{k}")], wait=False)
+            time.sleep(0.05)
+        mark = zs.mark()
+        config(-1)  # every zone
+        os.kill(pid, signal.SIGHUP)
+        zs.wait_log(r"configuration reloaded: zones=4 ", since=mark, timeout=20)
+        for z in names:
+            want = wait_until(lambda: knot.serial(z), 10, what=f"{z} served")
+            zs.wait_serial(z, want, timeout=30)
+        assert zs.alive() and zs.proc.proc.pid == pid
+        assert zs.stop() == 0
+        assert zs.problems() == []
+        assert not zs.find(r" error "), "\n".join(zs.find(r" error "))
+    finally:
+        zs.stop()
+        knot.stop()
+
+
 # --- SIGTERM in the middle of a push --------------------------------------------------
 
 def test_sigterm_mid_push_then_restart_converges(tmp_path, zonesync):  # noqa: ARG001
