@@ -5,8 +5,8 @@
  *
  *   metrics-bench [ZONES]     (default 10000 zones, 2 targets each)
  *
- * Prints ns per update (0, 1 and 3 labels, one thread and four), and the
- * time and size of one render.
+ * Prints ns per update (0, 1 and 3 labels, one thread and four), the time
+ * and size of one render, and the longest an update waited meanwhile.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +23,25 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static volatile int rendering;
+static double worst; /* the longest update while a render ran (s) */
+
+/* Updates in a loop while the main thread renders: how long can a scrape
+ * hold an update (a NOTIFY, a push's end) up? */
+static void *during(void *arg)
+{
+	(void)arg;
+	while (rendering) {
+		double t = now();
+		metrics_add(M_NOTIFY_ACCEPTED, 1, "example.com.");
+		t = now() - t;
+		if (t > worst) {
+			worst = t;
+		}
+	}
+	return NULL;
 }
 
 static void *updates(void *arg)
@@ -88,15 +107,21 @@ int main(int argc, char **argv)
 		}
 	}
 	size_t len = 0;
+	rendering = 1;
+	pthread_t bg;
+	pthread_create(&bg, NULL, during, NULL);
 	double t5 = now();
 	char *text = metrics_render(&len);
 	double t6 = now();
+	rendering = 0;
+	pthread_join(bg, NULL);
 	size_t lines = 0;
 	for (size_t i = 0; i < len; i++) {
 		lines += text[i] == '\n';
 	}
-	printf("render, %ld zones x 2 targets: %zu lines, %.1f MB, %.1f ms\n", zones, lines,
-	       len / 1e6, (t6 - t5) * 1e3);
+	printf("render, %ld zones x 2 targets: %zu lines, %.1f MB, %.1f ms; the longest update "
+	       "meanwhile %.1f ms\n",
+	       zones, lines, len / 1e6, (t6 - t5) * 1e3, worst * 1e3);
 	free(text);
 	metrics_cleanup();
 	return 0;

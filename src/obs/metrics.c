@@ -74,6 +74,7 @@ static const double BOUNDS[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 12
 
 typedef struct series {
 	struct series *next;
+	uint32_t hash;
 	metric_t m;
 	double value; /* histograms: the sum */
 	uint64_t count;
@@ -81,10 +82,19 @@ typedef struct series {
 	char labels[];            /* rendered: zone="a.",target="b" */
 } series_t;
 
-#define NHEADS 1024
+/* A chained hash table that doubles as it fills (one chain per series on
+ * average at most): 10,000 zones make ~200,000 series. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static series_t *heads[NHEADS];
+static series_t **heads;
+static size_t nheads;
 static size_t nseries;
+static size_t nbytes; /* the series' sizes, each rounded up as copy_size() */
+
+/* The room a series takes in a scrape's copy. */
+static size_t copy_size(size_t labels_len)
+{
+	return (sizeof(series_t) + labels_len + 8) & ~(size_t)7;
+}
 
 const char *metrics_name(metric_t m)
 {
@@ -133,22 +143,50 @@ static int render_labels(metric_t m, va_list ap, char *buf, size_t size)
 	return 0;
 }
 
-static unsigned hash(metric_t m, const char *s)
+static uint32_t hash(metric_t m, const char *s)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)m;
 	for (; *s != '\0'; s++) {
 		h = (h ^ (uint8_t)*s) * 16777619u;
 	}
-	return h % NHEADS;
+	return h;
+}
+
+/* Twice the chains (or the first 256); the table stays as it is when
+ * memory is short.  With the lock held. */
+static void grow(void)
+{
+	size_t n = nheads == 0 ? 256 : nheads * 2;
+	series_t **t = calloc(n, sizeof(*t));
+	if (t == NULL) {
+		return;
+	}
+	for (size_t h = 0; h < nheads; h++) {
+		while (heads[h] != NULL) {
+			series_t *s = heads[h];
+			heads[h] = s->next;
+			s->next = t[s->hash % n];
+			t[s->hash % n] = s;
+		}
+	}
+	free(heads);
+	heads = t;
+	nheads = n;
 }
 
 /* The series, created at first use; called with the lock held. */
 static series_t *series_get(metric_t m, const char *labels)
 {
-	unsigned h = hash(m, labels);
-	for (series_t *s = heads[h]; s != NULL; s = s->next) {
-		if (s->m == m && strcmp(s->labels, labels) == 0) {
+	uint32_t hv = hash(m, labels);
+	for (series_t *s = nheads > 0 ? heads[hv % nheads] : NULL; s != NULL; s = s->next) {
+		if (s->hash == hv && s->m == m && strcmp(s->labels, labels) == 0) {
 			return s;
+		}
+	}
+	if (nseries >= nheads) {
+		grow();
+		if (nheads == 0) {
+			return NULL;
 		}
 	}
 	size_t len = strlen(labels);
@@ -156,11 +194,13 @@ static series_t *series_get(metric_t m, const char *labels)
 	if (s == NULL) {
 		return NULL;
 	}
+	s->hash = hv;
 	s->m = m;
 	memcpy(s->labels, labels, len + 1);
-	s->next = heads[h];
-	heads[h] = s;
+	s->next = heads[hv % nheads];
+	heads[hv % nheads] = s;
 	nseries++;
+	nbytes += copy_size(len);
 	return s;
 }
 
@@ -239,13 +279,14 @@ void metrics_forget_zone(const char *zone)
 	want[n++] = '"';
 	want[n] = '\0';
 	pthread_mutex_lock(&lock);
-	for (size_t h = 0; h < NHEADS; h++) {
+	for (size_t h = 0; h < nheads; h++) {
 		series_t **pp = &heads[h];
 		while (*pp != NULL) {
 			series_t *s = *pp;
 			if (first_label_is(s, want, n)) {
 				*pp = s->next;
 				nseries--;
+				nbytes -= copy_size(strlen(s->labels));
 				free(s);
 			} else {
 				pp = &s->next;
@@ -258,14 +299,18 @@ void metrics_forget_zone(const char *zone)
 void metrics_cleanup(void)
 {
 	pthread_mutex_lock(&lock);
-	for (size_t h = 0; h < NHEADS; h++) {
+	for (size_t h = 0; h < nheads; h++) {
 		while (heads[h] != NULL) {
 			series_t *s = heads[h];
 			heads[h] = s->next;
 			nseries--;
+			nbytes -= copy_size(strlen(s->labels));
 			free(s);
 		}
 	}
+	free(heads);
+	heads = NULL;
+	nheads = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -352,27 +397,45 @@ char *metrics_render(size_t *len)
 		return NULL;
 	}
 	o.buf[0] = '\0';
-	/* Copies of the series (one block), taken under the lock; sorted and
-	 * printed after it, so that a scrape of a large registry holds no
-	 * update up for long. */
-	pthread_mutex_lock(&lock);
-	size_t n = 0, bytes = 0;
-	for (size_t h = 0; h < NHEADS; h++) {
-		for (const series_t *s = heads[h]; s != NULL; s = s->next) {
-			bytes += (sizeof(*s) + strlen(s->labels) + 8) & ~(size_t)7;
+	/* Copies of the series in one block, taken under the lock; sorted and
+	 * printed after it.  The block is allocated and its pages touched
+	 * before the lock is taken (page faults on a fresh 40 MB block cost
+	 * ~100 ms on a VM), so that a scrape holds updates up only for the
+	 * copy itself.  If the registry grew meanwhile, allocate again. */
+	series_t **all = NULL;
+	char *block = NULL;
+	size_t n = 0;
+	bool complete = false;
+	for (int tries = 0; tries < 4 && !complete; tries++) {
+		pthread_mutex_lock(&lock);
+		size_t want_n = nseries + 64, want_bytes = nbytes + 64 * copy_size(64);
+		pthread_mutex_unlock(&lock);
+		free(all);
+		free(block);
+		all = malloc(want_n * sizeof(*all));
+		block = malloc(want_bytes);
+		if (all == NULL || block == NULL) {
+			break;
 		}
-	}
-	series_t **all = malloc((nseries + 1) * sizeof(*all));
-	char *block = malloc(bytes + 1);
-	bool complete = all != NULL && block != NULL;
-	for (size_t h = 0, o = 0; h < NHEADS && complete; h++) {
-		for (const series_t *s = heads[h]; s != NULL; s = s->next) {
-			size_t size = sizeof(*s) + strlen(s->labels) + 1;
-			all[n++] = memcpy(block + o, s, size);
-			o += (size + 7) & ~(size_t)7;
+		/* A write to every page (memset(0) after malloc may become a
+		 * calloc that touches nothing). */
+		for (size_t o = 0; o < want_bytes; o += 4096) {
+			((volatile char *)block)[o] = 1;
 		}
+		pthread_mutex_lock(&lock);
+		if (nseries <= want_n && nbytes <= want_bytes) {
+			complete = true;
+			n = 0;
+			for (size_t h = 0, o = 0; h < nheads; h++) {
+				for (const series_t *s = heads[h]; s != NULL; s = s->next) {
+					size_t size = sizeof(*s) + strlen(s->labels) + 1;
+					all[n++] = memcpy(block + o, s, size);
+					o += copy_size(strlen(s->labels));
+				}
+			}
+		}
+		pthread_mutex_unlock(&lock);
 	}
-	pthread_mutex_unlock(&lock);
 	if (complete) {
 		qsort(all, n, sizeof(*all), series_cmp);
 		for (size_t i = 0; i < n; i++) {
