@@ -21,7 +21,9 @@ static void usage(FILE *out)
 	        "Target states: ok; syncing (the daemon runs and is bringing it up to\n"
 	        "date); failing (the last push failed: see LAST ERROR); and with no daemon\n"
 	        "running: dirty (a push was cut short), behind, never.  Zone states: ok,\n"
-	        "expired (the primary silent past the SOA expire), no-data.\n\n"
+	        "failing (the last check of the primary or transfer failed: the error\n"
+	        "follows), expired (the primary silent past the SOA expire), no-data.\n"
+	        "PRIMARY is the serial the primary answered last.\n\n"
 	        "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
 	        "  -j, --json          one JSON object (see zonesync(8))\n"
 	        "  -h, --help          this text\n\n"
@@ -115,9 +117,9 @@ int cli_status(int argc, char **argv)
 		} else {
 			printf("daemon: not running\n");
 		}
-		printf("%-24s %-11s %-8s %-12s %-10s %-11s %-8s %-8s %-20s %s\n", "ZONE", "SERIAL",
-		       "STATE", "TARGET", "TYPE", "PUSHED", "BEHIND", "TSTATE", "LAST OK",
-		       "LAST ERROR");
+		printf("%-24s %-11s %-11s %-8s %-12s %-10s %-11s %-8s %-8s %-20s %s\n", "ZONE",
+		       "SERIAL", "PRIMARY", "STATE", "TARGET", "TYPE", "PUSHED", "BEHIND", "TSTATE",
+		       "LAST OK", "LAST ERROR");
 	}
 	for (size_t i = 0; i < conf.nzone; i++) {
 		const conf_zone_t *zc = &conf.zone[i];
@@ -125,8 +127,13 @@ int cli_status(int argc, char **argv)
 		if (s != NULL) {
 			store_zone_info(s, zc->name, &zi);
 		}
-		const char *zstate = !zi.has_data ? "no-data" : zi.expired ? "expired" : "ok";
-		all_ok &= zi.has_data && !zi.expired;
+		/* expired before failing: both mean the primary is not heard,
+		 * expired says the data is past its SOA expire. */
+		const char *zstate = zi.expired                  ? "expired"
+		                     : zi.check_error[0] != '\0' ? "failing"
+		                     : !zi.has_data              ? "no-data"
+		                                                 : "ok";
+		all_ok &= strcmp(zstate, "ok") == 0;
 		if (json) {
 			printf("%s\n {\"zone\":", i == 0 ? "" : ",");
 			cli_json_str(stdout, zc->domain, strlen(zc->domain));
@@ -135,8 +142,28 @@ int cli_status(int argc, char **argv)
 			} else {
 				printf(",\"serial\":null");
 			}
-			printf(",\"state\":\"%s\",\"refreshed\":%lld,\"expire_at\":%lld,\"targets\":[",
-			       zstate, (long long)zi.refreshed, (long long)zi.expire_at);
+			if (zi.has_primary_serial) {
+				printf(",\"primary_serial\":%u", zi.primary_serial);
+			} else {
+				printf(",\"primary_serial\":null");
+			}
+			printf(",\"state\":\"%s\",\"checked\":%lld,\"refreshed\":%lld,"
+			       "\"expire_at\":%lld,\"last_error\":",
+			       zstate, (long long)zi.checked, (long long)zi.refreshed,
+			       (long long)zi.expire_at);
+			if (zi.check_error[0] != '\0') {
+				cli_json_str(stdout, zi.check_error, strlen(zi.check_error));
+			} else {
+				printf("null");
+			}
+			printf(",\"targets\":[");
+		}
+		char zs[16] = "-", prs[16] = "-";
+		if (zi.has_data) {
+			snprintf(zs, sizeof(zs), "%u", zi.serial);
+		}
+		if (zi.has_primary_serial) {
+			snprintf(prs, sizeof(prs), "%u", zi.primary_serial);
 		}
 		for (size_t k = 0; k < zc->ntarget; k++) {
 			const conf_target_t *tc = zc->target[k];
@@ -172,23 +199,26 @@ int cli_status(int argc, char **argv)
 				printf("}");
 				continue;
 			}
-			char zs[16] = "-", ps[16] = "-";
-			if (zi.has_data) {
-				snprintf(zs, sizeof(zs), "%u", zi.serial);
-			}
+			char ps[16] = "-";
 			if (ts.has_serial) {
 				snprintf(ps, sizeof(ps), "%u", ts.serial);
 			}
-			printf("%-24s %-11s %-8s %-12s %-10s %-11s %-8u %-8s %-20s %s\n",
-			       k == 0 ? zc->domain : "", k == 0 ? zs : "", k == 0 ? zstate : "",
-			       tc->id, tc->type->name, ps, behind, tstate,
+			printf("%-24s %-11s %-11s %-8s %-12s %-10s %-11s %-8u %-8s %-20s %s\n",
+			       k == 0 ? zc->domain : "", k == 0 ? zs : "", k == 0 ? prs : "",
+			       k == 0 ? zstate : "", tc->id, tc->type->name, ps, behind, tstate,
 			       when(ts.last_ok, t1, sizeof(t1)),
 			       ts.last_error[0] != '\0' ? ts.last_error : "-");
 		}
 		if (json) {
 			printf("]}");
-		} else if (zc->ntarget == 0) {
-			printf("%-24s %-11s %-8s (no targets)\n", zc->domain, "-", zstate);
+			continue;
+		}
+		if (zc->ntarget == 0) {
+			printf("%-24s %-11s %-11s %-8s (no targets)\n", zc->domain, zs, prs, zstate);
+		}
+		if (zi.check_error[0] != '\0') {
+			printf("%-24s last check %s: %s\n", "", when(zi.checked, t1, sizeof(t1)),
+			       zi.check_error);
 		}
 	}
 	if (json) {

@@ -480,6 +480,7 @@ static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opt
 			log_warning("SOA query failed: zone=%s error=%s", zc->domain, err);
 		}
 	}
+	bool answered = ret == 0;
 	if (ret != 0) {
 		metrics_add(M_SOA_CHECKS, 1, zc->domain, "failed");
 	} else {
@@ -506,6 +507,7 @@ static void pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opt
 		}
 	}
 	int64_t now = unix_now();
+	store_zone_checked(st, zc->name, now, answered ? &serial : NULL, ret == 0 ? NULL : err);
 	if (ret == 0) {
 		j->ok = true;
 		j->expired = false;

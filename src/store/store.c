@@ -14,7 +14,7 @@
 
 #include "dns/name.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct store {
 	sqlite3 *db;
@@ -109,6 +109,56 @@ pid_t store_locked_by(const char *dir)
 	return pid;
 }
 
+static int schema_version(store_t *s)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k='schema'", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			version = sqlite3_column_int(st, 0);
+		}
+		sqlite3_finalize(st);
+	}
+	return version;
+}
+
+/*
+ * Bring an older schema up to this one, in one transaction (another
+ * process may open the file at the same time: the version is read again
+ * once the write lock is held).  SCHEMA creates version 1; each step adds
+ * to it.  A newer version is left as it is (the caller refuses it).
+ */
+static int migrate(store_t *s, int *version)
+{
+	if (exec(s, "BEGIN IMMEDIATE") != 0) {
+		return -EIO;
+	}
+	int v = schema_version(s);
+	int ret = 0;
+	if (v == 0) {
+		v = 1; /* a new file: SCHEMA just made version 1 */
+	}
+	if (v == 1) {
+		/* 2: the outcome of the zone's last check of its primary. */
+		ret = exec(s, "ALTER TABLE zone ADD COLUMN checked INTEGER NOT NULL DEFAULT 0;"
+		              "ALTER TABLE zone ADD COLUMN primary_serial INTEGER;"
+		              "ALTER TABLE zone ADD COLUMN check_error TEXT NOT NULL DEFAULT '';");
+		v = 2;
+	}
+	if (ret == 0 && v <= SCHEMA_VERSION) {
+		char sql[100];
+		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('schema', %d)", v);
+		ret = exec(s, sql);
+	}
+	if (ret == 0 && exec(s, "COMMIT") == 0) {
+		*version = v;
+		return 0;
+	}
+	exec(s, "ROLLBACK");
+	return -EIO;
+}
+
 int store_open(const char *dir, store_t **out, char *err, size_t errlen)
 {
 	char path[4096];
@@ -139,21 +189,14 @@ int store_open(const char *dir, store_t **out, char *err, size_t errlen)
 		store_close(s);
 		return -EIO;
 	}
-	sqlite3_stmt *st;
-	int version = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k='schema'", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			version = sqlite3_column_int(st, 0);
-		}
-		sqlite3_finalize(st);
+	int version = schema_version(s);
+	if (version != SCHEMA_VERSION && migrate(s, &version) != 0) {
+		fail(err, errlen, -EIO, "%s: cannot bring the schema from version %d to %d: %s", path,
+		     version, SCHEMA_VERSION, sqlite3_errmsg(s->db));
+		store_close(s);
+		return -EIO;
 	}
-	if (version == 0) {
-		char sql[100];
-		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('schema', %d)",
-		         SCHEMA_VERSION);
-		exec(s, sql);
-	} else if (version != SCHEMA_VERSION) {
+	if (version != SCHEMA_VERSION) {
 		fail(err, errlen, -EIO, "%s: schema version %d, this zonesync knows %d", path,
 		     version, SCHEMA_VERSION);
 		store_close(s);
@@ -227,8 +270,8 @@ int store_zone_info(store_t *s, const knot_dname_t *apex, store_zone_info_t *out
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT has_data, serial, refreshed, expire_at, expired FROM zone "
-	                       "WHERE id=?1",
+	                       "SELECT has_data, serial, refreshed, expire_at, expired, checked, "
+	                       "primary_serial, check_error FROM zone WHERE id=?1",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return -EIO;
 	}
@@ -240,6 +283,11 @@ int store_zone_info(store_t *s, const knot_dname_t *apex, store_zone_info_t *out
 		out->refreshed = sqlite3_column_int64(st, 2);
 		out->expire_at = sqlite3_column_int64(st, 3);
 		out->expired = sqlite3_column_int(st, 4) != 0;
+		out->checked = sqlite3_column_int64(st, 5);
+		out->has_primary_serial = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		out->primary_serial = (uint32_t)sqlite3_column_int64(st, 6);
+		const unsigned char *e = sqlite3_column_text(st, 7);
+		snprintf(out->check_error, sizeof(out->check_error), "%s", e != NULL ? (char *)e : "");
 		ret = 0;
 	}
 	sqlite3_finalize(st);
@@ -571,6 +619,33 @@ int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, i
 	sqlite3_bind_int64(st, 2, refreshed);
 	sqlite3_bind_int64(st, 3, expire_at);
 	sqlite3_bind_int(st, 4, expired);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_zone_checked(store_t *s, const knot_dname_t *apex, int64_t when,
+                       const uint32_t *primary_serial, const char *error)
+{
+	int64_t id = zone_id(s, apex, true);
+	if (id <= 0) {
+		return -EIO;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "UPDATE zone SET checked=?2, primary_serial=coalesce(?3, "
+	                       "primary_serial), check_error=?4 WHERE id=?1",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, when);
+	if (primary_serial != NULL) {
+		sqlite3_bind_int64(st, 3, *primary_serial);
+	} else {
+		sqlite3_bind_null(st, 3);
+	}
+	sqlite3_bind_text(st, 4, error != NULL ? error : "", -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;

@@ -28,6 +28,11 @@ typedef struct {
 	int64_t refreshed; /* unix time of the last successful check, 0 never */
 	int64_t expire_at; /* unix time the data expires, 0 unknown */
 	bool expired;      /* alarm raised, cleared by the next success */
+	/* The last check of the primary (daemon or sync), 0: never. */
+	int64_t checked;
+	bool has_primary_serial; /* the primary answered a SOA query once */
+	uint32_t primary_serial; /* what it answered last */
+	char check_error[256];   /* why the last check failed, "" when it did not */
 } store_zone_info_t;
 
 /* The daemon holds DIR/daemon.lock for its life, so that two daemons never
@@ -84,6 +89,11 @@ typedef struct {
 	int64_t last_ok;
 	char last_error[256];
 } store_target_t;
+
+/* Record a check of the primary: when, the serial it answered (NULL: it
+ * did not; the last known stays), and the error ("" or NULL: none). */
+int store_zone_checked(store_t *s, const knot_dname_t *apex, int64_t when,
+                       const uint32_t *primary_serial, const char *error);
 
 int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, store_target_t *out);
 int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,

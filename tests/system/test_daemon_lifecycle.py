@@ -487,3 +487,38 @@ def test_user_drops_privileges_after_binding(tmp_path, zonesync):  # noqa: ARG00
         zs.stop()
         knot.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_status_says_the_primary_is_failing(tmp_path, zonesync):  # noqa: ARG001
+    """The primary stops answering: status keeps the serial it answered
+    last, says the zone is failing and why, and exits 1."""
+    zone = "f.test."
+    knot, zs = one_zone(tmp_path, zone)
+    try:
+        knot.start()
+        zs.start()
+        zs.wait_serial(zone, 1, timeout=20)
+        st = status_json(zs)
+        (z,) = st["zones"]
+        assert (z["state"], z["serial"], z["primary_serial"], z["last_error"]) == \
+            ("ok", 1, 1, None), z
+        assert abs(z["checked"] - time.time()) < 60
+        assert zs.stop() == 0
+        knot.stop()
+        r = subprocess.run([BINARY, "sync", "-c", zs.conf], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 1, r.stdout + r.stderr
+        r = subprocess.run([BINARY, "status", "-c", zs.conf, "--json"], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1
+        (z,) = json.loads(r.stdout)["zones"]
+        assert (z["state"], z["serial"], z["primary_serial"]) == ("failing", 1, 1), z
+        assert "SOA query" in z["last_error"], z
+        text = subprocess.run([BINARY, "status", "-c", zs.conf], capture_output=True,
+                              text=True, timeout=30).stdout
+        assert re.search(r"^f\.test\.\s+1\s+1\s+failing\s+file", text, re.M), text
+        assert re.search(r"last check \S+Z: .*SOA query", text), text
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()

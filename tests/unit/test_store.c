@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include <libknot/descriptor.h>
 
 #include "store/store.h"
@@ -219,6 +220,81 @@ static void test_timers_and_targets(void **state)
 	store_close(s);
 }
 
+static void test_zone_checked(void **state)
+{
+	(void)state;
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_zone_info_t info;
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_false(info.has_primary_serial);
+	uint32_t serial = 7;
+	assert_int_equal(store_zone_checked(s, apex(), 100, &serial, NULL), 0);
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_int_equal(info.checked, 100);
+	assert_true(info.has_primary_serial);
+	assert_int_equal(info.primary_serial, 7);
+	assert_string_equal(info.check_error, "");
+	/* A failed check keeps the last serial heard and says why. */
+	assert_int_equal(store_zone_checked(s, apex(), 200, NULL, "SOA query: timed out"), 0);
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_int_equal(info.checked, 200);
+	assert_int_equal(info.primary_serial, 7);
+	assert_string_equal(info.check_error, "SOA query: timed out");
+	store_close(s);
+}
+
+/* A state file written by the first schema (version 1) is brought up to
+ * date when opened, its data kept. */
+static void test_migrate_v1(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	const char *v1 =
+	        "CREATE TABLE meta(k TEXT PRIMARY KEY, v);"
+	        "INSERT INTO meta VALUES('schema', 1);"
+	        "CREATE TABLE zone(id INTEGER PRIMARY KEY, name BLOB NOT NULL UNIQUE,"
+	        "  has_data INTEGER NOT NULL DEFAULT 0, serial INTEGER NOT NULL DEFAULT 0,"
+	        "  refreshed INTEGER NOT NULL DEFAULT 0, expire_at INTEGER NOT NULL DEFAULT 0,"
+	        "  expired INTEGER NOT NULL DEFAULT 0);"
+	        "INSERT INTO zone(name, has_data, serial, refreshed) "
+	        "  VALUES(x'076578616d706c6503636f6d00', 1, 41, 1234);";
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_zone_info_t info;
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_true(info.has_data);
+	assert_int_equal(info.serial, 41);
+	assert_int_equal(info.refreshed, 1234);
+	assert_int_equal(info.checked, 0);
+	assert_false(info.has_primary_serial);
+	uint32_t serial = 42;
+	assert_int_equal(store_zone_checked(s, apex(), 300, &serial, NULL), 0);
+	store_close(s);
+
+	/* Opened again: already version 2, nothing to do. */
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_zone_info(s, apex(), &info), 0);
+	assert_int_equal(info.primary_serial, 42);
+	store_close(s);
+
+	/* A newer schema than this zonesync knows is refused, untouched. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET v=99 WHERE k='schema'", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "schema version 99, this zonesync knows 2"));
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -245,6 +321,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replace_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timers_and_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
