@@ -1422,6 +1422,12 @@ static bool addrs_same(const void *a, size_t na, const void *b, size_t nb, size_
 	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
 }
 
+bool conf_target_same(const conf_target_t *a, const conf_target_t *b)
+{
+	return strcmp(a->id, b->id) == 0 && a->type == b->type && ynode_same(a->node, b->node) &&
+	       key_same(a->key, b->key);
+}
+
 bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
 {
 	const conf_primary_t *pa = a->primary, *pb = b->primary;
@@ -1442,9 +1448,7 @@ bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
 		return false;
 	}
 	for (size_t i = 0; i < a->ntarget; i++) {
-		const conf_target_t *ta = a->target[i], *tb = b->target[i];
-		if (strcmp(ta->id, tb->id) != 0 || ta->type != tb->type ||
-		    !ynode_same(ta->node, tb->node) || !key_same(ta->key, tb->key)) {
+		if (!conf_target_same(a->target[i], b->target[i])) {
 			return false;
 		}
 	}

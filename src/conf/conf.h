@@ -144,6 +144,8 @@ bool conf_primary_allows(const conf_primary_t *p, const struct sockaddr *from);
  * primary (addresses, key, notify-from), its targets (every key, and the
  * TSIG key they name)?  For a reload: a zone that differs restarts. */
 bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b);
+/* The same for one target: id, type, every key, its TSIG key. */
+bool conf_target_same(const conf_target_t *a, const conf_target_t *b);
 
 /* The zone of this name (compared without case), or NULL. */
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name);

@@ -82,6 +82,9 @@ struct tstate {
 	uv_work_t work;
 	uv_timer_t timer; /* the next try after a failure */
 	bool running, pending, failed;
+	/* Its configuration changed in a reload: the next push compares it
+	 * with its live records (as if dirty), so the new keys take effect. */
+	bool reconcile, job_reconcile;
 	uint32_t serial, next_serial;
 	struct shared_delta_s *delta, *next_delta;
 	uint32_t backoff; /* seconds */
@@ -628,6 +631,11 @@ static void target_run(uv_work_t *w)
 	engine_zone_t ez = { .store = st,
 		             .serial = t->serial,
 		             .delta = t->delta != NULL ? &t->delta->d : NULL };
+	store_target_t ts;
+	if (t->job_reconcile && store_target_get(st, zc->name, tc->id, &ts) == 0 && !ts.dirty) {
+		ts.dirty = true;
+		store_target_set(st, zc->name, tc->id, &ts);
+	}
 	if (tc->type->ops != NULL) {
 		engine_opts_t eo = { .topts.cancel = &t->z->s->cancel };
 		engine_result_t r;
@@ -697,6 +705,8 @@ static void target_start(tstate_t *t)
 	t->job_gen = gen_ref(z->gen);
 	t->job_zc = z->conf;
 	t->job_tc = t->conf;
+	t->job_reconcile = t->reconcile;
+	t->reconcile = false;
 	z->busy++;
 	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
 		t->running = false;
@@ -1106,11 +1116,23 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 			}
 			continue;
 		}
-		if (conf_zone_find(old, z->conf->name) == NULL) {
+		const conf_zone_t *was = conf_zone_find(old, z->conf->name);
+		if (was == NULL) {
 			out->added++;
 			log_info("zone added: zone=%s", z->conf->domain);
 		}
 		zstate_arm(z, g);
+		for (size_t k = 0; was != NULL && k < z->ntargets; k++) {
+			for (size_t o = 0; o < was->ntarget; o++) {
+				const conf_target_t *a = was->target[o], *b = z->targets[k].conf;
+				if (strcmp(a->id, b->id) == 0 && !conf_target_same(a, b)) {
+					z->targets[k].reconcile = true;
+					log_info("target's configuration changed: zone=%s target=%s: "
+					         "pushed again in full (its live records read)",
+					         z->conf->domain, b->id);
+				}
+			}
+		}
 		zstate_load(z, st);
 		z->waiting = name_retiring(s, z->conf);
 		start_job(z);

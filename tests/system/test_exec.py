@@ -122,3 +122,27 @@ def test_failing_hanging_and_chatty_hooks_hold_up_nothing(tmp_path):
         wait_until(lambda: "sleep 1357" not in os.popen("ps -eo args").read(), 3,
                    what="the hook's background child killed")
         assert serial
+
+
+def test_reload_with_a_changed_hook_runs_it(tmp_path):
+    """A reload that changes a target's configuration (here the hook's
+    arguments) pushes to it again at the serial it holds: the new
+    configuration takes effect without waiting for the next change.  A
+    target whose configuration stayed is left alone."""
+    import signal
+    out = tmp_path / "rec"
+    with Lab(tmp_path, {"hook": RECORDER.format(out=out)}) as lab:
+        wait_until(lambda: os.path.exists(f"{out}.env"), 15, what="first run")
+        assert open(f"{out}.args").read().split()[0] == "--flag"
+        os.unlink(f"{out}.env")
+        mark = lab.zs.mark()
+        conf = open(lab.zs.conf).read()
+        open(lab.zs.conf, "w").write(conf.replace("--flag", "--other"))
+        os.kill(lab.zs.proc.proc.pid, signal.SIGHUP)
+        lab.zs.wait_log(r"target's configuration changed: zone=example\.com\. target=hook",
+                        since=mark)
+        wait_until(lambda: os.path.exists(f"{out}.env"), 15, what="the hook run again")
+        assert open(f"{out}.args").read().split() == ["--other", "example.com", "1", "127.0.0.1"]
+        # The zone file target did not change: not written again.
+        assert not lab.zs.find(r"target updated: zone=example\.com\. target=file", since=mark)
+        assert not lab.zs.find(r"target's configuration changed: .*target=file", since=mark)
