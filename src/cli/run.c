@@ -143,9 +143,15 @@ static void on_signal(uv_signal_t *h, int signum)
 	         strsignal(signum));
 	notify_close(d->notify);
 	sched_stop(d->sched);
+	/* Closing the handles gives the loop leave to end; a second SIGTERM
+	 * (or ^C) while a push finishes must not kill it by the default
+	 * action: from now on these signals are ignored. */
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (d->has_watchdog) {
 		uv_close((uv_handle_t *)&d->watchdog, NULL);
 	}
