@@ -261,29 +261,39 @@ void metrics_observe(metric_t m, double v, ...)
 	va_end(ap);
 }
 
-/* Does the series carry this rendered first label (zone="...")? */
-static bool first_label_is(const series_t *s, const char *want, size_t n)
+/* Does the series start with these rendered labels (zone="..." and maybe
+ * ,target="...")?  Only families whose first label is the zone. */
+static bool labels_start(const series_t *s, const char *want, size_t n)
 {
 	const char *name = FAMILIES[s->m].labels[0];
 	return name != NULL && strcmp(name, "zone") == 0 && strncmp(s->labels, want, n) == 0 &&
 	       (s->labels[n] == '\0' || s->labels[n] == ',');
 }
 
-void metrics_forget_zone(const char *zone)
+void metrics_forget(const char *zone, const char *target)
 {
 	char want[1024] = "zone=\"";
 	size_t n = 6;
-	if (escape(want, sizeof(want), &n, zone) != 0) {
+	if (escape(want, sizeof(want), &n, zone) != 0 || n + 12 >= sizeof(want)) {
 		return;
 	}
 	want[n++] = '"';
 	want[n] = '\0';
+	if (target != NULL) {
+		memcpy(want + n, ",target=\"", 9);
+		n += 9;
+		if (escape(want, sizeof(want), &n, target) != 0 || n + 2 >= sizeof(want)) {
+			return;
+		}
+		want[n++] = '"';
+		want[n] = '\0';
+	}
 	pthread_mutex_lock(&lock);
 	for (size_t h = 0; h < nheads; h++) {
 		series_t **pp = &heads[h];
 		while (*pp != NULL) {
 			series_t *s = *pp;
-			if (first_label_is(s, want, n)) {
+			if (labels_start(s, want, n)) {
 				*pp = s->next;
 				nseries--;
 				nbytes -= copy_size(strlen(s->labels));

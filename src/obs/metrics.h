@@ -48,8 +48,9 @@ void metrics_add(metric_t m, double v, ...);
 void metrics_set(metric_t m, double v, ...);
 void metrics_observe(metric_t m, double v, ...);
 
-/* Forget every series of this zone (removed or restarted by a reload). */
-void metrics_forget_zone(const char *zone);
+/* Forget every series of this zone (removed by a reload), or only those of
+ * one of its targets (target not NULL: taken off the zone). */
+void metrics_forget(const char *zone, const char *target);
 
 /* The whole registry as Prometheus text (malloc'd, NUL-terminated; its
  * length in *len), or NULL when out of memory. */

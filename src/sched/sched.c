@@ -961,7 +961,6 @@ static void zstate_retire(zstate_t *z)
 		delta_unref(t->next_delta);
 		t->next_delta = NULL;
 	}
-	metrics_forget_zone(z->conf->domain);
 	close_handles(z);
 }
 
@@ -990,6 +989,12 @@ static void zstate_idle(zstate_t *z)
 	*pp = z->next;
 	knot_dname_storage_t name;
 	memcpy(name, z->conf->name, knot_dname_size(z->conf->name));
+	/* A zone taken out of the configuration: its series go, now that its
+	 * last job has counted (a restarted zone keeps them). */
+	if (!s->stopping && conf_zone_find(s->gen->conf, name) == NULL &&
+	    !name_retiring(s, z->conf)) {
+		metrics_forget(z->conf->domain, NULL);
+	}
 	zstate_free(z);
 	for (size_t i = 0; i < s->nzones; i++) {
 		zstate_t *w = s->zones[i];
@@ -1122,6 +1127,15 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 			log_info("zone added: zone=%s", z->conf->domain);
 		}
 		zstate_arm(z, g);
+		for (size_t o = 0; was != NULL && o < was->ntarget; o++) {
+			bool kept = false;
+			for (size_t k = 0; k < z->ntargets && !kept; k++) {
+				kept = strcmp(was->target[o]->id, z->targets[k].conf->id) == 0;
+			}
+			if (!kept) {
+				metrics_forget(z->conf->domain, was->target[o]->id);
+			}
+		}
 		for (size_t k = 0; was != NULL && k < z->ntargets; k++) {
 			for (size_t o = 0; o < was->ntarget; o++) {
 				const conf_target_t *a = was->target[o], *b = z->targets[k].conf;

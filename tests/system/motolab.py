@@ -32,7 +32,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from servers import LOOPBACK, Knot, Process, Zonesync, free_port, read_text, wait_until
+from servers import LOOPBACK, Knot, Process, Zonesync, free_port, read_text, wait_until, write_atomic
 
 CMD_TIMEOUT = 60
 
@@ -432,8 +432,7 @@ class R53Zonesync(Zonesync):
         for z in zones:
             z = {"primary": "p", "target": "[aws]", **z}
             lines.append("  - { " + ", ".join(f"{k}: {v}" for k, v in z.items()) + " }")
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_atomic(self.conf, "\n".join(lines) + "\n")
 
     def command(self, *args, timeout=120):
         """Run `zonesync ARGS` (with -c CONF after the command word); the

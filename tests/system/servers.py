@@ -125,6 +125,14 @@ class Process:
         return read_text(self.logpath, tail)
 
 
+def write_atomic(path, text):
+    """Write a file by rename: a daemon reloading it (SIGHUP) never reads
+    half of it."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def wait_until(pred, timeout, interval=0.1, what="condition"):
     """Poll pred() until it returns a true value; that value, or AssertionError."""
     deadline = time.monotonic() + timeout
@@ -620,8 +628,7 @@ class Zonesync:
         for z in zones:
             z = {"target": "[file]", **z}
             lines.append("  - " + _flow(z))
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_atomic(self.conf, "\n".join(lines) + "\n")
         self.proc = Process("zonesync", [self.bin, "run", "-c", self.conf], self.logpath)
         self.exit_codes = []
 

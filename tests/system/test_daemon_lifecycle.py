@@ -149,10 +149,12 @@ def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: AR
     knot = Knot(tmp_path / "knot", zones, port)
     prim = [{"id": "p", "address": f"[{LOOPBACK}@{knot.port}]", "key": "xfr"}]
     keys = {"xfr": knot.secret}
+    mport = free_port()
+    metrics = {"metrics": f"{LOOPBACK}@{mport}"}
     zs = Zonesync(BINARY, tmp_path / "zs", prim,
                   [{"domain": "a.test.", "primary": "p"}, {"domain": "b.test.", "primary": "p"},
                    {"domain": "d.test.", "max-delete": "50%", "primary": "p"}],
-                  keys=keys, port=port)
+                  keys=keys, port=port, extra_server=metrics)
     try:
         knot.start()
         zs.start()
@@ -164,7 +166,7 @@ def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: AR
         Zonesync(BINARY, tmp_path / "zs", prim,
                  [{"domain": "a.test.", "primary": "p"}, {"domain": "c.test.", "primary": "p"},
                   {"domain": "d.test.", "max-delete": "40%", "primary": "p"}],
-                 keys=keys, port=port)
+                 keys=keys, port=port, extra_server=metrics)
         os.kill(pid, signal.SIGHUP)
         zs.wait_log(r"configuration reloaded: zones=3 added=1 removed=1 restarted=1 "
                     r"unchanged=1", since=mark)
@@ -187,6 +189,12 @@ def test_sighup_adds_removes_and_restarts_zones(tmp_path, zonesync):  # noqa: AR
         st = status_json(zs)
         assert st["daemon"] == {"running": True, "pid": pid}
         assert sorted(z["zone"] for z in st["zones"]) == ["a.test.", "c.test.", "d.test."]
+        # So do the metrics: b's series are gone, the others' kept.
+        samples, _ = parse_metrics(scrape(mport))
+        zones = {dict(k[1]).get("zone") for k in samples} - {None}
+        assert zones == {"a.test.", "c.test.", "d.test."}, zones
+        assert value(samples, "zonesync_zone_serial", zone="d.test.") == serial_d
+        assert value(samples, "zonesync_config_reloads_total", result="ok") == 1
 
         # A file with an error: refused with its place, the running one stays.
         with open(zs.conf) as f:

@@ -112,12 +112,18 @@ static void test_forget_zone(void **state)
 	metrics_set(M_ZONE_SERIAL, 2, "a.test.b.");
 	metrics_set(M_TARGET_SERIAL, 1, "a.test.", "aws");
 	metrics_add(M_API_REQUESTS, 1, "a.test."); /* a target named so: kept */
-	metrics_forget_zone("a.test.");
+	metrics_set(M_TARGET_SERIAL, 1, "b.test.", "aws");
+	metrics_set(M_TARGET_SERIAL, 1, "b.test.", "aws2");
+	metrics_add(M_SYNCS, 1, "b.test.", "aws", "ok");
+	metrics_forget("a.test.", NULL);
+	metrics_forget("b.test.", "aws");
 	char *text = render();
 	assert_null(strstr(text, "{zone=\"a.test.\"}"));
 	assert_null(strstr(text, "zone=\"a.test.\",target"));
 	assert_non_null(strstr(text, "zonesync_zone_serial{zone=\"a.test.b.\"} 2\n"));
 	assert_non_null(strstr(text, "zonesync_api_requests_total{target=\"a.test.\"} 1\n"));
+	assert_null(strstr(text, "target=\"aws\""));
+	assert_non_null(strstr(text, "{zone=\"b.test.\",target=\"aws2\"} 1\n"));
 	free(text);
 }
 
