@@ -579,8 +579,10 @@ static gen_t *gen_ref(gen_t *g)
 static void gen_unref(gen_t *g)
 {
 	if (g != NULL && --g->refs == 0) {
-		conf_free(g->conf);
-		free(g->conf);
+		if (g->conf != NULL) {
+			conf_free(g->conf);
+			free(g->conf);
+		}
 		free(g);
 	}
 }
@@ -1024,16 +1026,22 @@ sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
 	s->gen = gen_ref(g);
 	s->zones = calloc(conf->nzone + 1, sizeof(*s->zones));
 	if (s->zones == NULL) {
+		s->gen->conf = NULL; /* still the caller's */
 		sched_free(s);
 		return NULL;
 	}
+	/* All allocated before any is armed: a zone on the loop has timers
+	 * that must be closed before it is freed. */
 	for (size_t i = 0; i < conf->nzone; i++) {
 		if ((s->zones[i] = zstate_alloc(s, &conf->zone[i])) == NULL) {
+			s->gen->conf = NULL;
 			sched_free(s);
 			return NULL;
 		}
-		zstate_arm(s->zones[i], g);
 		s->nzones++;
+	}
+	for (size_t i = 0; i < s->nzones; i++) {
+		zstate_arm(s->zones[i], g);
 	}
 	return s;
 }

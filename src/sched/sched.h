@@ -17,7 +17,8 @@
 
 typedef struct sched sched_t;
 
-/* The scheduler takes conf (malloc'd, loaded) and frees it when done. */
+/* The scheduler takes conf (malloc'd, loaded) and frees it when done;
+ * NULL when out of memory, conf then still the caller's. */
 sched_t *sched_new(uv_loop_t *loop, conf_t *conf);
 void sched_free(sched_t *s);
 
