@@ -43,6 +43,27 @@ static const char *when(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
+/* key then the serial, or null when there is none. */
+static void json_serial(const char *key, bool has, uint32_t serial)
+{
+	if (has) {
+		printf("%s%u", key, serial);
+	} else {
+		printf("%snull", key);
+	}
+}
+
+/* ,"last_error": the text, or null when empty. */
+static void json_error(const char *error)
+{
+	printf(",\"last_error\":");
+	if (error[0] != '\0') {
+		cli_json_str(stdout, error, strlen(error));
+	} else {
+		printf("null");
+	}
+}
+
 /* With a daemon running, a target not in sync and not failing is being
  * pushed (or about to be: the daemon reconciles dirty targets at start). */
 static const char *state_of(const store_zone_info_t *zi, const store_target_t *ts, bool daemon)
@@ -137,25 +158,13 @@ int cli_status(int argc, char **argv)
 		if (json) {
 			printf("%s\n {\"zone\":", i == 0 ? "" : ",");
 			cli_json_str(stdout, zc->domain, strlen(zc->domain));
-			if (zi.has_data) {
-				printf(",\"serial\":%u", zi.serial);
-			} else {
-				printf(",\"serial\":null");
-			}
-			if (zi.has_primary_serial) {
-				printf(",\"primary_serial\":%u", zi.primary_serial);
-			} else {
-				printf(",\"primary_serial\":null");
-			}
+			json_serial(",\"serial\":", zi.has_data, zi.serial);
+			json_serial(",\"primary_serial\":", zi.has_primary_serial, zi.primary_serial);
 			printf(",\"state\":\"%s\",\"checked\":%lld,\"refreshed\":%lld,"
-			       "\"expire_at\":%lld,\"last_error\":",
+			       "\"expire_at\":%lld",
 			       zstate, (long long)zi.checked, (long long)zi.refreshed,
 			       (long long)zi.expire_at);
-			if (zi.check_error[0] != '\0') {
-				cli_json_str(stdout, zi.check_error, strlen(zi.check_error));
-			} else {
-				printf("null");
-			}
+			json_error(zi.check_error);
 			printf(",\"targets\":[");
 		}
 		char zs[16] = "-", prs[16] = "-";
@@ -181,21 +190,12 @@ int cli_status(int argc, char **argv)
 			if (json) {
 				printf("%s\n  {\"target\":", k == 0 ? "" : ",");
 				cli_json_str(stdout, tc->id, strlen(tc->id));
-				printf(",\"type\":\"%s\",\"serial\":", tc->type->name);
-				if (ts.has_serial) {
-					printf("%u", ts.serial);
-				} else {
-					printf("null");
-				}
-				printf(",\"behind\":%u,\"state\":\"%s\",\"dirty\":%s,\"last_ok\":%lld,"
-				       "\"last_error\":",
+				printf(",\"type\":\"%s\"", tc->type->name);
+				json_serial(",\"serial\":", ts.has_serial, ts.serial);
+				printf(",\"behind\":%u,\"state\":\"%s\",\"dirty\":%s,\"last_ok\":%lld",
 				       behind, tstate, ts.dirty ? "true" : "false",
 				       (long long)ts.last_ok);
-				if (ts.last_error[0] != '\0') {
-					cli_json_str(stdout, ts.last_error, strlen(ts.last_error));
-				} else {
-					printf("null");
-				}
+				json_error(ts.last_error);
 				printf("}");
 				continue;
 			}
