@@ -661,17 +661,23 @@ static void on_target_timer(uv_timer_t *h)
 	target_kick(t, t->z->serial, NULL, t->z->primary);
 }
 
+/* The target's job is over (or never started): what it held goes. */
+static void target_job_end(tstate_t *t)
+{
+	t->running = false;
+	t->z->busy--;
+	gen_unref(t->job_gen);
+	t->job_gen = NULL;
+	delta_unref(t->delta);
+	t->delta = NULL;
+}
+
 static void target_done(uv_work_t *w, int status)
 {
 	tstate_t *t = w->data;
 	zstate_t *z = t->z;
 	(void)status;
-	t->running = false;
-	z->busy--;
-	gen_unref(t->job_gen);
-	t->job_gen = NULL;
-	delta_unref(t->delta);
-	t->delta = NULL;
+	target_job_end(t);
 	if (z->s->stopping || z->retiring) {
 		delta_unref(t->next_delta);
 		t->next_delta = NULL;
@@ -711,12 +717,7 @@ static void target_start(tstate_t *t)
 	t->reconcile = false;
 	z->busy++;
 	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
-		t->running = false;
-		z->busy--;
-		gen_unref(t->job_gen);
-		t->job_gen = NULL;
-		delta_unref(t->delta);
-		t->delta = NULL;
+		target_job_end(t);
 		uv_timer_start(&t->timer, on_target_timer, 1000, 0);
 	}
 }

@@ -75,6 +75,17 @@ const target_type_t *const target_types[] = {
 	&ROUTE53, &POWERDNS, &RFC2136, &ZONEFILE, &EXEC, NULL
 };
 
+void target_report(const target_opts_t *o, target_progress_t *p, double secs, const char *why)
+{
+	if (o != NULL && o->progress != NULL) {
+		p->waiting = secs;
+		p->why = why;
+		o->progress(o->progress_ctx, p);
+		p->waiting = 0;
+		p->why = NULL;
+	}
+}
+
 const target_type_t *target_type_find(const char *name)
 {
 	for (size_t i = 0; target_types[i] != NULL; i++) {

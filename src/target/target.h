@@ -42,6 +42,10 @@ typedef struct {
 	const atomic_bool *cancel;
 } target_opts_t;
 
+/* Tell o's progress callback, if any, where the push p is: waiting secs
+ * for why (a rate limit, a backoff), or 0 and NULL after a step. */
+void target_report(const target_opts_t *o, target_progress_t *p, double secs, const char *why);
+
 /* Should a push stop before its next request? */
 static inline bool target_cancelled(const target_opts_t *o)
 {

@@ -48,17 +48,6 @@ typedef struct {
 	bool json;   /* msg is PowerDNS's own "error" text */
 } pdns_error_t;
 
-static void report(target_t *t, double secs, const char *why)
-{
-	if (t->opts != NULL && t->opts->progress != NULL) {
-		t->progress.waiting = secs;
-		t->progress.why = why;
-		t->opts->progress(t->opts->progress_ctx, &t->progress);
-		t->progress.waiting = 0;
-		t->progress.why = NULL;
-	}
-}
-
 static bool retryable(const pdns_error_t *e)
 {
 	return e->status == 0 || (e->status >= 500 && e->status <= 599);
@@ -109,7 +98,7 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		         "pause=%.2fs error=%s",
 		         t->conf->id, t->zone->domain, method, e->status, attempt, pause, e->msg);
 		stats->wait_secs += pause;
-		report(t, pause, "retry");
+		target_report(t->opts, &t->progress, pause, "retry");
 		retry_sleep(pause);
 	}
 }
@@ -506,7 +495,7 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 			t->progress.records_done += set_of(p->order[i])->count;
 		}
 		t->progress.batches_done = b + 1;
-		report(t, 0, NULL);
+		target_report(t->opts, &t->progress, 0, NULL);
 		from = to;
 	}
 	dns_scanner_free(sc);

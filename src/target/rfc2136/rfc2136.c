@@ -199,17 +199,6 @@ static int r2136_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t
 
 /* --- apply: UPDATE ------------------------------------------------------------ */
 
-static void report(target_t *t, double secs, const char *why)
-{
-	if (t->opts != NULL && t->opts->progress != NULL) {
-		t->progress.waiting = secs;
-		t->progress.why = why;
-		t->opts->progress(t->opts->progress_ctx, &t->progress);
-		t->progress.waiting = 0;
-		t->progress.why = NULL;
-	}
-}
-
 /* "UPDATE 2 of 5 to ADDR (31 changes: a.example.com. A .. z.example.com. TXT)" */
 static const char *batch_str(const target_t *t, const upd_plan_t *p, size_t b, char *buf,
                              size_t size)
@@ -329,7 +318,7 @@ static int send_batch(target_t *t, const upd_plan_t *p, size_t b, target_stats_t
 		         pause);
 		stats->retries++;
 		stats->wait_secs += pause;
-		report(t, pause, "retry");
+		target_report(t->opts, &t->progress, pause, "retry");
 		retry_sleep(pause);
 	}
 }
@@ -400,7 +389,7 @@ static int r2136_apply(target_t *t, const zone_diff_t *d, bool live_known, const
 		}
 		from = p.batch_end[b];
 		t->progress.batches_done = b + 1;
-		report(t, 0, NULL);
+		target_report(t->opts, &t->progress, 0, NULL);
 	}
 	if (ret == 0 && p.soa_behind) {
 		snprintf(err, errlen,

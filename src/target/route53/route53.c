@@ -53,17 +53,6 @@ typedef struct {
 	char msg[2048];
 } r53_error_t;
 
-static void report_wait(target_t *t, double secs, const char *why)
-{
-	if (t->opts != NULL && t->opts->progress != NULL) {
-		t->progress.waiting = secs;
-		t->progress.why = why;
-		t->opts->progress(t->opts->progress_ctx, &t->progress);
-		t->progress.waiting = 0;
-		t->progress.why = NULL;
-	}
-}
-
 static void cache_set(const target_t *t, bool forget);
 
 static bool retryable(const r53_error_t *e)
@@ -105,7 +94,7 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		double wait = ratelimit_take(t->rl);
 		if (wait > 0) {
 			stats->wait_secs += wait;
-			report_wait(t, wait, "rate limit");
+			target_report(t->opts, &t->progress, wait, "rate limit");
 			retry_sleep(wait);
 		}
 		char date[17];
@@ -191,7 +180,7 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		         t->conf->id, t->zone->domain, method, path, e->status,
 		         e->code[0] != '\0' ? e->code : "-", attempt, pause);
 		stats->wait_secs += pause;
-		report_wait(t, pause, throttled ? "throttled" : "retry");
+		target_report(t->opts, &t->progress, pause, throttled ? "throttled" : "retry");
 		retry_sleep(pause);
 	}
 }
@@ -606,7 +595,7 @@ static int wait_insync(target_t *t, const char *change_id, target_stats_t *stats
 			         waited);
 			return -ETIMEDOUT;
 		}
-		report_wait(t, pause, "INSYNC");
+		target_report(t->opts, &t->progress, pause, "INSYNC");
 		retry_sleep(pause);
 		waited += pause;
 		stats->wait_secs += pause;
@@ -680,7 +669,7 @@ static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const t
 			t->progress.records_done += p.change[i].set->count;
 		}
 		t->progress.batches_done = b + 1;
-		report_wait(t, 0, NULL);
+		target_report(t->opts, &t->progress, 0, NULL);
 		from = to;
 	}
 	for (size_t b = 0; ret == 0 && o != NULL && o->wait && b < p.nbatches; b++) {
