@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "conf/conf.h"
+#include "target/target.h"
 
 static void usage(FILE *out)
 {
@@ -22,7 +23,7 @@ int cli_check(int argc, char **argv)
 		return rc;
 	}
 	conf_t conf;
-	if (conf_load(&conf, path, stderr) != 0) {
+	if (conf_load(&conf, path, target_registry, stderr) != 0) {
 		return CLI_USAGE;
 	}
 	printf("%s: ok: %zu zone%s, %zu primar%s, %zu target%s, %zu key%s\n", path, conf.nzone,

@@ -5,6 +5,7 @@
 #include <libknot/descriptor.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
 #include "zone/diff.h"
@@ -34,10 +35,10 @@ static void json_zone(FILE *f, const char *label, const char *path, const zone_t
 	uint32_t serial = 0;
 	zone_serial(z, &serial);
 	fprintf(f, "  \"%s\": {\"file\":", label);
-	cli_json_str(f, path, strlen(path));
+	render_str(f, path);
 	fprintf(f, ",\"origin\":");
 	dns_name_to_str(z->apex, apex, sizeof(apex));
-	cli_json_str(f, apex, strlen(apex));
+	render_str(f, apex);
 	fprintf(f, ",\"serial\":%u,\"rrsets\":%zu,\"records\":%zu},\n", serial, z->rrsets,
 	        z->count);
 }
@@ -133,7 +134,8 @@ int cli_diff(int argc, char **argv)
 	}
 	double t3 = cli_now();
 
-	cli_out_t o = { .f = stdout, .json = json };
+	render_t o;
+	render_init(&o, stdout, json, RENDER_DIFF);
 	int ret = 0;
 	if (json) {
 		fputs("{\n", stdout);
@@ -141,18 +143,18 @@ int cli_diff(int argc, char **argv)
 		json_zone(stdout, "new", newp, &new);
 		fputs("  \"changes\": [", stdout);
 		for (size_t i = 0; ret == 0 && i < d.count; i++) {
-			ret = cli_json_change(&o, &d.change[i], i == 0);
+			ret = render_change(&o, &d.change[i], i == 0);
 		}
 		printf("%s],\n  \"summary\": {\"added\":%zu,\"changed\":%zu,\"deleted\":%zu}\n}\n",
 		       d.count ? "\n  " : "", d.added, d.replaced, d.deleted);
 	} else {
 		for (size_t i = 0; ret == 0 && i < d.count; i++) {
-			ret = cli_text_change(&o, &d.change[i]);
+			ret = render_change(&o, &d.change[i], i == 0);
 		}
 		printf("%zu added, %zu changed, %zu deleted RRset%s\n", d.added, d.replaced,
 		       d.deleted, d.added + d.replaced + d.deleted == 1 ? "" : "s");
 	}
-	cli_out_free(&o);
+	render_free(&o);
 	if (fflush(stdout) != 0 || ret != 0) {
 		fprintf(stderr, "zonesync diff: cannot write the output\n");
 		rc = CLI_USAGE;

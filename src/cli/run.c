@@ -15,13 +15,12 @@
 
 #include "cli/cli.h"
 #include "conf/conf.h"
-#include "net/http.h"
-#include "net/retry.h"
-#include "target/route53/route53.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "sched/daemon.h"
 #include "sched/sched.h"
-#include "store/store.h"
+#include "sync/sync.h"
+#include "target/target.h"
 #include "xfr/notify.h"
 
 static void usage(FILE *out)
@@ -73,39 +72,6 @@ static void sd(const char *state)
 #endif
 }
 
-/* The pid file: refused when it names a zonesync still running. */
-static int pid_file_write(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	long pid = 0;
-	if (f != NULL) {
-		if (fscanf(f, "%ld", &pid) != 1) {
-			pid = 0;
-		}
-		fclose(f);
-	}
-	if (pid > 0 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-		char comm[64] = "", proc[64];
-		snprintf(proc, sizeof(proc), "/proc/%ld/comm", pid);
-		FILE *c = fopen(proc, "r");
-		if (c == NULL || fgets(comm, sizeof(comm), c) == NULL ||
-		    strncmp(comm, "zonesync", 8) == 0) {
-			if (c != NULL) {
-				fclose(c);
-			}
-			snprintf(err, errlen, "server.pid-file: %s names a running zonesync (pid %ld)",
-			         path, pid);
-			return -EEXIST;
-		}
-		fclose(c); /* a stale file: the pid is another program's now */
-	}
-	f = fopen(path, "w");
-	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "server.pid-file: cannot write %s: %s", path, strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
 
 struct daemon {
 	const char *path;
@@ -118,11 +84,25 @@ struct daemon {
 	bool stopping;
 };
 
-static void on_notify(void *ctx, const conf_zone_t *zone, const struct sockaddr *from)
+static bool on_lookup(void *ctx, const knot_dname_t *qname, const struct sockaddr *from,
+                      notify_zone_t *out)
+{
+	struct daemon *d = ctx;
+	return sched_notify_lookup(sched_conf(d->sched), qname, from, out);
+}
+
+static void on_notify(void *ctx, const void *zone, const struct sockaddr *from)
 {
 	(void)from;
 	struct daemon *d = ctx;
 	sched_notify(d->sched, zone);
+}
+
+static notify_limits_t notify_limits(const conf_t *c)
+{
+	return (notify_limits_t){ .rate_limit = c->server.notify_rate_limit,
+		                  .tcp_max_clients = c->server.tcp_max_clients,
+		                  .tcp_idle_timeout = c->server.tcp_idle_timeout };
 }
 
 static void on_watchdog(uv_timer_t *h)
@@ -204,7 +184,7 @@ static void reload(struct daemon *d)
 	char err[512] = "out of memory";
 	int ret = -ENOMEM;
 	if (c != NULL && ef != NULL) {
-		ret = conf_load(c, d->path, ef);
+		ret = conf_load(c, d->path, target_registry, ef);
 	}
 	if (ef != NULL) {
 		fclose(ef);
@@ -230,7 +210,8 @@ static void reload(struct daemon *d)
 		ret = sched_reload(d->sched, c, &r, err, sizeof(err));
 		if (ret == 0) {
 			/* old is freed once its last job ends: not read from here. */
-			notify_set_conf(d->notify, c);
+			notify_limits_t lim = notify_limits(c);
+			notify_set_limits(d->notify, &lim);
 			log_set_level(c->server.log_level);
 			log_info("configuration reloaded: zones=%zu added=%zu removed=%zu "
 			         "restarted=%zu unchanged=%zu",
@@ -258,12 +239,13 @@ static int bind_all(struct daemon *d, const conf_t *conf, uv_loop_t *loop, char 
                     int *lock_fd, char *err, size_t errlen)
 {
 	if (conf->server.pid_file != NULL) {
-		if (pid_file_write(conf->server.pid_file, err, errlen) != 0) {
+		if (daemon_pid_file(conf->server.pid_file, err, errlen) != 0) {
 			return -1;
 		}
 		*pid_file = strdup(conf->server.pid_file);
 	}
-	if (notify_listen(d->notify, loop, err, errlen) != 0) {
+	if (notify_listen(d->notify, loop, conf->server.listen, conf->server.nlisten, err,
+	                  errlen) != 0) {
 		return -1;
 	}
 	if (conf->server.has_metrics &&
@@ -273,7 +255,7 @@ static int bind_all(struct daemon *d, const conf_t *conf, uv_loop_t *loop, char 
 	if (drop_privileges(conf->server.user, err, errlen) != 0) {
 		return -1;
 	}
-	return store_lock(conf->server.state, lock_fd, err, errlen);
+	return daemon_lock(conf->server.state, lock_fd, err, errlen);
 }
 
 static void on_hup(uv_signal_t *h, int signum)
@@ -293,13 +275,13 @@ int cli_run(int argc, char **argv)
 		return rc;
 	}
 	conf_t *conf = calloc(1, sizeof(*conf));
-	if (conf == NULL || conf_load(conf, path, stderr) != 0) {
+	if (conf == NULL || conf_load(conf, path, target_registry, stderr) != 0) {
 		free(conf);
 		return CLI_USAGE;
 	}
 	log_init(conf->server.log_target, conf->server.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	http_global_init();
+	sync_global_init();
 	/* Jobs block in worker threads: a dead primary holds one for its
 	 * timeouts.  64 workers let 63 zones wait on dead primaries before a
 	 * live one queues; UV_THREADPOOL_SIZE in the environment overrides. */
@@ -315,7 +297,9 @@ int cli_run(int argc, char **argv)
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	struct daemon d = { .path = path };
-	d.notify = notify_new(conf, on_notify, &d);
+	notify_limits_t lim = notify_limits(conf);
+	notify_cb_t cb = { .lookup = on_lookup, .accepted = on_notify, .ctx = &d };
+	d.notify = notify_new(&lim, &cb);
 	d.sched = sched_new(&loop, conf); /* owns conf from here */
 	if (d.notify == NULL || d.sched == NULL) {
 		log_error("out of memory");
@@ -377,9 +361,7 @@ out:
 		close(lock_fd);
 	}
 	metrics_cleanup();
-	ratelimit_cleanup();
-	route53_cleanup();
-	http_global_cleanup();
+	sync_global_cleanup();
 	log_close();
 	return rc;
 }

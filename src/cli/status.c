@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "conf/conf.h"
+#include "sched/daemon.h"
+#include "target/target.h"
 #include "dns/serial.h"
 #include "store/store.h"
 
@@ -58,7 +61,7 @@ static void json_error(const char *error)
 {
 	printf(",\"last_error\":");
 	if (error[0] != '\0') {
-		cli_json_str(stdout, error, strlen(error));
+		render_str(stdout, error);
 	} else {
 		printf("null");
 	}
@@ -106,7 +109,7 @@ int cli_status(int argc, char **argv)
 		return rc;
 	}
 	conf_t conf;
-	if (conf_load(&conf, path, stderr) != 0) {
+	if (conf_load(&conf, path, target_registry, stderr) != 0) {
 		return CLI_USAGE;
 	}
 	char db[4096], err[512];
@@ -123,7 +126,7 @@ int cli_status(int argc, char **argv)
 	}
 	bool all_ok = true;
 	char t1[32];
-	long pid = (long)store_locked_by(conf.server.state);
+	long pid = (long)daemon_locked_by(conf.server.state);
 	if (json) {
 		printf("{\"daemon\":{\"running\":%s,\"pid\":", pid > 0 ? "true" : "false");
 		if (pid > 0) {
@@ -157,7 +160,7 @@ int cli_status(int argc, char **argv)
 		all_ok &= strcmp(zstate, "ok") == 0;
 		if (json) {
 			printf("%s\n {\"zone\":", i == 0 ? "" : ",");
-			cli_json_str(stdout, zc->domain, strlen(zc->domain));
+			render_str(stdout, zc->domain);
 			json_serial(",\"serial\":", zi.has_data, zi.serial);
 			json_serial(",\"primary_serial\":", zi.has_primary_serial, zi.primary_serial);
 			printf(",\"state\":\"%s\",\"checked\":%lld,\"refreshed\":%lld,"
@@ -189,7 +192,7 @@ int cli_status(int argc, char **argv)
 			                          : 0;
 			if (json) {
 				printf("%s\n  {\"target\":", k == 0 ? "" : ",");
-				cli_json_str(stdout, tc->id, strlen(tc->id));
+				render_str(stdout, tc->id);
 				printf(",\"type\":\"%s\"", tc->type->name);
 				json_serial(",\"serial\":", ts.has_serial, ts.serial);
 				printf(",\"behind\":%u,\"state\":\"%s\",\"dirty\":%s,\"last_ok\":%lld",

@@ -50,6 +50,7 @@ struct ctx {
 	FILE *errs;
 	unsigned errors;
 	conf_t *conf;
+	const conf_type_t *const *types; /* the target types known */
 };
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
@@ -222,157 +223,18 @@ static const char *fmt_duration(uint32_t v, char buf[16])
 	return buf;
 }
 
-int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out)
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	const char *at = strrchr(s, '@');
-	size_t iplen = at ? (size_t)(at - s) : strlen(s);
-	if (iplen == 0 || iplen >= sizeof(ip)) {
-		return -EINVAL;
-	}
-	memcpy(ip, s, iplen);
-	ip[iplen] = '\0';
-
-	long long port = default_port;
-	if (at != NULL && (parse_int(at + 1, &port) != 0 || port < 1 || port > 65535)) {
-		return -EINVAL;
-	}
-
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		out->len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		out->len = sizeof(*v6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int conf_parse_prefix(const char *s, conf_prefix_t *out)
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t iplen = slash ? (size_t)(slash - s) : strlen(s);
-	if (iplen == 0 || iplen >= sizeof(ip)) {
-		return -EINVAL;
-	}
-	memcpy(ip, s, iplen);
-	ip[iplen] = '\0';
-
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
-	unsigned maxbits;
-	uint8_t *bytes;
-	if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		maxbits = 32;
-		bytes = (uint8_t *)&v4->sin_addr;
-	} else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		maxbits = 128;
-		bytes = (uint8_t *)&v6->sin6_addr;
-	} else {
-		return -EINVAL;
-	}
-	long long bits = maxbits;
-	if (slash != NULL && (parse_int(slash + 1, &bits) != 0 || bits < 0 || bits > maxbits)) {
-		return -EINVAL;
-	}
-	out->bits = (unsigned)bits;
-	/* Host bits must be zero: 192.0.2.1/24 is most likely a typo. */
-	for (unsigned b = out->bits; b < maxbits; b++) {
-		if (bytes[b / 8] & (0x80 >> (b % 8))) {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static const uint8_t V4MAPPED[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-/* The family and address bytes of a socket address (AF_UNSPEC if neither
- * IPv4 nor IPv6); with unmap, an IPv4-mapped IPv6 address is IPv4. */
-static int sa_bytes(const struct sockaddr *sa, bool unmap, const uint8_t **bytes)
-{
-	if (sa->sa_family == AF_INET) {
-		*bytes = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		return AF_INET;
-	}
-	if (sa->sa_family == AF_INET6) {
-		*bytes = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (unmap && memcmp(*bytes, V4MAPPED, sizeof(V4MAPPED)) == 0) {
-			*bytes += sizeof(V4MAPPED);
-			return AF_INET;
-		}
-		return AF_INET6;
-	}
-	return AF_UNSPEC;
-}
-
-/* Are the first bits of a and b the same? */
-static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, full) != 0) {
-		return false;
-	}
-	if (rest == 0) {
-		return true;
-	}
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[full] & mask) == (b[full] & mask);
-}
-
-bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr)
-{
-	const struct sockaddr *ps = (const struct sockaddr *)&p->ss;
-	const uint8_t *a, *b;
-	int af = sa_bytes(addr, false, &a);
-	int pf = sa_bytes(ps, false, &b);
-	if (af == AF_UNSPEC || pf == AF_UNSPEC) {
-		return false;
-	}
-	/* As written: ::/0 matches ::ffff:192.0.2.1 too. */
-	if (af == pf && bits_equal(a, b, p->bits)) {
-		return true;
-	}
-	/* Then both as IPv4 where they are: an IPv6 prefix is IPv4 when it is
-	 * within ::ffff:0:0/96. */
-	af = sa_bytes(addr, true, &a);
-	unsigned bits = p->bits;
-	if (pf == AF_INET6 && bits >= 96 && sa_bytes(ps, true, &b) == AF_INET) {
-		pf = AF_INET;
-		bits -= 96;
-	}
-	return af == AF_INET && pf == AF_INET && bits_equal(a, b, bits);
-}
-
 bool conf_primary_allows(const conf_primary_t *p, const struct sockaddr *from)
 {
 	if (p == NULL || from == NULL) {
 		return false;
 	}
-	const uint8_t *a, *b;
-	int af = sa_bytes(from, true, &a);
-	if (af == AF_UNSPEC) {
-		return false;
-	}
 	for (size_t i = 0; i < p->naddr; i++) {
-		if (sa_bytes((const struct sockaddr *)&p->addr[i].ss, true, &b) == af &&
-		    memcmp(a, b, af == AF_INET ? 4 : 16) == 0) {
+		if (net_same_ip((const struct sockaddr *)&p->addr[i].ss, from)) {
 			return true;
 		}
 	}
 	for (size_t i = 0; i < p->nnotify_from; i++) {
-		if (conf_prefix_match(&p->notify_from[i], from)) {
+		if (net_prefix_match(&p->notify_from[i], from)) {
 			return true;
 		}
 	}
@@ -525,7 +387,7 @@ static int load_size(struct ctx *c, const ynode_t *map, const char *key, const c
 /* --- server ------------------------------------------------------------- */
 
 struct addr_list {
-	conf_addr_t *a;
+	net_addr_t *a;
 	size_t n;
 	uint16_t port;
 };
@@ -533,7 +395,7 @@ struct addr_list {
 static void add_addr(struct ctx *c, const ynode_t *item, const char *key, void *arg)
 {
 	struct addr_list *l = arg;
-	if (conf_parse_addr(item->value, l->port, &l->a[l->n]) != 0) {
+	if (net_parse_addr(item->value, l->port, &l->a[l->n]) != 0) {
 		err_at(c, item, "'%s': bad address '%s', expected IP[@PORT]", key, item->value);
 		return;
 	}
@@ -556,7 +418,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 	/* Defaults first: they hold when the section is absent (or not a map)
 	 * as well as for the keys it leaves out. */
 	conf->server.log_target = LOG_TARGET_STDERR;
-	conf->server.log_level = CONF_LOG_INFO;
+	conf->server.log_level = LOG_LEVEL_INFO;
 	conf->server.notify_rate_limit = DEF_NOTIFY_RATE_LIMIT;
 	conf->server.tcp_max_clients = DEF_TCP_MAX_CLIENTS;
 	conf->server.tcp_idle_timeout = DEF_TCP_IDLE_TIMEOUT;
@@ -567,7 +429,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 
 	const ynode_t *listen = ynode_get(n, "listen");
 	if (listen != NULL) {
-		struct addr_list l = { calloc(list_len(listen) + 1, sizeof(conf_addr_t)), 0, 53 };
+		struct addr_list l = { calloc(list_len(listen) + 1, sizeof(net_addr_t)), 0, 53 };
 		if (l.a != NULL) {
 			each(c, listen, "listen", add_addr, &l);
 			conf->server.listen = l.a;
@@ -580,7 +442,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 	}
 	const char *metrics = scalar(c, ynode_get(n, "metrics"), "metrics");
 	if (metrics != NULL) {
-		if (conf_parse_addr(metrics, 9153, &conf->server.metrics) != 0) {
+		if (net_parse_addr(metrics, 9153, &conf->server.metrics) != 0) {
 			err_at(c, ynode_get(n, "metrics"),
 			       "'metrics': bad address '%s', expected IP[@PORT]", metrics);
 		} else {
@@ -630,7 +492,7 @@ static void load_server(struct ctx *c, const ynode_t *n)
 				       "error",
 				       lv);
 			} else {
-				conf->server.log_level = (conf_log_level_t)i;
+				conf->server.log_level = (log_level_t)i;
 			}
 		}
 	}
@@ -845,14 +707,14 @@ static const conf_key_t *key_ref(struct ctx *c, const ynode_t *n, const char *wh
 }
 
 struct prefix_list {
-	conf_prefix_t *p;
+	net_prefix_t *p;
 	size_t n;
 };
 
 static void add_prefix(struct ctx *c, const ynode_t *item, const char *key, void *arg)
 {
 	struct prefix_list *l = arg;
-	if (conf_parse_prefix(item->value, &l->p[l->n]) != 0) {
+	if (net_parse_prefix(item->value, &l->p[l->n]) != 0) {
 		err_at(c, item, "'%s': bad prefix '%s', expected IP[/BITS] with no host bits set",
 		       key, item->value);
 		return;
@@ -885,7 +747,7 @@ static void load_primaries(struct ctx *c)
 		p->id = strdup(id);
 
 		const ynode_t *addr = required(c, item, "address", where);
-		struct addr_list al = { calloc(list_len(addr) + 1, sizeof(conf_addr_t)), 0, 53 };
+		struct addr_list al = { calloc(list_len(addr) + 1, sizeof(net_addr_t)), 0, 53 };
 		if (al.a != NULL) {
 			each(c, addr, "address", add_addr, &al);
 		}
@@ -898,7 +760,7 @@ static void load_primaries(struct ctx *c)
 		}
 		const ynode_t *nf = ynode_get(item, "notify-from");
 		if (nf != NULL) {
-			struct prefix_list pl = { calloc(list_len(nf) + 1, sizeof(conf_prefix_t)),
+			struct prefix_list pl = { calloc(list_len(nf) + 1, sizeof(net_prefix_t)),
 				                  0 };
 			if (pl.p != NULL) {
 				each(c, nf, "notify-from", add_prefix, &pl);
@@ -914,7 +776,7 @@ static void check_item(struct ctx *c, const ynode_t *n, const conf_item_t *it, c
 	const char *v;
 	long long iv;
 	bool bv;
-	conf_addr_t a;
+	net_addr_t a;
 	switch (it->type) {
 	case CONF_STRLIST:
 		if (n->kind == YNODE_SEQ) {
@@ -969,7 +831,7 @@ static void check_item(struct ctx *c, const ynode_t *n, const conf_item_t *it, c
 		break;
 	}
 	case CONF_ADDR:
-		if (conf_parse_addr(v, 53, &a) != 0) {
+		if (net_parse_addr(v, 53, &a) != 0) {
 			err_at(c, n, "%s: '%s': bad address '%s', expected IP[@PORT]", where,
 			       it->name, v);
 		}
@@ -1011,14 +873,19 @@ static void load_targets(struct ctx *c)
 		if (tname == NULL) {
 			continue;
 		}
-		const target_type_t *type = target_type_find(tname);
+		const conf_type_t *type = NULL;
+		for (size_t j = 0; c->types != NULL && c->types[j] != NULL && type == NULL; j++) {
+			if (strcmp(c->types[j]->name, tname) == 0) {
+				type = c->types[j];
+			}
+		}
 		if (type == NULL) {
 			char types[256] = "";
-			for (size_t j = 0; target_types[j]; j++) {
+			for (size_t j = 0; c->types != NULL && c->types[j] != NULL; j++) {
 				if (j > 0) {
 					strncat(types, ", ", sizeof(types) - strlen(types) - 1);
 				}
-				strncat(types, target_types[j]->name,
+				strncat(types, c->types[j]->name,
 				        sizeof(types) - strlen(types) - 1);
 			}
 			err_at(c, tn, "%s: unknown type '%s' (%s)", where, tname, types);
@@ -1255,10 +1122,10 @@ static void load_zones(struct ctx *c)
 /* --- entry points ------------------------------------------------------- */
 
 static int load(conf_t *conf, const char *name, const char *dir, const char *data, size_t len,
-                FILE *errs)
+                const conf_type_t *const *types, FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
-	struct ctx c = { .name = name, .errs = errs, .conf = conf };
+	struct ctx c = { .name = name, .errs = errs, .conf = conf, .types = types };
 	c.dir = dir ? strdup(dir) : NULL;
 
 	yaml_error_t yerr;
@@ -1294,12 +1161,13 @@ static int load(conf_t *conf, const char *name, const char *dir, const char *dat
 	return 0;
 }
 
-int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len, FILE *errs)
+int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len,
+                     const conf_type_t *const *types, FILE *errs)
 {
-	return load(conf, name, NULL, data, len, errs);
+	return load(conf, name, NULL, data, len, types, errs);
 }
 
-int conf_load(conf_t *conf, const char *path, FILE *errs)
+int conf_load(conf_t *conf, const char *path, const conf_type_t *const *types, FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
 	FILE *f = fopen(path, "r");
@@ -1328,7 +1196,7 @@ int conf_load(conf_t *conf, const char *path, FILE *errs)
 	if (slash != NULL) {
 		*slash = '\0';
 	}
-	int ret = load(conf, path, slash ? (dir[0] ? dir : "/") : NULL, data, len, errs);
+	int ret = load(conf, path, slash ? (dir[0] ? dir : "/") : NULL, data, len, types, errs);
 	free(dir);
 	free(data);
 	return ret;

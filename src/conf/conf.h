@@ -13,20 +13,13 @@
 #include <libknot/dname.h>
 #include <libknot/tsig.h>
 
+#include "conf/schema.h"
 #include "conf/yaml.h"
-#include "target/target.h"
+#include "net/addr.h"
+#include "obs/log.h"
 
 #define CONF_DEFAULT_PATH "/etc/zonesync/zonesync.yaml"
 
-typedef struct {
-	struct sockaddr_storage ss;
-	socklen_t len;
-} conf_addr_t;
-
-typedef struct {
-	struct sockaddr_storage ss; /* network address */
-	unsigned bits;
-} conf_prefix_t;
 
 typedef struct {
 	char *id;
@@ -35,16 +28,16 @@ typedef struct {
 
 typedef struct {
 	char *id;
-	conf_addr_t *addr;
+	net_addr_t *addr;
 	size_t naddr;
 	const conf_key_t *key; /* NULL: no TSIG */
-	conf_prefix_t *notify_from;
+	net_prefix_t *notify_from;
 	size_t nnotify_from;
 } conf_primary_t;
 
 typedef struct conf_target {
 	char *id;
-	const target_type_t *type;
+	const conf_type_t *type; /* one of the types conf_load was given */
 	const ynode_t *node; /* its section; read type keys with conf_target_*() */
 	const conf_key_t *key; /* its key (the type's key-reference item), NULL: none */
 } conf_target_t;
@@ -68,28 +61,20 @@ typedef struct conf_zone {
 	uint32_t xfr_timeout;     /* seconds a whole transfer may take */
 } conf_zone_t;
 
-typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } conf_log_target_t;
-typedef enum {
-	CONF_LOG_DEBUG,
-	CONF_LOG_INFO,
-	CONF_LOG_NOTICE,
-	CONF_LOG_WARNING,
-	CONF_LOG_ERROR
-} conf_log_level_t;
 
 typedef struct {
 	char *path;
 	ynode_t *root;
 	struct {
-		conf_addr_t *listen;
+		net_addr_t *listen;
 		size_t nlisten;
 		char *state;
 		bool has_metrics;
-		conf_addr_t metrics;
+		net_addr_t metrics;
 		char *user;
 		char *pid_file;
-		conf_log_target_t log_target;
-		conf_log_level_t log_level;
+		log_target_t log_target;
+		log_level_t log_level;
 		uint32_t notify_rate_limit; /* NOTIFY per second per source; 0: no limit */
 		uint32_t tcp_max_clients;
 		uint32_t tcp_idle_timeout; /* seconds */
@@ -105,15 +90,18 @@ typedef struct {
 } conf_t;
 
 /*
- * Load and check a config file.  Every problem found is written to errs
+ * Load and check a config file.  types: the target types there are
+ * (NULL-terminated; the target layer's registry), whose tables check each
+ * target's keys.  Every problem found is written to errs
  * (one "FILE:LINE:COLUMN: message" line each; NULL to discard).  Returns 0,
  * or -EINVAL with nothing allocated in *conf.
  */
-int conf_load(conf_t *conf, const char *path, FILE *errs);
+int conf_load(conf_t *conf, const char *path, const conf_type_t *const *types, FILE *errs);
 
 /* Same from memory; name is used in messages, relative paths are taken
  * from the current directory. */
-int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len, FILE *errs);
+int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len,
+                     const conf_type_t *const *types, FILE *errs);
 
 void conf_free(conf_t *conf);
 
@@ -125,15 +113,6 @@ bool conf_target_bool(const conf_target_t *t, const char *key, bool def);
 /* Parse a duration: seconds, or a number with one of the suffixes s, m, h,
  * d or w; at most UINT32_MAX seconds.  0 or -EINVAL. */
 int conf_parse_duration(const char *s, uint32_t *out);
-/* Parse "IP[@PORT]"; 0 or -EINVAL. */
-int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
-/* Parse "IP[/BITS]"; 0 or -EINVAL. */
-int conf_parse_prefix(const char *s, conf_prefix_t *out);
-/* Does addr fall within prefix?  The port plays no part.  An IPv4-mapped
- * IPv6 address (::ffff:a.b.c.d, as a dual-stack socket reports an IPv4 peer)
- * also matches an IPv4 prefix, and an IPv4 address an IPv6 prefix within
- * ::ffff:0:0/96. */
-bool conf_prefix_match(const conf_prefix_t *p, const struct sockaddr *addr);
 
 /* May a NOTIFY for p's zones come from this address: is its IP (the port
  * plays no part) one of p->addr, or within one of p->notify_from?

@@ -27,3 +27,11 @@ typedef struct {
 	long long min, max;         /* CONF_INT */
 	const char *help;           /* one line for docs and errors */
 } conf_item_t;
+
+/* A kind of target section: its type name and its keys (besides id and
+ * type).  The target layer embeds one in each provider's declaration. */
+typedef struct {
+	const char *name;
+	const conf_item_t *items; /* terminated by an item with name == NULL */
+	const char *summary;
+} conf_type_t;

@@ -44,7 +44,7 @@ int sock_wait(int fd, short events, int64_t deadline)
 	}
 }
 
-int sock_open(const conf_addr_t *a, int type, int64_t deadline)
+int sock_open(const net_addr_t *a, int type, int64_t deadline)
 {
 	int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {

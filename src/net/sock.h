@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf/conf.h"
+#include "net/addr.h"
 
 /* Milliseconds on the monotonic clock. */
 int64_t sock_now_ms(void);
@@ -21,7 +21,7 @@ int sock_wait(int fd, short events, int64_t deadline);
 
 /* A connected non-blocking socket (SOCK_DGRAM or SOCK_STREAM, TCP_NODELAY
  * for streams) to a, or a negative error. */
-int sock_open(const conf_addr_t *a, int type, int64_t deadline);
+int sock_open(const net_addr_t *a, int type, int64_t deadline);
 
 /* Send or receive exactly len bytes before the deadline: 0 or <0. */
 int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline);

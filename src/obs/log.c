@@ -6,13 +6,13 @@
 #include <time.h>
 
 /* The logger is one of the two pieces of global state DESIGN.md allows. */
-static conf_log_target_t log_target = LOG_TARGET_STDERR;
-static conf_log_level_t log_level = CONF_LOG_INFO;
+static log_target_t log_target = LOG_TARGET_STDERR;
+static log_level_t log_level = LOG_LEVEL_INFO;
 
 static const char *const NAMES[] = { "debug", "info", "notice", "warning", "error" };
 static const int SYSLOG_LEVEL[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
 
-void log_init(conf_log_target_t target, conf_log_level_t level)
+void log_init(log_target_t target, log_level_t level)
 {
 	log_target = target;
 	log_level = level;
@@ -21,7 +21,7 @@ void log_init(conf_log_target_t target, conf_log_level_t level)
 	}
 }
 
-void log_set_level(conf_log_level_t level)
+void log_set_level(log_level_t level)
 {
 	log_level = level;
 }
@@ -33,7 +33,7 @@ void log_close(void)
 	}
 }
 
-void log_msg(conf_log_level_t level, const char *fmt, ...)
+void log_msg(log_level_t level, const char *fmt, ...)
 {
 	if (level < log_level) {
 		return;

@@ -4,17 +4,24 @@
  */
 #pragma once
 
-#include "conf/conf.h"
+typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } log_target_t;
+typedef enum {
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_ERROR
+} log_level_t;
 
-void log_init(conf_log_target_t target, conf_log_level_t level);
+void log_init(log_target_t target, log_level_t level);
 void log_close(void);
 /* A new level (a reload); the target stays as log_init set it. */
-void log_set_level(conf_log_level_t level);
+void log_set_level(log_level_t level);
 
-void log_msg(conf_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...) log_msg(CONF_LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(CONF_LOG_INFO, __VA_ARGS__)
-#define log_notice(...) log_msg(CONF_LOG_NOTICE, __VA_ARGS__)
-#define log_warning(...) log_msg(CONF_LOG_WARNING, __VA_ARGS__)
-#define log_error(...) log_msg(CONF_LOG_ERROR, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)

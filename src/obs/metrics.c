@@ -517,7 +517,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return ret;
 }
 
-metrics_server_t *metrics_serve(const conf_addr_t *addr, char *err, size_t errlen)
+metrics_server_t *metrics_serve(const net_addr_t *addr, char *err, size_t errlen)
 {
 	metrics_server_t *s = calloc(1, sizeof(*s));
 	if (s == NULL) {

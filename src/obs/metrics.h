@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "conf/conf.h"
+#include "net/addr.h"
 
 typedef enum {
 	M_BUILD_INFO,         /* gauge {version} = 1 */
@@ -65,5 +65,5 @@ const char *metrics_name(metric_t m);
 /* The endpoint: GET /metrics on addr, in a thread of its own.  Bind before
  * privileges are dropped.  NULL with err set when it cannot listen. */
 typedef struct metrics_server metrics_server_t;
-metrics_server_t *metrics_serve(const conf_addr_t *addr, char *err, size_t errlen);
+metrics_server_t *metrics_serve(const net_addr_t *addr, char *err, size_t errlen);
 void metrics_server_stop(metrics_server_t *s);

@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "conf/conf.h"
-#include "target/engine.h"
+#include "xfr/notify.h"
 
 typedef struct sched sched_t;
 
@@ -44,27 +44,11 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 /* A valid NOTIFY for zone arrived. */
 void sched_notify(sched_t *s, const conf_zone_t *zone);
 
-/* One pass over one zone outside the daemon (zonesync sync/plan): the same
- * SOA check, transfer and target pushes as a daemon job, in this thread. */
-typedef struct {
-	engine_opts_t engine;
-	const char *target; /* only this target id, or NULL for all */
-	void (*on_target)(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
-	                  const engine_zone_t *z, const engine_result_t *r);
-	void *ctx;
-} sched_pass_opts_t;
-
-typedef struct {
-	bool checked;  /* the primary answered and the snapshot is current */
-	bool has_data; /* a snapshot exists */
-	uint32_t serial;
-	size_t failed, refused; /* targets */
-	char primary[64];       /* the address that answered, "" when none */
-} sched_pass_t;
-
-/* 0 when the primary was checked and every target is in sync. */
-int sched_pass(const conf_t *conf, const conf_zone_t *zc, const sched_pass_opts_t *po,
-               sched_pass_t *out);
+/* The NOTIFY listener's lookup (xfr/notify.h) over a configuration: the
+ * zone qname names, its primary's key, and whether from may notify it
+ * (the handle is the conf_zone_t).  false: not one of ours. */
+bool sched_notify_lookup(const conf_t *conf, const knot_dname_t *qname,
+                         const struct sockaddr *from, notify_zone_t *out);
 
 /* Stop the timers; running jobs finish (the loop then runs dry), a push
  * before its next request (its target stays dirty, reconciled at the next

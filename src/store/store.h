@@ -35,15 +35,6 @@ typedef struct {
 	char check_error[256];   /* why the last check failed, "" when it did not */
 } store_zone_info_t;
 
-/* The daemon holds DIR/daemon.lock for its life, so that two daemons never
- * share a state and `status` can tell a push under way from one cut short.
- * 0 with *fd the held descriptor, or <0 with err set (-EBUSY: held by
- * another process, its pid in the message). */
-int store_lock(const char *dir, int *fd, char *err, size_t errlen);
-
-/* The pid of the process holding DIR's lock, 0 when none. */
-pid_t store_locked_by(const char *dir);
-
 /* Open (creating if needed) DIR/state.db.  0 or a negative error, err set. */
 int store_open(const char *dir, store_t **out, char *err, size_t errlen);
 void store_close(store_t *s);

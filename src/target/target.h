@@ -1,10 +1,14 @@
 /*
- * Targets: the providers zonesync keeps in sync, and the interface the sync
- * engine drives them through.  A target type is its configuration keys plus
- * a small set of operations on one (target, zone) pair: read the live
- * records, apply a list of RRset changes, and the rules of the target's view
- * (which types it takes, the apex policy).  A new provider is one folder
- * under src/target/ and one line in registry.c.
+ * Targets: the providers zonesync keeps in sync, and the one interface the
+ * sync engine drives them through.  A target type is its configuration keys
+ * (checked by conf through the embedded conf_type_t) plus a small set of
+ * operations on one open (target, zone) pair: read the live records, apply
+ * a list of RRset changes, be told of a new serial, and the rules of the
+ * target's view (which types it takes, the apex policy).  The engine is the
+ * only caller of these operations and the only writer of target state.
+ *
+ * A new provider is one folder under src/target/ declaring a target_type_t,
+ * and one line in registry.c.  Nothing above this layer names a provider.
  */
 #pragma once
 
@@ -14,12 +18,10 @@
 #include <stdint.h>
 #include <libknot/dname.h>
 
+#include "conf/conf.h"
 #include "conf/schema.h"
 #include "zone/diff.h"
 #include "zone/view.h"
-
-struct conf_target;
-struct conf_zone;
 
 typedef struct target target_t; /* one open (target, zone) pair */
 
@@ -27,7 +29,7 @@ typedef struct target target_t; /* one open (target, zone) pair */
 typedef struct {
 	size_t batches_done, batches; /* requests that change data */
 	size_t records_done, records;
-	double waiting; /* seconds of the current wait (rate limit, backoff), 0 */
+	double waiting;  /* seconds of the current wait (rate limit, backoff), 0 */
 	const char *why; /* what is waited for, or NULL */
 } target_progress_t;
 
@@ -54,57 +56,140 @@ static inline bool target_cancelled(const target_opts_t *o)
 
 /* Counters of one push, for logs and metrics. */
 typedef struct {
-	size_t requests;     /* all HTTP/DNS requests */
-	size_t reads;        /* of them, to read live records */
-	size_t writes;       /* of them, to change data */
-	size_t retries;      /* requests sent again after an error */
-	size_t throttled;    /* of the retries, for throttling */
-	size_t waits;        /* polls for the change to be live */
-	double wait_secs;    /* time spent in rate limiting and backoff */
+	size_t requests;  /* all HTTP/DNS requests */
+	size_t reads;     /* of them, to read live records */
+	size_t writes;    /* of them, to change data */
+	size_t retries;   /* requests sent again after an error */
+	size_t throttled; /* of the retries, for throttling */
+	size_t waits;     /* polls for the change to be live */
+	double wait_secs; /* time spent in rate limiting and backoff */
 } target_stats_t;
 
+/* Record sets a read found but leaves alone (aliases, routed sets,
+ * disabled records, values zonesync cannot read): named, for plan. */
 typedef struct {
+	char *name; /* as the provider wrote it */
+	char type[16];
+	const char *why; /* a static text: "alias", "routing policy", ... */
+} target_foreign_set_t;
+
+typedef struct {
+	target_foreign_set_t *set;
+	size_t count, cap;
+} target_foreign_t;
+
+/* Add one; 0 or -ENOMEM. */
+int target_foreign_add(target_foreign_t *f, const char *name, const char *type, const char *why);
+void target_foreign_free(target_foreign_t *f);
+
+/* One push, as the engine hands it to a target. */
+typedef struct {
+	const zone_diff_t *diff; /* the RRset changes (an RRset diff of two views);
+	                          * NULL for on_serial when they are not known */
+	bool live_known;         /* the old side comes from a fresh read (additions are
+	                          * known absent) */
+	const zone_t *want;      /* TARGET_WHOLE: the whole desired view, else NULL */
+	uint32_t serial;         /* the serial this push brings */
+	bool has_previous;       /* the serial the target was at before, if any */
+	uint32_t previous;
+	const char *primary; /* the address the zone came from, "" if unknown */
+} target_push_t;
+
+/* Capabilities, in target_ops_t.flags. */
+enum {
+	/* apply writes the whole zone: it gets push->want. */
+	TARGET_WHOLE = 1 << 0,
+	/* A local copy of the primary's zone (a file): max-delete and
+	 * max-update guard providers that serve, not this. */
+	TARGET_UNGUARDED = 1 << 1,
+};
+
+typedef struct {
+	unsigned flags;
 	/*
 	 * Open the pair: resolve credentials, find the provider's zone.  May do
 	 * requests (counted in stats).  0 or a negative error with err set.
 	 */
-	int (*open)(const struct conf_target *t, const struct conf_zone *z, target_t **out,
+	int (*open)(const conf_target_t *t, const conf_zone_t *z, target_t **out,
 	            target_stats_t *stats, char *err, size_t errlen);
-	/* The live records, as a finished zone with the apex set.  Records the
-	 * target cannot account for (Route 53 aliases, weighted sets...) are
-	 * left out and counted in *foreign. */
-	int (*read)(target_t *t, zone_t *live, size_t *foreign, target_stats_t *stats, char *err,
-	            size_t errlen);
-	/*
-	 * Apply the changes of d (an RRset diff of two views).  live_known: the
-	 * DELETE/ADD sides come from a fresh read (additions are known absent).
-	 * Returns 0 when all changes landed; -ESTALE when the provider refused
-	 * because its live records differ from d's old side (the engine then
-	 * re-reads once and diffs again); another negative error with err set.
-	 * A provider that applies in several requests never splits one RRset.
-	 */
-	int (*apply)(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
-	             target_stats_t *stats, char *err, size_t errlen);
 	void (*close)(target_t *t);
+	/* Optional (NULL: a notifier, nothing held to read): the live records,
+	 * as a finished zone with the apex set.  Record sets the target cannot
+	 * account for (Route 53 aliases, weighted sets...) are left out and
+	 * named in *foreign. */
+	int (*read)(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
+	            char *err, size_t errlen);
+	/*
+	 * Optional with read (both or neither): apply p->diff.  Returns 0 when
+	 * all changes landed; -ESTALE when the provider refused because its
+	 * live records differ from the diff's old side (the engine then
+	 * re-reads once and diffs again); -ECANCELED when o->cancel stopped
+	 * it; another negative error with err set.  A provider that applies
+	 * in several requests never splits one RRset.
+	 */
+	int (*apply)(target_t *t, const target_push_t *p, const target_opts_t *o,
+	             target_stats_t *stats, char *err, size_t errlen);
+	/* Optional: told of each new serial once the data is in place (after
+	 * apply, or alone for a notifier).  0, or a negative error with err
+	 * set: the target stays behind and is told again next time. */
+	int (*on_serial)(target_t *t, const target_push_t *p, const target_opts_t *o,
+	                 target_stats_t *stats, char *err, size_t errlen);
 	/* Optional: the name servers that serve the target's copy, as
 	 * "IP@PORT" texts (at most max), for verify --serving.  The count or
 	 * a negative error. */
 	int (*servers)(target_t *t, char (*out)[80], size_t max, target_stats_t *stats, char *err,
 	               size_t errlen);
 	/* The view rules of this target (the engine fills in the apex policy
-	 * from the rules' defaults and the target's apex-ns/soa-serial keys). */
-	zone_view_rules_t (*rules)(const struct conf_target *t);
+	 * from the rules' defaults and the shared apex-ns/soa-serial keys). */
+	zone_view_rules_t (*rules)(const conf_target_t *t);
 } target_ops_t;
 
 typedef struct {
-	const char *name;
-	const conf_item_t *items; /* terminated by an item with name == NULL */
-	const char *summary;
-	const target_ops_t *ops; /* NULL: pushed by the scheduler itself (zonefile) */
+	conf_type_t conf; /* name, keys, summary: what conf checks */
+	const target_ops_t *ops;
+	void (*cleanup)(void); /* optional: drop process-wide caches at exit */
 } target_type_t;
 
-/* The registered type of that name, or NULL. */
-const target_type_t *target_type_find(const char *name);
+/* Keys several types share, declared once (an item of a type's table). */
+#define TARGET_ITEM_APEX_NS                                                                        \
+	{                                                                                          \
+		"apex-ns", CONF_ENUM, false, target_apex_ns_choices, 0, 0,                         \
+		        "keep (default) or sync the apex NS set"                                   \
+	}
+#define TARGET_ITEM_SOA_SERIAL                                                                     \
+	{                                                                                          \
+		"soa-serial", CONF_ENUM, false, target_soa_serial_choices, 0, 0,                   \
+		        "keep (default) or mirror the primary's serial"                            \
+	}
+#define TARGET_ITEM_SERVING                                                                        \
+	{                                                                                          \
+		"serving", CONF_STRLIST, false, NULL, 0, 0,                                        \
+		        "name servers that serve this copy, IP[@PORT], for verify --serving"       \
+	}
+#define TARGET_ITEM_END                                                                            \
+	{                                                                                          \
+		NULL, 0, false, NULL, 0, 0, NULL                                                   \
+	}
+extern const char *const target_apex_ns_choices[];
+extern const char *const target_soa_serial_choices[];
 
-/* All registered types, terminated by NULL. */
-extern const target_type_t *const target_types[];
+/* Does the target mirror the primary's SOA serial (soa-serial: mirror)? */
+bool target_mirrors_serial(const conf_target_t *t);
+
+/* Every registered type's configuration part, NULL-terminated: what
+ * conf_load checks target sections against. */
+extern const conf_type_t *const target_registry[];
+
+/* The type of a configured target (loaded with target_registry). */
+static inline const target_type_t *target_type(const conf_target_t *t)
+{
+	return (const target_type_t *)(const void *)t->type;
+}
+
+static inline const target_ops_t *target_ops(const conf_target_t *t)
+{
+	return target_type(t)->ops;
+}
+
+/* Every type's cleanup (at exit). */
+void target_cleanup(void);

@@ -38,9 +38,8 @@ struct bucket {
 struct tcp_client;
 
 struct notify {
-	const conf_t *conf;
-	notify_cb cb;
-	void *ctx;
+	notify_limits_t lim;
+	notify_cb_t cb;
 	notify_stats_t stats;
 	struct bucket *buckets;
 	uv_loop_t *loop;
@@ -64,15 +63,14 @@ struct notify {
 
 #define LOG_BURST 10
 
-notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx)
+notify_t *notify_new(const notify_limits_t *lim, const notify_cb_t *cb)
 {
 	notify_t *n = calloc(1, sizeof(*n));
 	if (n == NULL) {
 		return NULL;
 	}
-	n->conf = conf;
-	n->cb = cb;
-	n->ctx = ctx;
+	n->lim = *lim;
+	n->cb = *cb;
 	n->buckets = calloc(RL_SLOTS, sizeof(*n->buckets));
 	n->rbuf = malloc(UDP_RBUF);
 	n->wbuf = malloc(MSG_MAX);
@@ -121,7 +119,7 @@ static void addr_bytes(const struct sockaddr *sa, uint8_t out[16])
 /* Token bucket per source (slots shared on hash collisions: still bounded). */
 static bool rate_ok(notify_t *n, const struct sockaddr *from, uint64_t now_ms)
 {
-	uint32_t rate = n->conf->server.notify_rate_limit;
+	uint32_t rate = n->lim.rate_limit;
 	if (rate == 0) {
 		return true;
 	}
@@ -166,11 +164,11 @@ static size_t header_answer(const uint8_t *msg, uint8_t *out, uint8_t rcode)
 
 static const char *src_str(const struct sockaddr *sa, char *buf, size_t size)
 {
-	conf_addr_t a = { 0 };
+	net_addr_t a = { 0 };
 	memcpy(&a.ss, sa,
 	       sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                                 : sizeof(struct sockaddr_in));
-	return xfr_addr_str(&a, buf, size);
+	return net_addr_str(&a, buf, size);
 }
 
 /* May a refusal be logged now?  A flood of bad NOTIFYs must not flood
@@ -195,9 +193,9 @@ static bool log_allowed(notify_t *n, uint64_t now_ms)
 	return true;
 }
 
-void notify_set_conf(notify_t *n, const conf_t *conf)
+void notify_set_limits(notify_t *n, const notify_limits_t *lim)
 {
-	n->conf = conf;
+	n->lim = *lim;
 }
 
 size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct sockaddr *from,
@@ -222,7 +220,8 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 		return 0;
 	}
 	size_t answer = 0;
-	const conf_zone_t *zone = NULL;
+	notify_zone_t zone_info;
+	const notify_zone_t *zone = NULL;
 	char src[80];
 	if (knot_pkt_parse(q, 0) != KNOT_EOK || knot_wire_get_qdcount(msg) != 1 ||
 	    knot_pkt_qtype(q) != KNOT_RRTYPE_SOA || knot_pkt_qclass(q) != KNOT_CLASS_IN) {
@@ -234,13 +233,15 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 
 	uint8_t rcode = KNOT_RCODE_NOERROR;
 	uint16_t tsig_rcode = 0;
-	zone = conf_zone_find(n->conf, knot_pkt_qname(q));
+	if (n->cb.lookup(n->cb.ctx, knot_pkt_qname(q), from, &zone_info)) {
+		zone = &zone_info;
+	}
 	const knot_tsig_key_t *key = NULL;
 	if (zone == NULL) {
 		rcode = KNOT_RCODE_NOTAUTH;
 		n->stats.notauth++;
 		metrics_add(M_NOTIFY_REFUSED, 1, "unknown-zone");
-	} else if (!conf_primary_allows(zone->primary, from)) {
+	} else if (!zone->source_ok) {
 		rcode = KNOT_RCODE_REFUSED;
 		n->stats.refused++;
 		metrics_add(M_NOTIFY_REFUSED, 1, "source-not-allowed");
@@ -252,8 +253,8 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 		rcode = KNOT_RCODE_REFUSED;
 		n->stats.ratelimited++;
 		metrics_add(M_NOTIFY_REFUSED, 1, "rate-limited");
-	} else if (zone->primary->key != NULL) {
-		key = &zone->primary->key->tsig;
+	} else if (zone->key != NULL) {
+		key = zone->key;
 		if (q->tsig_rr == NULL) {
 			rcode = KNOT_RCODE_REFUSED;
 			n->stats.refused++;
@@ -321,7 +322,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	if (rcode == KNOT_RCODE_NOERROR) {
 		n->stats.accepted++;
 		metrics_add(M_NOTIFY_ACCEPTED, 1, zone->domain);
-		n->cb(n->ctx, zone, from);
+		n->cb.accepted(n->cb.ctx, zone->handle, from);
 	}
 out:
 	knot_pkt_free(q);
@@ -536,31 +537,31 @@ static void tcp_accept(uv_stream_t *server, int status)
 	}
 	/* Over the limit: accept and close at once, so the backlog drains. */
 	int plen = sizeof(c->peer);
-	if (n->clients > n->conf->server.tcp_max_clients ||
+	if (n->clients > n->lim.tcp_max_clients ||
 	    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &plen) != 0) {
 		client_close(c);
 		return;
 	}
-	uint64_t idle = (uint64_t)n->conf->server.tcp_idle_timeout * 1000;
+	uint64_t idle = (uint64_t)n->lim.tcp_idle_timeout * 1000;
 	uv_timer_start(&c->idle, client_idle, idle, idle);
 	uv_read_start((uv_stream_t *)&c->handle, tcp_alloc, tcp_read);
 }
 
-int notify_listen(notify_t *n, uv_loop_t *loop, char *err, size_t errlen)
+int notify_listen(notify_t *n, uv_loop_t *loop, const net_addr_t *listen, size_t nlisten,
+                  char *err, size_t errlen)
 {
-	const conf_t *conf = n->conf;
 	n->loop = loop;
-	n->udp = calloc(conf->server.nlisten + 1, sizeof(*n->udp));
-	n->tcp = calloc(conf->server.nlisten + 1, sizeof(*n->tcp));
+	n->udp = calloc(nlisten + 1, sizeof(*n->udp));
+	n->tcp = calloc(nlisten + 1, sizeof(*n->tcp));
 	if (n->udp == NULL || n->tcp == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < conf->server.nlisten; i++) {
-		const conf_addr_t *a = &conf->server.listen[i];
+	for (size_t i = 0; i < nlisten; i++) {
+		const net_addr_t *a = &listen[i];
 		const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
 		char where[80];
-		xfr_addr_str(a, where, sizeof(where));
+		net_addr_str(a, where, sizeof(where));
 		uv_udp_init_ex(loop, &n->udp[i], sa->sa_family | UV_UDP_RECVMMSG);
 		uv_tcp_init(loop, &n->tcp[i]);
 		n->udp[i].data = n;

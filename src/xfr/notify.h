@@ -10,17 +10,44 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "conf/conf.h"
+#include <libknot/dname.h>
+#include <libknot/tsig.h>
+
+#include "net/addr.h"
 
 typedef struct notify notify_t;
 
-/* Called for every accepted NOTIFY, on the loop thread. */
-typedef void (*notify_cb)(void *ctx, const conf_zone_t *zone, const struct sockaddr *from);
+/* What the listener needs to know of the zone a NOTIFY names. */
+typedef struct {
+	const void *handle;         /* the caller's, handed back on acceptance */
+	const char *domain;         /* for logs and metrics */
+	const knot_tsig_key_t *key; /* the primary's key: the NOTIFY must be signed
+	                             * with it (and the answer is); NULL: none */
+	bool source_ok;             /* from one of the primary's addresses or
+	                             * notify-from prefixes */
+} notify_zone_t;
+
+/* The caller's side, both on the loop thread. */
+typedef struct {
+	/* Is qname one of our zones?  Then fill out (from: the source). */
+	bool (*lookup)(void *ctx, const knot_dname_t *qname, const struct sockaddr *from,
+	               notify_zone_t *out);
+	/* Every accepted NOTIFY. */
+	void (*accepted)(void *ctx, const void *handle, const struct sockaddr *from);
+	void *ctx;
+} notify_cb_t;
+
+typedef struct {
+	uint32_t rate_limit;       /* NOTIFY per second per source; 0: no limit */
+	uint32_t tcp_max_clients;
+	uint32_t tcp_idle_timeout; /* seconds */
+} notify_limits_t;
 
 /* Counters, for logs and metrics. */
 typedef struct {
@@ -28,12 +55,12 @@ typedef struct {
 	uint64_t formerr, notimp, notauth, refused, ratelimited, dropped;
 } notify_stats_t;
 
-notify_t *notify_new(const conf_t *conf, notify_cb cb, void *ctx);
+notify_t *notify_new(const notify_limits_t *lim, const notify_cb_t *cb);
 void notify_free(notify_t *n);
 
-/* Take zones, ACLs and limits from conf from now on (a reload); the
- * sockets stay as they are.  On the loop thread. */
-void notify_set_conf(notify_t *n, const conf_t *conf);
+/* New limits (a reload); the sockets stay as they are.  Zones and ACLs
+ * come from the lookup callback at each NOTIFY.  On the loop thread. */
+void notify_set_limits(notify_t *n, const notify_limits_t *lim);
 
 /*
  * Handle one message from a source: writes the answer (if any) into out,
@@ -44,8 +71,9 @@ void notify_set_conf(notify_t *n, const conf_t *conf);
 size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct sockaddr *from,
                       uint64_t now_ms, uint8_t *out, size_t outmax);
 
-/* Bind UDP and TCP on every server.listen address.  0 or <0 with err. */
-int notify_listen(notify_t *n, uv_loop_t *loop, char *err, size_t errlen);
+/* Bind UDP and TCP on every address.  0 or <0 with err. */
+int notify_listen(notify_t *n, uv_loop_t *loop, const net_addr_t *listen, size_t nlisten,
+                  char *err, size_t errlen);
 
 /* Close the sockets (the loop finishes closing them). */
 void notify_close(notify_t *n);

@@ -46,22 +46,6 @@ static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-const char *xfr_addr_str(const conf_addr_t *a, char *buf, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN];
-	uint16_t port;
-	if (a->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->ss;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-	}
-	snprintf(buf, size, "%s@%u", ip, port);
-	return buf;
-}
 
 
 /* TSIG state of one exchange (request MAC, then each signed response). */
@@ -321,7 +305,7 @@ int xfr_query(const xfr_peer_t *peer, const knot_dname_t *name, uint16_t qtype,
 	char tname[16];
 	dns_type_str(qtype, tname, sizeof(tname));
 	char who[80];
-	xfr_addr_str(peer->addr, who, sizeof(who));
+	net_addr_str(peer->addr, who, sizeof(who));
 	uint8_t *q = malloc(MSG_MAX), *r = malloc(MSG_MAX);
 	tsig_state_t ts = { .key = peer->key };
 	int ret = 0;
@@ -416,7 +400,7 @@ int xfr_soa_query(const xfr_peer_t *peer, const knot_dname_t *zone, uint32_t tim
                   uint32_t *serial, char *err, size_t errlen)
 {
 	char who[80];
-	xfr_addr_str(peer->addr, who, sizeof(who));
+	net_addr_str(peer->addr, who, sizeof(who));
 	zone_t z;
 	zone_init(&z);
 	uint8_t rcode = 0;
@@ -780,7 +764,7 @@ int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_
                  const xfr_limits_t *lim, xfr_result_t *res, char *err, size_t errlen)
 {
 	char who[80];
-	xfr_addr_str(peer->addr, who, sizeof(who));
+	net_addr_str(peer->addr, who, sizeof(who));
 	err[0] = '\0';
 	struct session ss;
 	session_init(&ss, who, zone, have, peer->key, lim, res);

@@ -15,11 +15,11 @@
 #include <libknot/dname.h>
 #include <libknot/tsig.h>
 
-#include "conf/conf.h"
+#include "net/addr.h"
 #include "zone/diff.h"
 
 typedef struct {
-	const conf_addr_t *addr;
+	const net_addr_t *addr;
 	const knot_tsig_key_t *key; /* NULL: no TSIG */
 } xfr_peer_t;
 
@@ -46,7 +46,7 @@ typedef struct {
 } xfr_result_t;
 
 /* Printable "ADDR@PORT" of a peer. */
-const char *xfr_addr_str(const conf_addr_t *a, char *buf, size_t size);
+const char *net_addr_str(const net_addr_t *a, char *buf, size_t size);
 
 /* Ask the peer for one RRset (RD clear; UDP, TCP when truncated; signed when
  * the peer has a key): the answer's records of exactly that name and type

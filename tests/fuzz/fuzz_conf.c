@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,13 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (errs == NULL) {
 		return 0;
 	}
-	int ret = conf_load_string(&conf, "fuzz.yaml", (const char *)data, size, errs);
+	int ret = conf_load_string(&conf, "fuzz.yaml", (const char *)data, size, target_registry, errs);
 	fclose(errs);
 	if (ret == 0) {
 		/* A reload of the same text changes no zone: conf_zone_same() is
 		 * reflexive (no stray bytes in the compared addresses). */
 		conf_t again;
-		if (conf_load_string(&again, "fuzz.yaml", (const char *)data, size, NULL) != 0 ||
+		if (conf_load_string(&again, "fuzz.yaml", (const char *)data, size, target_registry, NULL) != 0 ||
 		    again.nzone != conf.nzone) {
 			abort();
 		}

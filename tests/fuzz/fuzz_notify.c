@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
+#include "sched/sched.h"
 #include "xfr/notify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,7 +21,16 @@ static const char CONF[] = "key:\n"
                            "  - { domain: example.com, primary: signed }\n"
                            "  - { domain: example.net, primary: open }\n";
 
-static void on_notify(void *ctx, const conf_zone_t *zone, const struct sockaddr *from)
+static conf_t conf;
+
+static bool on_lookup(void *ctx, const knot_dname_t *qname, const struct sockaddr *from,
+                      notify_zone_t *out)
+{
+	(void)ctx;
+	return sched_notify_lookup(&conf, qname, from, out);
+}
+
+static void on_notify(void *ctx, const void *zone, const struct sockaddr *from)
 {
 	(void)from;
 	if (zone == NULL) {
@@ -30,17 +41,20 @@ static void on_notify(void *ctx, const conf_zone_t *zone, const struct sockaddr 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static conf_t conf;
 	static int loaded;
 	static uint8_t out[65535];
 	if (!loaded) {
-		if (conf_load_string(&conf, "fuzz", CONF, strlen(CONF), NULL) != 0) {
+		if (conf_load_string(&conf, "fuzz", CONF, strlen(CONF), target_registry, NULL) != 0) {
 			abort();
 		}
 		loaded = 1;
 	}
 	int calls = 0;
-	notify_t *n = notify_new(&conf, on_notify, &calls);
+	notify_limits_t lim = { .rate_limit = conf.server.notify_rate_limit,
+		                .tcp_max_clients = conf.server.tcp_max_clients,
+		                .tcp_idle_timeout = conf.server.tcp_idle_timeout };
+	notify_cb_t cb = { .lookup = on_lookup, .accepted = on_notify, .ctx = &calls };
+	notify_t *n = notify_new(&lim, &cb);
 	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(53) };
 	from.sin_addr.s_addr = htonl(size % 2 ? INADDR_LOOPBACK : 0xc0000201);
 	size_t len =

@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool quiet;
 	if (!quiet) {
-		log_init(LOG_TARGET_STDERR, CONF_LOG_ERROR); /* unreadable contents warn */
+		log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR); /* unreadable contents warn */
 		quiet = true;
 	}
 	const char *json = (const char *)data;

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool quiet;
 	if (!quiet) {
-		log_init(LOG_TARGET_STDERR, CONF_LOG_ERROR); /* unreadable values warn */
+		log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR); /* unreadable values warn */
 		quiet = true;
 	}
 	const char *xml = (const char *)data;
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	knot_dname_storage_t apex;
 	dns_name_from_str("example.com.", apex);
 	zone_set_apex(&z, apex);
-	size_t foreign = 0;
+	target_foreign_t foreign = { 0 };
 	r53_next_t next;
 	r53_raw_t raw = { 0 };
 	char err[512], id[R53_ID_MAX], status[16], code[64], msg[1024];
@@ -88,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	r53_raw_free(&raw);
+	target_foreign_free(&foreign);
 	zone_free(&z);
 	r53_parse_zones(xml, size, apex, id, &next);
 	r53_parse_change(xml, size, id, status);

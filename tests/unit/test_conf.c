@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
 
 #define NAME "t.yaml"
 
@@ -37,7 +38,7 @@ static result_t load(conf_t *conf, const char *yaml, size_t len)
 	size_t size = 0;
 	FILE *f = open_memstream(&r.text, &size);
 	assert_non_null(f);
-	r.ret = conf_load_string(conf, NAME, yaml, len, f);
+	r.ret = conf_load_string(conf, NAME, yaml, len, target_registry, f);
 	assert_int_equal(fclose(f), 0);
 	for (const char *p = r.text; *p; p++) {
 		r.lines += *p == '\n';
@@ -121,7 +122,7 @@ static void expect_errors_at(const char *file, int line, const char *yaml, size_
 	expect_errors_at(__FILE__, __LINE__, (yaml), strlen(yaml), __VA_ARGS__, NULL)
 #define expect_error(yaml, pos, phrase) expect_errors(yaml, pos, phrase)
 
-static void assert_addr(const conf_addr_t *a, int family, const char *ip, uint16_t port)
+static void assert_addr(const net_addr_t *a, int family, const char *ip, uint16_t port)
 {
 	char buf[INET6_ADDRSTRLEN];
 	assert_int_equal(a->ss.ss_family, family);
@@ -139,7 +140,7 @@ static void assert_addr(const conf_addr_t *a, int family, const char *ip, uint16
 	assert_string_equal(buf, ip);
 }
 
-static void assert_prefix(const conf_prefix_t *p, int family, const char *ip, unsigned bits)
+static void assert_prefix(const net_prefix_t *p, int family, const char *ip, unsigned bits)
 {
 	char buf[INET6_ADDRSTRLEN];
 	assert_int_equal(p->ss.ss_family, family);
@@ -165,11 +166,11 @@ static const conf_target_t *target_by_id(const conf_t *conf, const char *id)
 /* Does the prefix match this address (given as text)? */
 static bool match(const char *prefix, const char *addr)
 {
-	conf_prefix_t p;
-	conf_addr_t a;
-	assert_int_equal(conf_parse_prefix(prefix, &p), 0);
-	assert_int_equal(conf_parse_addr(addr, 53, &a), 0);
-	return conf_prefix_match(&p, (const struct sockaddr *)&a.ss);
+	net_prefix_t p;
+	net_addr_t a;
+	assert_int_equal(net_parse_prefix(prefix, &p), 0);
+	assert_int_equal(net_parse_addr(addr, 53, &a), 0);
+	return net_prefix_match(&p, (const struct sockaddr *)&a.ss);
 }
 
 static void write_file(const char *path, const char *text, size_t len)
@@ -289,7 +290,7 @@ static void test_full(void **state)
 	assert_addr(&conf.server.metrics, AF_INET6, "2001:db8::9", 9153);
 	assert_string_equal(conf.server.user, "zs");
 	assert_int_equal(conf.server.log_target, LOG_TARGET_SYSLOG);
-	assert_int_equal(conf.server.log_level, CONF_LOG_DEBUG);
+	assert_int_equal(conf.server.log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(conf.server.notify_rate_limit, 0);
 	assert_int_equal(conf.server.tcp_max_clients, 65535);
 	assert_int_equal(conf.server.tcp_idle_timeout, 3600);
@@ -376,20 +377,20 @@ static void test_full(void **state)
 
 	/* Every key of every registered type is used above, so a key added to
 	 * the registry without a test here fails. */
-	for (size_t i = 0; target_types[i] != NULL; i++) {
+	for (size_t i = 0; target_registry[i] != NULL; i++) {
 		const conf_target_t *t = NULL;
 		for (size_t j = 0; j < conf.ntarget; j++) {
-			if (conf.target[j].type == target_types[i]) {
+			if (conf.target[j].type == target_registry[i]) {
 				t = &conf.target[j];
 			}
 		}
 		if (t == NULL) {
-			fail_msg("type %s is not in the full config", target_types[i]->name);
+			fail_msg("type %s is not in the full config", target_registry[i]->name);
 		}
-		for (const conf_item_t *it = target_types[i]->items; it->name; it++) {
+		for (const conf_item_t *it = target_registry[i]->items; it->name; it++) {
 			if (ynode_get(t->node, it->name) == NULL) {
 				fail_msg("key %s of type %s is not in the full config", it->name,
-				         target_types[i]->name);
+				         target_registry[i]->name);
 			}
 		}
 	}
@@ -464,7 +465,7 @@ static void test_defaults(void **state)
 	assert_false(conf.server.has_metrics);
 	assert_null(conf.server.user);
 	assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
-	assert_int_equal(conf.server.log_level, CONF_LOG_INFO);
+	assert_int_equal(conf.server.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(conf.nkey, 0);
 	assert_null(conf.primary[0].key);
 	assert_int_equal(conf.primary[0].nnotify_from, 0);
@@ -491,7 +492,7 @@ static void test_defaults(void **state)
 	assert_addr(&conf.server.metrics, AF_INET, "127.0.0.1", 9153);
 	assert_string_equal(conf.server.state, "/var/lib/zonesync");
 	assert_int_equal(conf.server.log_target, LOG_TARGET_STDERR);
-	assert_int_equal(conf.server.log_level, CONF_LOG_ERROR);
+	assert_int_equal(conf.server.log_level, LOG_LEVEL_ERROR);
 	assert_server_defaults(&conf);
 	conf_free(&conf);
 
@@ -964,7 +965,7 @@ static void test_secret_file(void **state)
 	size_t errlen = 0;
 	FILE *f = open_memstream(&errs, &errlen);
 	assert_non_null(f);
-	int ret = conf_load(&conf, conffile, f);
+	int ret = conf_load(&conf, conffile, target_registry, f);
 	fclose(f);
 	if (ret != 0) {
 		fail_msg("conf_load: %s", errs);
@@ -993,7 +994,7 @@ static void test_secret_file(void **state)
 	errs = NULL;
 	f = open_memstream(&errs, &errlen);
 	assert_non_null(f);
-	assert_int_equal(conf_load(&conf, conffile, f), -EINVAL);
+	assert_int_equal(conf_load(&conf, conffile, target_registry, f), -EINVAL);
 	fclose(f);
 	char want[1024];
 	snprintf(want, sizeof(want),
@@ -1018,12 +1019,12 @@ static void test_secret_file(void **state)
 	errs = NULL;
 	f = open_memstream(&errs, &errlen);
 	assert_non_null(f);
-	assert_int_equal(conf_load(&conf, missing, f), -EINVAL);
+	assert_int_equal(conf_load(&conf, missing, target_registry, f), -EINVAL);
 	fclose(f);
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory\n", missing);
 	assert_string_equal(errs, want);
 	free(errs);
-	assert_int_equal(conf_load(&conf, missing, NULL), -EINVAL);
+	assert_int_equal(conf_load(&conf, missing, target_registry, NULL), -EINVAL);
 
 	assert_int_equal(unlink(keyfile), 0);
 	assert_int_equal(unlink(absfile), 0);
@@ -1623,7 +1624,7 @@ static void test_many_errors(void **state)
 	/* With no error stream the result is the same. */
 	conf_t conf;
 	static const char bad[] = "zone: {}\n";
-	assert_int_equal(conf_load_string(&conf, NAME, bad, strlen(bad), NULL), -EINVAL);
+	assert_int_equal(conf_load_string(&conf, NAME, bad, strlen(bad), target_registry, NULL), -EINVAL);
 	assert_null(conf.root);
 }
 
@@ -1632,20 +1633,20 @@ static void test_many_errors(void **state)
 static void test_parse_addr(void **state)
 {
 	(void)state;
-	conf_addr_t a;
-	assert_int_equal(conf_parse_addr("192.0.2.1", 53, &a), 0);
+	net_addr_t a;
+	assert_int_equal(net_parse_addr("192.0.2.1", 53, &a), 0);
 	assert_addr(&a, AF_INET, "192.0.2.1", 53);
-	assert_int_equal(conf_parse_addr("192.0.2.1@5353", 53, &a), 0);
+	assert_int_equal(net_parse_addr("192.0.2.1@5353", 53, &a), 0);
 	assert_addr(&a, AF_INET, "192.0.2.1", 5353);
-	assert_int_equal(conf_parse_addr("192.0.2.1", 9153, &a), 0);
+	assert_int_equal(net_parse_addr("192.0.2.1", 9153, &a), 0);
 	assert_addr(&a, AF_INET, "192.0.2.1", 9153);
-	assert_int_equal(conf_parse_addr("2001:db8::1", 53, &a), 0);
+	assert_int_equal(net_parse_addr("2001:db8::1", 53, &a), 0);
 	assert_addr(&a, AF_INET6, "2001:db8::1", 53);
-	assert_int_equal(conf_parse_addr("2001:db8::1@1", 53, &a), 0);
+	assert_int_equal(net_parse_addr("2001:db8::1@1", 53, &a), 0);
 	assert_addr(&a, AF_INET6, "2001:db8::1", 1);
-	assert_int_equal(conf_parse_addr("::@65535", 53, &a), 0);
+	assert_int_equal(net_parse_addr("::@65535", 53, &a), 0);
 	assert_addr(&a, AF_INET6, "::", 65535);
-	assert_int_equal(conf_parse_addr("::ffff:192.0.2.1", 53, &a), 0);
+	assert_int_equal(net_parse_addr("::ffff:192.0.2.1", 53, &a), 0);
 	assert_addr(&a, AF_INET6, "::ffff:192.0.2.1", 53);
 
 	static const char *const bad[] = {
@@ -1671,7 +1672,7 @@ static void test_parse_addr(void **state)
 		"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (conf_parse_addr(bad[i], 53, &a) != -EINVAL) {
+		if (net_parse_addr(bad[i], 53, &a) != -EINVAL) {
 			fail_msg("'%s' accepted", bad[i]);
 		}
 	}
@@ -1680,26 +1681,26 @@ static void test_parse_addr(void **state)
 static void test_parse_prefix(void **state)
 {
 	(void)state;
-	conf_prefix_t p;
-	assert_int_equal(conf_parse_prefix("192.0.2.0/24", &p), 0);
+	net_prefix_t p;
+	assert_int_equal(net_parse_prefix("192.0.2.0/24", &p), 0);
 	assert_prefix(&p, AF_INET, "192.0.2.0", 24);
-	assert_int_equal(conf_parse_prefix("192.0.2.1", &p), 0);
+	assert_int_equal(net_parse_prefix("192.0.2.1", &p), 0);
 	assert_prefix(&p, AF_INET, "192.0.2.1", 32);
-	assert_int_equal(conf_parse_prefix("192.0.2.1/32", &p), 0);
+	assert_int_equal(net_parse_prefix("192.0.2.1/32", &p), 0);
 	assert_prefix(&p, AF_INET, "192.0.2.1", 32);
-	assert_int_equal(conf_parse_prefix("0.0.0.0/0", &p), 0);
+	assert_int_equal(net_parse_prefix("0.0.0.0/0", &p), 0);
 	assert_prefix(&p, AF_INET, "0.0.0.0", 0);
-	assert_int_equal(conf_parse_prefix("192.0.16.0/20", &p), 0);
+	assert_int_equal(net_parse_prefix("192.0.16.0/20", &p), 0);
 	assert_prefix(&p, AF_INET, "192.0.16.0", 20);
-	assert_int_equal(conf_parse_prefix("2001:db8::", &p), 0);
+	assert_int_equal(net_parse_prefix("2001:db8::", &p), 0);
 	assert_prefix(&p, AF_INET6, "2001:db8::", 128);
-	assert_int_equal(conf_parse_prefix("2001:db8::/32", &p), 0);
+	assert_int_equal(net_parse_prefix("2001:db8::/32", &p), 0);
 	assert_prefix(&p, AF_INET6, "2001:db8::", 32);
-	assert_int_equal(conf_parse_prefix("::/0", &p), 0);
+	assert_int_equal(net_parse_prefix("::/0", &p), 0);
 	assert_prefix(&p, AF_INET6, "::", 0);
-	assert_int_equal(conf_parse_prefix("2001:db8::80/121", &p), 0);
+	assert_int_equal(net_parse_prefix("2001:db8::80/121", &p), 0);
 	assert_prefix(&p, AF_INET6, "2001:db8::80", 121);
-	assert_int_equal(conf_parse_prefix("2001:db8::1/128", &p), 0);
+	assert_int_equal(net_parse_prefix("2001:db8::1/128", &p), 0);
 	assert_prefix(&p, AF_INET6, "2001:db8::1", 128);
 
 	static const char *const bad[] = {
@@ -1723,7 +1724,7 @@ static void test_parse_prefix(void **state)
 		"192.0.2.0@53",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (conf_parse_prefix(bad[i], &p) != -EINVAL) {
+		if (net_parse_prefix(bad[i], &p) != -EINVAL) {
 			fail_msg("'%s' accepted", bad[i]);
 		}
 	}
@@ -1769,12 +1770,12 @@ static void test_prefix_match(void **state)
 	assert_false(match("192.0.2.2/31", "192.0.2.4"));
 
 	/* A socket address of another family never matches. */
-	conf_prefix_t p;
-	assert_int_equal(conf_parse_prefix("0.0.0.0/0", &p), 0);
+	net_prefix_t p;
+	assert_int_equal(net_parse_prefix("0.0.0.0/0", &p), 0);
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNIX;
-	assert_false(conf_prefix_match(&p, (const struct sockaddr *)&ss));
+	assert_false(net_prefix_match(&p, (const struct sockaddr *)&ss));
 }
 
 static void test_parse_duration(void **state)
@@ -1859,14 +1860,14 @@ static void test_parse_duration(void **state)
 /* A socket address for text, in its own (not storage-sized) structure. */
 static bool match_v4(const char *prefix, const char *ip)
 {
-	conf_prefix_t p;
+	net_prefix_t p;
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(53);
 	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
-	assert_int_equal(conf_parse_prefix(prefix, &p), 0);
-	return conf_prefix_match(&p, (const struct sockaddr *)&sin);
+	assert_int_equal(net_parse_prefix(prefix, &p), 0);
+	return net_prefix_match(&p, (const struct sockaddr *)&sin);
 }
 
 static void test_prefix_match_mapped(void **state)
@@ -1910,19 +1911,19 @@ static void test_prefix_match_mapped(void **state)
 	assert_true(match_v4("::ffff:192.0.2.0/120", "192.0.2.9"));
 	assert_false(match_v4("2001:db8::/32", "192.0.2.9"));
 	/* Another family never matches, mapped or not. */
-	conf_prefix_t p;
-	assert_int_equal(conf_parse_prefix("::ffff:0:0/96", &p), 0);
+	net_prefix_t p;
+	assert_int_equal(net_parse_prefix("::ffff:0:0/96", &p), 0);
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNIX;
-	assert_false(conf_prefix_match(&p, (const struct sockaddr *)&ss));
+	assert_false(net_prefix_match(&p, (const struct sockaddr *)&ss));
 }
 
 /* Does primary p of this config allow a NOTIFY from addr (as text)? */
 static bool allows(const conf_t *conf, size_t p, const char *addr)
 {
-	conf_addr_t a;
-	assert_int_equal(conf_parse_addr(addr, 53, &a), 0);
+	net_addr_t a;
+	assert_int_equal(net_parse_addr(addr, 53, &a), 0);
 	return conf_primary_allows(&conf->primary[p], (const struct sockaddr *)&a.ss);
 }
 
@@ -2053,7 +2054,7 @@ static void test_examples(void **state)
 		FILE *f = open_memstream(&errs, &len);
 		assert_non_null(f);
 		conf_t conf;
-		int ret = conf_load(&conf, path, f);
+		int ret = conf_load(&conf, path, target_registry, f);
 		fclose(f);
 		if (ret != 0 || errs[0] != '\0') {
 			fail_msg("%s: %d\n%s", path, ret, errs);

@@ -6,6 +6,8 @@
 #include <libknot/libknot.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
+#include "sched/sched.h"
 #include "xfr/notify.h"
 
 static const char CONF[] = "server:\n"
@@ -24,12 +26,29 @@ static conf_t conf;
 static int calls;
 static const conf_zone_t *last_zone;
 
-static void on_notify(void *ctx, const conf_zone_t *zone, const struct sockaddr *from)
+static void on_notify(void *ctx, const void *zone, const struct sockaddr *from)
 {
 	(void)ctx;
 	(void)from;
 	calls++;
 	last_zone = zone;
+}
+
+/* The daemon's lookup over the test's configuration. */
+static bool on_lookup(void *ctx, const knot_dname_t *qname, const struct sockaddr *from,
+                      notify_zone_t *out)
+{
+	(void)ctx;
+	return sched_notify_lookup(&conf, qname, from, out);
+}
+
+static notify_t *new_notify(void)
+{
+	notify_limits_t lim = { .rate_limit = conf.server.notify_rate_limit,
+		                .tcp_max_clients = conf.server.tcp_max_clients,
+		                .tcp_idle_timeout = conf.server.tcp_idle_timeout };
+	notify_cb_t cb = { .lookup = on_lookup, .accepted = on_notify };
+	return notify_new(&lim, &cb);
 }
 
 static struct sockaddr_storage v4(const char *ip)
@@ -118,7 +137,7 @@ static struct answer send_notify(notify_t *n, const uint8_t *q, size_t qlen,
 static int setup(void **state)
 {
 	(void)state;
-	assert_int_equal(conf_load_string(&conf, "t.yaml", CONF, strlen(CONF), stderr), 0);
+	assert_int_equal(conf_load_string(&conf, "t.yaml", CONF, strlen(CONF), target_registry, stderr), 0);
 	calls = 0;
 	last_zone = NULL;
 	return 0;
@@ -134,7 +153,7 @@ static int teardown(void **state)
 static void test_accepted(void **state)
 {
 	(void)state;
-	notify_t *n = notify_new(&conf, on_notify, NULL);
+	notify_t *n = new_notify();
 	uint8_t q[65535], mac[64];
 	size_t maclen;
 	size_t len = make_notify(q, "EXAMPLE.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, "xfr",
@@ -165,7 +184,7 @@ static void test_accepted(void **state)
 static void test_refused(void **state)
 {
 	(void)state;
-	notify_t *n = notify_new(&conf, on_notify, NULL);
+	notify_t *n = new_notify();
 	uint8_t q[65535], mac[64];
 	size_t maclen;
 	struct answer a;
@@ -234,7 +253,7 @@ static void test_refused(void **state)
 static void test_rate_limit(void **state)
 {
 	(void)state;
-	notify_t *n = notify_new(&conf, on_notify, NULL);
+	notify_t *n = new_notify();
 	uint8_t q[65535];
 	size_t len = make_notify(q, "example.net.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL,
 	                         NULL, NULL);
@@ -270,7 +289,7 @@ static void test_log_flood(void **state)
 	fflush(stderr);
 	int saved = dup(2);
 	dup2(fd, 2);
-	notify_t *n = notify_new(&conf, on_notify, NULL);
+	notify_t *n = new_notify();
 	uint8_t q[65535];
 	size_t len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL,
 	                         NULL, NULL);

@@ -10,6 +10,7 @@
 #include <libzscanner/scanner.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
 #include "dns/rdata.h"
 #include "target/powerdns/pdnsjson.h"
 #include "target/powerdns/powerdns.h"
@@ -446,13 +447,13 @@ static int open_with(const char *keys, char *err, size_t errlen)
 	         "zone:\n  - { domain: example.com, primary: p, target: pd }\n",
 	         keys);
 	conf_t conf;
-	assert_int_equal(conf_load_string(&conf, "t.yaml", yaml, strlen(yaml), stderr), 0);
+	assert_int_equal(conf_load_string(&conf, "t.yaml", yaml, strlen(yaml), target_registry, stderr), 0);
 	target_t *t = NULL;
 	target_stats_t stats = { 0 };
 	err[0] = '\0';
-	int ret = powerdns_ops.open(&conf.target[0], &conf.zone[0], &t, &stats, err, errlen);
+	int ret = powerdns_type.ops->open(&conf.target[0], &conf.zone[0], &t, &stats, err, errlen);
 	if (ret == 0) {
-		powerdns_ops.close(t);
+		powerdns_type.ops->close(t);
 	}
 	assert_int_equal(stats.requests, 0); /* open sends nothing */
 	conf_free(&conf);
@@ -512,7 +513,7 @@ static void test_view(void **state)
 	            "x 300 NSEC www.example.com. A NSEC\n"
 	            "www 300 A 192.0.2.1\n*.w 300 NS ns\nm 300 TYPE7 \\# 1 00\n"
 	            "r 300 RT 10 relay.example.com.\n");
-	zone_view_rules_t rules = powerdns_ops.rules(NULL);
+	zone_view_rules_t rules = powerdns_type.ops->rules(NULL);
 	zone_view_skipped_t sk = { 0 };
 	assert_int_equal(zone_view(&z, &rules, &v, &sk), 0);
 	zone_rrset_t s;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
 
 #define BASE                                                                           \
 	"server: { listen: [127.0.0.1@5353], state: /tmp/zs, pid-file: /run/zs.pid }\n"  \
@@ -32,7 +33,7 @@ static void load(conf_t *c, const char *secret, const char *addr, const char *pa
 {
 	char text[2048];
 	snprintf(text, sizeof(text), BASE, secret, addr, path, max_delete);
-	assert_int_equal(conf_load_string(c, "test.yaml", text, strlen(text), stderr), 0);
+	assert_int_equal(conf_load_string(c, "test.yaml", text, strlen(text), target_registry, stderr), 0);
 }
 
 /* Is zone i the same in a configuration with one thing changed? */

@@ -11,6 +11,7 @@
 #include <libknot/tsig-op.h>
 
 #include "conf/conf.h"
+#include "target/target.h"
 #include "dns/rdata.h"
 #include "target/rfc2136/rfc2136.h"
 #include "target/rfc2136/updmsg.h"
@@ -659,14 +660,14 @@ static void test_types(void **state)
 	                   "apex-ns: sync, soa-serial: mirror, timeout: 5, batch-size: 10 }\n"
 	                   "zone:\n  - { domain: example.com, primary: p, target: [a, b] }\n";
 	conf_t conf;
-	assert_int_equal(conf_load_string(&conf, "t.yaml", yaml, strlen(yaml), stderr), 0);
+	assert_int_equal(conf_load_string(&conf, "t.yaml", yaml, strlen(yaml), target_registry, stderr), 0);
 	const conf_target_t *a = &conf.target[0], *b = &conf.target[1];
-	assert_ptr_equal(a->type->ops, &rfc2136_ops);
+	assert_ptr_equal(target_type(a), &rfc2136_type);
 	assert_non_null(a->key);
 	assert_string_equal(a->key->id, "upd");
 	assert_int_equal(a->key->tsig.algorithm, DNSSEC_TSIG_HMAC_SHA512);
 	assert_null(b->key);
-	zone_view_rules_t ra = rfc2136_ops.rules(a), rb = rfc2136_ops.rules(b);
+	zone_view_rules_t ra = target_ops(a)->rules(a), rb = target_ops(b)->rules(b);
 	assert_false(ra.apex_ns || ra.apex_soa);
 	assert_true(rb.apex_ns && rb.apex_soa);
 	assert_ptr_equal(ra.type_ok, rfc2136_type_ok);

@@ -228,7 +228,7 @@ static void test_parse_rrsets(void **state)
 	knot_dname_storage_t apex;
 	dns_name_from_str("example.com.", apex);
 	zone_set_apex(&z, apex);
-	size_t foreign = 0;
+	target_foreign_t foreign = { 0 };
 	r53_next_t next;
 	char err[512] = "";
 	r53_raw_t raw = { 0 };
@@ -242,7 +242,11 @@ static void test_parse_rrsets(void **state)
 	assert_string_equal(r53_raw_find(&raw, &mx, 0), "10 MAIL.example.com.");
 	assert_string_equal(r53_raw_find(&raw, &mx, 1), "20 mail2.example.com");
 	r53_raw_free(&raw);
-	assert_int_equal(foreign, 2); /* the alias and the weighted set */
+	/* The alias and the weighted set, named for plan. */
+	assert_int_equal(foreign.count, 2);
+	assert_string_equal(foreign.set[0].why, "alias");
+	assert_string_equal(foreign.set[1].why, "routing policy");
+	target_foreign_free(&foreign);
 	assert_true(next.truncated);
 	assert_string_equal(next.name, "next.example.com.");
 	assert_string_equal(next.type, "A");
@@ -268,7 +272,7 @@ static void test_parse_rrsets_errors(void **state)
 	(void)state;
 	zone_t z;
 	zone_init(&z);
-	size_t foreign = 0;
+	target_foreign_t foreign = { 0 };
 	r53_next_t next;
 	char err[512] = "";
 	const char *bad_ttl =
@@ -290,7 +294,10 @@ static void test_parse_rrsets_errors(void **state)
 	        "<IsTruncated>false</IsTruncated></ListResourceRecordSetsResponse>";
 	assert_int_equal(
 	        r53_parse_rrsets(bad_value, strlen(bad_value), &z, NULL, &foreign, &next, err, 512), 0);
-	assert_int_equal(foreign, 1);
+	assert_int_equal(foreign.count, 1);
+	assert_string_equal(foreign.set[0].name, "a.example.com.");
+	assert_string_equal(foreign.set[0].type, "A");
+	target_foreign_free(&foreign);
 	assert_int_equal(z.count, 0);
 	zone_free(&z);
 }

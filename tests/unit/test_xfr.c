@@ -380,7 +380,7 @@ static int run_tsig(int mode, const char *peer_secret, char *err, xfr_result_t *
 	struct server sv = { .lfd = lfd, .key = &skey, .mode = mode };
 	pthread_t th;
 	pthread_create(&th, NULL, serve, &sv);
-	conf_addr_t addr = { .len = sizeof(sa) };
+	net_addr_t addr = { .len = sizeof(sa) };
 	memcpy(&addr.ss, &sa, sizeof(sa));
 	xfr_peer_t peer = { .addr = &addr, .key = &ckey };
 	int ret = xfr_transfer(&peer, zname(), NULL, &LIM, res, err, 512);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/yaml.h"
+#include "obs/log.h"
 
 extern char **environ;
 
@@ -249,3 +250,102 @@ out:
 	free(env);
 	return ret;
 }
+
+/* --- the target ------------------------------------------------------------
+ *
+ * A notifier: nothing to read or write, only a command to run once per new
+ * serial (again after a failure: a hook that failed has not seen it). */
+
+struct target {
+	const conf_target_t *conf;
+	const conf_zone_t *zone;
+};
+
+static int exec_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **out,
+                     target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)stats;
+	target_t *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->conf = tc;
+	t->zone = zc;
+	*out = t;
+	return 0;
+}
+
+static void exec_close(target_t *t)
+{
+	free(t);
+}
+
+/* The output's last 400 bytes as one log field, newlines shown as \n. */
+static void output_field(const exec_result_t *res, char *out, size_t size)
+{
+	size_t o = 0, len = strlen(res->output);
+	for (const char *p = res->output + (len > 400 ? len - 400 : 0);
+	     *p != '\0' && o + 3 < size; p++) {
+		if (*p == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+		}
+	}
+	out[o] = '\0';
+}
+
+static int exec_on_serial(target_t *t, const target_push_t *p, const target_opts_t *o,
+                          target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)o;
+	exec_event_t ev = { .zone = t->zone->domain,
+		            .serial = p->serial,
+		            .has_previous = p->has_previous,
+		            .previous = p->previous,
+		            .primary = p->primary != NULL ? p->primary : "" };
+	if (p->diff != NULL) {
+		ev.has_counts = true;
+		ev.added = p->diff->added;
+		ev.changed = p->diff->replaced;
+		ev.deleted = p->diff->deleted;
+	}
+	exec_result_t res;
+	char why[512], out[1024];
+	stats->requests++;
+	stats->writes++;
+	int ret = exec_run(t->conf, &ev, &res, why, sizeof(why));
+	output_field(&res, out, sizeof(out));
+	if (ret == 0) {
+		log_info("target updated: zone=%s target=%s serial=%u command exit=0 time=%.3fs "
+		         "output_bytes=%zu output=\"%s\"",
+		         t->zone->domain, t->conf->id, p->serial, res.secs, res.output_total, out);
+	} else {
+		snprintf(err, errlen, "%s output_bytes=%zu output=\"%s\"", why, res.output_total,
+		         out);
+	}
+	return ret;
+}
+
+static zone_view_rules_t exec_rules(const conf_target_t *tc)
+{
+	(void)tc;
+	return (zone_view_rules_t){ .apex_soa = true, .apex_ns = true };
+}
+
+static const target_ops_t OPS = {
+	.open = exec_open,
+	.close = exec_close,
+	.on_serial = exec_on_serial,
+	.rules = exec_rules,
+};
+
+static const conf_item_t ITEMS[] = {
+	{ "command", CONF_STRLIST, true, NULL, 0, 0, "program and arguments, no shell" },
+	{ "timeout", CONF_INT, false, NULL, 1, 86400, "seconds before the command is killed" },
+	TARGET_ITEM_END,
+};
+
+const target_type_t exec_type = { { "exec", ITEMS, "run a command" }, &OPS, NULL };

@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
-#include "target/engine.h"
+#include "target/target.h"
+
+extern const target_type_t exec_type;
 
 typedef struct {
 	const char *zone;    /* presentation form, trailing dot */

@@ -294,6 +294,7 @@ void pdns_zone_info_free(pdns_zone_info_t *info)
 		free(info->sets[i].key);
 	}
 	free(info->sets);
+	target_foreign_free(&info->left);
 	memset(info, 0, sizeof(*info));
 }
 
@@ -340,6 +341,13 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
+/* An RRset zonesync leaves alone: counted and named. */
+static int left_alone(pdns_zone_info_t *info, const char *name, const char *type, const char *why)
+{
+	info->foreign++;
+	return target_foreign_add(&info->left, name, type, why);
+}
+
 /* One RRset: its records into live, or counted as foreign.  0, -EINVAL
  * (malformed JSON, err set) or -ENOMEM. */
 static int parse_rrset(const json_t *s, size_t idx, zone_t *live, pdns_zone_info_t *info,
@@ -378,13 +386,11 @@ static int parse_rrset(const json_t *s, size_t idx, zone_t *live, pdns_zone_info
 		/* PowerDNS's own types (ALIAS, LUA) and those libknot lacks. */
 		log_debug("powerdns: rrset %s %s: a type zonesync does not know, left alone",
 		          name, tname);
-		info->foreign++;
-		return 0;
+		return left_alone(info, name, tname, "a type zonesync does not know");
 	}
 	if (!dns_name_in_zone(owner, live->apex)) {
 		log_warning("powerdns: rrset %s %s lies outside zone, left alone", name, tname);
-		info->foreign++;
-		return 0;
+		return left_alone(info, name, tname, "outside the zone");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const json_t *r = json_array_get(records, i);
@@ -398,9 +404,9 @@ static int parse_rrset(const json_t *s, size_t idx, zone_t *live, pdns_zone_info
 		if (json_is_true(dis)) {
 			/* Someone took it out of service on purpose: the whole set
 			 * is theirs until they put it back. */
-			info->foreign++;
 			info->disabled++;
-			return remember(info, owner, type);
+			int ret = left_alone(info, name, tname, "disabled");
+			return ret != 0 ? ret : remember(info, owner, type);
 		}
 	}
 	size_t mark = live->count;
@@ -415,8 +421,8 @@ static int parse_rrset(const json_t *s, size_t idx, zone_t *live, pdns_zone_info
 			            "alone: '%.200s'",
 			            name, tname, content);
 			live->count = mark; /* its records dropped (arena space stays) */
-			info->foreign++;
-			return remember(info, owner, type);
+			int ret = left_alone(info, name, tname, "a content zonesync cannot read");
+			return ret != 0 ? ret : remember(info, owner, type);
 		}
 		if (zone_add(live, owner, type, (uint32_t)ttl, rd, (uint16_t)len) != 0) {
 			return -ENOMEM;

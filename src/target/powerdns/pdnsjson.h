@@ -13,6 +13,7 @@
 #include <libknot/dname.h>
 #include <libknot/rrset.h>
 
+#include "target/target.h"
 #include "zone/diff.h"
 #include "zone/zone.h"
 
@@ -31,6 +32,7 @@ typedef struct {
 	char kind[32];          /* Native, Master, Slave, ... */
 	char soa_edit_api[64];  /* the SOA-EDIT-API metadata, "" when unset */
 	size_t foreign;         /* RRsets left out of the live zone */
+	target_foreign_t left;  /* the same, named */
 	pdns_set_id_t *sets;    /* of them, those inside the zone (never touched) */
 	size_t nsets;
 	size_t disabled;        /* of them, sets holding a disabled record */

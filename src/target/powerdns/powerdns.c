@@ -324,14 +324,13 @@ static int check_zone(target_t *t, char *err, size_t errlen)
 	return 0;
 }
 
-static int pdns_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *stats,
+static int pdns_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
                      char *err, size_t errlen)
 {
 	zone_init(live);
 	zone_set_apex(live, t->zone->name);
 	pdns_zone_info_free(&t->info);
 	t->have_info = false;
-	*foreign = 0;
 	bool created = false;
 	http_response_t resp;
 	pdns_error_t e;
@@ -383,7 +382,12 @@ static int pdns_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t 
 		return ret;
 	}
 	t->have_info = true;
-	*foreign = t->info.foreign;
+	for (size_t i = 0; i < t->info.left.count; i++) {
+		const target_foreign_set_t *s = &t->info.left.set[i];
+		if (target_foreign_add(foreign, s->name, s->type, s->why) != 0) {
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -502,9 +506,11 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 	return ret;
 }
 
-static int pdns_apply(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
+static int pdns_apply(target_t *t, const target_push_t *push, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
+	const zone_diff_t *d = push->diff;
+	bool live_known = push->live_known;
 	zone_diff_t own;
 	set_list_t foreign = { "", 0 }, badname = { "", 0 };
 	int ret = keep_own(t, d, &own, &foreign, &badname);
@@ -584,10 +590,23 @@ static zone_view_rules_t pdns_rules(const conf_target_t *tc)
 	return (zone_view_rules_t){ .type_ok = pdns_type_ok, .apex_soa = true, .apex_ns = true };
 }
 
-const target_ops_t powerdns_ops = {
+static const target_ops_t OPS = {
 	.open = pdns_open,
 	.read = pdns_read,
 	.apply = pdns_apply,
 	.close = pdns_close,
 	.rules = pdns_rules,
 };
+
+static const conf_item_t ITEMS[] = {
+	{ "url", CONF_URL, true, NULL, 0, 0, "API base URL, e.g. http://127.0.0.1:8081" },
+	{ "server-id", CONF_STR, false, NULL, 0, 0, "server id, localhost by default" },
+	{ "api-key-file", CONF_PATH, false, NULL, 0, 0, "file holding the X-API-Key" },
+	{ "api-key-env", CONF_STR, false, NULL, 0, 0, "environment variable holding the key" },
+	{ "create", CONF_BOOL, false, NULL, 0, 0, "create the zone when missing" },
+	{ "batch-size", CONF_INT, false, NULL, 1, 100000, "RRsets per PATCH request" },
+	TARGET_ITEM_SERVING,
+	TARGET_ITEM_END,
+};
+
+const target_type_t powerdns_type = { { "powerdns", ITEMS, "PowerDNS HTTP API" }, &OPS, NULL };

@@ -15,7 +15,7 @@
 #include "target/target.h"
 #include "zone/diff.h"
 
-extern const target_ops_t powerdns_ops;
+extern const target_type_t powerdns_type;
 
 /*
  * Batching, exposed for tests: the changes of d in sending order (at each

@@ -35,7 +35,7 @@
 struct target {
 	const conf_target_t *conf;
 	const conf_zone_t *zone;
-	conf_addr_t addr;
+	net_addr_t addr;
 	const knot_tsig_key_t *key; /* NULL: unsigned */
 	char who[80];               /* ADDR@PORT, for messages */
 	uint32_t timeout_ms;
@@ -136,12 +136,12 @@ static int r2136_open(const conf_target_t *tc, const conf_zone_t *zc, target_t *
 	t->key = tc->key != NULL ? &tc->key->tsig : NULL;
 	t->timeout_ms = (uint32_t)conf_target_int(tc, "timeout", DEFAULT_TIMEOUT) * 1000;
 	t->max_changes = (size_t)conf_target_int(tc, "batch-size", 0);
-	if (addr == NULL || conf_parse_addr(addr, 53, &t->addr) != 0) {
+	if (addr == NULL || net_parse_addr(addr, 53, &t->addr) != 0) {
 		snprintf(err, errlen, "address '%s': expected IP[@PORT]", addr ? addr : "");
 		r2136_close(t);
 		return -EINVAL;
 	}
-	xfr_addr_str(&t->addr, t->who, sizeof(t->who));
+	net_addr_str(&t->addr, t->who, sizeof(t->who));
 	t->msg = malloc(UPD_MSG_MAX);
 	t->ans = malloc(UPD_MSG_MAX);
 	if (t->msg == NULL || t->ans == NULL) {
@@ -154,10 +154,10 @@ static int r2136_open(const conf_target_t *tc, const conf_zone_t *zc, target_t *
 
 /* --- read: AXFR ------------------------------------------------------------- */
 
-static int r2136_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *stats,
-                      char *err, size_t errlen)
+static int r2136_read(target_t *t, zone_t *live, target_foreign_t *foreign,
+                      target_stats_t *stats, char *err, size_t errlen)
 {
-	*foreign = 0;
+	(void)foreign; /* a zone transfer holds nothing we cannot account for */
 	zone_init(live);
 	const conf_zone_t *zc = t->zone;
 	xfr_peer_t peer = { .addr = &t->addr, .key = t->key };
@@ -351,9 +351,11 @@ static int check_serial(target_t *t, const upd_plan_t *p, target_stats_t *stats,
 	return -ERANGE;
 }
 
-static int r2136_apply(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
+static int r2136_apply(target_t *t, const target_push_t *push, const target_opts_t *o,
                        target_stats_t *stats, char *err, size_t errlen)
 {
+	const zone_diff_t *d = push->diff;
+	bool live_known = push->live_known;
 	upd_limits_t lim = { .msg_max = UPD_MSG_MAX,
 		             .tsig = t->key != NULL ? knot_tsig_wire_size(t->key) : 0,
 		             .max_changes = t->max_changes };
@@ -434,18 +436,45 @@ bool rfc2136_type_ok(uint16_t type)
 static zone_view_rules_t r2136_rules(const conf_target_t *tc)
 {
 	const char *ns = conf_target_str(tc, "apex-ns");
-	const char *soa = conf_target_str(tc, "soa-serial");
 	return (zone_view_rules_t){ .type_ok = rfc2136_type_ok,
-		                    .apex_soa = soa != NULL && strcmp(soa, "mirror") == 0,
+		                    .apex_soa = target_mirrors_serial(tc),
 		                    .apex_ns = ns != NULL && strcmp(ns, "sync") == 0,
 		                    /* RFC 4592 4.2; BIND ignores such an add. */
 		                    .no_wildcard_ns = true };
 }
 
-const target_ops_t rfc2136_ops = {
+/* verify --serving: the server the updates go to serves the copy. */
+static int r2136_servers(target_t *t, char (*out)[80], size_t max, target_stats_t *stats,
+                         char *err, size_t errlen)
+{
+	(void)stats, (void)err, (void)errlen;
+	if (max == 0) {
+		return 0;
+	}
+	net_addr_str(&t->addr, out[0], 80);
+	return 1;
+}
+
+static const target_ops_t OPS = {
 	.open = r2136_open,
 	.read = r2136_read,
 	.apply = r2136_apply,
 	.close = r2136_close,
+	.servers = r2136_servers,
 	.rules = r2136_rules,
 };
+
+static const conf_item_t ITEMS[] = {
+	{ "address", CONF_ADDR, true, NULL, 0, 0, "server taking the updates, IP[@PORT]" },
+	{ "key", CONF_KEYREF, false, NULL, 0, 0, "TSIG key for updates and AXFR" },
+	TARGET_ITEM_APEX_NS,
+	TARGET_ITEM_SOA_SERIAL,
+	{ "timeout", CONF_INT, false, NULL, 1, 3600,
+	  "seconds for a connection and for each answer (default 30)" },
+	{ "batch-size", CONF_INT, false, NULL, 1, 65535,
+	  "RRset changes per UPDATE message (default: as many as fit in 64 KiB)" },
+	TARGET_ITEM_SERVING,
+	TARGET_ITEM_END,
+};
+
+const target_type_t rfc2136_type = { { "rfc2136", ITEMS, "DNS UPDATE with TSIG" }, &OPS, NULL };

@@ -12,7 +12,7 @@
 
 #include "target/target.h"
 
-extern const target_ops_t rfc2136_ops;
+extern const target_type_t rfc2136_type;
 
 /* Types the view of an rfc2136 target leaves out: those a server that
  * signs the zone makes itself. */

@@ -154,7 +154,8 @@ void r53_raw_free(r53_raw_t *raw)
 	memset(raw, 0, sizeof(*raw));
 }
 
-int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, size_t *foreign,
+int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
+                     target_foreign_t *foreign,
                      r53_next_t *next, char *err, size_t errlen)
 {
 	memset(next, 0, sizeof(*next));
@@ -177,7 +178,9 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, 
 		const char *name = text(child(s, "Name"));
 		const char *tname = text(child(s, "Type"));
 		if (child(s, "AliasTarget") != NULL || child(s, "SetIdentifier") != NULL) {
-			(*foreign)++;
+			ret = target_foreign_add(foreign, name, tname,
+			                         child(s, "AliasTarget") != NULL ? "alias"
+			                                                         : "routing policy");
 			continue;
 		}
 		knot_dname_storage_t owner;
@@ -232,7 +235,7 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, 
 			if (raw != NULL) {
 				raw_truncate(raw, raw_mark);
 			}
-			(*foreign)++;
+			ret = target_foreign_add(foreign, name, tname, "a value zonesync cannot read");
 		}
 	}
 	if (ret == 0 && strcmp(text(child(root, "IsTruncated")), "true") == 0) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <libknot/dname.h>
 
+#include "target/target.h"
 #include "zone/zone.h"
 
 #define R53_ID_MAX 128
@@ -48,10 +49,11 @@ void r53_raw_free(r53_raw_t *raw);
  * One ListResourceRecordSets page: its record sets are added to live
  * (values parsed to wire rdata), their texts to raw (when not NULL).
  * Alias sets, sets with a SetIdentifier and sets with a value we cannot
- * read are counted in *foreign and left out.  0, or -EINVAL with err naming
+ * read are named in *foreign (when not NULL) and left out.  0, or -EINVAL with err naming
  * the set.
  */
-int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw, size_t *foreign,
+int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
+                     target_foreign_t *foreign,
                      r53_next_t *next, char *err, size_t errlen);
 
 /* One ListHostedZonesByName page: the id (without "/hostedzone/") of the

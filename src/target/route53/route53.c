@@ -391,13 +391,12 @@ static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **o
 
 /* --- read ------------------------------------------------------------------ */
 
-static int r53_read(target_t *t, zone_t *live, size_t *foreign, target_stats_t *stats,
+static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
                     char *err, size_t errlen)
 {
 	zone_init(live);
 	zone_set_apex(live, t->zone->name);
 	r53_raw_free(&t->raw);
-	*foreign = 0;
 	char path[300];
 	snprintf(path, sizeof(path), API "/hostedzone/%s/rrset", t->zone_id);
 	r53_next_t next = { 0 };
@@ -603,9 +602,11 @@ static int wait_insync(target_t *t, const char *change_id, target_stats_t *stats
 	}
 }
 
-static int r53_apply(target_t *t, const zone_diff_t *d, bool live_known, const target_opts_t *o,
+static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t *o,
                      target_stats_t *stats, char *err, size_t errlen)
 {
+	const zone_diff_t *d = push->diff;
+	bool live_known = push->live_known;
 	r53_plan_t p;
 	int ret = r53_plan(d, live_known, t->zone->name, live_known ? &t->raw : NULL, &p, err,
 	                   errlen);
@@ -750,15 +751,14 @@ static bool r53_type_ok(uint16_t type)
 static zone_view_rules_t r53_rules(const conf_target_t *tc)
 {
 	const char *ns = conf_target_str(tc, "apex-ns");
-	const char *soa = conf_target_str(tc, "soa-serial");
 	return (zone_view_rules_t){ .type_ok = r53_type_ok,
-		                    .apex_soa = soa != NULL && strcmp(soa, "mirror") == 0,
+		                    .apex_soa = target_mirrors_serial(tc),
 		                    .apex_ns = ns != NULL && strcmp(ns, "sync") == 0,
 		                    .no_wildcard_ns = true,
 		                    .max_values = R53_MAX_VALUES };
 }
 
-const target_ops_t route53_ops = {
+static const target_ops_t OPS = {
 	.open = r53_open,
 	.read = r53_read,
 	.apply = r53_apply,
@@ -766,3 +766,20 @@ const target_ops_t route53_ops = {
 	.servers = r53_servers,
 	.rules = r53_rules,
 };
+
+static const conf_item_t ITEMS[] = {
+	{ "hosted-zone-id", CONF_STR, false, NULL, 0, 0,
+	  "hosted zone id (Z...); found by the zone name when absent" },
+	{ "endpoint", CONF_URL, false, NULL, 0, 0, "API endpoint (tests, China, GovCloud)" },
+	{ "region", CONF_STR, false, NULL, 0, 0, "signing region, us-east-1 by default" },
+	{ "profile", CONF_STR, false, NULL, 0, 0, "profile in the shared credentials file" },
+	{ "credentials-file", CONF_PATH, false, NULL, 0, 0, "shared credentials file" },
+	TARGET_ITEM_APEX_NS,
+	TARGET_ITEM_SOA_SERIAL,
+	{ "rate-limit", CONF_INT, false, NULL, 1, 1000, "requests per second (default 5)" },
+	TARGET_ITEM_SERVING,
+	TARGET_ITEM_END,
+};
+
+const target_type_t route53_type = { { "route53", ITEMS, "Amazon Route 53" }, &OPS,
+	                             route53_cleanup };

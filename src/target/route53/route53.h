@@ -9,7 +9,7 @@
 
 #include "target/target.h"
 
-extern const target_ops_t route53_ops;
+extern const target_type_t route53_type;
 
 /* Forget the hosted zone ids found by name (at exit). */
 void route53_cleanup(void);

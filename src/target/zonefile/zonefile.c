@@ -85,3 +85,88 @@ int zonefile_write(const char *path, const zone_t *z, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+/* --- the target ------------------------------------------------------------
+ *
+ * A local copy of the primary's zone, as a secondary keeps one: every type,
+ * the apex SOA and NS as the primary has them, written whole at each new
+ * serial.  Reading it back is what plan and verify compare. */
+
+struct target {
+	const conf_zone_t *zone;
+	char path[4096];
+};
+
+static int zf_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **out,
+                   target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)stats;
+	target_t *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->zone = zc;
+	if (zonefile_path(conf_target_str(tc, "path"), zc->domain, t->path, sizeof(t->path)) != 0) {
+		snprintf(err, errlen, "path: too long for zone %s", zc->domain);
+		free(t);
+		return -ENAMETOOLONG;
+	}
+	*out = t;
+	return 0;
+}
+
+static void zf_close(target_t *t)
+{
+	free(t);
+}
+
+/* The file as it is; a missing file is an empty zone (written at the next
+ * push), anything else unreadable an error naming the place. */
+static int zf_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
+                   char *err, size_t errlen)
+{
+	(void)foreign;
+	stats->reads++;
+	if (access(t->path, F_OK) != 0 && errno == ENOENT) {
+		zone_init(live);
+		zone_set_apex(live, t->zone->name);
+		return zone_finish(live);
+	}
+	zone_error_t zerr;
+	int ret = zone_load_file(live, t->path, t->zone->name, &zerr);
+	if (ret != 0) {
+		snprintf(err, errlen, "%s", zerr.msg);
+	}
+	return ret;
+}
+
+static int zf_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
+                    target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)o;
+	stats->writes++;
+	return zonefile_write(t->path, p->want, err, errlen);
+}
+
+static zone_view_rules_t zf_rules(const conf_target_t *tc)
+{
+	(void)tc;
+	return (zone_view_rules_t){ .apex_soa = true, .apex_ns = true };
+}
+
+static const target_ops_t OPS = {
+	.flags = TARGET_WHOLE | TARGET_UNGUARDED,
+	.open = zf_open,
+	.close = zf_close,
+	.read = zf_read,
+	.apply = zf_apply,
+	.rules = zf_rules,
+};
+
+static const conf_item_t ITEMS[] = {
+	{ "path", CONF_PATH, true, NULL, 0, 0, "file to write; %s is the zone name" },
+	TARGET_ITEM_END,
+};
+
+const target_type_t zonefile_type = { { "zonefile", ITEMS, "zone text file" }, &OPS, NULL };

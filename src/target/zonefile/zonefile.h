@@ -2,12 +2,17 @@
  * The zonefile target: the zone written as canonical zone text, atomically
  * (temporary file in the same directory, fsync, rename, fsync of the
  * directory), so a reader sees the old file or the new one, never a mix.
+ * A full copy: every type, the apex SOA and NS; max-delete and max-update
+ * do not apply (a secondary's file follows its primary).
  */
 #pragma once
 
 #include <stddef.h>
 
+#include "target/target.h"
 #include "zone/zone.h"
+
+extern const target_type_t zonefile_type;
 
 /* The path for a zone: "%s" in tmpl becomes the zone name without the
  * trailing dot ("root" for the root zone).  0 or -ENAMETOOLONG. */

@@ -2,10 +2,14 @@
  * The sync engine: brings one (zone, target) pair to the view of the
  * zone's snapshot, with the fewest requests.
  *
- *   desired = view(snapshot).  If the target is clean and at the serial an
- *   IXFR just started from, the changes are the view of that delta (no read
- *   of the provider).  Otherwise the target's live records are read, seen
- *   through the same view, and diffed against the desired view.
+ *   desired = view(snapshot).  If the target is clean and at the serial a
+ *   transfer just started from, the changes are the view of that delta (no
+ *   read of the provider; the delta is the IXFR's, or the diff of the two
+ *   snapshots when the primary sent the whole zone).  Otherwise the
+ *   target's live records are read, seen through the same view, and diffed
+ *   against the desired view.  Every kind of target goes this one way: a
+ *   target that holds nothing to read (a notifier) is told of each new
+ *   serial, one that writes whole (a zone file) gets the whole view.
  *
  * Crash safety: the target is marked dirty in the store before its first
  * write and clean, at the new serial, after its last; a dirty target is
@@ -25,7 +29,7 @@
 #include "zone/diff.h"
 #include "zone/view.h"
 
-/* The RRsets an IXFR touched, whole, before and after it. */
+/* The RRsets a transfer changed, whole, before and after it. */
 typedef struct {
 	uint32_t from, to;
 	zone_t old, new; /* finished, apex set */
@@ -33,10 +37,11 @@ typedef struct {
 
 /* The zone being pushed: its serial and where its snapshot comes from. */
 typedef struct {
-	store_t *store;              /* target state; the snapshot when zone is NULL */
-	const zone_t *zone;          /* the snapshot, when already in memory */
+	store_t *store;     /* target state; the snapshot when zone is NULL */
+	const zone_t *zone; /* the snapshot, when already in memory */
 	uint32_t serial;
 	const engine_delta_t *delta; /* the IXFR just committed, or NULL */
+	const char *primary;         /* the address it came from (hooks), or NULL */
 	zone_t loaded;               /* the snapshot read from the store, on demand */
 	bool has_loaded;
 } engine_zone_t;
@@ -48,20 +53,24 @@ typedef struct {
 } engine_opts_t;
 
 typedef struct {
-	int ret;          /* 0, or the error of the push */
-	bool refused;     /* a safety limit stopped it (ret -EPERM) */
-	bool uptodate;    /* nothing to do, nothing asked */
-	bool incremental; /* from the IXFR delta, no read */
-	bool wrote;       /* write requests were sent */
-	size_t foreign;   /* live sets left alone (aliases, weighted...) */
-	size_t total;     /* RRsets the limits are measured against */
+	int ret;           /* 0, or the error of the push */
+	bool refused;      /* a safety limit stopped it (ret -EPERM) */
+	bool uptodate;     /* nothing to do, nothing asked */
+	bool incremental;  /* from the IXFR delta, no read */
+	bool wrote;        /* write requests were sent */
+	bool notifier;     /* the target holds nothing to compare (exec) */
+	bool notify;       /* a notifier behind: it runs (or would, in a plan) */
+	bool has_previous; /* the serial the target was at, if any */
+	uint32_t previous;
+	target_foreign_t foreign; /* live sets left alone (aliases, weighted...) */
+	size_t total;             /* RRsets the limits are measured against */
 	zone_view_skipped_t skipped;
 	zone_diff_t diff;
 	target_stats_t stats;
 	double secs;
 	char error[2048];
 	/* What the diff points into. */
-	zone_t live, base, want;
+	zone_t live, base, want, delta_want;
 	bool want_full; /* want is the view of the whole snapshot */
 	uint8_t *soa;
 } engine_result_t;
@@ -73,11 +82,10 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 /* The zone's snapshot: the one in memory, else read from the store once
  * and kept in z.  NULL with err set when it cannot be read. */
 const zone_t *engine_zone_snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
-                                  size_t errlen);
+                                   size_t errlen);
 
 /* Metrics of a (zone, target) pair: its gauges from its stored state, and
- * (account) the outcome of one push.  For targets pushed without the
- * engine too (zonefile, exec). */
+ * (account) the outcome of one push. */
 void engine_gauges(const conf_zone_t *zc, const conf_target_t *tc, const store_target_t *ts);
 void engine_account(const conf_zone_t *zc, const conf_target_t *tc, const store_target_t *ts,
                     int ret, bool refused, double secs, const target_stats_t *stats,

@@ -1,4 +1,4 @@
-#include "target/engine.h"
+#include "sync/engine.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +20,7 @@ static double mono(void)
 }
 
 const zone_t *engine_zone_snapshot(engine_zone_t *z, const knot_dname_t *apex, char *err,
-                                  size_t errlen)
+                                   size_t errlen)
 {
 	if (z->zone != NULL) {
 		return z->zone;
@@ -101,36 +101,43 @@ static int mirror_soa(engine_result_t *r, uint32_t serial)
  * primary's SOA as it is, from the IXFR delta too. */
 static bool mirrors_soa(const conf_target_t *tc, const zone_view_rules_t *rules)
 {
-	const char *soa = conf_target_str(tc, "soa-serial");
-	return rules->apex_soa && soa != NULL && strcmp(soa, "mirror") == 0;
+	return rules->apex_soa && target_mirrors_serial(tc);
+}
+
+/* The desired view of the whole snapshot into r->want, once. */
+static int want_full(engine_zone_t *z, const conf_target_t *tc, const zone_view_rules_t *rules,
+                     const knot_dname_t *apex, engine_result_t *r)
+{
+	if (r->want_full) {
+		return 0;
+	}
+	const zone_t *snap = engine_zone_snapshot(z, apex, r->error, sizeof(r->error));
+	if (snap == NULL) {
+		return -EIO;
+	}
+	zone_view_free(&r->want);
+	zone_view_skipped_free(&r->skipped);
+	r->want_full = true;
+	int ret = zone_view(snap, rules, &r->want, &r->skipped);
+	if (ret == 0 && mirrors_soa(tc, rules)) {
+		ret = mirror_soa(r, z->serial);
+	}
+	return ret;
 }
 
 /* Read the live records and diff them against the desired view. */
 static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
-                     const conf_target_t *tc, const zone_view_rules_t *rules,
-                     engine_result_t *r)
+                     const conf_target_t *tc, const zone_view_rules_t *rules, engine_result_t *r)
 {
 	zone_diff_free(&r->diff);
 	zone_view_free(&r->base);
 	zone_free(&r->live);
+	target_foreign_free(&r->foreign);
 	int ret = ops->read(t, &r->live, &r->foreign, &r->stats, r->error, sizeof(r->error));
 	if (ret != 0) {
 		return ret;
 	}
-	if (!r->want_full) {
-		const zone_t *snap = engine_zone_snapshot(z, r->live.apex, r->error,
-		                                          sizeof(r->error));
-		if (snap == NULL) {
-			return -EIO;
-		}
-		zone_view_free(&r->want);
-		zone_view_skipped_free(&r->skipped);
-		r->want_full = true;
-		ret = zone_view(snap, rules, &r->want, &r->skipped);
-		if (ret == 0 && mirrors_soa(tc, rules)) {
-			ret = mirror_soa(r, z->serial);
-		}
-	}
+	ret = want_full(z, tc, rules, r->live.apex, r);
 	if (ret == 0) {
 		ret = zone_view(&r->live, rules, &r->base, NULL);
 	}
@@ -164,7 +171,8 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 	} else if (r->ret == -ECANCELED) {
 		log_notice("target push interrupted: zone=%s target=%s serial=%u dirty=%s "
 		           "requests=%zu: the daemon is stopping; %s",
-		           zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no", r->stats.requests,
+		           zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no",
+		           r->stats.requests,
 		           r->wrote ? "reconciled from the live records at the next start"
 		                    : "nothing was written");
 	} else if (r->refused) {
@@ -173,13 +181,13 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 	} else {
 		log_error("target failed: zone=%s target=%s serial=%u dirty=%s requests=%zu "
 		          "error=%s",
-		          zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no",
-		          r->stats.requests, r->error);
+		          zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no", r->stats.requests,
+		          r->error);
 	}
 }
 
-static void record(store_t *st, const conf_zone_t *zc, const conf_target_t *tc,
-                   store_target_t *ts, const char *error)
+static void record(store_t *st, const conf_zone_t *zc, const conf_target_t *tc, store_target_t *ts,
+                   const char *error)
 {
 	if (error != NULL) {
 		snprintf(ts->last_error, sizeof(ts->last_error), "%.*s",
@@ -225,19 +233,47 @@ void engine_account(const conf_zone_t *zc, const conf_target_t *tc, const store_
 	engine_gauges(zc, tc, ts);
 }
 
+/* The changes from the IXFR delta alone: no read of the target. */
+static int delta_diff(engine_zone_t *z, const conf_zone_t *zc, const zone_view_rules_t *rules,
+                      engine_result_t *r)
+{
+	const engine_delta_t *d = z->delta;
+	int ret = zone_view(&d->old, rules, &r->base, NULL);
+	if (ret == 0) {
+		ret = zone_view(&d->new, rules, &r->delta_want, &r->skipped);
+	}
+	if (ret == 0) {
+		ret = zone_diff(&r->base, &r->delta_want, &r->diff);
+	}
+	if (ret == 0 && (r->diff.deleted > 0 || r->diff.replaced > 0)) {
+		/* Limits are shares of the zone before the change, as a full
+		 * push measures them against the live records. */
+		size_t after = 0;
+		ret = store_zone_rrsets(z->store, zc->name, &after);
+		r->total = after + r->diff.deleted - r->diff.added;
+	}
+	if (ret != 0) {
+		snprintf(r->error, sizeof(r->error), "cannot compute the change");
+	}
+	return ret;
+}
+
 int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
                 const engine_opts_t *o, engine_result_t *r)
 {
 	memset(r, 0, sizeof(*r));
 	double t0 = mono();
-	const target_ops_t *ops = tc->type->ops;
+	const target_ops_t *ops = target_ops(tc);
 	store_target_t ts = { 0 };
 	if (z->store != NULL && store_target_get(z->store, zc->name, tc->id, &ts) != 0) {
 		snprintf(r->error, sizeof(r->error), "cannot read the target's state");
 		r->ret = -EIO;
 		goto out;
 	}
-	if (!o->plan && ts.has_serial && !ts.dirty && ts.serial == z->serial) {
+	r->has_previous = ts.has_serial;
+	r->previous = ts.serial;
+	bool behind = !ts.has_serial || ts.dirty || ts.serial != z->serial;
+	if (!o->plan && !behind) {
 		r->uptodate = true;
 		goto out;
 	}
@@ -246,6 +282,8 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	/* soa-serial: mirror needs the target's own SOA: always read. */
 	r->incremental = !o->plan && d != NULL && ts.has_serial && !ts.dirty &&
 	                 ts.serial == d->from && !mirrors_soa(tc, &rules);
+	r->notifier = ops->read == NULL;
+	bool guarded = !r->notifier && !(ops->flags & TARGET_UNGUARDED);
 
 	target_t *t = NULL;
 	r->ret = ops->open(tc, zc, &t, &r->stats, r->error, sizeof(r->error));
@@ -253,38 +291,33 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 		goto record;
 	}
 	if (r->incremental) {
-		r->ret = zone_view(&d->old, &rules, &r->base, NULL);
-		if (r->ret == 0) {
-			r->ret = zone_view(&d->new, &rules, &r->want, &r->skipped);
-		}
-		if (r->ret == 0) {
-			r->ret = zone_diff(&r->base, &r->want, &r->diff);
-		}
-		if (r->ret == 0 && (r->diff.deleted > 0 || r->diff.replaced > 0)) {
-			/* Limits are shares of the zone before the change, as a
-			 * full push measures them against the live records. */
-			size_t after = 0;
-			r->ret = store_zone_rrsets(z->store, zc->name, &after);
-			r->total = after + r->diff.deleted - r->diff.added;
-		}
-		if (r->ret != 0) {
-			snprintf(r->error, sizeof(r->error), "cannot compute the change");
-		}
-	} else {
+		r->ret = delta_diff(z, zc, &rules, r);
+	} else if (!r->notifier) {
 		r->ret = full_diff(z, ops, t, tc, &rules, r);
 	}
-	if (r->ret == 0 && !o->force) {
+	if (r->ret == 0 && (ops->flags & TARGET_WHOLE) && !o->plan) {
+		r->ret = want_full(z, tc, &rules, zc->name, r);
+	}
+	if (r->ret == 0 && guarded && !o->force) {
 		r->ret = check_limits(zc, r);
 	}
+	/* A notifier has nothing to compare: it is behind or not. */
+	r->notify = r->notifier && behind;
 	if (r->ret != 0 || o->plan) {
 		goto close;
 	}
-	if (r->diff.count > 0) {
+	target_push_t push = { .diff = &r->diff,
+		               .live_known = !r->incremental,
+		               .want = (ops->flags & TARGET_WHOLE) ? &r->want : NULL,
+		               .serial = z->serial,
+		               .has_previous = ts.has_serial,
+		               .previous = ts.serial,
+		               .primary = z->primary != NULL ? z->primary : "" };
+	if (ops->apply != NULL && r->diff.count > 0) {
 		ts.dirty = true; /* before the first write: a crash leaves it dirty */
 		record(z->store, zc, tc, &ts, NULL);
 		r->wrote = true;
-		r->ret = ops->apply(t, &r->diff, !r->incremental, &o->topts, &r->stats, r->error,
-		                    sizeof(r->error));
+		r->ret = ops->apply(t, &push, &o->topts, &r->stats, r->error, sizeof(r->error));
 		if (r->ret == -ESTALE) {
 			log_notice("target's records differ from what we expected, reading them "
 			           "again: zone=%s target=%s error=%s",
@@ -292,14 +325,21 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			r->error[0] = '\0';
 			r->incremental = false;
 			r->ret = full_diff(z, ops, t, tc, &rules, r);
-			if (r->ret == 0 && !o->force) {
+			if (r->ret == 0 && guarded && !o->force) {
 				r->ret = check_limits(zc, r);
 			}
+			push.live_known = true;
 			if (r->ret == 0 && r->diff.count > 0) {
-				r->ret = ops->apply(t, &r->diff, true, &o->topts, &r->stats, r->error,
+				r->ret = ops->apply(t, &push, &o->topts, &r->stats, r->error,
 				                    sizeof(r->error));
 			}
 		}
+	}
+	if (r->ret == 0 && ops->on_serial != NULL) {
+		/* The changes are known from a delta or a read; a notifier
+		 * without a delta does not know them. */
+		push.diff = r->incremental || !r->notifier ? &r->diff : NULL;
+		r->ret = ops->on_serial(t, &push, &o->topts, &r->stats, r->error, sizeof(r->error));
 	}
 close:
 	ops->close(t);
@@ -331,6 +371,8 @@ void engine_result_free(engine_result_t *r)
 	zone_diff_free(&r->diff);
 	zone_view_free(&r->base);
 	zone_view_free(&r->want);
+	zone_view_free(&r->delta_want);
+	target_foreign_free(&r->foreign);
 	zone_free(&r->live);
 	zone_view_skipped_free(&r->skipped);
 	free(r->soa);

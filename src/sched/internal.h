@@ -1,0 +1,112 @@
+/*
+ * The scheduler's insides, shared by its files: sched.c (zones, their
+ * timers, the public calls), job.c (the jobs on the worker pool: a zone's
+ * refresh, each target's push) and reload.c (a new configuration taken in
+ * while jobs of the old one run).  Everything here is touched on the loop
+ * thread only, but for what a running job was handed at its start.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sched/sched.h"
+#include "store/store.h"
+#include "sync/sync.h"
+
+typedef struct zstate zstate_t;
+typedef struct tstate tstate_t;
+
+/* What a job hands back to the loop thread. */
+struct job {
+	sync_refresh_t r;
+	engine_delta_t *delta; /* what changed, handed to the target jobs */
+};
+
+/* A configuration, counted (see "generations" below). */
+typedef struct gen {
+	conf_t *conf;
+	unsigned refs; /* touched on the loop thread only */
+} gen_t;
+
+struct zstate {
+	sched_t *s;
+	gen_t *gen; /* the configuration conf points into (counted) */
+	const conf_zone_t *conf;
+	/* The running job reads these, set on the loop thread at its start:
+	 * a reload may move conf to a new generation meanwhile. */
+	gen_t *job_gen;
+	const conf_zone_t *job_zc;
+	unsigned busy;    /* running jobs: the zone's and its targets' */
+	unsigned handles; /* timers not yet closed */
+	bool retiring;    /* removed or replaced by a reload; freed when idle */
+	bool waiting;     /* a retiring zone of the same name still runs */
+	zstate_t *next;   /* in the list of retiring zones */
+	uv_timer_t timer;
+	uv_timer_t expire_timer;
+	uv_work_t work;
+	bool running, pending, stopping;
+	bool has_data, expired;
+	uint32_t serial;
+	uint32_t retry;
+	int64_t expire_at;
+	struct job job;
+	char primary[64]; /* the address that last answered */
+	tstate_t *targets;
+	size_t ntargets;
+};
+
+struct tstate {
+	zstate_t *z;
+	const conf_target_t *conf;
+	gen_t *job_gen; /* as for the zone's job */
+	const conf_zone_t *job_zc;
+	const conf_target_t *job_tc;
+	uv_work_t work;
+	uv_timer_t timer; /* the next try after a failure */
+	bool running, pending, failed;
+	/* Its configuration changed in a reload: the next push compares it
+	 * with its live records (as if dirty), so the new keys take effect. */
+	bool reconcile, job_reconcile;
+	uint32_t serial, next_serial;
+	struct shared_delta_s *delta, *next_delta;
+	uint32_t backoff; /* seconds */
+	char primary[64], next_primary[64];
+};
+
+struct sched {
+	uv_loop_t *loop;
+	gen_t *gen;       /* the current configuration */
+	zstate_t **zones; /* one per zone of the current configuration */
+	size_t nzones;
+	zstate_t *retiring;
+	bool stopping;
+	atomic_bool cancel; /* pushes stop before their next request */
+};
+
+typedef struct shared_delta_s {
+	engine_delta_t d;
+	unsigned refs; /* touched on the loop thread only */
+} shared_delta_t;
+
+/* sched.c */
+gen_t *sched_gen_ref(gen_t *g);
+void sched_gen_unref(gen_t *g);
+zstate_t *sched_zone_alloc(sched_t *s, const conf_zone_t *zc);
+void sched_zone_arm(zstate_t *z, gen_t *g);
+void sched_zone_load(zstate_t *z, store_t *st);
+void sched_zone_retire(zstate_t *z);
+void sched_zone_free(zstate_t *z);
+/* Called whenever a retiring zone may have become idle. */
+void sched_zone_idle(zstate_t *z);
+bool sched_name_retiring(const sched_t *s, const conf_zone_t *zc);
+
+/* job.c */
+/* Check the zone now (or once more after the running job). */
+void sched_job_start(zstate_t *z);
+/* Bring the target to serial; delta: what led there, or NULL. */
+void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary);
+shared_delta_t *sched_delta_ref(shared_delta_t *d);
+void sched_delta_unref(shared_delta_t *d);

@@ -1,0 +1,307 @@
+/* The jobs: a zone's refresh and each target's push, on the worker pool. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "dns/name.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "sched/internal.h"
+
+static int64_t unix_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Up to 10% earlier, so that many zones loaded together spread out. */
+static uint64_t jitter_ms(uint32_t secs)
+{
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r)) {
+		r = (uint32_t)time(NULL);
+	}
+	uint64_t ms = (uint64_t)secs * 1000;
+	return ms - (ms / 10) * (r % 1001) / 1000;
+}
+
+/* --- the zone's job (worker thread): refresh from the primary ------------- */
+
+static void job_run(uv_work_t *w)
+{
+	zstate_t *z = w->data;
+	store_t *st;
+	char err[512];
+	memset(&z->job, 0, sizeof(z->job));
+	if (store_open(z->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
+		log_error("zone check failed: zone=%s error=%s", z->job_zc->domain, err);
+		z->job.r.has_data = z->has_data;
+		z->job.r.serial = z->serial;
+		z->job.r.retry = z->retry > 0 ? z->retry : z->job_zc->retry_min;
+		return;
+	}
+	sync_refresh(st, z->job_zc, &z->job.r, &z->job.delta);
+	store_close(st);
+}
+
+/* --- target jobs ----------------------------------------------------------
+ *
+ * In the daemon every (zone, target) pair is pushed by its own job, so a
+ * slow or failing provider never holds up another: the zone's job ends
+ * once the snapshot is committed and hands the IXFR delta to each target
+ * job (shared, counted).  A target whose job is still running gets one
+ * more run afterwards, with the newest delta; one that failed is tried
+ * again on its own timer (10 s, doubling, up to the zone's retry).
+ */
+
+shared_delta_t *sched_delta_ref(shared_delta_t *d)
+{
+	if (d != NULL) {
+		d->refs++;
+	}
+	return d;
+}
+
+void sched_delta_unref(shared_delta_t *d)
+{
+	if (d != NULL && --d->refs == 0) {
+		engine_delta_free(&d->d);
+		free(d);
+	}
+}
+
+static void target_run(uv_work_t *w)
+{
+	tstate_t *t = w->data;
+	const conf_zone_t *zc = t->job_zc;
+	const conf_target_t *tc = t->job_tc;
+	store_t *st;
+	char err[512];
+	t->failed = true;
+	if (store_open(t->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
+		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id, err);
+		return;
+	}
+	engine_zone_t ez = { .store = st,
+		             .serial = t->serial,
+		             .delta = t->delta != NULL ? &t->delta->d : NULL,
+		             .primary = t->primary };
+	store_target_t ts;
+	if (t->job_reconcile && store_target_get(st, zc->name, tc->id, &ts) == 0 && !ts.dirty) {
+		ts.dirty = true;
+		store_target_set(st, zc->name, tc->id, &ts);
+	}
+	engine_opts_t eo = { .topts.cancel = &t->z->s->cancel };
+	engine_result_t r;
+	t->failed = engine_push(&ez, zc, tc, &eo, &r) != 0;
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+	store_close(st);
+}
+
+static void target_start(tstate_t *t);
+void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary);
+void sched_zone_idle(zstate_t *z);
+
+static void on_target_timer(uv_timer_t *h)
+{
+	tstate_t *t = h->data;
+	sched_target_kick(t, t->z->serial, NULL, t->z->primary);
+}
+
+/* The target's job is over (or never started): what it held goes. */
+static void target_job_end(tstate_t *t)
+{
+	t->running = false;
+	t->z->busy--;
+	sched_gen_unref(t->job_gen);
+	t->job_gen = NULL;
+	sched_delta_unref(t->delta);
+	t->delta = NULL;
+}
+
+static void target_done(uv_work_t *w, int status)
+{
+	tstate_t *t = w->data;
+	zstate_t *z = t->z;
+	(void)status;
+	target_job_end(t);
+	if (z->s->stopping || z->retiring) {
+		sched_delta_unref(t->next_delta);
+		t->next_delta = NULL;
+		t->pending = false;
+		sched_zone_idle(z);
+		return;
+	}
+	if (t->pending) {
+		t->pending = false;
+		t->serial = t->next_serial;
+		memcpy(t->primary, t->next_primary, sizeof(t->primary));
+		t->delta = t->next_delta;
+		t->next_delta = NULL;
+		target_start(t);
+		return;
+	}
+	if (t->failed) {
+		uint32_t again = t->backoff == 0 ? 10 : t->backoff * 2;
+		uint32_t cap = z->retry > 10 ? z->retry : 10;
+		t->backoff = again < cap ? again : cap;
+		uv_timer_start(&t->timer, on_target_timer, (uint64_t)t->backoff * 1000, 0);
+	} else {
+		t->backoff = 0;
+	}
+}
+
+static void target_start(tstate_t *t)
+{
+	zstate_t *z = t->z;
+	uv_timer_stop(&t->timer);
+	t->running = true;
+	t->work.data = t;
+	t->job_gen = sched_gen_ref(z->gen);
+	t->job_zc = z->conf;
+	t->job_tc = t->conf;
+	t->job_reconcile = t->reconcile;
+	t->reconcile = false;
+	z->busy++;
+	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
+		target_job_end(t);
+		uv_timer_start(&t->timer, on_target_timer, 1000, 0);
+	}
+}
+
+/* Bring the target to serial; delta: the IXFR that led there, or NULL. */
+void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary)
+{
+	if (t->z->s->stopping || t->z->retiring) {
+		return;
+	}
+	if (t->running) {
+		t->pending = true;
+		t->next_serial = serial;
+		snprintf(t->next_primary, sizeof(t->next_primary), "%s", primary);
+		sched_delta_unref(t->next_delta);
+		t->next_delta = sched_delta_ref(delta);
+		return;
+	}
+	t->serial = serial;
+	snprintf(t->primary, sizeof(t->primary), "%s", primary);
+	t->delta = sched_delta_ref(delta);
+	target_start(t);
+}
+
+/* --- the loop thread ----------------------------------------------------- */
+
+void sched_job_start(zstate_t *z);
+
+static void on_timer(uv_timer_t *t)
+{
+	sched_job_start(t->data);
+}
+
+/* The alarm at expire: logged once, the data kept. */
+static void mark_expired(zstate_t *z)
+{
+	if (!z->expired && z->has_data) {
+		z->expired = true;
+		metrics_set(M_ZONE_EXPIRED, 1, z->conf->domain);
+		log_error("zone expired: zone=%s serial=%u: the primary has not answered for the "
+		          "SOA expire time; targets keep serving the last good data",
+		          z->conf->domain, z->serial);
+	}
+}
+
+static void on_expire(uv_timer_t *t)
+{
+	mark_expired(t->data);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	zstate_t *z = w->data;
+	struct job *job = &z->job;
+	const sync_refresh_t *j = &job->r;
+	z->running = false;
+	z->busy--;
+	sched_gen_unref(z->job_gen);
+	z->job_gen = NULL;
+	(void)status;
+	shared_delta_t *delta = NULL;
+	if (job->delta != NULL && (delta = calloc(1, sizeof(*delta))) != NULL) {
+		delta->d = *job->delta;
+	} else if (job->delta != NULL) {
+		engine_delta_free(job->delta);
+	}
+	free(job->delta);
+	job->delta = NULL;
+	sched_delta_ref(delta);
+	if (j->primary[0] != '\0') {
+		memcpy(z->primary, j->primary, sizeof(z->primary));
+	}
+	if (j->has_data && !z->s->stopping && !z->retiring) {
+		for (size_t i = 0; i < z->ntargets; i++) {
+			sched_target_kick(&z->targets[i], j->serial, delta, z->primary);
+		}
+	}
+	sched_delta_unref(delta);
+	if (z->retiring) {
+		sched_zone_idle(z);
+		return;
+	}
+	bool was_expired = z->expired;
+	z->has_data = j->has_data;
+	z->serial = j->serial;
+	z->retry = j->retry;
+	if (j->ok) {
+		z->expire_at = j->expire_at;
+		z->expired = false;
+		metrics_set(M_ZONE_EXPIRED, 0, z->conf->domain);
+		if (was_expired) {
+			log_notice("zone no longer expired: zone=%s serial=%u", z->conf->domain,
+			           z->serial);
+		}
+	} else if (j->expired) {
+		mark_expired(z);
+	}
+	if (z->s->stopping) {
+		return;
+	}
+	if (z->pending) {
+		z->pending = false;
+		sched_job_start(z);
+		return;
+	}
+	uint32_t next = j->ok ? j->refresh : j->retry;
+	uv_timer_start(&z->timer, on_timer, jitter_ms(next), 0);
+	if (z->has_data && !z->expired && z->expire_at > 0) {
+		int64_t left = z->expire_at - unix_now();
+		uv_timer_start(&z->expire_timer, on_expire, left > 0 ? (uint64_t)left * 1000 : 0,
+		               0);
+	}
+}
+
+void sched_job_start(zstate_t *z)
+{
+	if (z->s->stopping || z->retiring) {
+		return;
+	}
+	if (z->running || z->waiting) {
+		z->pending = true; /* one more check after this one, nothing more */
+		return;
+	}
+	uv_timer_stop(&z->timer);
+	z->running = true;
+	z->work.data = z;
+	z->job_gen = sched_gen_ref(z->gen);
+	z->job_zc = z->conf;
+	z->busy++;
+	if (uv_queue_work(z->s->loop, &z->work, job_run, job_done) != 0) {
+		z->running = false;
+		z->busy--;
+		sched_gen_unref(z->job_gen);
+		z->job_gen = NULL;
+		uv_timer_start(&z->timer, on_timer, 1000, 0);
+	}
+}
