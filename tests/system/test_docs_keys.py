@@ -2,7 +2,7 @@
 docs/zonesync.yaml.5, in its own section, as a `.B key` or `.BR key` line.
 
 The keys come from the C source: the conf_item_t tables of the target types
-(src/target/registry.c and any other file holding one) and the key lists of
+(in each provider's folder, with the shared TARGET_ITEM_* of target.h) and the key lists of
 each section in src/conf/conf.c.  A key added there without its paragraph in
 the man page fails here."""
 import glob
@@ -28,15 +28,24 @@ def strings(body):
 
 
 def target_keys():
-    """{target type: [key, ...]} from the conf_item_t tables."""
+    """{target type: [key, ...]} from the conf_item_t tables of each provider's
+    folder; keys shared by several types are TARGET_ITEM_* macros of
+    src/target/target.h, resolved here."""
+    shared = dict(re.findall(r'#define\s+(TARGET_ITEM_\w+)[\s\\{]*"([a-z0-9-]+)"',
+                             open(os.path.join(ROOT, "src", "target", "target.h")).read()))
     out = {}
     for path in glob.glob(os.path.join(ROOT, "src", "**", "*.c"), recursive=True):
         src = open(path).read()
-        tables = {name: re.findall(r'\{\s*"([a-z0-9-]+)",\s*CONF_', body)
-                  for name, body in re.findall(
-                      r"conf_item_t\s+(\w+)\[\]\s*=\s*\{(.*?)\n\};", src, re.S)}
-        for tname, table in re.findall(r'target_type_t\s+\w+\s*=\s*\{\s*"([a-z0-9]+)",\s*(\w+)',
-                                       src):
+        tables = {}
+        for name, body in re.findall(r"conf_item_t\s+(\w+)\[\]\s*=\s*\{(.*?)\n\};", src, re.S):
+            keys = []
+            for m in re.finditer(r'\{\s*"([a-z0-9-]+)",\s*CONF_|\b(TARGET_ITEM_\w+)', body):
+                key = m.group(1) or shared.get(m.group(2))
+                if key:
+                    keys.append(key)
+            tables[name] = keys
+        for tname, table in re.findall(
+                r'target_type_t\s+\w+\s*=\s*\{\s*\{\s*"([a-z0-9]+)",\s*(\w+)', src):
             assert table in tables, f"{path}: {tname} uses {table}, not found"
             out[tname] = tables[table]
     return out
