@@ -32,7 +32,9 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from servers import LOOPBACK, Knot, Process, Zonesync, free_port, read_text, wait_until, write_atomic
+import servers
+from servers import (LOOPBACK, Knot, Process, Zonesync, ZonesyncCommands, free_port, read_text,
+                     wait_until, write_atomic)
 
 CMD_TIMEOUT = 60
 
@@ -397,7 +399,7 @@ def _yaml_str(s):
     return json.dumps(str(s))  # a JSON string is a YAML double-quoted scalar
 
 
-class R53Zonesync(Zonesync):
+class R53Zonesync(ZonesyncCommands, Zonesync):
     """zonesync with route53 targets (one-shot `sync`/`plan` commands, or
     `run` as a daemon through the servers.Zonesync methods).
 
@@ -412,7 +414,6 @@ class R53Zonesync(Zonesync):
                          [], keys={"xfr": secret}, port=port, level=level)
         self.env = aws_env()
         self.proc.env = self.env
-        self.cmdlog = os.path.join(self.dir, "commands.log")
         lines = ["server:",
                  f"  listen: [{LOOPBACK}@{self.port}]",
                  f"  state: {_yaml_str(self.state)}",
@@ -434,30 +435,8 @@ class R53Zonesync(Zonesync):
             lines.append("  - { " + ", ".join(f"{k}: {v}" for k, v in z.items()) + " }")
         write_atomic(self.conf, "\n".join(lines) + "\n")
 
-    def command(self, *args, timeout=120):
-        """Run `zonesync ARGS` (with -c CONF after the command word); the
-        CompletedProcess.  Its output is also appended to DIR/commands.log."""
-        cmd = [self.bin, args[0], "-c", self.conf, *map(str, args[1:])]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
-        with open(self.cmdlog, "a") as f:
-            f.write(f"$ {' '.join(cmd)}\n[exit {r.returncode}]\n--- stdout\n{r.stdout}"
-                    f"--- stderr\n{r.stderr}\n")
-        return r
 
-    def sync(self, *args, **kw):
-        return self.command("sync", *args, **kw)
-
-    def plan(self, *args, **kw):
-        return self.command("plan", "--json", *args, **kw)
-
-    def log(self, tail=12000):
-        return read_text(self.logpath, tail) + "\n" + read_text(self.cmdlog, tail)
-
-
-def describe(r):
-    """A CompletedProcess for an assertion message."""
-    return f"exit {r.returncode}\n--- stdout\n{r.stdout}\n--- stderr\n{r.stderr[-8000:]}"
-
+describe = servers.describe  # the tests take it from here too
 
 SYNCED_RE = re.compile(r"target synced: (.*)$", re.M)
 

@@ -1,5 +1,6 @@
-"""Real DNS servers (knotd, named, pdns_server) as primaries on loopback, and
-zonesync run as their secondary, for the system tests.
+"""Real DNS servers (knotd, named, pdns_server, nsd) as primaries on loopback,
+pdns_server with its API as a target, and zonesync run as their secondary
+(the daemon, or its one-shot commands), for the system tests.
 
 Every server lives in its own temporary directory, on ports picked free for it,
 with a fresh hmac-sha256 TSIG key, and is always stopped (see the fixtures in
@@ -13,13 +14,17 @@ owner names lowercased and absolute, rdata in dnspython's canonical text
 gone (a set holds it once).
 """
 import base64
+import json
 import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import dns.name
 import dns.rdata
@@ -271,6 +276,41 @@ def records_diff(a, b):
     only_b = sorted(b - a)[:20]
     return (f"only in first ({len(a - b)}): {only_a}\n"
             f"only in second ({len(b - a)}): {only_b}")
+
+
+def dig_ixfr(port, zone, serial, key_secret, key_name="xfr", host=LOOPBACK):
+    """The records of the server's answer to an IXFR from serial, in the
+    order sent, as (owner, ttl, TYPE, rdata) tuples."""
+    r = run(["dig", f"@{host}", "-p", str(port), "-y", f"hmac-sha256:{key_name}:{key_secret}",
+             "+noall", "+answer", "+time=5", "+tries=1", f"IXFR={serial}", zone])
+    out = []
+    for line in r.stdout.splitlines():
+        f = line.split(None, 4)
+        if len(f) == 5 and not line.startswith(";") and f[3] != "TSIG":
+            out.append(normalize_record(*f[:2], f[3], f[4]))
+    return out
+
+
+def is_axfr_style(answer):
+    """Whether an IXFR answer (dig_ixfr) is the whole zone (SOA, records,
+    SOA) rather than differences (SOA, old SOA, ...) or a lone SOA."""
+    return len(answer) > 2 and answer[0][2] == "SOA" and answer[1][2] != "SOA"
+
+
+def rrset_view(records, soa="full", skip=()):
+    """{(owner, TYPE): (ttl, frozenset(rdata))} of records {(owner, ttl, TYPE,
+    rdata)}, one TTL per RRset (the minimum), types in skip left out;
+    soa="serial": the SOA as its serial only."""
+    sets = {}
+    for owner, ttl, rdtype, rdata in records:
+        if rdtype in skip:
+            continue
+        if rdtype == "SOA" and soa == "serial":
+            rdata = rdata.split()[2]
+        cur = sets.setdefault((owner, rdtype), [None, set()])
+        cur[0] = ttl if cur[0] is None else min(cur[0], ttl)
+        cur[1].add(rdata)
+    return {k: (v[0], frozenset(v[1])) for k, v in sets.items()}
 
 
 def soa_serial_of(records):
@@ -587,6 +627,287 @@ receiver-threads=1
         return dig_axfr(self.port, zone, self.secret)
 
 
+# --- pdns_server as an API target -----------------------------------------------------
+
+_PDNS_REQ_RE = re.compile(r'"(GET|POST|PATCH|PUT|DELETE) (/api/v1/\S+) HTTP/[0-9.]+" (\d{3})')
+
+
+PDNS_API_KEY = "zs-test-key-6f1c2a"
+PDNS_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
+
+
+class PdnsApi:
+    """pdns_server with the gsqlite3 backend (a fresh database from the
+    packaged schema), its DNS on one loopback port and its webserver/API on
+    another."""
+
+    def __init__(self, workdir, extra_conf=""):
+        self.dir = str(workdir)
+        self.port = free_port()
+        self.api_port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.api_port}"
+        self.db = os.path.join(self.dir, "pdns.sqlite3")
+        with open(PDNS_SCHEMA) as f:
+            schema = f.read()
+        con = sqlite3.connect(self.db)
+        con.executescript(schema)
+        con.close()
+        conf = f"""launch=gsqlite3
+gsqlite3-database={self.db}
+daemon=no
+guardian=no
+disable-syslog=yes
+local-address={LOOPBACK}
+local-port={self.port}
+socket-dir={self.dir}
+security-poll-suffix=
+api=yes
+api-key={PDNS_API_KEY}
+webserver=yes
+webserver-address={LOOPBACK}
+webserver-port={self.api_port}
+webserver-allow-from=127.0.0.0/8
+webserver-loglevel=normal
+loglevel=6
+distributor-threads=1
+receiver-threads=1
+{extra_conf}"""
+        with open(os.path.join(self.dir, "pdns.conf"), "w") as f:
+            f.write(conf)
+        self.logpath = os.path.join(self.dir, "pdns.out")
+        self.proc = Process("pdns_server", ["pdns_server", f"--config-dir={self.dir}"],
+                            self.logpath)
+
+    def start(self, timeout=30):
+        self.proc.start()
+
+        def up():
+            if not self.proc.alive():
+                raise AssertionError(f"pdns_server exited:\n{self.log()}")
+            try:
+                self.api("GET", "/servers/localhost")
+                return True
+            except (OSError, urllib.error.URLError):
+                return False
+        wait_until(up, timeout, 0.1, f"pdns_server API on port {self.api_port}")
+        return self
+
+    def stop(self):
+        return self.proc.stop()
+
+    def log(self, tail=6000):
+        return read_text(self.logpath, tail)
+
+    def pdnsutil(self, *args):
+        return run(["pdnsutil", f"--config-dir={self.dir}", *args]).stdout
+
+    def api(self, method, path, body=None, key=PDNS_API_KEY):
+        """(status, parsed JSON or text) of one API request."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}/api/v1{path}", data=data, method=method,
+                                     headers={"X-API-Key": key,
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, text = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode()
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, text
+
+    def create_zone(self, name="example.com.", soa_edit_api=""):
+        """A zone made through the API (PowerDNS puts its placeholder SOA in)."""
+        st, out = self.api("POST", "/servers/localhost/zones",
+                           {"name": name, "kind": "Native", "nameservers": [],
+                            "soa_edit_api": soa_edit_api})
+        assert st == 201, (st, out)
+
+    def zone(self, name="example.com."):
+        st, out = self.api("GET", f"/servers/localhost/zones/{name}")
+        return out if st == 200 else None
+
+    def patch(self, name, rrsets):
+        st, out = self.api("PATCH", f"/servers/localhost/zones/{name}", {"rrsets": rrsets})
+        assert st == 204, (st, out)
+
+    def axfr(self, zone="example.com."):
+        return dig_axfr_generic(self.port, zone)
+
+    def key_file(self):
+        """A file holding the API key, for a target's api-key-file."""
+        path = os.path.join(self.dir, "api.key")
+        with open(path, "w") as f:
+            f.write(PDNS_API_KEY + "\n")
+        return path
+
+    def target(self, tid="pdns", **kw):
+        """A zonesync powerdns target of this server (ZonesyncCli)."""
+        return {"id": tid, "type": "powerdns", "url": self.url,
+                "api-key-file": self.key_file(), **kw}
+
+    def lines(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def mark(self):
+        return len(self.lines())
+
+    def request_lines(self, since=0):
+        """API requests after the mark: [(method, path, status)]."""
+        out = []
+        for line in self.lines()[since:]:
+            m = _PDNS_REQ_RE.search(line)
+            if m:
+                out.append((m.group(1), m.group(2), int(m.group(3))))
+        return out
+
+    def requests(self, since=0):
+        """API requests after the mark: {"GET": n, "PATCH": n, "POST": n, ...}."""
+        out = {}
+        for line in self.lines()[since:]:
+            m = _PDNS_REQ_RE.search(line)
+            if m:
+                out[m.group(1)] = out.get(m.group(1), 0) + 1
+        return out
+
+
+def dig_axfr_generic(port, zone, secret=None):
+    """A server's AXFR as a set of records, every rdata in RFC 3597 form
+    first (dig +unknownformat), so that types dnspython lacks (KEY, MINFO)
+    compare too."""
+    key = ["-y", f"hmac-sha256:xfr:{secret}"] if secret else []
+    r = run(["dig", f"@{LOOPBACK}", "-p", str(port), *key, "+noall", "+answer",
+             "+unknownformat", "+time=5", "+tries=1", "AXFR", zone], timeout=60)
+    recs = set()
+    for line in r.stdout.splitlines():
+        f = line.split(None, 6)
+        if not f or line.startswith(";") or f[3] == "TYPE250":  # TSIG
+            continue
+        owner, ttl, _, rdtype, generic, length = f[:6]
+        assert generic == "\\#", line
+        wire = bytes.fromhex(f[6].replace(" ", "")) if len(f) > 6 else b""
+        assert len(wire) == int(length), line
+        t = dns.rdatatype.from_text(rdtype)
+        rd = dns.rdata.from_wire(dns.rdataclass.IN, t, wire, 0, len(wire))
+        digest = rd.to_digestable(dns.name.root)  # RFC 4034 6.2: names lowercased
+        rd = dns.rdata.from_wire(dns.rdataclass.IN, t, digest, 0, len(digest))
+        recs.add((dns.name.from_text(owner).to_text().lower(), int(ttl),
+                  dns.rdatatype.to_text(t), rd.to_text(origin=None, relativize=False)))
+    assert any(rec[2] == "SOA" for rec in recs), f"AXFR of {zone} from {port}:\n{r.stdout}"
+    return recs
+
+
+# --- nsd ---------------------------------------------------------------------------------
+
+class Nsd:
+    """NSD 4.6 (Debian 12's nsd 4.6.1) as a primary: an AXFR-only one.
+
+    What NSD 4.6 does, as found on Debian 12 (the facts these tests rely on):
+    - Start: `nsd -d -c nsd.conf` stays in the foreground, as root with
+      `username: ""` (no privilege drop) and `chroot: ""`, `database: ""` (no
+      nsd.db: zones are read from their files at start).  The process started
+      is the main one; it forks an xfrd and a server child and stops both on
+      SIGTERM.  Its messages go to `logfile:` (stdout stays empty).  From
+      start to the first SOA answer: 0.25-0.4 s.
+    - IXFR: NSD 4.6 has no IXFR out.  An IXFR query is answered with the
+      whole zone, AXFR-style (SOA, every record, SOA; one message for a
+      small zone), and its log says "ixfr for ZONE from 127.0.0.1".  Every
+      change reaches a secondary as a full zone.
+    - NOTIFY: over UDP only (no TCP connection ever seen), signed with the
+      key named in `notify: ADDR@PORT KEY`, with the zone's SOA in the answer
+      section; sent at start and after each reload of a changed zone; when
+      no answer comes, sent again every 3 s, 5 times in all.
+    - Changing data: rewrite the zone file with a bumped serial, then SIGHUP
+      the main process: it reloads the zone files that changed (not
+      nsd.conf) and sends its NOTIFYs; three changes in a row within one
+      second were each served.  `nsd-control reload ZONE` does the same but
+      needs `remote-control: control-enable: yes` and TLS keys from
+      `nsd-control-setup -d DIR` (1.4 s per test): not used here.
+    - TSIG: a `key:` block (name, algorithm hmac-sha256, secret) and, on the
+      zone, `provide-xfr: 127.0.0.1 xfr`.  `zonesdir`, `pidfile`, `xfrdfile`
+      and `zonelistfile` point into the test's directory."""
+
+    def __init__(self, workdir, zones, notify_port, secret=None, port=None, notify=True):
+        self.dir = str(workdir)
+        self.port = port or free_port()
+        self.notify_port = notify_port
+        self.notify = notify
+        self.secret = secret or new_secret()
+        self.zones = dict(zones)
+        self.conf = os.path.join(self.dir, "nsd.conf")
+        self.logpath = os.path.join(self.dir, "nsd.log")
+        for name, text in self.zones.items():
+            write_atomic(self.zone_path(name), text)
+        d = self.dir
+        notify_line = (f"    notify: {LOOPBACK}@{notify_port} xfr\n" if notify else "")
+        zones_conf = "".join(f"""zone:
+    name: "{z.rstrip('.')}"
+    zonefile: "{self.zone_path(z)}"
+    provide-xfr: {LOOPBACK} xfr
+{notify_line}""" for z in self.zones)
+        conf = f"""server:
+    port: {self.port}
+    ip-address: {LOOPBACK}
+    do-ip6: no
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    zonelistfile: "{d}/zone.list"
+    database: ""
+    logfile: "{self.logpath}"
+    verbosity: 2
+remote-control:
+    control-enable: no
+key:
+    name: xfr
+    algorithm: hmac-sha256
+    secret: "{self.secret}"
+{zones_conf}"""
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        run(["nsd-checkconf", self.conf])
+        self.proc = Process("nsd", ["nsd", "-d", "-c", self.conf],
+                            os.path.join(self.dir, "nsd.out"))
+
+    def zone_path(self, name):
+        return os.path.join(self.dir, name.rstrip(".") + ".zone")
+
+    def start(self, timeout=30):
+        self.proc.start()
+        for z in self.zones:
+            wait_soa(self.port, z, timeout, proc=self.proc)
+        return self
+
+    def stop(self):
+        return self.proc.stop()
+
+    def log(self):
+        return read_text(self.logpath, 6000) + self.proc.log(2000)
+
+    def serial(self, zone):
+        return dig_soa_serial(self.port, zone)
+
+    def set_zone(self, zone, text, serial):
+        """Replace the zone's file (text must carry serial) and SIGHUP nsd;
+        returns once it serves that serial."""
+        write_atomic(self.zone_path(zone), text)
+        self.proc.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.serial(zone) == serial, 10,
+                   what=f"nsd to serve serial {serial} of {zone}")
+        return serial
+
+    def axfr(self, zone):
+        return dig_axfr(self.port, zone, self.secret)
+
+
 # --- zonesync ------------------------------------------------------------------------
 
 class Zonesync:
@@ -723,3 +1044,163 @@ class Zonesync:
 def _flow(d):
     """A flow map for zonesync's YAML: values already YAML (lists as "[..]")."""
     return "{ " + ", ".join(f"{k}: {v}" for k, v in d.items()) + " }"
+
+
+# --- zonesync's one-shot commands -------------------------------------------------------
+
+def yaml_value(v):
+    """A Python value as YAML for zonesync's configuration: a string
+    double-quoted (a JSON string is a YAML double-quoted scalar), a list as a
+    flow sequence, a boolean as true/false, a number as it is."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(yaml_value(x) for x in v) + "]"
+    return json.dumps(str(v))
+
+
+def describe(r):
+    """A CompletedProcess for an assertion message."""
+    return f"exit {r.returncode}\n--- stdout\n{r.stdout}\n--- stderr\n{r.stderr[-8000:]}"
+
+
+class ZonesyncCommands:
+    """Running zonesync's one-shot commands (`sync -c CONF`, `plan`, ...) for
+    a Zonesync whose configuration is written: each run's output is appended
+    to DIR/commands.log (shown by log()).  Needs self.bin, self.conf, self.dir
+    and self.env (None: this process's environment)."""
+
+    def command(self, *args, timeout=300):
+        """Run `zonesync ARGS` (with -c CONF after the command word); the
+        CompletedProcess."""
+        cmd = [self.bin, args[0], "-c", self.conf, *map(str, args[1:])]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env=getattr(self, "env", None))
+        with open(self.cmdlog_path(), "a") as f:
+            f.write(f"$ {' '.join(cmd)}\n[exit {r.returncode}]\n--- stdout\n{r.stdout}"
+                    f"--- stderr\n{r.stderr}\n")
+        return r
+
+    def cmdlog_path(self):
+        return os.path.join(self.dir, "commands.log")
+
+    def sync(self, *args, **kw):
+        return self.command("sync", *args, **kw)
+
+    def plan(self, *args, **kw):
+        """`plan --json ARGS`."""
+        return self.command("plan", "--json", *args, **kw)
+
+    def plan_text(self, *args, **kw):
+        return self.command("plan", *args, **kw)
+
+    def log(self, tail=12000):
+        daemon = read_text(self.logpath, tail) if os.path.exists(self.logpath) else ""
+        return daemon + "\n" + read_text(self.cmdlog_path(), tail)
+
+    def problems(self):
+        out = Zonesync.problems(self)
+        text = read_text(self.cmdlog_path())
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if marker in text:
+                out.append(f"{marker} in the output of a command")
+        return out
+
+
+class ZonesyncCli(ZonesyncCommands, Zonesync):
+    """zonesync with targets of any type, for its one-shot commands.
+
+    primary: the primary server (Knot, Named, Pdns, Nsd: its .port and
+    .secret, key "xfr"); targets: [{"id", "type", key: value, ...}] and
+    zones: [{"domain", "target": [ids], key: value, ...}] with Python values
+    (yaml_value); every zone gets the primary "p"."""
+
+    def __init__(self, binary, workdir, primary, targets, zones, env=None, port=None,
+                 level="debug"):
+        paddr = f"[{LOOPBACK}@{primary.port}]"
+        super().__init__(binary, workdir, [{"id": "p", "address": paddr, "key": "xfr"}], [],
+                         keys={"xfr": primary.secret}, port=port, level=level)
+        self.env = env
+        self.proc.env = env
+        lines = ["server:",
+                 f"  listen: [{LOOPBACK}@{self.port}]",
+                 f"  state: {yaml_value(self.state)}",
+                 f"  log: {{ level: {level} }}",
+                 "  notify-rate-limit: 0",
+                 "key:",
+                 f"  - {{ id: xfr, algorithm: hmac-sha256, secret: {primary.secret} }}",
+                 "primary:",
+                 f"  - {{ id: p, address: {paddr}, key: xfr }}",
+                 "target:"]
+        for t in targets:
+            t = dict(t)
+            lines.append(f"  - id: {yaml_value(t.pop('id'))}")
+            for k, v in t.items():
+                lines.append(f"    {k}: {yaml_value(v)}")
+        lines.append("zone:")
+        for z in zones:
+            z = {"primary": "p", **z}
+            lines.append("  - { " + ", ".join(f"{k}: {yaml_value(v)}" for k, v in z.items())
+                         + " }")
+        write_atomic(self.conf, "\n".join(lines) + "\n")
+
+
+# --- one test's servers ------------------------------------------------------------------
+
+class Lab:
+    """The servers of one test (anything with stop() and log()), each in its
+    own directory under the test's; stopped in reverse order by close(),
+    their logs printed (pytest shows them when the test fails), and any
+    problem of a zonesync (exit status, sanitizer report) a failure."""
+
+    def __init__(self, tmp_path, binary):
+        self.tmp = tmp_path
+        self.binary = binary
+        self.servers = []
+
+    def dir(self, name):
+        d = self.tmp / f"{name}{len(self.servers)}"
+        d.mkdir()
+        return d
+
+    def add(self, server):
+        self.servers.append(server)
+        return server
+
+    # Primaries (serving example zones to `zonesync sync` only, unless a
+    # notify_port is given) and targets, started.
+    def knot(self, zones, notify_port=None, **kw):
+        if notify_port is None:
+            notify_port, kw["notify"] = free_port(), False
+        return self.add(Knot(self.dir("knot"), zones, notify_port, **kw)).start()
+
+    def nsd(self, zones, notify_port=None, **kw):
+        if notify_port is None:
+            notify_port, kw["notify"] = free_port(), False
+        return self.add(Nsd(self.dir("nsd"), zones, notify_port, **kw)).start()
+
+    def pdns(self, zones, notify_port=None, **kw):
+        return self.add(Pdns(self.dir("pdns"), zones, notify_port or free_port(), **kw)).start()
+
+    def pdns_api(self, **kw):
+        return self.add(PdnsApi(self.dir("pdnsapi"), **kw)).start()
+
+    def zonesync_cli(self, primary, targets, zones, **kw):
+        """zonesync for its one-shot commands (ZonesyncCli); the binary is
+        ZONESYNC_BIN."""
+        return self.add(ZonesyncCli(self.binary, self.dir("zonesync"), primary, targets, zones,
+                                    **kw))
+
+    def close(self):
+        for s in reversed(self.servers):
+            try:
+                s.stop()
+            except Exception as e:  # keep stopping the others
+                print(f"stopping {type(s).__name__}: {e}")
+        for s in self.servers:
+            print(f"===== {type(s).__name__} log =====")
+            print(s.log())
+        problems = [p for s in self.servers if isinstance(s, Zonesync) for p in s.problems()]
+        assert not problems, f"zonesync: {problems}"

@@ -14,25 +14,16 @@ process is stopped at the end of the test and the logs printed (pytest shows
 them on failure)."""
 import json
 import os
-import re
-import sqlite3
-import subprocess
-import urllib.error
-import urllib.request
 
-import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
 import pytest
 
 from conftest import ROOT
 from motolab import describe, synced_lines
-from servers import LOOPBACK, Knot, Process, Zonesync, free_port, read_text, run, wait_until
+from servers import LOOPBACK, Knot, PdnsApi, Zonesync, ZonesyncCommands, free_port
+from servers import PDNS_API_KEY as API_KEY
+from servers import dig_axfr_generic as axfr
 
 ZONE = "example.com."
-API_KEY = "zs-test-key-6f1c2a"
-SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
 
 # Types left to PowerDNS (DNSSEC) or that it reads only in its own text.
 NOT_SYNCED = frozenset("RRSIG NSEC NSEC3 NSEC3PARAM DNSKEY CDS CDNSKEY MB MG MR RKEY DLV".split())
@@ -53,156 +44,6 @@ www 300 A    192.0.2.80
 www 300 A    192.0.2.81
 old     CNAME www
 {extra}"""
-
-
-# --- pdns_server with the API ------------------------------------------------------
-
-_REQ_RE = re.compile(r'"(GET|POST|PATCH|PUT|DELETE) (/api/v1/\S+) HTTP/[0-9.]+" (\d{3})')
-
-
-class PdnsApi:
-    """pdns_server with the gsqlite3 backend (a fresh database from the
-    packaged schema), its DNS on one loopback port and its webserver/API on
-    another."""
-
-    def __init__(self, workdir, extra_conf=""):
-        self.dir = str(workdir)
-        self.port = free_port()
-        self.api_port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.api_port}"
-        self.db = os.path.join(self.dir, "pdns.sqlite3")
-        with open(SCHEMA) as f:
-            schema = f.read()
-        con = sqlite3.connect(self.db)
-        con.executescript(schema)
-        con.close()
-        conf = f"""launch=gsqlite3
-gsqlite3-database={self.db}
-daemon=no
-guardian=no
-disable-syslog=yes
-local-address={LOOPBACK}
-local-port={self.port}
-socket-dir={self.dir}
-security-poll-suffix=
-api=yes
-api-key={API_KEY}
-webserver=yes
-webserver-address={LOOPBACK}
-webserver-port={self.api_port}
-webserver-allow-from=127.0.0.0/8
-webserver-loglevel=normal
-loglevel=6
-distributor-threads=1
-receiver-threads=1
-{extra_conf}"""
-        with open(os.path.join(self.dir, "pdns.conf"), "w") as f:
-            f.write(conf)
-        self.logpath = os.path.join(self.dir, "pdns.out")
-        self.proc = Process("pdns_server", ["pdns_server", f"--config-dir={self.dir}"],
-                            self.logpath)
-
-    def start(self, timeout=30):
-        self.proc.start()
-
-        def up():
-            if not self.proc.alive():
-                raise AssertionError(f"pdns_server exited:\n{self.log()}")
-            try:
-                self.api("GET", "/servers/localhost")
-                return True
-            except (OSError, urllib.error.URLError):
-                return False
-        wait_until(up, timeout, 0.1, f"pdns_server API on port {self.api_port}")
-        return self
-
-    def stop(self):
-        return self.proc.stop()
-
-    def log(self, tail=6000):
-        return read_text(self.logpath, tail)
-
-    def pdnsutil(self, *args):
-        return run(["pdnsutil", f"--config-dir={self.dir}", *args]).stdout
-
-    def api(self, method, path, body=None, key=API_KEY):
-        """(status, parsed JSON or text) of one API request."""
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.url}/api/v1{path}", data=data, method=method,
-                                     headers={"X-API-Key": key,
-                                              "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                status, text = r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
-        try:
-            return status, json.loads(text) if text else None
-        except ValueError:
-            return status, text
-
-    def create_zone(self, name=ZONE, soa_edit_api=""):
-        """A zone made through the API (PowerDNS puts its placeholder SOA in)."""
-        st, out = self.api("POST", "/servers/localhost/zones",
-                           {"name": name, "kind": "Native", "nameservers": [],
-                            "soa_edit_api": soa_edit_api})
-        assert st == 201, (st, out)
-
-    def zone(self, name=ZONE):
-        st, out = self.api("GET", f"/servers/localhost/zones/{name}")
-        return out if st == 200 else None
-
-    def patch(self, name, rrsets):
-        st, out = self.api("PATCH", f"/servers/localhost/zones/{name}", {"rrsets": rrsets})
-        assert st == 204, (st, out)
-
-    def axfr(self, zone=ZONE):
-        return axfr(self.port, zone)
-
-    def lines(self):
-        try:
-            with open(self.logpath, errors="replace") as f:
-                return f.read().splitlines()
-        except FileNotFoundError:
-            return []
-
-    def mark(self):
-        return len(self.lines())
-
-    def requests(self, since=0):
-        """API requests after the mark: {"GET": n, "PATCH": n, "POST": n, ...}."""
-        out = {}
-        for line in self.lines()[since:]:
-            m = _REQ_RE.search(line)
-            if m:
-                out[m.group(1)] = out.get(m.group(1), 0) + 1
-        return out
-
-
-def axfr(port, zone=ZONE, secret=None):
-    """A server's AXFR as a set of records, every rdata in RFC 3597 form
-    first (dig +unknownformat), so that types dnspython lacks (KEY, MINFO)
-    compare too."""
-    key = ["-y", f"hmac-sha256:xfr:{secret}"] if secret else []
-    r = run(["dig", f"@{LOOPBACK}", "-p", str(port), *key, "+noall", "+answer",
-             "+unknownformat", "+time=5", "+tries=1", "AXFR", zone], timeout=60)
-    recs = set()
-    for line in r.stdout.splitlines():
-        f = line.split(None, 6)
-        if not f or line.startswith(";") or f[3] == "TYPE250":  # TSIG
-            continue
-        owner, ttl, _, rdtype, generic, length = f[:6]
-        assert generic == "\\#", line
-        wire = bytes.fromhex(f[6].replace(" ", "")) if len(f) > 6 else b""
-        assert len(wire) == int(length), line
-        t = dns.rdatatype.from_text(rdtype)
-        rd = dns.rdata.from_wire(dns.rdataclass.IN, t, wire, 0, len(wire))
-        digest = rd.to_digestable(dns.name.root)  # RFC 4034 6.2: names lowercased
-        rd = dns.rdata.from_wire(dns.rdataclass.IN, t, digest, 0, len(digest))
-        recs.add((dns.name.from_text(owner).to_text().lower(), int(ttl),
-                  dns.rdatatype.to_text(t), rd.to_text(origin=None, relativize=False)))
-    assert any(rec[2] == "SOA" for rec in recs), f"AXFR of {zone} from {port}:\n{r.stdout}"
-    return recs
 
 
 # --- views -----------------------------------------------------------------------------
@@ -249,7 +90,7 @@ def _yaml_str(s):
     return json.dumps(str(s))
 
 
-class PdnsZonesync(Zonesync):
+class PdnsZonesync(ZonesyncCommands, Zonesync):
     """zonesync with powerdns targets: targets = [{"id": "pdns", ...}] (type
     powerdns, the url and an api-key-file are added unless given)."""
 
@@ -259,7 +100,6 @@ class PdnsZonesync(Zonesync):
                          [], keys={"xfr": primary.secret})
         self.env = dict(os.environ, **(env or {}))
         self.proc.env = self.env
-        self.cmdlog = os.path.join(self.dir, "commands.log")
         keyfile = os.path.join(self.dir, "api.key")
         with open(keyfile, "w") as f:
             f.write(f"  {API_KEY}  \nsecond line ignored\n")
@@ -289,31 +129,6 @@ class PdnsZonesync(Zonesync):
             lines.append("  - { " + ", ".join(f"{k}: {v}" for k, v in z.items()) + " }")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
-
-    def command(self, *args, timeout=300):
-        cmd = [self.bin, args[0], "-c", self.conf, *map(str, args[1:])]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
-        with open(self.cmdlog, "a") as f:
-            f.write(f"$ {' '.join(cmd)}\n[exit {r.returncode}]\n--- stdout\n{r.stdout}"
-                    f"--- stderr\n{r.stderr}\n")
-        return r
-
-    def sync(self, *args, **kw):
-        return self.command("sync", *args, **kw)
-
-    def plan(self, *args, **kw):
-        return self.command("plan", "--json", *args, **kw)
-
-    def log(self, tail=12000):
-        return read_text(self.logpath, tail) + "\n" + read_text(self.cmdlog, tail)
-
-    def problems(self):
-        out = super().problems()
-        text = read_text(self.cmdlog)
-        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            if marker in text:
-                out.append(f"{marker} in the output of a command")
-        return out
 
 
 class Lab:
