@@ -118,6 +118,20 @@ static int full_delta(store_t *st, const conf_zone_t *zc, const zone_t *fresh, e
 	return ret;
 }
 
+/* Is any target of the zone clean at serial, so that a delta from it
+ * saves it a read?  Else comparing the snapshots is work for nothing. */
+static bool delta_wanted(store_t *st, const conf_zone_t *zc, uint32_t serial)
+{
+	for (size_t i = 0; i < zc->ntarget; i++) {
+		store_target_t ts;
+		if (store_target_get(st, zc->name, zc->target[i]->id, &ts) == 0 && ts.has_serial &&
+		    !ts.dirty && ts.serial == serial) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Transfer from peer and commit.  0, or <0 with err set. */
 static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
                     const store_zone_info_t *info, sync_refresh_t *j, engine_delta_t *delta,
@@ -158,7 +172,8 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			}
 		} else if (ret == 0 && res.kind == XFR_FULL) {
 			kind = "IXFR (full zone)";
-			*has_delta = full_delta(st, zc, &res.zone, delta) == 0;
+			*has_delta = delta_wanted(st, zc, info->serial) &&
+			             full_delta(st, zc, &res.zone, delta) == 0;
 			ret = store_zone_replace(st, zc->name, &res.zone, ixfr_err,
 			                         sizeof(ixfr_err));
 			if (ret != 0 && *has_delta) {
@@ -184,7 +199,8 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 	if (ret != 0) {
 		kind = "AXFR";
 		ret = xfr_transfer(peer, zc->name, NULL, &lim, &res, err, errlen);
-		if (ret == 0 && info->has_data && !*has_delta) {
+		if (ret == 0 && info->has_data && !*has_delta &&
+		    delta_wanted(st, zc, info->serial)) {
 			*has_delta = full_delta(st, zc, &res.zone, delta) == 0;
 		}
 		if (ret == 0) {
