@@ -20,8 +20,8 @@ import pytest
 
 from conftest import ROOT
 from motolab import SignedKnot, describe, synced_lines
-from servers import (LOOPBACK, Knot, Process, dig_axfr, free_port, new_secret, read_text, run,
-                     wait_soa)
+from servers import (LOOPBACK, Knot, Process, dig_axfr, dig_soa_serial, free_port, new_secret,
+                     read_text, run, wait_soa)
 
 ZONE = "example.com."
 APEX = "example.com."
@@ -635,41 +635,181 @@ def test_soa_mirror_and_apex_ns_sync(lab, kind):
     assert zs.plan(rc=0)["changes"] == 0
 
 
-def test_soa_mirror_behind_is_a_clear_error(lab):
-    """The target's serial above the primary's: an UPDATE cannot lower it;
-    the records are pushed, the push fails saying why.  The same when the
-    messages before the last raise the server's serial past the primary's."""
-    knot = lab.primary(zone_text(5))
-    target = lab.target("named", text=TARGET_ZONE.replace(" 1 7200 ", " 1000 7200 "))
-    zs = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
-    r = zs.sync(rc=1)
-    assert re.search(r"error=soa-serial: mirror: 127\.0\.0\.1@\d+ is at serial 1000, not "
-                     r"below the primary's 5, and an UPDATE cannot lower a serial", r.stderr), \
-        describe(r)
-    assert view(target.axfr()) == view(knot.axfr(ZONE))
+# soa-serial: mirror when the server is at or above the primary's serial (or
+# gets there by the messages of a push): the server takes no lower serial and
+# raises its own at every UPDATE that does not, so zonesync steps it around the
+# serial ring to the primary's, each step an RFC 1982 increase (less than 2^31).
 
-    # 7 RRsets, 2 per message: 4 messages; the server is at 1, the primary
-    # at 3: the first three raise it to 4, the SOA of the last is ignored.
+STEP_RE = re.compile(r"rfc2136 serial step: zone=(\S+) target=(\S+) server=(\S+) "
+                     r"from=(\d+) to=(\d+)")
+
+
+def serial_steps(r):
+    """[(from, to)] of the serial steps a sync logged."""
+    return [(int(m.group(4)), int(m.group(5))) for m in STEP_RE.finditer(r.stderr)]
+
+
+def assert_steps(r, start, want):
+    """The sync stepped the serial from start to want: a chain of RFC 1982
+    increases, as few as can do it (each at most 2^31 - 1)."""
+    steps = serial_steps(r)
+    assert steps, f"no serial step logged: {describe(r)}"
+    assert steps[0][0] == start and steps[-1][1] == want, f"{steps}: {describe(r)}"
+    assert all(a[1] == b[0] for a, b in zip(steps, steps[1:])), steps
+    assert all(0 < (b - a) % 2**32 < 2**31 for a, b in steps), steps
+    distance = (want - start) % 2**32
+    assert len(steps) == -(-distance // (2**31 - 1)), steps
+    return steps
+
+
+def assert_mirrored(target, primary, serial, own=None):
+    """The target serves exactly the primary's serial (dig and AXFR), keeps
+    the rest of its own SOA, and holds the view of the primary's records."""
+    assert dig_soa_serial(target.port, ZONE, tcp=True) == serial
+    soa = apex_of(target.axfr(), "SOA")[0].split()
+    assert int(soa[2]) == serial, soa
+    if own is not None:
+        assert soa[:2] + soa[3:] == own[:2] + own[3:], "only the serial changes"
+    assert_in_sync(target, primary)
+
+
+@pytest.mark.parametrize("kind", ["named", "knot"])
+def test_soa_mirror_target_ahead_steps_down(lab, kind):
+    """The target's serial 1000, the primary's 5: the records go in one
+    UPDATE (the server raises its serial to 1001), then SOA-only UPDATEs step
+    it around the ring to 5 (1001 -> 2147484648 -> 5), each logged.  The next
+    sync and plan find nothing to do."""
+    knot = lab.primary(zone_text(5))
+    target = lab.target(kind, text=TARGET_ZONE.replace(" 1 7200 ", " 1000 7200 "))
+    own = apex_of(target.axfr(), "SOA")[0].split()
+    zs = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
+    mark = target.mark()
+    r = zs.sync()
+    assert_mirrored(target, knot, 5, own)
+    steps = assert_steps(r, 1001, 5)
+    assert steps == [(1001, 2147484648), (2147484648, 5)], describe(r)
+    assert all(re.search(rf"rfc2136 serial step: zone={re.escape(ZONE)} target=t "
+                         rf"server=127\.0\.0\.1@{target.port} from={a} to={b}", r.stderr)
+               for a, b in steps), describe(r)
+    assert target.updates(mark) == 1 + len(steps) == writes(r), describe(r)
+
+    mark = target.mark()
+    assert zs.plan(rc=0)["changes"] == 0
+    r = zs.sync()
+    assert target.updates(mark) == 0 and not serial_steps(r), describe(r)
+    assert zs.command("verify").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["named", "knot"])
+def test_soa_mirror_equal_serial_at_first_push(lab, kind):
+    """The reported bug: at the first push the target's serial equals the
+    primary's, so no SOA goes, and the server raises its serial with the
+    records (to 8), one ahead of the primary for good.  Now it is stepped back
+    to 7 (8 -> 2^31 + 7 -> 2^32 - 1 + 7 = 6 -> 7: one ahead is three steps),
+    and a second sync or plan finds nothing."""
+    knot = lab.primary(zone_text(7))
+    target = lab.target(kind, text=TARGET_ZONE.replace(" 1 7200 ", " 7 7200 "))
+    own = apex_of(target.axfr(), "SOA")[0].split()
+    zs = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
+    mark = target.mark()
+    r = zs.sync()
+    assert_mirrored(target, knot, 7, own)
+    assert_steps(r, 8, 7) == [(8, 2**31 + 7), (2**31 + 7, 6), (6, 7)]
+    assert target.updates(mark) == 4, describe(r)
+
+    mark = target.mark()
+    assert zs.plan(rc=0)["changes"] == 0
+    r = zs.sync()
+    assert target.updates(mark) == 0, describe(r)
+    assert zs.command("verify").returncode == 0
+    assert dig_soa_serial(target.port, ZONE, tcp=True) == 7
+
+
+@pytest.mark.parametrize("kind", ["named", "knot"])
+def test_soa_mirror_messages_raise_past_the_primary(lab, kind):
+    """7 RRsets, 2 per message: 4 messages; the server is at 1, the primary
+    at 3: the first three raise the server to 4, the SOA of the last is
+    ignored and its records raise it to 5.  The push then steps it to 3
+    (5 -> 2147483652 -> 3).  A later change on the primary (serial 4) goes in
+    one message with the SOA, no step."""
     knot = lab.primary(zone_text(3))
-    target = lab.target("named")
+    target = lab.target(kind)
     zs = lab.zonesync(knot, target, **{"soa-serial": "mirror", "batch-size": 2})
     mark = target.mark()
-    r = zs.sync(rc=1)
-    assert target.updates(mark) == 4, describe(r)
-    assert re.search(r"error=soa-serial: mirror: after 4 UPDATE messages 127\.0\.0\.1@\d+ "
-                     r"serves serial 5, not the primary's 3", r.stderr), describe(r)
-    assert apex_of(target.axfr(), "SOA")[0].split()[2] == "5"
-    assert view(target.axfr()) == view(knot.axfr(ZONE))
-    # Then: nothing more to send, the same answer, no UPDATE.
-    mark = target.mark()
-    r = zs.sync(rc=1)
-    assert "is at serial 5, not below the primary's 3" in r.stderr, describe(r)
-    assert target.updates(mark) == 0
-    # A change on the primary that passes the server's serial: mirrored.
-    knot.change(ZONE, set=[("x", 300, "A", "192.0.2.7"),
-                           (APEX, 3600, "SOA", "ns1 hostmaster 10 3600 600 1209600 300")])
     r = zs.sync()
-    assert apex_of(target.axfr(), "SOA")[0].split()[2] == "10", describe(r)
+    assert_mirrored(target, knot, 3)
+    assert_steps(r, 5, 3) == [(5, 2147483652), (2147483652, 3)]
+    assert target.updates(mark) == 4 + 2 == writes(r), describe(r)
+    assert zs.plan(rc=0)["changes"] == 0
+
+    serial = knot.change(ZONE, set=[("x", 300, "A", "192.0.2.7")])
+    mark = target.mark()
+    r = zs.sync()
+    assert_mirrored(target, knot, serial)
+    assert target.updates(mark) == 1 and not serial_steps(r), describe(r)
+
+
+@pytest.mark.parametrize("kind", ["named", "knot"])
+def test_soa_mirror_keep_never_steps(lab, kind):
+    """soa-serial: keep leaves the server's serial its own: ahead of the
+    primary's, raised by the push, never stepped."""
+    knot = lab.primary(zone_text(5))
+    target = lab.target(kind, text=TARGET_ZONE.replace(" 1 7200 ", " 1000 7200 "))
+    zs = lab.zonesync(knot, target)
+    mark = target.mark()
+    r = zs.sync()
+    assert not serial_steps(r), describe(r)
+    assert target.updates(mark) == 1, describe(r)
+    assert dig_soa_serial(target.port, ZONE, tcp=True) == 1001
+    assert_in_sync(target, knot)
+
+
+@pytest.mark.parametrize("kind", ["named", "knot"])
+def test_verify_names_a_serial_changed_behind_the_back(lab, kind):
+    """soa-serial: mirror: verify compares the target's SOA serial with the
+    primary's.  An nsupdate that raises the target's serial makes verify exit
+    1 naming the apex SOA; a sync that reads the target (a fresh state) steps
+    the serial back (no record to push: SOA-only UPDATEs), and verify exits 0;
+    the same after a change on the primary."""
+    knot = lab.primary(zone_text(5))
+    target = lab.target(kind)
+    zs = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
+    zs.sync()
+    assert_mirrored(target, knot, 5)
+    r = zs.command("verify")
+    assert r.returncode == 0 and "same as the primary, serial 5" in r.stdout, describe(r)
+
+    target.nsupdate([f"update add {APEX} 3600 SOA ns.target.test. admin.target.test. 50 "
+                     "7200 900 604800 60"])
+    assert dig_soa_serial(target.port, ZONE, tcp=True) == 50
+    r = zs.command("verify")
+    assert r.returncode == 1, describe(r)
+    assert "1 RRset differs from the primary's serial 5 (0 missing, 1 different" in r.stdout, \
+        describe(r)
+    assert f"~ {APEX} SOA\n" in r.stdout, describe(r)
+    assert re.search(r"- example\.com\. \d+ IN SOA ns\.target\.test\. admin\.target\.test\. 50 ",
+                     r.stdout), describe(r)
+    assert re.search(r"\+ example\.com\. \d+ IN SOA ns\.target\.test\. admin\.target\.test\. 5 ",
+                     r.stdout), describe(r)
+
+    fresh = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
+    mark = target.mark()
+    r = fresh.sync()
+    assert_mirrored(target, knot, 5)
+    assert_steps(r, 50, 5)
+    assert target.updates(mark) == 2, describe(r)
+    r = fresh.command("verify")
+    assert r.returncode == 0, describe(r)
+
+    # Raised again, then a change on the primary (serial 6, below 50): the
+    # record goes in, the server raises itself to 51, and is stepped to 6.
+    target.nsupdate([f"update add {APEX} 3600 SOA ns.target.test. admin.target.test. 50 "
+                     "7200 900 604800 60"])
+    serial = knot.change(ZONE, set=[("y", 300, "A", "192.0.2.8")])
+    r = fresh.sync()
+    assert_mirrored(target, knot, serial)
+    assert_steps(r, 51, serial)
+    assert fresh.command("verify").returncode == 0
 
 
 # --- 6. what a signing server makes is left alone ----------------------------------------------

@@ -1,5 +1,6 @@
 /* rfc2136 target: update operations, batching by size, messages, answers,
- * the view's types, the target's key from the config. */
+ * the serial steps of soa-serial: mirror, the view's types, the target's key
+ * from the config. */
 #include "helpers.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "conf/conf.h"
 #include "target/target.h"
 #include "dns/rdata.h"
+#include "dns/serial.h"
 #include "target/rfc2136/rfc2136.h"
 #include "target/rfc2136/updmsg.h"
 #include "zone/view.h"
@@ -65,6 +67,9 @@ static char *hosts(size_t n, const char *extra)
  * as lines "owner CLASS TYPE ttl rdata" (rdata "-" when empty) joined by
  * '\n' into out.
  */
+static size_t update_text(const uint8_t *buf, int len, const knot_dname_t *apex, char *out,
+                          size_t outlen);
+
 static size_t message_text(const upd_plan_t *p, size_t b, const knot_dname_t *apex, char *out,
                            size_t outlen)
 {
@@ -77,10 +82,19 @@ static size_t message_text(const upd_plan_t *p, size_t b, const knot_dname_t *ap
 		want += p->op[i].wire;
 	}
 	assert_int_equal((size_t)len, want);
+	size_t n = update_text(buf, len, apex, out, outlen);
+	free(buf);
+	return n;
+}
+
+/* The UPDATE in buf read back (see message_text). */
+static size_t update_text(const uint8_t *buf, int len, const knot_dname_t *apex, char *out,
+                          size_t outlen)
+{
 	assert_int_equal(knot_wire_get_opcode(buf), KNOT_OPCODE_UPDATE);
 	assert_int_equal(knot_wire_get_id(buf), 0x1234);
 	assert_false(knot_wire_get_qr(buf));
-	knot_pkt_t *pkt = knot_pkt_new(buf, (uint16_t)len, NULL);
+	knot_pkt_t *pkt = knot_pkt_new((uint8_t *)buf, (uint16_t)len, NULL);
 	assert_non_null(pkt);
 	assert_int_equal(knot_pkt_parse(pkt, 0), KNOT_EOK);
 	assert_true(dns_name_equal(knot_pkt_qname(pkt), apex));
@@ -114,7 +128,6 @@ static size_t message_text(const upd_plan_t *p, size_t b, const knot_dname_t *ap
 	}
 	assert_true(o < outlen);
 	knot_pkt_free(pkt);
-	free(buf);
 	return n;
 }
 
@@ -208,7 +221,8 @@ static void test_apex_soa_last_never_added_or_deleted(void **state)
 	                          "example.com. IN SOA 300 ns.example.com. hm.example.com. 20 2 3 4 5");
 	planned_free(&x);
 
-	/* A lower serial would be ignored by the server: not sent, said. */
+	/* A lower serial would be ignored by the server: not sent, said (the
+	 * push steps the serial after its messages). */
 	assert_int_equal(plan_of(&x, HEAD,
 	                         "$ORIGIN example.com.\n@ 300 SOA ns hm 9 2 3 4 5\n@ 300 NS ns\n"
 	                         "ns 300 A 192.0.2.1\n",
@@ -635,6 +649,118 @@ static void test_answer_tsig(void **state)
 	exchange_free(e);
 }
 
+/* --- soa-serial: mirror: serial steps ------------------------------------------- */
+
+#define RING 4294967296ull /* 2^32 */
+
+static void test_serial_steps(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what;
+		uint32_t have, want;
+		size_t n;
+		uint32_t step[UPD_SERIAL_STEPS];
+	} cases[] = {
+		{ "equal: nothing to send", 5, 5, 0, { 0 } },
+		{ "equal at 0", 0, 0, 0, { 0 } },
+		{ "far behind: one ordinary raise", 5, 1000, 1, { 1000 } },
+		{ "behind by the largest increase", 0, 0x7fffffff, 1, { 0x7fffffff } },
+		{ "behind, across 2^32", 0xfffffff0, 5, 1, { 5 } },
+		{ "one ahead: three steps", 8, 7, 3, { 0x80000007, 6, 7 } },
+		{ "one ahead, across 2^32", 0, 0xffffffff, 3,
+		  { 0x7fffffff, 0xfffffffe, 0xffffffff } },
+		{ "one ahead at 2^32 - 1", 0xffffffff, 0xfffffffe, 3,
+		  { 0x7ffffffe, 0xfffffffd, 0xfffffffe } },
+		{ "two ahead: two largest increases", 9, 7, 2, { 0x80000008, 7 } },
+		{ "ahead by 995", 1000, 5, 2, { 0x800003e7, 5 } },
+		{ "ahead, across 2^32", 5, 0xfffffff0, 2, { 0x80000004, 0xfffffff0 } },
+		{ "exactly 2^31 apart", 0, 0x80000000, 2, { 0x7fffffff, 0x80000000 } },
+		{ "exactly 2^31 apart, the other way", 0x80000000, 0, 2, { 0xffffffff, 0 } },
+		{ "2^31 + 1 ahead is 2^31 - 1 behind: one raise", 0x80000001, 0, 1, { 0 } },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t step[UPD_SERIAL_STEPS] = { 0 };
+		size_t n = upd_serial_steps(cases[i].have, cases[i].want, step);
+		if (n != cases[i].n) {
+			fail_msg("%s: %zu steps, want %zu", cases[i].what, n, cases[i].n);
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (step[k] != cases[i].step[k]) {
+				fail_msg("%s: step %zu is %u, want %u", cases[i].what, k + 1, step[k],
+				         cases[i].step[k]);
+			}
+		}
+	}
+}
+
+/* Every step an RFC 1982 increase (by dns/serial.c, not the arithmetic of
+ * updmsg.c), the last the wanted serial, and no fewer steps can do. */
+static void test_serial_steps_valid(void **state)
+{
+	(void)state;
+	static const uint32_t edge[] = { 0,          1,          2,          7,
+		                         8,          1000,       0x7ffffffe, 0x7fffffff,
+		                         0x80000000, 0x80000001, 0xfffffffe, 0xffffffff };
+	uint32_t x = 2463534242u; /* xorshift32, a fixed sequence */
+	for (size_t i = 0; i < 20000; i++) {
+		uint32_t have, want;
+		if (i < 144) {
+			have = edge[i / 12];
+			want = edge[i % 12];
+		} else {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			have = x;
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			want = i % 3 == 0 ? have - (x % 5) : x; /* often just ahead */
+		}
+		uint32_t step[UPD_SERIAL_STEPS];
+		size_t n = upd_serial_steps(have, want, step);
+		uint64_t distance = (want - have) % RING;
+		assert_true(n <= UPD_SERIAL_STEPS);
+		assert_int_equal(n, (distance + 0x7ffffffeull) / 0x7fffffffull);
+		assert_true(n == 0 || n * 0x7fffffffull >= distance);
+		assert_true(n == 0 || (n - 1) * 0x7fffffffull < distance); /* minimal */
+		uint32_t at = have;
+		for (size_t k = 0; k < n; k++) {
+			if (serial_cmp(step[k], at) != SERIAL_GT) {
+				fail_msg("%u -> %u: step %zu (%u -> %u) is no increase", have, want,
+				         k + 1, at, step[k]);
+			}
+			at = step[k];
+		}
+		assert_int_equal(at, want);
+	}
+}
+
+static void test_soa_step_message(void **state)
+{
+	(void)state;
+	zone_t z;
+	load_ok(&z, HEAD);
+	zone_rrset_t soa;
+	assert_true(zone_find(&z, z.apex, KNOT_RRTYPE_SOA, &soa));
+	knot_rdata_t *rd = malloc(knot_rdata_size(soa.rr[0].rd->len));
+	assert_non_null(rd);
+	memcpy(rd, soa.rr[0].rd, knot_rdata_size(soa.rr[0].rd->len));
+	knot_soa_serial_set(rd, 0x80000007);
+	uint8_t buf[512];
+	int len = upd_write_soa(z.apex, 0x1234, 300, rd, buf, sizeof(buf));
+	assert_true(len > 0);
+	char text[512];
+	/* The SOA alone, class IN (an add), owner the zone section's name. */
+	assert_int_equal(update_text(buf, len, z.apex, text, sizeof(text)), 1);
+	assert_string_equal(text, "example.com. IN SOA 300 ns.example.com. hm.example.com. "
+	                          "2147483655 2 3 4 5");
+	/* header, zone (13 + 4), owner pointer, type class TTL rdlength, rdata */
+	assert_int_equal(len, 12 + 13 + 4 + 2 + 10 + rd->len);
+	assert_int_equal(upd_write_soa(z.apex, 1, 300, rd, buf, (size_t)len - 1), -ENOSPC);
+	knot_rdata_t empty = { 0 };
+	assert_int_equal(upd_write_soa(z.apex, 1, 300, &empty, buf, sizeof(buf)), -EINVAL);
+	free(rd);
+	zone_free(&z);
+}
+
 /* --- view, config -------------------------------------------------------------- */
 
 static void test_types(void **state)
@@ -689,6 +815,9 @@ int main(void)
 		cmocka_unit_test(test_addresses_before_what_names_them),
 		cmocka_unit_test(test_answer_plain),
 		cmocka_unit_test(test_answer_tsig),
+		cmocka_unit_test(test_serial_steps),
+		cmocka_unit_test(test_serial_steps_valid),
+		cmocka_unit_test(test_soa_step_message),
 		cmocka_unit_test(test_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

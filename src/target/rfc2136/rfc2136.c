@@ -14,6 +14,7 @@
 #include <libknot/consts.h>
 #include <libknot/descriptor.h>
 #include <libknot/packet/wire.h>
+#include <libknot/rrtype/soa.h>
 #include <libknot/rrtype/tsig.h>
 #include <libknot/tsig-op.h>
 
@@ -45,7 +46,20 @@ struct target {
 	uint8_t *msg, *ans;
 	const target_opts_t *opts; /* during apply, for progress */
 	target_progress_t progress;
+	bool mirror;          /* soa-serial: mirror */
+	bool live_read;       /* read() saw the server's SOA: */
+	uint32_t live_serial; /* its serial then */
 };
+
+/* One UPDATE message to send: message b of a plan, or an SOA-only step. */
+typedef struct {
+	const upd_plan_t *plan; /* NULL: the SOA step */
+	size_t b;
+	const knot_rdata_t *soa; /* the step's SOA, its serial set */
+	uint32_t ttl;
+	char what[2 * DNS_NAME_STR_MAX + 200]; /* for errors: "UPDATE 2 of 5 to ..." */
+	char label[64];                        /* for the retry log: "2/5" */
+} update_t;
 
 /* --- TCP ------------------------------------------------------------------- */
 
@@ -136,6 +150,7 @@ static int r2136_open(const conf_target_t *tc, const conf_zone_t *zc, target_t *
 	t->key = tc->key != NULL ? &tc->key->tsig : NULL;
 	t->timeout_ms = (uint32_t)conf_target_int(tc, "timeout", DEFAULT_TIMEOUT) * 1000;
 	t->max_changes = (size_t)conf_target_int(tc, "batch-size", 0);
+	t->mirror = target_mirrors_serial(tc);
 	if (addr == NULL || net_parse_addr(addr, 53, &t->addr) != 0) {
 		snprintf(err, errlen, "address '%s': expected IP[@PORT]", addr ? addr : "");
 		r2136_close(t);
@@ -194,6 +209,7 @@ static int r2136_read(target_t *t, zone_t *live, target_foreign_t *foreign,
 	*live = res.zone;
 	zone_init(&res.zone);
 	xfr_result_free(&res);
+	t->live_read = zone_serial(live, &t->live_serial) == 0;
 	return 0;
 }
 
@@ -246,17 +262,20 @@ static const char *rcode_hint(uint8_t rcode)
 	}
 }
 
-/* Send message b until the server takes it: 0, or an error with err set. */
-static int send_batch(target_t *t, const upd_plan_t *p, size_t b, target_stats_t *stats,
-                      char *err, size_t errlen)
+/* Send the message m until the server takes it: 0, or an error with err
+ * set. */
+static int send_update(target_t *t, const update_t *m, target_stats_t *stats, char *err,
+                       size_t errlen)
 {
 	const knot_dname_t *apex = t->zone->name;
-	char what[2 * DNS_NAME_STR_MAX + 200], last[600] = "";
-	batch_str(t, p, b, what, sizeof(what));
+	const char *what = m->what;
+	char last[600] = "";
 	bool fresh_try = false; /* a reused connection found closed: once */
 	for (unsigned attempt = 1;; attempt++) {
 		uint16_t id = sock_random_id();
-		int len = upd_write(p, b, apex, id, t->msg, UPD_MSG_MAX);
+		int len = m->plan != NULL
+		                  ? upd_write(m->plan, m->b, apex, id, t->msg, UPD_MSG_MAX)
+		                  : upd_write_soa(apex, id, m->ttl, m->soa, t->msg, UPD_MSG_MAX);
 		if (len < 0) {
 			snprintf(err, errlen, "%s: cannot write the message", what);
 			return len;
@@ -312,10 +331,9 @@ static int send_batch(target_t *t, const upd_plan_t *p, size_t b, target_stats_t
 			return -EIO;
 		}
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
-		log_info("rfc2136 UPDATE retried: target=%s zone=%s server=%s message=%zu/%zu "
+		log_info("rfc2136 UPDATE retried: target=%s zone=%s server=%s message=%s "
 		         "error=\"%s\" attempt=%u pause=%.2fs",
-		         t->conf->id, t->zone->domain, t->who, b + 1, p->nbatches, last, attempt,
-		         pause);
+		         t->conf->id, t->zone->domain, t->who, m->label, last, attempt, pause);
 		stats->retries++;
 		stats->wait_secs += pause;
 		target_report(t->opts, &t->progress, pause, "retry");
@@ -323,32 +341,140 @@ static int send_batch(target_t *t, const upd_plan_t *p, size_t b, target_stats_t
 	}
 }
 
-/* soa-serial: mirror: did the server end at the primary's serial? */
-static int check_serial(target_t *t, const upd_plan_t *p, target_stats_t *stats, char *err,
-                        size_t errlen)
+/* --- soa-serial: mirror ------------------------------------------------------ */
+
+/* The server's SOA as it answers now (one RR, in a finished zone). */
+static int server_soa(target_t *t, zone_t *soa, target_stats_t *stats, char *err, size_t errlen)
 {
 	xfr_peer_t peer = { .addr = &t->addr, .key = t->key };
-	uint32_t serial = 0;
+	uint8_t rcode = 0;
 	char qerr[512];
+	zone_init(soa);
 	stats->requests++;
 	stats->reads++;
-	int ret = xfr_soa_query(&peer, t->zone->name, t->timeout_ms, &serial, qerr, sizeof(qerr));
-	if (ret != 0) {
-		snprintf(err, errlen, "soa-serial: mirror: checking the serial: %s", qerr);
-		return ret;
+	int ret = xfr_query(&peer, t->zone->name, KNOT_RRTYPE_SOA, t->timeout_ms, soa, &rcode,
+	                    qerr, sizeof(qerr));
+	if (ret == 0 && rcode != KNOT_RCODE_NOERROR) {
+		char rc[32];
+		snprintf(qerr, sizeof(qerr), "%s: SOA query answered %s", t->who,
+		         upd_rcode_str(rcode, rc, sizeof(rc)));
+		ret = -EPROTO;
+	} else if (ret == 0 && (zone_finish(soa) != 0 || soa->count != 1 ||
+	                        soa->rr[0].rd->len < 22)) {
+		snprintf(qerr, sizeof(qerr), "%s: no SOA for the zone in the answer", t->who);
+		ret = -EPROTO;
 	}
-	if (serial == p->soa_want) {
+	if (ret != 0) {
+		zone_free(soa);
+		snprintf(err, errlen, "soa-serial: mirror: reading the serial: %s", qerr);
+	}
+	return ret;
+}
+
+/*
+ * The serial the push must leave the server at: the SOA change's, else (the
+ * diff leaves the SOA as it is) the one the server had when read, which is
+ * the primary's.  The engine reads a mirror target before every push (its
+ * view's SOA is the live one with the primary's serial); without a read,
+ * the server's serial now, before the push raises it.
+ */
+static int wanted_serial(target_t *t, const upd_plan_t *p, uint32_t *want,
+                         target_stats_t *stats, char *err, size_t errlen)
+{
+	if (p->has_soa) {
+		*want = p->soa_want;
 		return 0;
 	}
-	snprintf(err, errlen,
-	         "soa-serial: mirror: after %zu UPDATE messages %s serves serial %u, not the "
-	         "primary's %u: a server raises its serial at each update and ignores an SOA "
-	         "whose serial is not greater (RFC 2136 3.4.2.2), so a push of n messages needs "
-	         "the primary's serial at least n above the server's; the records are in "
-	         "place, the serials meet once the primary's passes %u (or use soa-serial: "
-	         "keep)",
-	         p->nbatches, t->who, serial, p->soa_want, serial);
-	return -ERANGE;
+	if (t->live_read) {
+		*want = t->live_serial;
+		return 0;
+	}
+	zone_t soa;
+	int ret = server_soa(t, &soa, stats, err, errlen);
+	if (ret == 0) {
+		*want = knot_soa_serial(soa.rr[0].rd);
+		zone_free(&soa);
+	}
+	return ret;
+}
+
+/*
+ * After the push: the server raises its serial at every UPDATE that does not
+ * (RFC 2136 3.4.2.2; BIND serial-update-method, Knot serial-policy), so it
+ * may end above the primary's, or be there already.  An UPDATE cannot lower
+ * a serial but can raise it by up to 2^31 - 1, round the ring: step it
+ * forward, SOA-only messages with the rest of its own SOA, until it comes to
+ * the primary's.  0 when the server serves want at the end.
+ */
+static int meet_serial(target_t *t, uint32_t want, target_stats_t *stats, char *err,
+                       size_t errlen)
+{
+	zone_t soa;
+	int ret = server_soa(t, &soa, stats, err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	const zone_rr_t *rr = &soa.rr[0];
+	uint32_t from = knot_soa_serial(rr->rd);
+	uint32_t step[UPD_SERIAL_STEPS];
+	size_t n = upd_serial_steps(from, want, step);
+	knot_rdata_t *rd = n > 0 ? malloc(knot_rdata_size(rr->rd->len)) : NULL;
+	if (n > 0 && rd == NULL) {
+		zone_free(&soa);
+		return -ENOMEM;
+	}
+	if (n > 0) {
+		memcpy(rd, rr->rd, knot_rdata_size(rr->rd->len));
+		t->progress.batches += n;
+		target_report(t->opts, &t->progress, 0, NULL);
+	}
+	uint32_t at = from;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (target_cancelled(t->opts)) {
+			snprintf(err, errlen, "stopped before serial step %zu of %zu", i + 1, n);
+			ret = -ECANCELED;
+			break;
+		}
+		update_t m = { .soa = rd, .ttl = rr->ttl };
+		knot_soa_serial_set(rd, step[i]);
+		snprintf(m.what, sizeof(m.what),
+		         "soa-serial: mirror: UPDATE to %s setting serial %u (step %zu of %zu from "
+		         "%u to the primary's %u)",
+		         t->who, step[i], i + 1, n, from, want);
+		snprintf(m.label, sizeof(m.label), "serial-step-%zu/%zu", i + 1, n);
+		ret = send_update(t, &m, stats, err, errlen);
+		if (ret == 0) {
+			stats->writes++;
+			log_notice("rfc2136 serial step: zone=%s target=%s server=%s from=%u to=%u "
+			           "step=%zu/%zu",
+			           t->zone->domain, t->conf->id, t->who, at, step[i], i + 1, n);
+			at = step[i];
+			t->progress.batches_done++;
+			target_report(t->opts, &t->progress, 0, NULL);
+		}
+	}
+	free(rd);
+	zone_free(&soa);
+	if (ret != 0 || n == 0) {
+		return ret;
+	}
+	/* Each step answered NOERROR; a server ignores an SOA it does not
+	 * take, so ask. */
+	ret = server_soa(t, &soa, stats, err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	uint32_t now = knot_soa_serial(soa.rr[0].rd);
+	zone_free(&soa);
+	if (now != want) {
+		snprintf(err, errlen,
+		         "soa-serial: mirror: %s serves serial %u, not the primary's %u, after %zu "
+		         "SOA-only UPDATEs stepping it from %u (did the server ignore an SOA, or "
+		         "another writer change it?); the records are in place",
+		         t->who, now, want, n, from);
+		return -ERANGE;
+	}
+	return 0;
 }
 
 static int r2136_apply(target_t *t, const target_push_t *push, const target_opts_t *o,
@@ -364,10 +490,20 @@ static int r2136_apply(target_t *t, const target_push_t *push, const target_opts
 	if (ret != 0) {
 		return ret;
 	}
-	if (p.dropped > 0 && !p.soa_behind) {
+	uint32_t want = 0;
+	if (t->mirror) {
+		ret = wanted_serial(t, &p, &want, stats, err, errlen);
+		if (ret != 0) {
+			upd_plan_free(&p);
+			return ret;
+		}
+	}
+	/* An SOA not sent for its serial is stepped below, not left alone. */
+	size_t dropped = p.dropped - (p.soa_behind ? 1 : 0);
+	if (dropped > 0) {
 		log_notice("rfc2136 apex changes left alone: target=%s zone=%s count=%zu (the apex "
 		           "SOA is never added or deleted, the apex NS set never deleted)",
-		           t->conf->id, t->zone->domain, p.dropped);
+		           t->conf->id, t->zone->domain, dropped);
 	}
 	t->opts = o;
 	t->progress = (target_progress_t){ .batches = p.nbatches };
@@ -381,7 +517,10 @@ static int r2136_apply(target_t *t, const target_push_t *push, const target_opts
 			ret = -ECANCELED;
 			break;
 		}
-		ret = send_batch(t, &p, b, stats, err, errlen);
+		update_t m = { .plan = &p, .b = b };
+		batch_str(t, &p, b, m.what, sizeof(m.what));
+		snprintf(m.label, sizeof(m.label), "%zu/%zu", b + 1, p.nbatches);
+		ret = send_update(t, &m, stats, err, errlen);
 		if (ret != 0) {
 			break;
 		}
@@ -393,16 +532,8 @@ static int r2136_apply(target_t *t, const target_push_t *push, const target_opts
 		t->progress.batches_done = b + 1;
 		target_report(t->opts, &t->progress, 0, NULL);
 	}
-	if (ret == 0 && p.soa_behind) {
-		snprintf(err, errlen,
-		         "soa-serial: mirror: %s is at serial %u, not below the primary's %u, and "
-		         "an UPDATE cannot lower a serial (RFC 2136 3.4.2.2); the records are in "
-		         "place, the serials meet once the primary's passes %u (or use "
-		         "soa-serial: keep)",
-		         t->who, p.soa_have, p.soa_want, p.soa_have);
-		ret = -ERANGE;
-	} else if (ret == 0 && p.count > 0 && p.op[p.count - 1].action == UPD_SOA) {
-		ret = check_serial(t, &p, stats, err, errlen);
+	if (ret == 0 && t->mirror) {
+		ret = meet_serial(t, want, stats, err, errlen);
 	}
 	t->opts = NULL;
 	upd_plan_free(&p);

@@ -6,7 +6,10 @@
  * becomes), each atomic on the server, each answer's RCODE and TSIG checked.
  * Server failures and network errors are retried with backoff; a refusal
  * (REFUSED, NOTAUTH, NOTZONE, a TSIG error) ends the push with an error
- * naming the server and the RRsets of the message.
+ * naming the server and the RRsets of the message.  With soa-serial: mirror
+ * a push ends with the server serving the primary's serial: when the server
+ * is (or the push leaves it) at or above it, SOA-only UPDATEs step its
+ * serial forward round the ring to it (upd_serial_steps).
  */
 #pragma once
 

@@ -331,6 +331,20 @@ int upd_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
 	return ret;
 }
 
+size_t upd_serial_steps(uint32_t have, uint32_t want, uint32_t out[UPD_SERIAL_STEPS])
+{
+	uint32_t distance = want - have; /* forward round the ring, mod 2^32 */
+	size_t n = (size_t)(((uint64_t)distance + UPD_SERIAL_STEP_MAX - 1) / UPD_SERIAL_STEP_MAX);
+	/* Whole steps first, then the rest (1 to 2^31 - 1) to want. */
+	for (size_t i = 0; i + 1 < n; i++) {
+		out[i] = have + (uint32_t)(i + 1) * UPD_SERIAL_STEP_MAX;
+	}
+	if (n > 0) {
+		out[n - 1] = want;
+	}
+	return n;
+}
+
 void upd_plan_free(upd_plan_t *p)
 {
 	free(p->op);
@@ -445,6 +459,30 @@ int upd_write(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t 
 			return -EINVAL;
 		}
 	}
+	if (w.full) {
+		return -ENOSPC;
+	}
+	return (int)w.len;
+}
+
+int upd_write_soa(const knot_dname_t *apex, uint16_t id, uint32_t ttl, const knot_rdata_t *soa,
+                  uint8_t *buf, size_t size)
+{
+	if (soa == NULL || soa->len < 22) { /* two names of one byte, five numbers */
+		return -EINVAL;
+	}
+	size_t apex_len = knot_dname_size(apex);
+	wbuf_t w = { .buf = buf, .size = size };
+	uint8_t hdr[KNOT_WIRE_HEADER_SIZE] = { 0 };
+	knot_wire_set_id(hdr, id);
+	knot_wire_set_opcode(hdr, KNOT_OPCODE_UPDATE);
+	knot_wire_set_qdcount(hdr, 1); /* ZOCOUNT */
+	knot_wire_set_nscount(hdr, 1); /* UPCOUNT */
+	put(&w, hdr, sizeof(hdr));
+	put(&w, apex, apex_len);
+	put16(&w, KNOT_RRTYPE_SOA);
+	put16(&w, KNOT_CLASS_IN);
+	put_rr(&w, apex, 0, KNOT_RRTYPE_SOA, KNOT_CLASS_IN, ttl, soa); /* owner: the pointer */
 	if (w.full) {
 		return -ENOSPC;
 	}

@@ -21,6 +21,10 @@
  *   apex SOA (soa-serial: mirror) add the new SOA, which replaces the old
  *            (3.4.2.2) when its serial is greater; it goes last, so that the
  *            server ends at the primary's serial; never added or deleted.
+ *            When the serial is not greater (or the messages before it raise
+ *            the server's past it), SOA-only messages step the server's
+ *            serial forward round the ring to the primary's afterwards (see
+ *            upd_serial_steps).
  */
 #pragma once
 
@@ -64,7 +68,8 @@ typedef struct {
 	size_t dropped;    /* apex changes never sent (SOA added or deleted,
 	                      apex NS deleted) */
 	bool soa_behind;   /* the SOA change was dropped: its serial is not
-	                      greater than the server's (3.4.2.2 ignores it) */
+	                      greater than the server's (3.4.2.2 ignores it);
+	                      the caller steps the serial after the push */
 	bool has_soa;      /* there is an SOA change (soa_have -> soa_want) */
 	uint32_t soa_have, soa_want;
 } upd_plan_t;
@@ -90,6 +95,30 @@ const char *upd_op_str(const upd_op_t *op, char *buf, size_t size);
  */
 int upd_write(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t id,
               uint8_t *buf, size_t size);
+
+/*
+ * soa-serial: mirror, to bring a server's serial from have to want.  A
+ * server takes an SOA only when its serial is greater (RFC 2136 3.4.2.2),
+ * and greater means RFC 1982's: an increase by 1 to 2^31 - 1, round the
+ * 2^32 ring.  So a server ahead of the primary is stepped forward round the
+ * ring until it comes to the primary's serial.  Writes the serials to set,
+ * one SOA-only UPDATE each, in order, the last being want, as few as can
+ * be: none when equal, one when want is greater, two when want is 2^31 or
+ * more (round the ring) ahead, three when it is exactly one behind (2^32 - 1
+ * is more than two increases of 2^31 - 1).  Returns the count.
+ */
+#define UPD_SERIAL_STEP_MAX 0x7fffffffu /* 2^31 - 1, RFC 1982's largest increase */
+#define UPD_SERIAL_STEPS 3              /* at most: (2^32 - 1) / (2^31 - 1), up */
+size_t upd_serial_steps(uint32_t have, uint32_t want, uint32_t out[UPD_SERIAL_STEPS]);
+
+/*
+ * Write an UPDATE for the zone apex that adds the SOA soa (rdata with the
+ * serial to set) with this TTL, and nothing else: the server replaces its
+ * SOA with it when the serial is greater.  No TSIG: sign it after.  Returns
+ * the length, or -ENOSPC / -EINVAL.
+ */
+int upd_write_soa(const knot_dname_t *apex, uint16_t id, uint32_t ttl, const knot_rdata_t *soa,
+                  uint8_t *buf, size_t size);
 
 /* What a server answered. */
 typedef struct {
