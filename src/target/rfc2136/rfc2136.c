@@ -474,6 +474,13 @@ static int meet_serial(target_t *t, uint32_t want, target_stats_t *stats, char *
 		         t->who, now, want, n, from);
 		return -ERANGE;
 	}
+	/* The serial is one the server had before: its journal may not
+	 * expect that at its next start (see zonesync.yaml(5)). */
+	log_warning("rfc2136 serial stepped round to the primary's: zone=%s target=%s server=%s "
+	            "serial=%u steps=%zu: write the zone to the server's file before it "
+	            "restarts (rndc sync %s; knotc zone-flush %s)",
+	            t->zone->domain, t->conf->id, t->who, want, n, t->zone->domain,
+	            t->zone->domain);
 	return 0;
 }
 
