@@ -20,29 +20,10 @@
 #define MAX_CONF_SIZE (16 * 1024 * 1024)
 #define MAX_SECRET_SIZE 4096
 
-/* Defaults and ranges of the zone and server keys (see zonesync.yaml(5)). */
 #define MINUTE 60u
 #define HOUR (60u * MINUTE)
 #define DAY (24u * HOUR)
 #define WEEK (7u * DAY)
-#define DEF_REFRESH_MIN 60u
-#define DEF_REFRESH_MAX DAY
-#define DEF_RETRY_MIN 30u
-#define DEF_RETRY_MAX HOUR
-#define DEF_EXPIRE_MIN HOUR
-#define DEF_EXPIRE_MAX (30u * DAY)
-#define DEF_XFR_MAX_RECORDS 10000000u
-#define MAX_XFR_MAX_RECORDS UINT32_MAX
-#define DEF_XFR_MAX_BYTES (1ull << 30)
-#define MAX_XFR_MAX_BYTES (1ull << 40)
-#define DEF_XFR_TIMEOUT 600u
-#define MAX_XFR_TIMEOUT DAY
-#define DEF_NOTIFY_RATE_LIMIT 1000u
-#define MAX_NOTIFY_RATE_LIMIT 1000000u
-#define DEF_TCP_MAX_CLIENTS 100u
-#define MAX_TCP_MAX_CLIENTS 65535u
-#define DEF_TCP_IDLE_TIMEOUT 10u
-#define MAX_TCP_IDLE_TIMEOUT HOUR
 
 struct ctx {
 	const char *name; /* file name in messages */
@@ -93,29 +74,6 @@ static const char *scalar(struct ctx *c, const ynode_t *n, const char *key)
 {
 	n = want(c, n, YNODE_SCALAR, key, "a value");
 	return n ? n->value : NULL;
-}
-
-/* A list key also takes a single value.  Calls fn for each item. */
-typedef void (*item_fn)(struct ctx *c, const ynode_t *item, const char *key, void *arg);
-static void each(struct ctx *c, const ynode_t *n, const char *key, item_fn fn, void *arg)
-{
-	if (n == NULL) {
-		return;
-	}
-	if (n->kind == YNODE_SCALAR) {
-		fn(c, n, key, arg);
-	} else if (n->kind == YNODE_SEQ) {
-		if (n->n == 0) {
-			err_at(c, n, "'%s' must not be an empty list", key);
-		}
-		for (size_t i = 0; i < n->n; i++) {
-			if (want(c, n->item[i], YNODE_SCALAR, key, "a list of values") != NULL) {
-				fn(c, n->item[i], key, arg);
-			}
-		}
-	} else {
-		err_at(c, n, "'%s' must be a value or a list of values, not a map", key);
-	}
 }
 
 static size_t list_len(const ynode_t *n)
@@ -262,26 +220,86 @@ static bool check_url(const char *s)
 	return true;
 }
 
-/* Check a map against its allowed keys; reports each unknown key. */
-static bool check_keys(struct ctx *c, const ynode_t *map, const char *const *allowed,
-                       const conf_item_t *items, const char *where)
+static int parse_limit(const char *s, conf_limit_t *out)
 {
-	bool ok = true;
-	for (size_t i = 0; i + 1 < map->n; i += 2) {
-		const char *k = map->item[i]->value;
-		bool known = false;
-		for (size_t j = 0; allowed && allowed[j] && !known; j++) {
-			known = strcmp(allowed[j], k) == 0;
-		}
-		for (size_t j = 0; items && items[j].name && !known; j++) {
-			known = strcmp(items[j].name, k) == 0;
-		}
-		if (!known) {
-			err_at(c, map->item[i], "unknown key '%s' in %s", k, where);
-			ok = false;
+	size_t len = strlen(s);
+	long long v;
+	char num[32];
+	bool percent = len > 0 && s[len - 1] == '%';
+	if (percent) {
+		len--;
+	}
+	if (len == 0 || len >= sizeof(num)) {
+		return -EINVAL;
+	}
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (parse_int(num, &v) != 0 || v < 0 || (percent && v > 100) || v > UINT32_MAX) {
+		return -EINVAL;
+	}
+	out->percent = percent;
+	out->value = (uint32_t)v;
+	return 0;
+}
+
+/* --- references ----------------------------------------------------------- */
+
+static const conf_key_t *find_key(const conf_t *conf, const char *id)
+{
+	for (size_t i = 0; i < conf->nkey; i++) {
+		if (strcasecmp(conf->key[i].id, id) == 0) {
+			return &conf->key[i];
 		}
 	}
-	return ok;
+	return NULL;
+}
+
+/* Does section list an entry with this id, whatever its other errors? */
+static bool declared(const struct ctx *c, const char *section, const char *id)
+{
+	const ynode_t *list = ynode_get(c->conf->root, section);
+	for (size_t i = 0; list && list->kind == YNODE_SEQ && i < list->n; i++) {
+		const ynode_t *idn = ynode_get(list->item[i], "id");
+		if (idn && idn->kind == YNODE_SCALAR && strcasecmp(idn->value, id) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A key reference: reported unless defined.  Bad key sections were already
+ * reported, so a reference to a key that failed its own checks is silent. */
+static const conf_key_t *key_ref(struct ctx *c, const ynode_t *n, const char *id, const char *where)
+{
+	const conf_key_t *k = find_key(c->conf, id);
+	if (k == NULL && !declared(c, "key", id)) {
+		err_at(c, n, "%s: key '%s' is not defined", where, id);
+	}
+	return k;
+}
+
+/* --- the loader: a section's keys by its table (conf/schema.c) ------------- */
+
+static const conf_item_t *item_find(const conf_item_t *items, const char *name)
+{
+	for (; items->name != NULL; items++) {
+		if (strcmp(items->name, name) == 0) {
+			return items;
+		}
+	}
+	return NULL;
+}
+
+/* Reports each key of map that is in neither table (more may be NULL). */
+static void check_keys(struct ctx *c, const ynode_t *map, const conf_item_t *items,
+                       const conf_item_t *more, const char *where)
+{
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const char *k = map->item[i]->value;
+		if (item_find(items, k) == NULL && (more == NULL || item_find(more, k) == NULL)) {
+			err_at(c, map->item[i], "unknown key '%s' in %s", k, where);
+		}
+	}
 }
 
 static const ynode_t *required(struct ctx *c, const ynode_t *map, const char *key,
@@ -294,212 +312,410 @@ static const ynode_t *required(struct ctx *c, const ynode_t *map, const char *ke
 	return n;
 }
 
-/*
- * Numeric keys of a map.  Each returns 1 when the key is given and valid,
- * 0 when it is absent (*out is then def), -1 after reporting an error.
- * pre starts the messages ("zone 'example.com': ", or "").
- */
-static int load_duration(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
-                         uint32_t min, uint32_t max, uint32_t def, uint32_t *out)
+/* The text of a key already checked: NULL when absent or not a value. */
+static const char *value_of(const ynode_t *map, const char *key)
 {
-	*out = def;
 	const ynode_t *n = ynode_get(map, key);
-	if (n == NULL) {
-		return 0;
+	return n != NULL && n->kind == YNODE_SCALAR && n->value[0] != '\0' ? n->value : NULL;
+}
+
+static bool is_text(const conf_item_t *it)
+{
+	return it->type == CONF_STR || it->type == CONF_PATH || it->type == CONF_URL ||
+	       it->type == CONF_DNAME;
+}
+
+/* The size of one value of a list in its array. */
+static size_t elem_size(const conf_item_t *it)
+{
+	switch (it->type) {
+	case CONF_ADDR:
+		return sizeof(net_addr_t);
+	case CONF_PREFIX:
+		return sizeof(net_prefix_t);
+	default: /* text, or a reference */
+		return sizeof(void *);
 	}
-	const char *v = scalar(c, n, key);
+}
+
+/* A number into a field of its size (bool, uint32_t or an enum, uint64_t). */
+static void store_uint(void *dst, size_t size, uint64_t v)
+{
+	uint32_t u32 = (uint32_t)v;
+	bool b = v != 0;
+	if (size == sizeof(uint64_t)) {
+		memcpy(dst, &v, size);
+	} else if (size == sizeof(uint32_t)) {
+		memcpy(dst, &u32, size);
+	} else if (size == sizeof(bool)) {
+		memcpy(dst, &b, size);
+	} else {
+		abort(); /* a table entry that cannot be: test_conf loads every default */
+	}
+}
+
+/* An integer, duration or size in the item's range: 0, -EINVAL (not such a
+ * number) or -ERANGE. */
+static int parse_number(const conf_item_t *it, const char *s, uint64_t *out)
+{
+	long long iv;
 	uint32_t d;
-	if (v == NULL) {
-		return -1;
+	switch (it->type) {
+	case CONF_INT:
+		if (parse_int(s, &iv) != 0) {
+			return -EINVAL;
+		}
+		if (iv < it->min || iv > it->max) {
+			return -ERANGE;
+		}
+		*out = (uint64_t)iv;
+		return 0;
+	case CONF_DURATION:
+		if (conf_parse_duration(s, &d) != 0) {
+			return -EINVAL;
+		}
+		if (d < it->min || d > it->max) {
+			return -ERANGE;
+		}
+		*out = d;
+		return 0;
+	case CONF_SIZE:
+		if (parse_size(s, (uint64_t)it->max, out) != 0) {
+			return -EINVAL;
+		}
+		return *out < (uint64_t)it->min ? -ERANGE : 0;
+	default:
+		return -EINVAL;
 	}
-	if (conf_parse_duration(v, &d) != 0) {
+}
+
+static void bad_number(struct ctx *c, const ynode_t *n, const conf_item_t *it, const char *pre,
+                       const char *v, int err)
+{
+	char lo[16], hi[16];
+	if (it->type == CONF_INT) {
+		err_at(c, n, "%s'%s' must be an integer from %lld to %lld, not '%s'", pre, it->name,
+		       it->min, it->max, v);
+	} else if (it->type == CONF_SIZE) {
+		err_at(c, n,
+		       "%s'%s' must be a size from %lld to %lld bytes (a number, or one with K, M "
+		       "or G), not '%s'",
+		       pre, it->name, it->min, it->max, v);
+	} else if (err == -ERANGE) {
+		err_at(c, n, "%s'%s' must be a duration from %s to %s, not '%s'", pre, it->name,
+		       fmt_duration((uint32_t)it->min, lo), fmt_duration((uint32_t)it->max, hi), v);
+	} else {
 		err_at(c, n,
 		       "%s'%s' must be a duration (seconds, or a number with s, m, h, d or w), "
 		       "not '%s'",
-		       pre, key, v);
-		return -1;
+		       pre, it->name, v);
 	}
-	if (d < min || d > max) {
-		char lo[16], hi[16];
-		err_at(c, n, "%s'%s' must be a duration from %s to %s, not '%s'", pre, key,
-		       fmt_duration(min, lo), fmt_duration(max, hi), v);
-		return -1;
-	}
-	*out = d;
-	return 1;
 }
 
-static int load_uint(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
-                     uint64_t min, uint64_t max, uint64_t def, uint64_t *out)
+static void bad_choice(struct ctx *c, const ynode_t *n, const conf_item_t *it, const char *pre,
+                       const char *v)
 {
-	*out = def;
-	const ynode_t *n = ynode_get(map, key);
-	if (n == NULL) {
+	char list[256] = "";
+	for (size_t i = 0; it->choices[i] != NULL; i++) {
+		if (i > 0) {
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+		}
+		strncat(list, it->choices[i], sizeof(list) - strlen(list) - 1);
+	}
+	if (*pre == '\0') {
+		/* The server's (log.target, log.level): worded as they always were. */
+		err_at(c, n, "'%s': '%s' is not one of %s", it->name, v, list);
+	} else {
+		err_at(c, n, "%s'%s' is '%s', expected one of %s", pre, it->name, v, list);
+	}
+}
+
+/*
+ * One value v of item it (at node n; NULL for a default), checked, and
+ * stored at dst unless dst is NULL.  0, or -1 when it is not valid: reported
+ * (but a reference to a section that failed its own checks is silent).
+ * Value errors start with pre; a reference's name where.
+ */
+static int load_value(struct ctx *c, const ynode_t *n, const char *v, const conf_item_t *it,
+                      const char *where, const char *pre, void *dst)
+{
+	const conf_t *conf = c->conf;
+	const void *ref = NULL;
+	uint64_t u = 0;
+	int ret;
+	switch (it->type) {
+	case CONF_STR:
+	case CONF_PATH:
+	case CONF_URL:
+	case CONF_DNAME: {
+		knot_dname_storage_t dn;
+		char canon[DNS_NAME_STR_MAX];
+		if (it->type == CONF_URL && !check_url(v)) {
+			err_at(c, n, "%s'%s': bad URL '%s', expected http://HOST[:PORT][/PATH]",
+			       pre, it->name, v);
+			return -1;
+		}
+		if (it->type == CONF_DNAME) {
+			if (dns_name_from_str(v, dn) < 0) {
+				err_at(c, n, "%s'%s' is not a valid domain name", pre, v);
+				return -1;
+			}
+			v = dns_name_to_str(dn, canon, sizeof(canon));
+		}
+		if (dst != NULL) {
+			char *s = strdup(v);
+			memcpy(dst, &s, sizeof(s));
+		}
 		return 0;
 	}
-	const char *v = scalar(c, n, key);
-	long long iv;
-	if (v == NULL) {
-		return -1;
+	case CONF_INT:
+	case CONF_DURATION:
+	case CONF_SIZE:
+		if ((ret = parse_number(it, v, &u)) != 0) {
+			bad_number(c, n, it, pre, v, ret);
+			return -1;
+		}
+		break;
+	case CONF_BOOL: {
+		bool b;
+		if (parse_bool(v, &b) != 0) {
+			err_at(c, n, "%s'%s' must be true or false, not '%s'", pre, it->name, v);
+			return -1;
+		}
+		u = b;
+		break;
 	}
-	if (parse_int(v, &iv) != 0 || iv < 0 || (uint64_t)iv < min || (uint64_t)iv > max) {
-		err_at(c, n, "%s'%s' must be an integer from %" PRIu64 " to %" PRIu64 ", not '%s'",
-		       pre, key, min, max, v);
-		return -1;
-	}
-	*out = (uint64_t)iv;
-	return 1;
-}
-
-static int load_uint32(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
-                       uint32_t min, uint32_t max, uint32_t def, uint32_t *out)
-{
-	uint64_t v;
-	int ret = load_uint(c, map, key, pre, min, max, def, &v);
-	*out = (uint32_t)v;
-	return ret;
-}
-
-static int load_size(struct ctx *c, const ynode_t *map, const char *key, const char *pre,
-                     uint64_t min, uint64_t max, uint64_t def, uint64_t *out)
-{
-	*out = def;
-	const ynode_t *n = ynode_get(map, key);
-	if (n == NULL) {
+	case CONF_ENUM:
+		while (it->choices[u] != NULL && strcmp(it->choices[u], v) != 0) {
+			u++;
+		}
+		if (it->choices[u] == NULL) {
+			bad_choice(c, n, it, pre, v);
+			return -1;
+		}
+		break;
+	case CONF_LIMIT: {
+		conf_limit_t l;
+		memset(&l, 0, sizeof(l));
+		if (parse_limit(v, &l) != 0) {
+			err_at(c, n,
+			       "%s'%s' must be a percentage (0%%-100%%) or a count of RRsets, not "
+			       "'%s'",
+			       pre, it->name, v);
+			return -1;
+		}
+		if (dst != NULL) {
+			memcpy(dst, &l, sizeof(l));
+		}
 		return 0;
 	}
-	const char *v = scalar(c, n, key);
-	uint64_t sz;
-	if (v == NULL) {
-		return -1;
+	case CONF_ADDR: {
+		net_addr_t a;
+		if (net_parse_addr(v, it->port ? (uint16_t)it->port : 53, &a) != 0) {
+			err_at(c, n, "%s'%s': bad address '%s', expected IP[@PORT]", pre, it->name,
+			       v);
+			return -1;
+		}
+		if (dst != NULL) {
+			memcpy(dst, &a, sizeof(a));
+		}
+		return 0;
 	}
-	if (parse_size(v, max, &sz) != 0 || sz < min) {
-		err_at(c, n,
-		       "%s'%s' must be a size from %" PRIu64 " to %" PRIu64
-		       " bytes (a number, or one with K, M or G), not '%s'",
-		       pre, key, min, max, v);
-		return -1;
+	case CONF_PREFIX: {
+		net_prefix_t p;
+		if (net_parse_prefix(v, &p) != 0) {
+			err_at(c, n,
+			       "%s'%s': bad prefix '%s', expected IP[/BITS] with no host bits set",
+			       pre, it->name, v);
+			return -1;
+		}
+		if (dst != NULL) {
+			memcpy(dst, &p, sizeof(p));
+		}
+		return 0;
 	}
-	*out = sz;
-	return 1;
+	case CONF_KEYREF:
+		ref = key_ref(c, n, v, where);
+		goto store_ref;
+	case CONF_PRIMARYREF:
+		for (size_t i = 0; i < conf->nprimary && ref == NULL; i++) {
+			if (strcasecmp(conf->primary[i].id, v) == 0) {
+				ref = &conf->primary[i];
+			}
+		}
+		if (ref == NULL) {
+			err_at(c, n, "%s: primary '%s' is not defined", where, v);
+		}
+		goto store_ref;
+	case CONF_TARGETREF:
+		for (size_t i = 0; i < conf->ntarget && ref == NULL; i++) {
+			if (strcasecmp(conf->target[i].id, v) == 0) {
+				ref = &conf->target[i];
+			}
+		}
+		/* A declared target that failed its own checks was already
+		 * reported. */
+		if (ref == NULL && !declared(c, "target", v)) {
+			err_at(c, n, "%s: target '%s' is not defined", where, v);
+		}
+		goto store_ref;
+	case CONF_MAP:
+		return -1; /* not a value: load_items() */
+	}
+	if (dst != NULL) {
+		store_uint(dst, it->size, u);
+	}
+	return 0;
+store_ref:
+	if (dst != NULL) {
+		memcpy(dst, &ref, sizeof(ref));
+	}
+	return ref != NULL ? 0 : -1;
+}
+
+/* A key given as one value or a list of them: its values into a new array
+ * at dst (its count at cnt), unless dst is NULL. */
+static void load_list(struct ctx *c, const ynode_t *n, const conf_item_t *it, const char *where,
+                      const char *pre, void *dst, void *cnt)
+{
+	if (n->kind == YNODE_MAP) {
+		err_at(c, n, "'%s' must be a value or a list of values, not a map", it->name);
+		return;
+	}
+	if (n->kind == YNODE_SEQ && n->n == 0) {
+		err_at(c, n, "%s'%s' must not be an empty list", pre, it->name);
+	}
+	size_t len = list_len(n), size = elem_size(it), count = 0;
+	char *array = dst != NULL ? calloc(len + 1, size) : NULL;
+	if (dst != NULL && array == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		const ynode_t *e = n->kind == YNODE_SEQ ? n->item[i] : n;
+		const char *v = n->kind != YNODE_SEQ ? scalar(c, e, it->name)
+		                : want(c, e, YNODE_SCALAR, it->name, "a list of values") ? e->value
+		                                                                         : NULL;
+		char *slot = array != NULL ? array + count * size : NULL;
+		if (v == NULL || load_value(c, e, v, it, where, pre, slot) != 0) {
+			continue;
+		}
+		bool twice = false;
+		for (size_t j = 0; slot != NULL && it->type == CONF_TARGETREF && j < count; j++) {
+			twice |= memcmp(array + j * size, slot, size) == 0;
+		}
+		if (twice) {
+			err_at(c, e, "%s: target '%s' is listed twice", where, v);
+			continue;
+		}
+		count++;
+	}
+	if (dst != NULL) {
+		memcpy(dst, &array, sizeof(array));
+		memcpy(cnt, &count, sizeof(count));
+	}
+}
+
+/* A number key of map, or its default; -1 when it has neither or is bad. */
+static int number_in(const ynode_t *map, const conf_item_t *it, uint64_t *out)
+{
+	const ynode_t *n = ynode_get(map, it->name);
+	const char *v = n == NULL ? it->def : n->kind == YNODE_SCALAR ? n->value : NULL;
+	return v != NULL && parse_number(it, v, out) == 0 ? 0 : -1;
+}
+
+/* A key that must not be below another one (a maximum and its minimum),
+ * compared when both are valid, and reported at the one given. */
+static void check_at_least(struct ctx *c, const ynode_t *map, const conf_item_t *items,
+                           const conf_item_t *it, const char *pre)
+{
+	const conf_item_t *lo = item_find(items, it->at_least);
+	uint64_t vlo, vhi;
+	if (lo == NULL || number_in(map, lo, &vlo) != 0 || number_in(map, it, &vhi) != 0 ||
+	    vhi >= vlo) {
+		return;
+	}
+	const ynode_t *n = ynode_get(map, it->name);
+	if (n != NULL) {
+		err_at(c, n, "%s'%s' (%" PRIu64 ") is below '%s' (%" PRIu64 ")", pre, it->name, vhi,
+		       lo->name, vlo);
+	} else {
+		err_at(c, ynode_get(map, lo->name),
+		       "%s'%s' (%" PRIu64 ", the default) is below '%s' (%" PRIu64 ")", pre,
+		       it->name, vhi, lo->name, vlo);
+	}
+}
+
+/*
+ * The keys of items in map (NULL or not a map: none given), in the order of
+ * the table: each checked, and stored in base (the section's structure)
+ * where the table says; a key left out takes its default, or is reported
+ * when required.  Unknown keys are the caller's (check_keys).
+ */
+static void load_items(struct ctx *c, const ynode_t *map, const conf_item_t *items,
+                       const char *where, const char *pre, void *base)
+{
+	for (const conf_item_t *it = items; it->name != NULL; it++) {
+		const ynode_t *n = ynode_get(map, it->name);
+		void *dst = base != NULL && it->size > 0 ? (char *)base + it->off : NULL;
+		if (it->type == CONF_MAP) {
+			char sub[320];
+			snprintf(sub, sizeof(sub), "%s.%s", where, it->name);
+			if (n != NULL && want(c, n, YNODE_MAP, it->name, "a map") != NULL) {
+				check_keys(c, n, it->sub, NULL, sub);
+			}
+			load_items(c, n, it->sub, sub, pre, base);
+		} else if (n != NULL && it->list) {
+			load_list(c, n, it, where, pre, dst,
+			          dst ? (char *)base + it->count_off : NULL);
+		} else if (n != NULL) {
+			const char *v = scalar(c, n, it->name);
+			if (v != NULL) {
+				load_value(c, n, v, it, where, pre, dst);
+			}
+		} else if (it->required) {
+			err_at(c, map, "%s: missing required key '%s'", where, it->name);
+		} else if (it->def != NULL && dst != NULL) {
+			load_value(c, NULL, it->def, it, where, pre, dst);
+		}
+		if (it->at_least != NULL) {
+			check_at_least(c, map, items, it, pre);
+		}
+	}
+}
+
+/* What load_items() allocated in base. */
+static void free_items(const conf_item_t *items, void *base)
+{
+	for (const conf_item_t *it = items; it->name != NULL; it++) {
+		char *p;
+		if (it->type == CONF_MAP) {
+			free_items(it->sub, base);
+		}
+		if (it->size == 0 || (!it->list && !is_text(it))) {
+			continue;
+		}
+		memcpy(&p, (char *)base + it->off, sizeof(p));
+		if (it->list && is_text(it)) {
+			size_t n;
+			memcpy(&n, (char *)base + it->count_off, sizeof(n));
+			for (size_t i = 0; i < n; i++) {
+				free(((char **)(void *)p)[i]);
+			}
+		}
+		free(p);
+	}
 }
 
 /* --- server ------------------------------------------------------------- */
 
-struct addr_list {
-	net_addr_t *a;
-	size_t n;
-	uint16_t port;
-};
-
-static void add_addr(struct ctx *c, const ynode_t *item, const char *key, void *arg)
-{
-	struct addr_list *l = arg;
-	if (net_parse_addr(item->value, l->port, &l->a[l->n]) != 0) {
-		err_at(c, item, "'%s': bad address '%s', expected IP[@PORT]", key, item->value);
-		return;
-	}
-	l->n++;
-}
-
 static void load_server(struct ctx *c, const ynode_t *n)
 {
-	conf_t *conf = c->conf;
-	static const char *const keys[] = { "listen",
-		                            "state",
-		                            "metrics",
-		                            "user",
-		                            "pid-file",
-		                            "log",
-		                            "notify-rate-limit",
-		                            "tcp-max-clients",
-		                            "tcp-idle-timeout",
-		                            NULL };
-	/* Defaults first: they hold when the section is absent (or not a map)
-	 * as well as for the keys it leaves out. */
-	conf->server.log_target = LOG_TARGET_STDERR;
-	conf->server.log_level = LOG_LEVEL_INFO;
-	conf->server.notify_rate_limit = DEF_NOTIFY_RATE_LIMIT;
-	conf->server.tcp_max_clients = DEF_TCP_MAX_CLIENTS;
-	conf->server.tcp_idle_timeout = DEF_TCP_IDLE_TIMEOUT;
-	if (n == NULL || want(c, n, YNODE_MAP, "server", "a map") == NULL) {
-		goto defaults;
+	/* Absent or not a map: its defaults hold all the same. */
+	if (n != NULL && want(c, n, YNODE_MAP, "server", "a map") != NULL) {
+		check_keys(c, n, conf_server_items, NULL, "server");
 	}
-	check_keys(c, n, keys, NULL, "server");
-
-	const ynode_t *listen = ynode_get(n, "listen");
-	if (listen != NULL) {
-		struct addr_list l = { calloc(list_len(listen) + 1, sizeof(net_addr_t)), 0, 53 };
-		if (l.a != NULL) {
-			each(c, listen, "listen", add_addr, &l);
-			conf->server.listen = l.a;
-			conf->server.nlisten = l.n;
-		}
-	}
-	const char *state = scalar(c, ynode_get(n, "state"), "state");
-	if (state != NULL) {
-		conf->server.state = strdup(state);
-	}
-	const char *metrics = scalar(c, ynode_get(n, "metrics"), "metrics");
-	if (metrics != NULL) {
-		if (net_parse_addr(metrics, 9153, &conf->server.metrics) != 0) {
-			err_at(c, ynode_get(n, "metrics"),
-			       "'metrics': bad address '%s', expected IP[@PORT]", metrics);
-		} else {
-			conf->server.has_metrics = true;
-		}
-	}
-	const char *user = scalar(c, ynode_get(n, "user"), "user");
-	if (user != NULL) {
-		conf->server.user = strdup(user);
-	}
-	const char *pid_file = scalar(c, ynode_get(n, "pid-file"), "pid-file");
-	if (pid_file != NULL) {
-		conf->server.pid_file = strdup(pid_file);
-	}
-	load_uint32(c, n, "notify-rate-limit", "", 0, MAX_NOTIFY_RATE_LIMIT, DEF_NOTIFY_RATE_LIMIT,
-	            &conf->server.notify_rate_limit);
-	load_uint32(c, n, "tcp-max-clients", "", 1, MAX_TCP_MAX_CLIENTS, DEF_TCP_MAX_CLIENTS,
-	            &conf->server.tcp_max_clients);
-	load_duration(c, n, "tcp-idle-timeout", "", 1, MAX_TCP_IDLE_TIMEOUT, DEF_TCP_IDLE_TIMEOUT,
-	              &conf->server.tcp_idle_timeout);
-	const ynode_t *log = ynode_get(n, "log");
-	if (log != NULL && want(c, log, YNODE_MAP, "log", "a map") != NULL) {
-		static const char *const lkeys[] = { "target", "level", NULL };
-		check_keys(c, log, lkeys, NULL, "server.log");
-		const char *t = scalar(c, ynode_get(log, "target"), "target");
-		if (t != NULL) {
-			if (strcmp(t, "stderr") == 0) {
-				conf->server.log_target = LOG_TARGET_STDERR;
-			} else if (strcmp(t, "syslog") == 0) {
-				conf->server.log_target = LOG_TARGET_SYSLOG;
-			} else {
-				err_at(c, ynode_get(log, "target"),
-				       "'target': '%s' is not one of stderr, syslog", t);
-			}
-		}
-		static const char *const levels[] = { "debug",   "info",  "notice",
-			                              "warning", "error", NULL };
-		const char *lv = scalar(c, ynode_get(log, "level"), "level");
-		if (lv != NULL) {
-			size_t i = 0;
-			while (levels[i] && strcmp(levels[i], lv) != 0) {
-				i++;
-			}
-			if (levels[i] == NULL) {
-				err_at(c, ynode_get(log, "level"),
-				       "'level': '%s' is not one of debug, info, notice, warning, "
-				       "error",
-				       lv);
-			} else {
-				conf->server.log_level = (log_level_t)i;
-			}
-		}
-	}
-defaults:
-	if (conf->server.state == NULL) {
-		conf->server.state = strdup("/var/lib/zonesync");
-	}
+	load_items(c, n, conf_server_items, "server", "", c->conf);
+	c->conf->server.has_metrics = c->conf->server.metrics.len != 0;
 }
 
 /* --- sections with ids -------------------------------------------------- */
@@ -518,9 +734,11 @@ static const ynode_t *section_list(struct ctx *c, const char *name)
 	return n;
 }
 
+/* The id of entry idx of a section (its table's first key), checked. */
 static const char *item_id(struct ctx *c, const ynode_t *list, size_t idx, const char *section,
-                           const char *idkey)
+                           const conf_item_t *items)
 {
+	const char *idkey = items[0].name;
 	const ynode_t *item = list->item[idx];
 	if (item->kind != YNODE_MAP) {
 		err_at(c, item, "each '%s' entry must be a map, not %s", section,
@@ -612,26 +830,27 @@ static void load_keys(struct ctx *c)
 	if (conf->key == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "id", "algorithm", "secret", "secret-file", NULL };
 	for (size_t i = 0; i < list->n; i++) {
-		const char *id = item_id(c, list, i, "key", "id");
+		const char *id = item_id(c, list, i, "key", conf_key_items);
 		if (id == NULL) {
 			continue;
 		}
 		const ynode_t *item = list->item[i];
-		char where[300];
+		char where[300], pre[304];
 		snprintf(where, sizeof(where), "key '%.200s'", id);
-		check_keys(c, item, keys, NULL, where);
+		snprintf(pre, sizeof(pre), "%s: ", where);
+		check_keys(c, item, conf_key_items, NULL, where);
 		knot_dname_storage_t dn;
 		if (dns_name_from_str(id, dn) < 0) {
 			err_at(c, ynode_get(item, "id"), "key id '%s' is not a valid domain name",
 			       id);
 			continue;
 		}
-		const ynode_t *algn = required(c, item, "algorithm", where);
-		const char *alg = scalar(c, algn, "algorithm");
+		/* Checked by the table; what they make is a TSIG key. */
+		load_items(c, item, conf_key_items, where, pre, NULL);
+		const char *alg = value_of(item, "algorithm");
 		if (alg != NULL && dnssec_tsig_algorithm_from_name(alg) == DNSSEC_TSIG_UNKNOWN) {
-			err_at(c, algn,
+			err_at(c, ynode_get(item, "algorithm"),
 			       "key '%s': unknown algorithm '%s' (hmac-md5, hmac-sha1, "
 			       "hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512)",
 			       id, alg);
@@ -647,9 +866,9 @@ static void load_keys(struct ctx *c)
 			err_at(c, item, "key '%s': missing 'secret' or 'secret-file'", id);
 			continue;
 		} else if (sn != NULL) {
-			const char *s = scalar(c, sn, "secret");
+			const char *s = value_of(item, "secret");
 			secret = s ? strdup(s) : NULL;
-		} else if (scalar(c, sfn, "secret-file") != NULL) {
+		} else if (value_of(item, "secret-file") != NULL) {
 			secret = read_secret(c, sfn, id);
 		}
 		if (secret == NULL || alg == NULL) {
@@ -668,60 +887,6 @@ static void load_keys(struct ctx *c)
 	}
 }
 
-static const conf_key_t *find_key(const conf_t *conf, const char *id)
-{
-	for (size_t i = 0; i < conf->nkey; i++) {
-		if (strcasecmp(conf->key[i].id, id) == 0) {
-			return &conf->key[i];
-		}
-	}
-	return NULL;
-}
-
-/* Does section list an entry with this id, whatever its other errors? */
-static bool declared(const struct ctx *c, const char *section, const char *id)
-{
-	const ynode_t *list = ynode_get(c->conf->root, section);
-	for (size_t i = 0; list && list->kind == YNODE_SEQ && i < list->n; i++) {
-		const ynode_t *idn = ynode_get(list->item[i], "id");
-		if (idn && idn->kind == YNODE_SCALAR && strcasecmp(idn->value, id) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* A key reference: reported unless defined.  Bad key sections were already
- * reported, so a reference to a key that failed its own checks is silent. */
-static const conf_key_t *key_ref(struct ctx *c, const ynode_t *n, const char *where)
-{
-	const char *id = scalar(c, n, "key");
-	if (id == NULL) {
-		return NULL;
-	}
-	const conf_key_t *k = find_key(c->conf, id);
-	if (k == NULL && !declared(c, "key", id)) {
-		err_at(c, n, "%s: key '%s' is not defined", where, id);
-	}
-	return k;
-}
-
-struct prefix_list {
-	net_prefix_t *p;
-	size_t n;
-};
-
-static void add_prefix(struct ctx *c, const ynode_t *item, const char *key, void *arg)
-{
-	struct prefix_list *l = arg;
-	if (net_parse_prefix(item->value, &l->p[l->n]) != 0) {
-		err_at(c, item, "'%s': bad prefix '%s', expected IP[/BITS] with no host bits set",
-		       key, item->value);
-		return;
-	}
-	l->n++;
-}
-
 static void load_primaries(struct ctx *c)
 {
 	const ynode_t *list = section_list(c, "primary");
@@ -733,118 +898,19 @@ static void load_primaries(struct ctx *c)
 	if (conf->primary == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "id", "address", "key", "notify-from", NULL };
 	for (size_t i = 0; i < list->n; i++) {
-		const char *id = item_id(c, list, i, "primary", "id");
+		const char *id = item_id(c, list, i, "primary", conf_primary_items);
 		if (id == NULL) {
 			continue;
 		}
 		const ynode_t *item = list->item[i];
 		char where[300];
 		snprintf(where, sizeof(where), "primary '%.200s'", id);
-		check_keys(c, item, keys, NULL, where);
-		conf_primary_t *p = &conf->primary[conf->nprimary++];
-		p->id = strdup(id);
-
-		const ynode_t *addr = required(c, item, "address", where);
-		struct addr_list al = { calloc(list_len(addr) + 1, sizeof(net_addr_t)), 0, 53 };
-		if (al.a != NULL) {
-			each(c, addr, "address", add_addr, &al);
-		}
-		p->addr = al.a;
-		p->naddr = al.n;
-
-		const ynode_t *kn = ynode_get(item, "key");
-		if (kn != NULL) {
-			p->key = key_ref(c, kn, where);
-		}
-		const ynode_t *nf = ynode_get(item, "notify-from");
-		if (nf != NULL) {
-			struct prefix_list pl = { calloc(list_len(nf) + 1, sizeof(net_prefix_t)),
-				                  0 };
-			if (pl.p != NULL) {
-				each(c, nf, "notify-from", add_prefix, &pl);
-			}
-			p->notify_from = pl.p;
-			p->nnotify_from = pl.n;
-		}
-	}
-}
-
-static void check_item(struct ctx *c, const ynode_t *n, const conf_item_t *it, const char *where)
-{
-	const char *v;
-	long long iv;
-	bool bv;
-	net_addr_t a;
-	switch (it->type) {
-	case CONF_STRLIST:
-		if (n->kind == YNODE_SEQ) {
-			if (n->n == 0) {
-				err_at(c, n, "%s: '%s' must not be an empty list", where, it->name);
-			}
-			for (size_t i = 0; i < n->n; i++) {
-				want(c, n->item[i], YNODE_SCALAR, it->name, "a list of values");
-			}
-		} else {
-			want(c, n, YNODE_SCALAR, it->name, "a value or a list of values");
-		}
-		return;
-	default:
-		break;
-	}
-	v = scalar(c, n, it->name);
-	if (v == NULL) {
-		return;
-	}
-	switch (it->type) {
-	case CONF_STR:
-	case CONF_PATH:
-	case CONF_STRLIST:
-		break;
-	case CONF_INT:
-		if (parse_int(v, &iv) != 0 || iv < it->min || iv > it->max) {
-			err_at(c, n, "%s: '%s' must be an integer from %lld to %lld, not '%s'",
-			       where, it->name, it->min, it->max, v);
-		}
-		break;
-	case CONF_BOOL:
-		if (parse_bool(v, &bv) != 0) {
-			err_at(c, n, "%s: '%s' must be true or false, not '%s'", where, it->name,
-			       v);
-		}
-		break;
-	case CONF_ENUM: {
-		bool ok = false;
-		char choices[256] = "";
-		for (size_t i = 0; it->choices[i]; i++) {
-			ok |= strcmp(it->choices[i], v) == 0;
-			if (i > 0) {
-				strncat(choices, ", ", sizeof(choices) - strlen(choices) - 1);
-			}
-			strncat(choices, it->choices[i], sizeof(choices) - strlen(choices) - 1);
-		}
-		if (!ok) {
-			err_at(c, n, "%s: '%s' is '%s', expected one of %s", where, it->name, v,
-			       choices);
-		}
-		break;
-	}
-	case CONF_ADDR:
-		if (net_parse_addr(v, 53, &a) != 0) {
-			err_at(c, n, "%s: '%s': bad address '%s', expected IP[@PORT]", where,
-			       it->name, v);
-		}
-		break;
-	case CONF_URL:
-		if (!check_url(v)) {
-			err_at(c, n, "%s: '%s': bad URL '%s', expected http://HOST[:PORT][/PATH]",
-			       where, it->name, v);
-		}
-		break;
-	case CONF_KEYREF:
-		key_ref(c, n, where);
-		break;
+		check_keys(c, item, conf_primary_items, NULL, where);
+		/* Its bad values are named by their key alone, as `zonesync
+		 * check` has always printed them. */
+		load_items(c, item, conf_primary_items, where, "",
+		           &conf->primary[conf->nprimary++]);
 	}
 }
 
@@ -859,14 +925,13 @@ static void load_targets(struct ctx *c)
 	if (conf->target == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "id", "type", NULL };
 	for (size_t i = 0; i < list->n; i++) {
-		const char *id = item_id(c, list, i, "target", "id");
+		const char *id = item_id(c, list, i, "target", conf_target_items);
 		if (id == NULL) {
 			continue;
 		}
 		const ynode_t *item = list->item[i];
-		char where[300];
+		char where[300], pre[304];
 		snprintf(where, sizeof(where), "target '%.200s'", id);
 		const ynode_t *tn = required(c, item, "type", where);
 		const char *tname = scalar(c, tn, "type");
@@ -892,111 +957,23 @@ static void load_targets(struct ctx *c)
 			continue;
 		}
 		snprintf(where, sizeof(where), "target '%.200s' (type %s)", id, type->name);
-		check_keys(c, item, keys, type->items, where);
-		for (const conf_item_t *it = type->items; it->name; it++) {
-			const ynode_t *v = ynode_get(item, it->name);
-			if (v == NULL) {
-				if (it->required) {
-					err_at(c, item, "%s: missing required key '%s'", where,
-					       it->name);
-				}
-				continue;
-			}
-			check_item(c, v, it, where);
-		}
+		snprintf(pre, sizeof(pre), "%s: ", where);
+		check_keys(c, item, conf_target_items, type->items, where);
 		conf_target_t *t = &conf->target[conf->ntarget++];
-		t->id = strdup(id);
+		load_items(c, item, conf_target_items, where, pre, t);
+		load_items(c, item, type->items, where, pre, NULL);
 		t->type = type;
 		t->node = item;
 		/* Resolved here, as a primary's key is: the target's code then
 		 * needs no access to the key section. */
 		for (const conf_item_t *it = type->items; it->name; it++) {
-			const char *kid = it->type == CONF_KEYREF ? conf_target_str(t, it->name) : NULL;
+			const char *kid =
+			        it->type == CONF_KEYREF ? conf_target_str(t, it->name) : NULL;
 			if (kid != NULL) {
 				t->key = find_key(conf, kid);
 			}
 		}
 	}
-}
-
-static int parse_limit(const char *s, conf_limit_t *out)
-{
-	size_t len = strlen(s);
-	long long v;
-	char num[32];
-	bool percent = len > 0 && s[len - 1] == '%';
-	if (percent) {
-		len--;
-	}
-	if (len == 0 || len >= sizeof(num)) {
-		return -EINVAL;
-	}
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (parse_int(num, &v) != 0 || v < 0 || (percent && v > 100) || v > UINT32_MAX) {
-		return -EINVAL;
-	}
-	out->percent = percent;
-	out->value = (uint32_t)v;
-	return 0;
-}
-
-static void load_limit(struct ctx *c, const ynode_t *item, const char *key, conf_limit_t *out,
-                       const char *where)
-{
-	out->percent = true;
-	out->value = 30;
-	const ynode_t *n = ynode_get(item, key);
-	const char *v = scalar(c, n, key);
-	if (v != NULL && parse_limit(v, out) != 0) {
-		err_at(c, n,
-		       "%s: '%s' must be a percentage (0%%-100%%) or a count of RRsets, not '%s'",
-		       where, key, v);
-	}
-}
-
-/* The SOA timer bounds and the transfer limits of a zone. */
-static void load_zone_timing(struct ctx *c, const ynode_t *item, conf_zone_t *z, const char *where)
-{
-	char pre[320];
-	snprintf(pre, sizeof(pre), "%s: ", where);
-	const struct {
-		const char *kmin, *kmax;
-		uint32_t dmin, dmax;
-		uint32_t *min, *max;
-	} bounds[] = {
-		{ "refresh-min-interval", "refresh-max-interval", DEF_REFRESH_MIN, DEF_REFRESH_MAX,
-		  &z->refresh_min, &z->refresh_max },
-		{ "retry-min-interval", "retry-max-interval", DEF_RETRY_MIN, DEF_RETRY_MAX,
-		  &z->retry_min, &z->retry_max },
-		{ "expire-min-interval", "expire-max-interval", DEF_EXPIRE_MIN, DEF_EXPIRE_MAX,
-		  &z->expire_min, &z->expire_max },
-	};
-	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
-		int rmin = load_duration(c, item, bounds[i].kmin, pre, 0, UINT32_MAX,
-		                         bounds[i].dmin, bounds[i].min);
-		int rmax = load_duration(c, item, bounds[i].kmax, pre, 0, UINT32_MAX,
-		                         bounds[i].dmax, bounds[i].max);
-		if (rmin < 0 || rmax < 0 || *bounds[i].min <= *bounds[i].max) {
-			continue;
-		}
-		if (rmax > 0) {
-			err_at(c, ynode_get(item, bounds[i].kmax),
-			       "%s'%s' (%" PRIu32 ") is below '%s' (%" PRIu32 ")", pre,
-			       bounds[i].kmax, *bounds[i].max, bounds[i].kmin, *bounds[i].min);
-		} else {
-			/* The max is the default: say so, at the min. */
-			err_at(c, ynode_get(item, bounds[i].kmin),
-			       "%s'%s' (%" PRIu32 ", the default) is below '%s' (%" PRIu32 ")", pre,
-			       bounds[i].kmax, *bounds[i].max, bounds[i].kmin, *bounds[i].min);
-		}
-	}
-	load_uint(c, item, "transfer-max-records", pre, 1, MAX_XFR_MAX_RECORDS, DEF_XFR_MAX_RECORDS,
-	          &z->xfr_max_records);
-	load_size(c, item, "transfer-max-bytes", pre, 1, MAX_XFR_MAX_BYTES, DEF_XFR_MAX_BYTES,
-	          &z->xfr_max_bytes);
-	load_duration(c, item, "transfer-timeout", pre, 1, MAX_XFR_TIMEOUT, DEF_XFR_TIMEOUT,
-	              &z->xfr_timeout);
 }
 
 static void load_zones(struct ctx *c)
@@ -1010,31 +987,17 @@ static void load_zones(struct ctx *c)
 	if (conf->zone == NULL) {
 		return;
 	}
-	static const char *const keys[] = { "domain",
-		                            "primary",
-		                            "target",
-		                            "max-delete",
-		                            "max-update",
-		                            "refresh-min-interval",
-		                            "refresh-max-interval",
-		                            "retry-min-interval",
-		                            "retry-max-interval",
-		                            "expire-min-interval",
-		                            "expire-max-interval",
-		                            "transfer-max-records",
-		                            "transfer-max-bytes",
-		                            "transfer-timeout",
-		                            NULL };
 	for (size_t i = 0; i < list->n; i++) {
-		const char *domain = item_id(c, list, i, "zone", "domain");
+		const char *domain = item_id(c, list, i, "zone", conf_zone_items);
 		if (domain == NULL) {
 			continue;
 		}
 		const ynode_t *item = list->item[i];
 		const ynode_t *dn = ynode_get(item, "domain");
-		char where[300];
+		char where[300], pre[304];
 		snprintf(where, sizeof(where), "zone '%.200s'", domain);
-		check_keys(c, item, keys, NULL, where);
+		snprintf(pre, sizeof(pre), "%s: ", where);
+		check_keys(c, item, conf_zone_items, NULL, where);
 
 		conf_zone_t *z = &conf->zone[conf->nzone];
 		if (dns_name_from_str(domain, z->name) < 0) {
@@ -1054,68 +1017,8 @@ static void load_zones(struct ctx *c)
 			continue;
 		}
 
-		const ynode_t *pn = required(c, item, "primary", where);
-		const char *pid = scalar(c, pn, "primary");
-		if (pid != NULL) {
-			for (size_t j = 0; j < conf->nprimary; j++) {
-				if (strcasecmp(conf->primary[j].id, pid) == 0) {
-					z->primary = &conf->primary[j];
-				}
-			}
-			if (z->primary == NULL) {
-				err_at(c, pn, "%s: primary '%s' is not defined", where, pid);
-			}
-		}
-		const ynode_t *tn = ynode_get(item, "target");
-		if (tn != NULL) {
-			z->target = calloc(list_len(tn) + 1, sizeof(*z->target));
-			const ynode_t *single[1] = { tn };
-			const ynode_t *const *items =
-			        tn->kind == YNODE_SEQ ? (const ynode_t *const *)tn->item : single;
-			size_t nitems = tn->kind == YNODE_SEQ ? tn->n : 1;
-			if (tn->kind == YNODE_MAP) {
-				err_at(c, tn,
-				       "'target' must be a value or a list of values, not a map");
-				nitems = 0;
-			} else if (tn->kind == YNODE_SEQ && tn->n == 0) {
-				err_at(c, tn, "'target' must not be an empty list");
-			}
-			for (size_t k = 0; z->target && k < nitems; k++) {
-				const char *tid = scalar(c, items[k], "target");
-				if (tid == NULL) {
-					continue;
-				}
-				const conf_target_t *t = NULL;
-				for (size_t j = 0; j < conf->ntarget; j++) {
-					if (strcasecmp(conf->target[j].id, tid) == 0) {
-						t = &conf->target[j];
-					}
-				}
-				bool twice = false;
-				for (size_t j = 0; t && j < z->ntarget; j++) {
-					twice |= z->target[j] == t;
-				}
-				if (t == NULL) {
-					/* A declared target that failed its own checks was
-					 * already reported. */
-					if (!declared(c, "target", tid)) {
-						err_at(c, items[k],
-						       "%s: target '%s' is not defined", where,
-						       tid);
-					}
-				} else if (twice) {
-					err_at(c, items[k], "%s: target '%s' is listed twice",
-					       where, tid);
-				} else {
-					z->target[z->ntarget++] = t;
-				}
-			}
-		}
-		load_limit(c, item, "max-delete", &z->max_delete, where);
-		load_limit(c, item, "max-update", &z->max_update, where);
-		load_zone_timing(c, item, z, where);
-		z->domain = strdup(canon);
 		conf->nzone++;
+		load_items(c, item, conf_zone_items, where, pre, z);
 	}
 }
 
@@ -1142,8 +1045,10 @@ static int load(conf_t *conf, const char *name, const char *dir, const char *dat
 		err_at(&c, conf->root, "the configuration must be a map of sections, not %s",
 		       ynode_kind_str(conf->root->kind));
 	} else {
-		static const char *const sections[] = { "server", "key",  "primary",
-			                                "target", "zone", NULL };
+		static const conf_item_t sections[] = {
+			{ .name = "server" }, { .name = "key" },  { .name = "primary" },
+			{ .name = "target" }, { .name = "zone" }, { .name = NULL },
+		};
 		check_keys(&c, conf->root, sections, NULL,
 		           "the configuration (sections are "
 		           "server, key, primary, target, zone)");
@@ -1210,28 +1115,18 @@ void conf_free(conf_t *conf)
 	}
 	free(conf->key);
 	for (size_t i = 0; i < conf->nprimary; i++) {
-		free(conf->primary[i].id);
-		free(conf->primary[i].addr);
-		free(conf->primary[i].notify_from);
+		free_items(conf_primary_items, &conf->primary[i]);
 	}
 	free(conf->primary);
 	for (size_t i = 0; i < conf->ntarget; i++) {
-		free(conf->target[i].id);
+		free_items(conf_target_items, &conf->target[i]);
 	}
 	free(conf->target);
 	for (size_t i = 0; i < conf->nzone; i++) {
-		free(conf->zone[i].domain);
-		free(conf->zone[i].target);
-	}
-	/* A zone rejected half-way may hold targets but was not counted. */
-	if (conf->zone != NULL) {
-		free(conf->zone[conf->nzone].target);
+		free_items(conf_zone_items, &conf->zone[i]);
 	}
 	free(conf->zone);
-	free(conf->server.listen);
-	free(conf->server.state);
-	free(conf->server.user);
-	free(conf->server.pid_file);
+	free_items(conf_server_items, conf);
 	free(conf->path);
 	ynode_free(conf->root);
 	memset(conf, 0, sizeof(*conf));
@@ -1285,42 +1180,99 @@ static bool key_same(const conf_key_t *a, const conf_key_t *b)
 	       memcmp(a->tsig.secret.data, b->tsig.secret.data, a->tsig.secret.size) == 0;
 }
 
-static bool addrs_same(const void *a, size_t na, const void *b, size_t nb, size_t size)
+/* --- reload comparison: the keys flagged restart, by the tables ------------ */
+
+static bool items_same(const conf_item_t *items, const void *a, const void *b);
+
+static bool text_same(const char *a, const char *b)
 {
-	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
-bool conf_target_same(const conf_target_t *a, const conf_target_t *b)
+/* One value of item it, at a and at b. */
+static bool value_same(const conf_item_t *it, const void *a, const void *b)
 {
-	return strcmp(a->id, b->id) == 0 && a->type == b->type && ynode_same(a->node, b->node) &&
-	       key_same(a->key, b->key);
+	const void *pa, *pb;
+	conf_limit_t la, lb;
+	switch (it->type) {
+	case CONF_STR:
+	case CONF_PATH:
+	case CONF_URL:
+	case CONF_DNAME:
+	case CONF_KEYREF:
+	case CONF_PRIMARYREF:
+	case CONF_TARGETREF:
+		memcpy(&pa, a, sizeof(pa));
+		memcpy(&pb, b, sizeof(pb));
+		if (pa == NULL || pb == NULL) {
+			return pa == pb;
+		}
+		return it->type == CONF_KEYREF       ? key_same(pa, pb)
+		       : it->type == CONF_PRIMARYREF ? items_same(conf_primary_items, pa, pb)
+		       : it->type == CONF_TARGETREF  ? conf_target_same(pa, pb)
+		                                     : text_same(pa, pb);
+	case CONF_LIMIT:
+		memcpy(&la, a, sizeof(la));
+		memcpy(&lb, b, sizeof(lb));
+		return la.percent == lb.percent && la.value == lb.value;
+	default: /* numbers, addresses, prefixes: their bytes */
+		return memcmp(a, b, it->list ? elem_size(it) : it->size) == 0;
+	}
 }
 
-bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
+/* Item it (stored) of two structures of its section. */
+static bool field_same(const conf_item_t *it, const void *a, const void *b)
 {
-	const conf_primary_t *pa = a->primary, *pb = b->primary;
-	if (strcmp(a->domain, b->domain) != 0 || a->ntarget != b->ntarget ||
-	    memcmp(&a->max_delete, &b->max_delete, sizeof(a->max_delete)) != 0 ||
-	    memcmp(&a->max_update, &b->max_update, sizeof(a->max_update)) != 0 ||
-	    a->refresh_min != b->refresh_min || a->refresh_max != b->refresh_max ||
-	    a->retry_min != b->retry_min || a->retry_max != b->retry_max ||
-	    a->expire_min != b->expire_min || a->expire_max != b->expire_max ||
-	    a->xfr_max_records != b->xfr_max_records || a->xfr_max_bytes != b->xfr_max_bytes ||
-	    a->xfr_timeout != b->xfr_timeout) {
-		return false;
+	const char *fa = (const char *)a + it->off, *fb = (const char *)b + it->off;
+	if (!it->list) {
+		return value_same(it, fa, fb);
 	}
-	if (strcmp(pa->id, pb->id) != 0 || !key_same(pa->key, pb->key) ||
-	    !addrs_same(pa->addr, pa->naddr, pb->addr, pb->naddr, sizeof(*pa->addr)) ||
-	    !addrs_same(pa->notify_from, pa->nnotify_from, pb->notify_from, pb->nnotify_from,
-	                sizeof(*pa->notify_from))) {
-		return false;
+	size_t na, nb, size = elem_size(it);
+	const char *ea, *eb;
+	memcpy(&na, (const char *)a + it->count_off, sizeof(na));
+	memcpy(&nb, (const char *)b + it->count_off, sizeof(nb));
+	memcpy(&ea, fa, sizeof(ea));
+	memcpy(&eb, fb, sizeof(eb));
+	for (size_t i = 0; na == nb && i < na; i++) {
+		if (!value_same(it, ea + i * size, eb + i * size)) {
+			return false;
+		}
 	}
-	for (size_t i = 0; i < a->ntarget; i++) {
-		if (!conf_target_same(a->target[i], b->target[i])) {
+	return na == nb;
+}
+
+/* Are the keys flagged restart the same in a and b, two structures of the
+ * section of items?  A reference is compared by what it refers to. */
+static bool items_same(const conf_item_t *items, const void *a, const void *b)
+{
+	for (const conf_item_t *it = items; it->name != NULL; it++) {
+		if (it->type == CONF_MAP ? !items_same(it->sub, a, b)
+		                         : it->restart && it->size > 0 && !field_same(it, a, b)) {
 			return false;
 		}
 	}
 	return true;
+}
+
+bool conf_target_same(const conf_target_t *a, const conf_target_t *b)
+{
+	if (a->type != b->type || !items_same(conf_target_items, a, b) ||
+	    !key_same(a->key, b->key)) {
+		return false;
+	}
+	/* The type's keys stay in the node: compared there, one by one. */
+	for (const conf_item_t *it = a->type->items; it->name != NULL; it++) {
+		if (it->restart &&
+		    !ynode_same(ynode_get(a->node, it->name), ynode_get(b->node, it->name))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
+{
+	return items_same(conf_zone_items, a, b);
 }
 
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name)

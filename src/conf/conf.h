@@ -119,11 +119,13 @@ int conf_parse_duration(const char *s, uint32_t *out);
  * IPv4-mapped IPv6 addresses are taken as the IPv4 address, either side. */
 bool conf_primary_allows(const conf_primary_t *p, const struct sockaddr *from);
 
-/* Would the zone run the same under b as under a: its own keys, its
- * primary (addresses, key, notify-from), its targets (every key, and the
- * TSIG key they name)?  For a reload: a zone that differs restarts. */
+/* Would the zone run the same under b as under a?  Compared by the tables
+ * (conf/schema.h): each of its keys flagged restart, its primary's and
+ * targets' by theirs, a TSIG key by its material.  For a reload: a zone
+ * that differs restarts. */
 bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b);
-/* The same for one target: id, type, every key, its TSIG key. */
+/* The same for one target: id, type, every key of its type flagged
+ * restart, its TSIG key. */
 bool conf_target_same(const conf_target_t *a, const conf_target_t *b);
 
 /* The zone of this name (compared without case), or NULL. */

@@ -150,25 +150,26 @@ typedef struct {
 	void (*cleanup)(void); /* optional: drop process-wide caches at exit */
 } target_type_t;
 
-/* Keys several types share, declared once (an item of a type's table). */
+/* Keys several types share, declared once (an item of a type's table).
+ * A change to any key of a target restarts the zones that use it. */
 #define TARGET_ITEM_APEX_NS                                                                        \
 	{                                                                                          \
-		"apex-ns", CONF_ENUM, false, target_apex_ns_choices, 0, 0,                         \
-		        "keep (default) or sync the apex NS set"                                   \
+		.name = "apex-ns", .type = CONF_ENUM, .choices = target_apex_ns_choices,            \
+		.restart = true, .help = "keep (default) or sync the apex NS set"                  \
 	}
 #define TARGET_ITEM_SOA_SERIAL                                                                     \
 	{                                                                                          \
-		"soa-serial", CONF_ENUM, false, target_soa_serial_choices, 0, 0,                   \
-		        "keep (default) or mirror the primary's serial"                            \
+		.name = "soa-serial", .type = CONF_ENUM, .choices = target_soa_serial_choices,      \
+		.restart = true, .help = "keep (default) or mirror the primary's serial"           \
 	}
 #define TARGET_ITEM_SERVING                                                                        \
 	{                                                                                          \
-		"serving", CONF_STRLIST, false, NULL, 0, 0,                                        \
-		        "name servers that serve this copy, IP[@PORT], for verify --serving"       \
+		.name = "serving", .type = CONF_STR, .list = true, .restart = true,                \
+		.help = "name servers that serve this copy, IP[@PORT], for verify --serving"       \
 	}
 #define TARGET_ITEM_END                                                                            \
 	{                                                                                          \
-		NULL, 0, false, NULL, 0, 0, NULL                                                   \
+		.name = NULL                                                                       \
 	}
 extern const char *const target_apex_ns_choices[];
 extern const char *const target_soa_serial_choices[];

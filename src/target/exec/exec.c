@@ -343,8 +343,10 @@ static const target_ops_t OPS = {
 };
 
 static const conf_item_t ITEMS[] = {
-	{ "command", CONF_STRLIST, true, NULL, 0, 0, "program and arguments, no shell" },
-	{ "timeout", CONF_INT, false, NULL, 1, 86400, "seconds before the command is killed" },
+	{ .name = "command", .type = CONF_STR, .required = true, .list = true, .restart = true,
+	  .help = "program and arguments, no shell" },
+	{ .name = "timeout", .type = CONF_INT, .min = 1, .max = 86400, .restart = true,
+	  .help = "seconds before the command is killed" },
 	TARGET_ITEM_END,
 };
 

@@ -599,12 +599,18 @@ static const target_ops_t OPS = {
 };
 
 static const conf_item_t ITEMS[] = {
-	{ "url", CONF_URL, true, NULL, 0, 0, "API base URL, e.g. http://127.0.0.1:8081" },
-	{ "server-id", CONF_STR, false, NULL, 0, 0, "server id, localhost by default" },
-	{ "api-key-file", CONF_PATH, false, NULL, 0, 0, "file holding the X-API-Key" },
-	{ "api-key-env", CONF_STR, false, NULL, 0, 0, "environment variable holding the key" },
-	{ "create", CONF_BOOL, false, NULL, 0, 0, "create the zone when missing" },
-	{ "batch-size", CONF_INT, false, NULL, 1, 100000, "RRsets per PATCH request" },
+	{ .name = "url", .type = CONF_URL, .required = true, .restart = true,
+	  .help = "API base URL, e.g. http://127.0.0.1:8081" },
+	{ .name = "server-id", .type = CONF_STR, .restart = true,
+	  .help = "server id, localhost by default" },
+	{ .name = "api-key-file", .type = CONF_PATH, .restart = true,
+	  .help = "file holding the X-API-Key" },
+	{ .name = "api-key-env", .type = CONF_STR, .restart = true,
+	  .help = "environment variable holding the key" },
+	{ .name = "create", .type = CONF_BOOL, .restart = true,
+	  .help = "create the zone when missing" },
+	{ .name = "batch-size", .type = CONF_INT, .min = 1, .max = 100000, .restart = true,
+	  .help = "RRsets per PATCH request" },
 	TARGET_ITEM_SERVING,
 	TARGET_ITEM_END,
 };

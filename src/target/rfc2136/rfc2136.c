@@ -603,14 +603,16 @@ static const target_ops_t OPS = {
 };
 
 static const conf_item_t ITEMS[] = {
-	{ "address", CONF_ADDR, true, NULL, 0, 0, "server taking the updates, IP[@PORT]" },
-	{ "key", CONF_KEYREF, false, NULL, 0, 0, "TSIG key for updates and AXFR" },
+	{ .name = "address", .type = CONF_ADDR, .required = true, .restart = true,
+	  .help = "server taking the updates, IP[@PORT]" },
+	{ .name = "key", .type = CONF_KEYREF, .restart = true,
+	  .help = "TSIG key for updates and AXFR" },
 	TARGET_ITEM_APEX_NS,
 	TARGET_ITEM_SOA_SERIAL,
-	{ "timeout", CONF_INT, false, NULL, 1, 3600,
-	  "seconds for a connection and for each answer (default 30)" },
-	{ "batch-size", CONF_INT, false, NULL, 1, 65535,
-	  "RRset changes per UPDATE message (default: as many as fit in 64 KiB)" },
+	{ .name = "timeout", .type = CONF_INT, .min = 1, .max = 3600, .restart = true,
+	  .help = "seconds for a connection and for each answer (default 30)" },
+	{ .name = "batch-size", .type = CONF_INT, .min = 1, .max = 65535, .restart = true,
+	  .help = "RRset changes per UPDATE message (default: as many as fit in 64 KiB)" },
 	TARGET_ITEM_SERVING,
 	TARGET_ITEM_END,
 };

@@ -768,15 +768,20 @@ static const target_ops_t OPS = {
 };
 
 static const conf_item_t ITEMS[] = {
-	{ "hosted-zone-id", CONF_STR, false, NULL, 0, 0,
-	  "hosted zone id (Z...); found by the zone name when absent" },
-	{ "endpoint", CONF_URL, false, NULL, 0, 0, "API endpoint (tests, China, GovCloud)" },
-	{ "region", CONF_STR, false, NULL, 0, 0, "signing region, us-east-1 by default" },
-	{ "profile", CONF_STR, false, NULL, 0, 0, "profile in the shared credentials file" },
-	{ "credentials-file", CONF_PATH, false, NULL, 0, 0, "shared credentials file" },
+	{ .name = "hosted-zone-id", .type = CONF_STR, .restart = true,
+	  .help = "hosted zone id (Z...); found by the zone name when absent" },
+	{ .name = "endpoint", .type = CONF_URL, .restart = true,
+	  .help = "API endpoint (tests, China, GovCloud)" },
+	{ .name = "region", .type = CONF_STR, .restart = true,
+	  .help = "signing region, us-east-1 by default" },
+	{ .name = "profile", .type = CONF_STR, .restart = true,
+	  .help = "profile in the shared credentials file" },
+	{ .name = "credentials-file", .type = CONF_PATH, .restart = true,
+	  .help = "shared credentials file" },
 	TARGET_ITEM_APEX_NS,
 	TARGET_ITEM_SOA_SERIAL,
-	{ "rate-limit", CONF_INT, false, NULL, 1, 1000, "requests per second (default 5)" },
+	{ .name = "rate-limit", .type = CONF_INT, .min = 1, .max = 1000, .restart = true,
+	  .help = "requests per second (default 5)" },
 	TARGET_ITEM_SERVING,
 	TARGET_ITEM_END,
 };

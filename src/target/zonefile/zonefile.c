@@ -165,7 +165,8 @@ static const target_ops_t OPS = {
 };
 
 static const conf_item_t ITEMS[] = {
-	{ "path", CONF_PATH, true, NULL, 0, 0, "file to write; %s is the zone name" },
+	{ .name = "path", .type = CONF_PATH, .required = true, .restart = true,
+	  .help = "file to write; %s is the zone name" },
 	TARGET_ITEM_END,
 };
 

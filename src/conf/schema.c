@@ -1,0 +1,125 @@
+/* The keys of the configuration's sections (see schema.h), in the order
+ * the loader reads them.  zonesync.yaml(5) documents each of them, and
+ * test_conf checks that it does and that every default loads. */
+#include "conf/schema.h"
+
+#include <stdint.h>
+
+#include "conf/conf.h"
+
+/* Where a value is stored in its section's structure T. */
+#define AT(T, f) .off = offsetof(T, f), .size = sizeof(((T *)NULL)->f)
+#define LIST_AT(T, f, n) AT(T, f), .count_off = offsetof(T, n), .list = true
+
+/* clang-format off */
+
+/* In the order of log_target_t and log_level_t: stored as the index. */
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
+static const char *const log_levels[] = { "debug", "info", "notice", "warning", "error", NULL };
+
+static const conf_item_t log_items[] = {
+	{ .name = "target", .type = CONF_ENUM, .choices = log_targets, .def = "stderr",
+	  AT(conf_t, server.log_target), .help = "where log lines go" },
+	{ .name = "level", .type = CONF_ENUM, .choices = log_levels, .def = "info",
+	  AT(conf_t, server.log_level), .help = "the least severe level logged" },
+	{ .name = NULL },
+};
+
+/* The server's keys restart no zone: the daemon applies them itself, or
+ * warns that they wait for a restart of zonesync. */
+const conf_item_t conf_server_items[] = {
+	{ .name = "listen", .type = CONF_ADDR, LIST_AT(conf_t, server.listen, server.nlisten),
+	  .help = "addresses taking NOTIFY, UDP and TCP" },
+	{ .name = "state", .type = CONF_PATH, .def = "/var/lib/zonesync", AT(conf_t, server.state),
+	  .help = "directory of state.db" },
+	{ .name = "metrics", .type = CONF_ADDR, .port = 9153, AT(conf_t, server.metrics),
+	  .help = "address of the Prometheus endpoint (GET /metrics)" },
+	{ .name = "user", .type = CONF_STR, AT(conf_t, server.user),
+	  .help = "user to become once the sockets are bound" },
+	{ .name = "pid-file", .type = CONF_PATH, AT(conf_t, server.pid_file),
+	  .help = "file holding the daemon's process id" },
+	{ .name = "notify-rate-limit", .type = CONF_INT, .min = 0, .max = 1000000, .def = "1000",
+	  AT(conf_t, server.notify_rate_limit), .help = "NOTIFY per second per source; 0: no limit" },
+	{ .name = "tcp-max-clients", .type = CONF_INT, .min = 1, .max = 65535, .def = "100",
+	  AT(conf_t, server.tcp_max_clients), .help = "TCP connections served at once" },
+	{ .name = "tcp-idle-timeout", .type = CONF_DURATION, .min = 1, .max = 3600, .def = "10s",
+	  AT(conf_t, server.tcp_idle_timeout), .help = "idle time before a TCP connection closes" },
+	{ .name = "log", .type = CONF_MAP, .sub = log_items, .help = "logging: target and level" },
+	{ .name = NULL },
+};
+
+/* Not stored by the loader: a key is compared by what it makes, its id and
+ * TSIG key (conf_key_t). */
+const conf_item_t conf_key_items[] = {
+	{ .name = "id", .type = CONF_DNAME, .required = true, .restart = true,
+	  .help = "the key's name, also its TSIG name on the wire" },
+	{ .name = "algorithm", .type = CONF_STR, .required = true, .restart = true,
+	  .help = "hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512" },
+	{ .name = "secret", .type = CONF_STR, .restart = true,
+	  .help = "the secret, in base64" },
+	{ .name = "secret-file", .type = CONF_PATH, .restart = true,
+	  .help = "file holding the secret, in base64" },
+	{ .name = NULL },
+};
+
+const conf_item_t conf_primary_items[] = {
+	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
+	  AT(conf_primary_t, id), .help = "the primary's name, referred to by zones" },
+	{ .name = "address", .type = CONF_ADDR, .required = true, .restart = true,
+	  LIST_AT(conf_primary_t, addr, naddr), .help = "addresses, tried in order" },
+	{ .name = "key", .type = CONF_KEYREF, .restart = true,
+	  AT(conf_primary_t, key), .help = "TSIG key for SOA, IXFR, AXFR and NOTIFY" },
+	{ .name = "notify-from", .type = CONF_PREFIX, .restart = true,
+	  LIST_AT(conf_primary_t, notify_from, nnotify_from),
+	  .help = "networks NOTIFY may also come from" },
+	{ .name = NULL },
+};
+
+/* Besides these, a target has the keys of its type (conf_type_t), compared
+ * too by conf_target_same(). */
+const conf_item_t conf_target_items[] = {
+	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
+	  AT(conf_target_t, id), .help = "the target's name, referred to by zones" },
+	{ .name = "type", .type = CONF_STR, .required = true, .restart = true,
+	  .help = "the provider: route53, powerdns, rfc2136, zonefile or exec" },
+	{ .name = NULL },
+};
+
+const conf_item_t conf_zone_items[] = {
+	{ .name = "domain", .type = CONF_DNAME, .required = true, .restart = true,
+	  AT(conf_zone_t, domain), .help = "the zone's name" },
+	{ .name = "primary", .type = CONF_PRIMARYREF, .required = true, .restart = true,
+	  AT(conf_zone_t, primary), .help = "where the zone comes from" },
+	{ .name = "target", .type = CONF_TARGETREF, .restart = true,
+	  LIST_AT(conf_zone_t, target, ntarget), .help = "where the zone goes" },
+	{ .name = "max-delete", .type = CONF_LIMIT, .def = "30%", .restart = true,
+	  AT(conf_zone_t, max_delete), .help = "most RRsets one push may delete" },
+	{ .name = "max-update", .type = CONF_LIMIT, .def = "30%", .restart = true,
+	  AT(conf_zone_t, max_update), .help = "most RRsets one push may change" },
+	{ .name = "refresh-min-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "1m",
+	  .restart = true, AT(conf_zone_t, refresh_min), .help = "least SOA refresh used" },
+	{ .name = "refresh-max-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "1d",
+	  .at_least = "refresh-min-interval", .restart = true, AT(conf_zone_t, refresh_max),
+	  .help = "most SOA refresh used" },
+	{ .name = "retry-min-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "30s",
+	  .restart = true, AT(conf_zone_t, retry_min), .help = "least SOA retry used" },
+	{ .name = "retry-max-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "1h",
+	  .at_least = "retry-min-interval", .restart = true, AT(conf_zone_t, retry_max),
+	  .help = "most SOA retry used" },
+	{ .name = "expire-min-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "1h",
+	  .restart = true, AT(conf_zone_t, expire_min), .help = "least SOA expire used" },
+	{ .name = "expire-max-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "30d",
+	  .at_least = "expire-min-interval", .restart = true, AT(conf_zone_t, expire_max),
+	  .help = "most SOA expire used" },
+	{ .name = "transfer-max-records", .type = CONF_INT, .min = 1, .max = UINT32_MAX,
+	  .def = "10000000", .restart = true, AT(conf_zone_t, xfr_max_records),
+	  .help = "most records in one transfer" },
+	{ .name = "transfer-max-bytes", .type = CONF_SIZE, .min = 1, .max = 1ll << 40, .def = "1G",
+	  .restart = true, AT(conf_zone_t, xfr_max_bytes),
+	  .help = "most bytes of messages in one transfer" },
+	{ .name = "transfer-timeout", .type = CONF_DURATION, .min = 1, .max = 86400, .def = "10m",
+	  .restart = true, AT(conf_zone_t, xfr_timeout), .help = "most time one transfer may take" },
+	{ .name = NULL },
+};
+
+/* clang-format on */
