@@ -2122,6 +2122,118 @@ static void test_examples(void **state)
 	assert_int_equal(seen, NEXAMPLES);
 }
 
+/* --- the schema tables -------------------------------------------------- */
+
+static bool is_text_item(const conf_item_t *it)
+{
+	return it->type == CONF_STR || it->type == CONF_PATH || it->type == CONF_URL ||
+	       it->type == CONF_DNAME;
+}
+
+/* Does item it hold the same value in a and b (two structures of its section)? */
+static void assert_same_value(const conf_item_t *it, const void *a, const void *b)
+{
+	const char *fa = (const char *)a + it->off, *fb = (const char *)b + it->off;
+	if (is_text_item(it)) {
+		const char *sa, *sb;
+		memcpy(&sa, fa, sizeof(sa));
+		memcpy(&sb, fb, sizeof(sb));
+		assert_non_null(sa);
+		assert_non_null(sb);
+		assert_string_equal(sa, sb);
+	} else if (memcmp(fa, fb, it->size) != 0) {
+		fail_msg("'%s': its default differs from '%s' written out", it->name, it->def);
+	}
+}
+
+/* Each default of a table (given as text) is what a minimal configuration
+ * holds, exactly as if written out in the file: the key in open ... close,
+ * in the server or (zone) in the first zone. */
+static unsigned check_defaults(const conf_item_t *items, const conf_t *min, const char *open,
+                               const char *close, bool zone)
+{
+	unsigned n = 0;
+	for (const conf_item_t *it = items; it->name != NULL; it++) {
+		if (it->type == CONF_MAP) {
+			char sub_open[256], sub_close[64];
+			snprintf(sub_open, sizeof(sub_open), "%s%s: { ", open, it->name);
+			snprintf(sub_close, sizeof(sub_close), " }%s", close);
+			n += check_defaults(it->sub, min, sub_open, sub_close, zone);
+			continue;
+		}
+		if (it->def == NULL) {
+			continue;
+		}
+		if (it->size == 0 || it->required || it->list) {
+			fail_msg("'%s' has a default but is not stored, or is required, or a list",
+			         it->name);
+		}
+		char yaml[512];
+		snprintf(yaml, sizeof(yaml), "%s%s: \"%s\"%s", open, it->name, it->def, close);
+		conf_t c;
+		load_ok(&c, yaml);
+		assert_same_value(it, zone ? (const void *)&min->zone[0] : (const void *)min,
+		                  zone ? (const void *)&c.zone[0] : (const void *)&c);
+		conf_free(&c);
+		n++;
+	}
+	return n;
+}
+
+#define MINIMAL "primary: [{ id: p, address: 192.0.2.1 }]\n"
+
+static void test_table_defaults(void **state)
+{
+	(void)state;
+	conf_t min;
+	load_ok(&min, MINIMAL "zone: [{ domain: example.com, primary: p }]\n");
+	/* Not an empty loop: at least the keys of today. */
+	assert_true(check_defaults(conf_zone_items, &min,
+	                           MINIMAL "zone: [{ domain: example.com, primary: p, ", " }]\n",
+	                           true) >= 11);
+	assert_true(check_defaults(conf_server_items, &min, "server: { ", " }\n", false) >= 6);
+	/* They are the documented values (zonesync.yaml(5)). */
+	assert_server_defaults(&min);
+	assert_zone_defaults(&min.zone[0]);
+	assert_string_equal(min.server.state, "/var/lib/zonesync");
+	assert_int_equal(min.server.log_target, LOG_TARGET_STDERR);
+	assert_int_equal(min.server.log_level, LOG_LEVEL_INFO);
+	assert_true(min.zone[0].max_delete.percent);
+	assert_int_equal(min.zone[0].max_delete.value, 30);
+	/* These sections have none. */
+	const conf_item_t *const none[] = { conf_key_items, conf_primary_items, conf_target_items };
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_int_equal(check_defaults(none[i], &min, "", "", false), 0);
+	}
+	conf_free(&min);
+}
+
+/* Every at_least names an earlier number key of its own table. */
+static void test_table_at_least(void **state)
+{
+	(void)state;
+	const conf_item_t *const tables[] = { conf_server_items, conf_key_items, conf_primary_items,
+		                              conf_target_items, conf_zone_items };
+	unsigned n = 0;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		for (const conf_item_t *it = tables[i]; it->name != NULL; it++) {
+			if (it->at_least == NULL) {
+				continue;
+			}
+			const conf_item_t *lo = tables[i];
+			while (lo < it && strcmp(lo->name, it->at_least) != 0) {
+				lo++;
+			}
+			if (lo == it || lo->type != it->type) {
+				fail_msg("'%s': at_least '%s' is not an earlier key of its type",
+				         it->name, it->at_least);
+			}
+			n++;
+		}
+	}
+	assert_true(n >= 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2172,6 +2284,8 @@ int main(void)
 		cmocka_unit_test(test_primary_allows),
 		cmocka_unit_test(test_zone_find),
 		cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_table_defaults),
+		cmocka_unit_test(test_table_at_least),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

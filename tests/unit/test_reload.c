@@ -1,5 +1,6 @@
 /* What a reload compares: conf_zone_same() says a zone runs the same under
  * the new configuration only when nothing it uses changed. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,12 +84,124 @@ static void test_pid_file(void **state)
 	conf_free(&c);
 }
 
+/* --- every key flagged restart, by the table -------------------------------- */
+
+/* Two primaries and two targets alike but for their ids: a zone that names
+ * the other one changes in that reference alone. */
+#define RESTART_BASE                                                                   \
+	"key: [{ id: k, algorithm: hmac-sha256, secret: " SECRET1 " }]\n"              \
+	"primary:\n"                                                                   \
+	"  - { id: p, address: 192.0.2.1, key: k }\n"                                  \
+	"  - { id: q, address: 192.0.2.1, key: k }\n"                                  \
+	"target:\n"                                                                    \
+	"  - { id: f, type: zonefile, path: \"/tmp/f/%%s\" }\n"                        \
+	"  - { id: g, type: zonefile, path: \"/tmp/f/%%s\" }\n"                        \
+	"zone:\n"                                                                      \
+	"  - { %s }\n"
+
+/* The zone's keys there; the others take their defaults. */
+static const char *const ZONE_KEYS[][2] = {
+	{ "domain", "a.test" },
+	{ "primary", "p" },
+	{ "target", "[f]" },
+};
+
+/* That configuration, with one key of the zone set to value (key NULL:
+ * none). */
+static void load_zone(conf_t *c, const char *key, const char *value)
+{
+	char zone[512] = "", text[1024];
+	bool given = false;
+	for (size_t i = 0; i < sizeof(ZONE_KEYS) / sizeof(ZONE_KEYS[0]); i++) {
+		bool this = key != NULL && strcmp(key, ZONE_KEYS[i][0]) == 0;
+		size_t len = strlen(zone);
+		snprintf(zone + len, sizeof(zone) - len, "%s%s: %s", i > 0 ? ", " : "",
+		         ZONE_KEYS[i][0], this ? value : ZONE_KEYS[i][1]);
+		given |= this;
+	}
+	if (key != NULL && !given) {
+		size_t len = strlen(zone);
+		snprintf(zone + len, sizeof(zone) - len, ", %s: %s", key, value);
+	}
+	snprintf(text, sizeof(text), RESTART_BASE, zone);
+	assert_int_equal(conf_load_string(c, "test.yaml", text, strlen(text), target_registry, stderr), 0);
+	assert_int_equal(c->nzone, 1);
+}
+
+/* A valid value of key it other than the one zone z holds, as text. */
+static const char *other_value(const conf_item_t *it, const conf_zone_t *z, char *buf, size_t size)
+{
+	const char *field = (const char *)z + it->off;
+	uint64_t v = 0;
+	uint32_t v32;
+	conf_limit_t l;
+	switch (it->type) {
+	case CONF_DNAME:
+		return "b.test";
+	case CONF_PRIMARYREF:
+		return "q";
+	case CONF_TARGETREF:
+		return "[g]";
+	case CONF_LIMIT:
+		/* The same number, as a count instead of a percentage or back. */
+		memcpy(&l, field, sizeof(l));
+		snprintf(buf, size, "\"%" PRIu32 "%s\"", l.value, l.percent ? "" : "%");
+		return buf;
+	case CONF_INT:
+	case CONF_DURATION:
+	case CONF_SIZE:
+		if (it->size == sizeof(v32)) {
+			memcpy(&v32, field, sizeof(v32));
+			v = v32;
+		} else {
+			memcpy(&v, field, sizeof(v));
+		}
+		snprintf(buf, size, "%" PRIu64, v < (uint64_t)it->max ? v + 1 : v - 1);
+		return buf;
+	default:
+		fail_msg("zone key '%s': no other value for its type in other_value(): add one",
+		         it->name);
+		return NULL;
+	}
+}
+
+/* Each zone key flagged restart, changed alone, restarts the zone: a key
+ * added to the table is covered without a line here (or fails until its
+ * type has an other_value()). */
+static void test_restart_keys(void **state)
+{
+	(void)state;
+	conf_t a, b;
+	load_zone(&a, NULL, NULL);
+	unsigned n = 0;
+	for (const conf_item_t *it = conf_zone_items; it->name != NULL; it++) {
+		if (!it->restart) {
+			continue;
+		}
+		char buf[64];
+		const char *v = other_value(it, &a.zone[0], buf, sizeof(buf));
+		load_zone(&b, it->name, v);
+		if (conf_zone_same(&a.zone[0], &b.zone[0])) {
+			fail_msg("zone key '%s' changed to %s: the zone does not restart", it->name, v);
+		}
+		conf_free(&b);
+		n++;
+	}
+	assert_true(n >= 14); /* not an empty loop */
+	/* The same text again is the same zone. */
+	load_zone(&b, NULL, NULL);
+	assert_true(conf_zone_same(&a.zone[0], &b.zone[0]));
+	conf_free(&b);
+	conf_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unchanged),
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_pid_file),
+		cmocka_unit_test(test_restart_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
