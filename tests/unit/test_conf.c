@@ -2234,8 +2234,123 @@ static void test_table_at_least(void **state)
 	assert_true(n >= 3);
 }
 
-int main(void)
+/* --- the tables against zonesync.yaml(5) ---------------------------------- */
+
+/* Is key a ".B key" or ".BR key" line under the .SH or .SS heading of the
+ * page (a '-' may be written '\-')? */
+static bool documented(const char *page, const char *heading, const char *key)
 {
+	bool in = false;
+	for (const char *p = page; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)(len < 511 ? len : 511), p);
+		p += len + (p[len] == '\n');
+		if (strncmp(line, ".SH ", 4) == 0 || strncmp(line, ".SS ", 4) == 0) {
+			char *h = line + 4;
+			if (*h == '"') {
+				h++;
+				h[strcspn(h, "\"")] = '\0';
+			}
+			in = strcmp(h, heading) == 0;
+			continue;
+		}
+		const char *w = strncmp(line, ".B ", 3) == 0    ? line + 3
+		                : strncmp(line, ".BR ", 4) == 0 ? line + 4
+		                                                : NULL;
+		if (!in || w == NULL) {
+			continue;
+		}
+		char word[128];
+		size_t n = 0;
+		for (; *w != '\0' && *w != ' ' && *w != '\t' && n + 1 < sizeof(word); w++) {
+			if (w[0] == '\\' && (w[1] == '-' || w[1] == '%')) {
+				w++;
+				if (*w == '%') {
+					continue;
+				}
+			}
+			word[n++] = *w;
+		}
+		word[n] = '\0';
+		if (strcmp(word, key) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void check_documented(const char *page, const char *heading, const conf_item_t *items,
+                             char *missing, size_t size)
+{
+	for (const conf_item_t *it = items; it->name != NULL; it++) {
+		if (!documented(page, heading, it->name)) {
+			size_t len = strlen(missing);
+			snprintf(missing + len, size - len, "  %s: %s\n", heading, it->name);
+		}
+		if (it->type == CONF_MAP) {
+			check_documented(page, heading, it->sub, missing, size);
+		}
+	}
+}
+
+/* Every key of every table, the sections' and each target type's, is
+ * documented in zonesync.yaml(5) under its section's heading (a type's
+ * keys under its .SS).  tests/system/test_docs_keys.py runs this too. */
+static void test_docs_keys(void **state)
+{
+	(void)state;
+	FILE *f = fopen(SRCDIR "/docs/zonesync.yaml.5", "r");
+	assert_non_null(f);
+	char *page = calloc(1, 1 << 20);
+	assert_non_null(page);
+	size_t len = fread(page, 1, (1 << 20) - 1, f);
+	fclose(f);
+	assert_true(len > 0 && len < (1 << 20) - 1);
+
+	static const struct {
+		const char *heading;
+		const conf_item_t *items;
+	} sections[] = {
+		{ "SERVER SECTION", conf_server_items },   { "KEY SECTION", conf_key_items },
+		{ "PRIMARY SECTION", conf_primary_items }, { "TARGET SECTION", conf_target_items },
+		{ "ZONE SECTION", conf_zone_items },
+	};
+	char missing[4096] = "";
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		check_documented(page, sections[i].heading, sections[i].items, missing,
+		                 sizeof(missing));
+	}
+	for (size_t i = 0; target_registry[i] != NULL; i++) {
+		check_documented(page, target_registry[i]->name, target_registry[i]->items, missing,
+		                 sizeof(missing));
+	}
+	if (missing[0] != '\0') {
+		fail_msg("keys not documented in docs/zonesync.yaml.5 (a .B or .BR line under "
+		         "the heading of their section):\n%s",
+		         missing);
+	}
+	/* The check itself: a key is found in its section only, in either
+	 * spelling of '-'. */
+	assert_true(documented(page, "ZONE SECTION", "max-delete"));
+	assert_true(documented(page, "SERVER SECTION", "level"));
+	assert_false(documented(page, "ZONE SECTION", "listen"));
+	assert_false(documented(page, "route53", "url"));
+	assert_false(documented(page, "ZONE SECTION", "no-such-key"));
+	assert_true(documented(".SH \"A B\"\n.BR a\\-b \" (x)\"\n", "A B", "a-b"));
+	assert_false(documented(".SH A\n.BR a-bc\n.SH B\n.B a-b\n", "A", "a-b"));
+	free(page);
+}
+
+int main(int argc, char **argv)
+{
+	/* "test_conf docs": the man page check alone (test_docs_keys.py). */
+	const struct CMUnitTest docs[] = {
+		cmocka_unit_test(test_docs_keys),
+	};
+	if (argc > 1 && strcmp(argv[1], "docs") == 0) {
+		return cmocka_run_group_tests(docs, NULL, NULL);
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
@@ -2286,6 +2401,7 @@ int main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_table_defaults),
 		cmocka_unit_test(test_table_at_least),
+		cmocka_unit_test(test_docs_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
