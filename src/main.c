@@ -1,5 +1,6 @@
 /* zonesync: subcommand dispatch only. */
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -33,6 +34,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* A hook that exits without reading its input, a peer that closes:
+	 * an EPIPE to handle, never a signal that kills a pass half-way. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
