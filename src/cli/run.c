@@ -137,35 +137,12 @@ static void on_signal(uv_signal_t *h, int signum)
 	}
 }
 
-static bool str_differs(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
 /* Server keys a reload cannot change: the sockets are bound and the
  * privileges dropped.  Warned about, and kept as they are. */
 static void warn_restart_keys(const conf_t *old, const conf_t *c)
 {
-	const char *keys[6];
-	size_t n = 0;
-	if (old->server.nlisten != c->server.nlisten ||
-	    memcmp(old->server.listen, c->server.listen,
-	           old->server.nlisten * sizeof(*old->server.listen)) != 0) {
-		keys[n++] = "listen";
-	}
-	if (old->server.has_metrics != c->server.has_metrics ||
-	    memcmp(&old->server.metrics, &c->server.metrics, sizeof(c->server.metrics)) != 0) {
-		keys[n++] = "metrics";
-	}
-	if (str_differs(old->server.user, c->server.user)) {
-		keys[n++] = "user";
-	}
-	if (str_differs(old->server.pid_file, c->server.pid_file)) {
-		keys[n++] = "pid-file";
-	}
-	if (old->server.log_target != c->server.log_target) {
-		keys[n++] = "log.target";
-	}
+	char keys[16][32];
+	size_t n = conf_server_changed(old, c, keys, 16);
 	for (size_t i = 0; i < n; i++) {
 		log_warning("reload: server.%s changed: it takes effect when zonesync restarts",
 		            keys[i]);

@@ -1270,6 +1270,24 @@ bool conf_target_same(const conf_target_t *a, const conf_target_t *b)
 	return true;
 }
 
+static size_t server_changed(const conf_item_t *items, const char *prefix, const conf_t *a,
+                             const conf_t *b, char (*out)[32], size_t n, size_t max)
+{
+	for (const conf_item_t *it = items; it->name != NULL && n < max; it++) {
+		if (it->type == CONF_MAP) {
+			n = server_changed(it->sub, it->name, a, b, out, n, max);
+		} else if (it->restart && it->size > 0 && !field_same(it, a, b)) {
+			snprintf(out[n++], 32, "%s%s%s", prefix, prefix[0] ? "." : "", it->name);
+		}
+	}
+	return n;
+}
+
+size_t conf_server_changed(const conf_t *a, const conf_t *b, char (*out)[32], size_t max)
+{
+	return server_changed(conf_server_items, "", a, b, out, 0, max);
+}
+
 bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
 {
 	return items_same(conf_zone_items, a, b);

@@ -128,5 +128,10 @@ bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b);
  * restart, its TSIG key. */
 bool conf_target_same(const conf_target_t *a, const conf_target_t *b);
 
+/* The server keys flagged restart in the schema (those a reload cannot
+ * apply) whose values differ in a and b: their names ("log.target" for a
+ * key of a map) into out, at most max.  Returns the count. */
+size_t conf_server_changed(const conf_t *a, const conf_t *b, char (*out)[32], size_t max);
+
 /* The zone of this name (compared without case), or NULL. */
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name);

@@ -19,24 +19,25 @@ static const char *const log_levels[] = { "debug", "info", "notice", "warning", 
 
 static const conf_item_t log_items[] = {
 	{ .name = "target", .type = CONF_ENUM, .choices = log_targets, .def = "stderr",
-	  AT(conf_t, server.log_target), .help = "where log lines go" },
+	  .restart = true, AT(conf_t, server.log_target), .help = "where log lines go" },
 	{ .name = "level", .type = CONF_ENUM, .choices = log_levels, .def = "info",
 	  AT(conf_t, server.log_level), .help = "the least severe level logged" },
 	{ .name = NULL },
 };
 
-/* The server's keys restart no zone: the daemon applies them itself, or
- * warns that they wait for a restart of zonesync. */
+/* The server's keys restart no zone.  Those flagged restart wait for a
+ * restart of zonesync (a reload warns: conf_server_changed); the daemon
+ * applies the others at once. */
 const conf_item_t conf_server_items[] = {
-	{ .name = "listen", .type = CONF_ADDR, LIST_AT(conf_t, server.listen, server.nlisten),
+	{ .name = "listen", .type = CONF_ADDR, .restart = true, LIST_AT(conf_t, server.listen, server.nlisten),
 	  .help = "addresses taking NOTIFY, UDP and TCP" },
 	{ .name = "state", .type = CONF_PATH, .def = "/var/lib/zonesync", AT(conf_t, server.state),
 	  .help = "directory of state.db" },
-	{ .name = "metrics", .type = CONF_ADDR, .port = 9153, AT(conf_t, server.metrics),
+	{ .name = "metrics", .type = CONF_ADDR, .restart = true, .port = 9153, AT(conf_t, server.metrics),
 	  .help = "address of the Prometheus endpoint (GET /metrics)" },
-	{ .name = "user", .type = CONF_STR, AT(conf_t, server.user),
+	{ .name = "user", .type = CONF_STR, .restart = true, AT(conf_t, server.user),
 	  .help = "user to become once the sockets are bound" },
-	{ .name = "pid-file", .type = CONF_PATH, AT(conf_t, server.pid_file),
+	{ .name = "pid-file", .type = CONF_PATH, .restart = true, AT(conf_t, server.pid_file),
 	  .help = "file holding the daemon's process id" },
 	{ .name = "notify-rate-limit", .type = CONF_INT, .min = 0, .max = 1000000, .def = "1000",
 	  AT(conf_t, server.notify_rate_limit), .help = "NOTIFY per second per source; 0: no limit" },

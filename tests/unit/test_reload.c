@@ -195,6 +195,47 @@ static void test_restart_keys(void **state)
 	conf_free(&a);
 }
 
+/* The server keys a reload cannot apply are named from the schema; the
+ * others (log.level, the NOTIFY limits) are not. */
+static void test_server_changed(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "listen: [127.0.0.1@5354]", "listen" },
+		{ "metrics: 127.0.0.1@9999", "metrics" },
+		{ "user: nobody", "user" },
+		{ "pid-file: /run/other.pid", "pid-file" },
+		{ "log: { target: syslog }", "log.target" },
+		{ "log: { level: debug }", NULL },
+		{ "notify-rate-limit: 5", NULL },
+		{ "tcp-max-clients: 7", NULL },
+	};
+	const char *base = "server: { state: /tmp/zs, listen: [127.0.0.1@5353] }\n";
+	conf_t a, b;
+	assert_int_equal(conf_load_string(&a, "a.yaml", base, strlen(base), target_registry, stderr),
+	                 0);
+	char keys[16][32];
+	assert_int_equal(conf_server_changed(&a, &a, keys, 16), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		/* The key given twice would be refused: listen is replaced. */
+		snprintf(text, sizeof(text), "server: { state: /tmp/zs, %s%s }\n", cases[i][0],
+		         strncmp(cases[i][0], "listen", 6) == 0 ? "" : ", listen: [127.0.0.1@5353]");
+		assert_int_equal(conf_load_string(&b, "b.yaml", text, strlen(text), target_registry,
+		                                  stderr),
+		                 0);
+		size_t n = conf_server_changed(&a, &b, keys, 16);
+		if (cases[i][1] == NULL) {
+			assert_int_equal(n, 0);
+		} else {
+			assert_int_equal(n, 1);
+			assert_string_equal(keys[0], cases[i][1]);
+		}
+		conf_free(&b);
+	}
+	conf_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_pid_file),
 		cmocka_unit_test(test_restart_keys),
+		cmocka_unit_test(test_server_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
