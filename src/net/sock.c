@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -25,16 +26,31 @@ uint16_t sock_random_id(void)
 	return id;
 }
 
-/* Wait for fd until the deadline: 0, or -ETIMEDOUT. */
+static const atomic_bool *stop_flag;
+
+void sock_stop_on(const atomic_bool *stop)
+{
+	stop_flag = stop;
+}
+
+/* How long one poll() may sleep before the stop flag is looked at again. */
+#define STOP_CHECK_MS 200
+
 int sock_wait(int fd, short events, int64_t deadline)
 {
 	for (;;) {
+		if (stop_flag != NULL && atomic_load(stop_flag)) {
+			return -ECANCELED;
+		}
 		int64_t left = deadline - sock_now_ms();
 		if (left <= 0) {
 			return -ETIMEDOUT;
 		}
+		if (left > STOP_CHECK_MS) {
+			left = STOP_CHECK_MS;
+		}
 		struct pollfd p = { .fd = fd, .events = events };
-		int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		int r = poll(&p, 1, (int)left);
 		if (r > 0) {
 			return 0;
 		}

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,14 @@ int64_t sock_now_ms(void);
 /* A random DNS message ID. */
 uint16_t sock_random_id(void);
 
-/* Wait for events on fd until the deadline: 0, or -ETIMEDOUT. */
+/* Wait for events on fd until the deadline: 0, -ETIMEDOUT, or -ECANCELED
+ * once the stop flag is set. */
 int sock_wait(int fd, short events, int64_t deadline);
+
+/* The process's stop flag (the daemon stopping): every wait here looks at
+ * it at least every 200 ms, so a transfer or an UPDATE in a worker thread
+ * ends within that of SIGTERM.  NULL: none. */
+void sock_stop_on(const atomic_bool *stop);
 
 /* A connected non-blocking socket (SOCK_DGRAM or SOCK_STREAM, TCP_NODELAY
  * for streams) to a, or a negative error. */

@@ -51,6 +51,7 @@ struct zstate {
 	bool has_data, expired;
 	uint32_t serial;
 	uint32_t retry;
+	unsigned fails; /* refreshes in a row that ended in a final failure */
 	int64_t expire_at;
 	struct job job;
 	char primary[64]; /* the address that last answered */

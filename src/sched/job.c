@@ -274,6 +274,14 @@ static void job_done(uv_work_t *w, int status)
 		return;
 	}
 	uint32_t next = j->ok ? j->refresh : j->retry;
+	/* A breach the primary repeats (a limit, a serial going back) backs
+	 * off, doubling up to the refresh interval; its NOTIFY still counts. */
+	z->fails = j->final ? z->fails + 1 : 0;
+	if (z->fails > 1) {
+		uint32_t cap = j->refresh > next ? j->refresh : next;
+		uint64_t b = (uint64_t)next << (z->fails - 1 < 6 ? z->fails - 1 : 6);
+		next = b < cap ? (uint32_t)b : cap;
+	}
 	uv_timer_start(&z->timer, on_timer, jitter_ms(next), 0);
 	if (z->has_data && !z->expired && z->expire_at > 0) {
 		int64_t left = z->expire_at - unix_now();

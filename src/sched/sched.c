@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "dns/name.h"
+#include "net/sock.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "sched/internal.h"
@@ -198,6 +199,7 @@ sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
 	}
 	s->loop = loop;
 	atomic_init(&s->cancel, false);
+	sock_stop_on(&s->cancel); /* SIGTERM ends transfers and UPDATEs too */
 	g->conf = conf;
 	s->gen = sched_gen_ref(g);
 	s->zones = calloc(conf->nzone + 1, sizeof(*s->zones));
@@ -294,6 +296,7 @@ void sched_free(sched_t *s)
 	}
 	free(s->zones);
 	sched_gen_unref(s->gen);
+	sock_stop_on(NULL);
 	free(s);
 }
 

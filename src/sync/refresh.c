@@ -10,6 +10,7 @@
 
 #include "dns/serial.h"
 #include "obs/log.h"
+#include "net/sock.h"
 #include "obs/metrics.h"
 #include "xfr/xfr.h"
 
@@ -44,20 +45,17 @@ static void timers_from_zone(sync_refresh_t *j, const conf_zone_t *zc, const zon
 }
 
 /* The whole RRsets an IXFR touches, read before (old) or after (new) it. */
-static int delta_sets(store_t *st, const conf_zone_t *zc, const xfr_result_t *res, zone_t *out)
+static int delta_sets(store_t *st, const conf_zone_t *zc, const zone_delta_t *d, zone_t *out)
 {
 	zone_t which;
 	zone_init(&which);
 	zone_set_apex(&which, zc->name);
 	int ret = 0;
-	for (size_t i = 0; i < res->nsteps && ret == 0; i++) {
-		const zone_t *parts[2] = { &res->steps[i].del, &res->steps[i].add };
-		for (int k = 0; k < 2 && ret == 0; k++) {
-			for (size_t r = 0; r < parts[k]->count && ret == 0; r++) {
-				const zone_rr_t *rr = &parts[k]->rr[r];
-				ret = zone_add_keyed(&which, rr->key, rr->keylen, rr->type, rr->ttl,
-				                     rr->rd);
-			}
+	const zone_t *parts[2] = { &d->del, &d->add };
+	for (int k = 0; k < 2 && ret == 0; k++) {
+		for (size_t r = 0; r < parts[k]->count && ret == 0; r++) {
+			const zone_rr_t *rr = &parts[k]->rr[r];
+			ret = zone_add_keyed(&which, rr->key, rr->keylen, rr->type, rr->ttl, rr->rd);
 		}
 	}
 	if (ret == 0) {
@@ -132,11 +130,51 @@ static bool delta_wanted(store_t *st, const conf_zone_t *zc, uint32_t serial)
 	return false;
 }
 
-/* Transfer from peer and commit.  0, or <0 with err set. */
-static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
-                    const store_zone_info_t *info, sync_refresh_t *j, engine_delta_t *delta,
-                    bool *has_delta, char *err, size_t errlen)
+/* May a transfer's serial be committed?  Never one older than ours (or
+ * the same: the SOA answer said newer), never one older than the SOA
+ * answer that started the transfer: a primary that goes back (a restored
+ * backup, a lagging node behind one address) would take every target
+ * back with it.  0, or -ESTALE with err set. */
+static int serial_check(const conf_zone_t *zc, const store_zone_info_t *info, uint32_t soa,
+                        uint32_t got, const char *kind, char *err, size_t errlen)
 {
+	serial_order_t ours = info->has_data ? serial_cmp(got, info->serial) : SERIAL_GT;
+	if (ours == SERIAL_LT || ours == SERIAL_EQ) {
+		snprintf(err, errlen,
+		         "%s carries serial %u, %s ours (%u): refused, the zone held is kept",
+		         kind, got, ours == SERIAL_EQ ? "the same as" : "older than", info->serial);
+	} else if (serial_cmp(got, soa) == SERIAL_LT) {
+		snprintf(err, errlen,
+		         "%s carries serial %u, older than the primary's SOA answer (%u): "
+		         "refused, the zone held is kept",
+		         kind, got, soa);
+	} else {
+		return 0;
+	}
+	log_warning("transfer refused, serial goes back: zone=%s %s", zc->domain, err);
+	return -ESTALE;
+}
+
+/* The result label of a transfer, and whether another try now (AXFR after
+ * a failed IXFR) may help: not after a limit, a stale serial or a stop. */
+static const char *outcome(int ret, bool *final)
+{
+	*final = ret == -EFBIG || ret == -ETIMEDOUT || ret == -ESTALE || ret == -ECANCELED;
+	return ret == 0                                 ? "ok"
+	       : ret == -ESTALE                         ? "older"
+	       : ret == -EFBIG || ret == -ETIMEDOUT     ? "limit"
+	       : ret == -ECANCELED                      ? "stopped"
+	                                                : "failed";
+}
+
+/* Transfer from peer and commit.  One budget of transfer-timeout covers the
+ * IXFR and the AXFR after it.  0, or <0 with err set (*final: a limit
+ * breach or a stale serial, which the same primary will repeat). */
+static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
+                    const store_zone_info_t *info, uint32_t soa, sync_refresh_t *j,
+                    engine_delta_t *delta, bool *has_delta, char *err, size_t errlen)
+{
+	int64_t deadline = sock_now_ms() + (int64_t)zc->xfr_timeout * 1000;
 	xfr_limits_t lim = { .max_records = zc->xfr_max_records,
 		             .max_bytes = zc->xfr_max_bytes,
 		             .timeout_ms = zc->xfr_timeout * 1000,
@@ -145,19 +183,25 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int ret = -ENOENT;
+	bool final = false;
 	const char *kind = "AXFR";
 	char ixfr_err[512] = "";
 	if (info->has_data) {
 		kind = "IXFR";
 		ret = xfr_transfer(peer, zc->name, &info->serial, &lim, &res, ixfr_err,
 		                   sizeof(ixfr_err));
+		if (ret == 0 && res.kind != XFR_UPTODATE) {
+			ret = serial_check(zc, info, soa, res.serial,
+			                   res.kind == XFR_FULL ? "IXFR (full zone)" : "IXFR",
+			                   ixfr_err, sizeof(ixfr_err));
+		}
 		if (ret == 0 && res.kind == XFR_INCREMENTAL) {
 			/* The touched RRsets before and after: what incremental
 			 * pushes send, without reading the providers. */
-			bool sets = delta_sets(st, zc, &res, &delta->old) == 0;
-			ret = store_zone_apply(st, zc->name, res.steps, res.nsteps, ixfr_err,
+			bool sets = delta_sets(st, zc, &res.delta, &delta->old) == 0;
+			ret = store_zone_apply(st, zc->name, &res.delta, 1, ixfr_err,
 			                       sizeof(ixfr_err));
-			if (ret == 0 && sets && delta_sets(st, zc, &res, &delta->new) == 0) {
+			if (ret == 0 && sets && delta_sets(st, zc, &res.delta, &delta->new) == 0) {
 				*has_delta = true;
 			} else if (sets) {
 				zone_free(&delta->old);
@@ -168,7 +212,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 				            zc->domain, ixfr_err);
 			}
 			if (ret == 0) {
-				timers_from_zone(j, zc, &res.steps[res.nsteps - 1].add);
+				timers_from_zone(j, zc, &res.delta.add);
 			}
 		} else if (ret == 0 && res.kind == XFR_FULL) {
 			kind = "IXFR (full zone)";
@@ -185,7 +229,11 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			}
 		} else if (ret == 0) {
 			kind = "IXFR (up to date)";
-		} else {
+		}
+		const char *result = outcome(ret, &final);
+		if (ret != 0 && final) {
+			snprintf(err, errlen, "%s", ixfr_err);
+		} else if (ret != 0) {
 			log_notice("IXFR failed, trying AXFR: zone=%s error=%s", zc->domain,
 			           ixfr_err);
 		}
@@ -194,11 +242,25 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 		} else if (ret != 0) {
 			xfr_result_free(&res);
 		}
-		metrics_add(M_TRANSFERS, 1, zc->domain, "ixfr", ret == 0 ? "ok" : "failed");
+		metrics_add(M_TRANSFERS, 1, zc->domain, "ixfr", result);
 	}
-	if (ret != 0) {
+	int64_t left = deadline - sock_now_ms();
+	if (ret != 0 && !final && left <= 0) {
+		ret = -ETIMEDOUT;
+		final = true;
+		snprintf(err, errlen, "no time left for an AXFR after the IXFR (transfer-timeout %us)",
+		         zc->xfr_timeout);
+	}
+	if (ret != 0 && !final) {
 		kind = "AXFR";
+		lim.timeout_ms = (uint32_t)left;
 		ret = xfr_transfer(peer, zc->name, NULL, &lim, &res, err, errlen);
+		if (ret == 0) {
+			ret = serial_check(zc, info, soa, res.serial, kind, err, errlen);
+			if (ret != 0) {
+				xfr_result_free(&res);
+			}
+		}
 		if (ret == 0 && info->has_data && !*has_delta &&
 		    delta_wanted(st, zc, info->serial)) {
 			*has_delta = full_delta(st, zc, &res.zone, delta) == 0;
@@ -210,8 +272,9 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			timers_from_zone(j, zc, &res.zone);
 			j->serial = res.serial;
 		}
-		metrics_add(M_TRANSFERS, 1, zc->domain, "axfr", ret == 0 ? "ok" : "failed");
+		metrics_add(M_TRANSFERS, 1, zc->domain, "axfr", outcome(ret, &final));
 	}
+	j->final = ret != 0 && final;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ret != 0 && *has_delta) {
 		engine_delta_free(delta);
@@ -223,18 +286,20 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 	}
 	if (ret == 0) {
 		double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		char steps[64] = "";
+		if (res.kind == XFR_INCREMENTAL) {
+			snprintf(steps, sizeof(steps), " steps=%zu changed=%zu", res.nsteps,
+			         res.delta.del.count + res.delta.add.count);
+		}
 		log_info("zone transferred: zone=%s kind=%s serial=%u from=%u records=%zu "
-		         "messages=%zu bytes=%zu time=%.3fs",
+		         "messages=%zu bytes=%zu%s time=%.3fs",
 		         zc->domain, kind, res.serial, info->has_data ? info->serial : 0,
-		         res.records, res.messages, res.bytes, secs);
+		         res.records, res.messages, res.bytes, steps, secs);
 		j->has_data = true;
 		metrics_add(M_TRANSFER_RECORDS, (double)res.records, zc->domain);
 		metrics_add(M_TRANSFER_BYTES, (double)res.bytes, zc->domain);
 		/* Providers hold one TTL per RRset: say which way we collapse. */
-		size_t collapsed = res.zone.stats.ttl_collapsed;
-		for (size_t i = 0; i < res.nsteps; i++) {
-			collapsed += res.steps[i].add.stats.ttl_collapsed;
-		}
+		size_t collapsed = res.zone.stats.ttl_collapsed + res.delta.add.stats.ttl_collapsed;
 		if (collapsed > 0) {
 			log_warning("records of one RRset with different TTLs, the lowest kept: "
 			            "zone=%s serial=%u rrsets=%zu",
@@ -299,8 +364,8 @@ void sync_refresh(store_t *st, const conf_zone_t *zc, sync_refresh_t *j, engine_
 			            zc->domain, serial, info.serial);
 		} else {
 			/* Newer, or 2^31 away (RFC 1982 undefined): transfer. */
-			ret = transfer(st, zc, &peer, &info, j, &delta, &has_delta, err,
-			               sizeof(err));
+			ret = transfer(st, zc, &peer, &info, serial, j, &delta, &has_delta,
+			               err, sizeof(err));
 			if (ret != 0) {
 				log_error("zone transfer failed: zone=%s error=%s", zc->domain,
 				          err);

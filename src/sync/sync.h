@@ -23,6 +23,9 @@ typedef struct {
 	uint32_t refresh, retry, expire; /* from the SOA, clamped */
 	int64_t expire_at;
 	bool expired;
+	/* The transfer failed in a way the same primary repeats (a limit
+	 * breached, a serial that goes back): the next try should back off. */
+	bool final;
 	char primary[64]; /* the address (no port) that answered, "" none */
 } sync_refresh_t;
 

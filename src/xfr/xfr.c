@@ -29,6 +29,7 @@
 #include "dns/rdata.h"
 #include "dns/serial.h"
 #include "net/sock.h"
+#include "zone/fold.h"
 
 #define MSG_MAX 65535
 #define MAC_MAX 64
@@ -430,6 +431,8 @@ struct stream {
 	uint32_t first;          /* serial of the opening SOA */
 	knot_rdata_t *first_soa; /* its rdata, kept until we know the form */
 	uint32_t first_ttl;
+	uint32_t step_to;        /* serial the current IXFR step ends at */
+	zone_fold_t fold;        /* the IXFR steps so far, folded */
 	xfr_result_t *res;
 	const xfr_limits_t *lim;
 };
@@ -440,19 +443,24 @@ static int add_rr(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t 
 	return zone_add(z, owner, type, ttl, rd->data, rd->len);
 }
 
-static zone_delta_t *new_step(xfr_result_t *res, uint32_t from)
+/* A record of an IXFR step into the running delta. */
+static int fold_rr(struct stream *s, bool add, const knot_dname_t *owner, uint16_t type,
+                   uint32_t ttl, const knot_rdata_t *rd, const char *who, char *err,
+                   size_t errlen)
 {
-	zone_delta_t *n = realloc(res->steps, (res->nsteps + 1) * sizeof(*n));
-	if (n == NULL) {
-		return NULL;
+	int ret = add ? zone_fold_add(&s->fold, owner, type, ttl, rd->data, rd->len)
+	              : zone_fold_del(&s->fold, owner, type, ttl, rd->data, rd->len);
+	if (ret == -ENOENT || ret == -EEXIST) {
+		char name[DNS_NAME_STR_MAX], t[16];
+		return errf(err, errlen, -EPROTO, "%s: IXFR step %zu %s %s %s twice", who,
+		            s->res->nsteps, add ? "adds" : "removes",
+		            dns_name_to_str(owner, name, sizeof(name)),
+		            dns_type_str(type, t, sizeof(t)));
 	}
-	res->steps = n;
-	zone_delta_t *d = &n[res->nsteps++];
-	d->from = from;
-	d->to = 0;
-	zone_init(&d->del);
-	zone_init(&d->add);
-	return d;
+	if (ret == 0 && zone_fold_count(&s->fold) > s->res->delta_peak) {
+		s->res->delta_peak = zone_fold_count(&s->fold);
+	}
+	return ret;
 }
 
 /* Feed one record of the stream.  0, or a negative error with err set. */
@@ -473,7 +481,7 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 		            dns_name_to_str(owner, name, sizeof(name)));
 	}
 	if (++res->records > s->lim->max_records) {
-		return errf(err, errlen, -EFBIG, "%s: transfer exceeds %llu records", who,
+		return errf(err, errlen, -EFBIG, "%s: transfer exceeds %llu records (transfer-max-records)", who,
 		            (unsigned long long)s->lim->max_records);
 	}
 	bool soa = type == KNOT_RRTYPE_SOA;
@@ -482,7 +490,6 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 		            dns_name_to_str(owner, name, sizeof(name)));
 	}
 	uint32_t serial = soa ? knot_soa_serial(rd) : 0;
-	zone_delta_t *step = res->nsteps ? &res->steps[res->nsteps - 1] : NULL;
 	int ret = 0;
 
 	switch (s->st) {
@@ -512,13 +519,10 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 	case ST_SECOND:
 		if (s->ixfr && soa && serial == s->have) {
 			res->kind = XFR_INCREMENTAL;
-			step = new_step(res, serial);
-			if (step == NULL) {
-				return errf(err, errlen, -ENOMEM, "out of memory");
-			}
-			ret = add_rr(&step->del, owner, type, ttl, rd);
+			res->nsteps = 1;
+			zone_fold_init(&s->fold, s->zone);
 			s->st = ST_DEL;
-			break;
+			return fold_rr(s, false, owner, type, ttl, rd, who, err, errlen);
 		}
 		/* A whole zone: AXFR, or IXFR answered in full. */
 		res->kind = XFR_FULL;
@@ -552,35 +556,26 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 		break;
 	case ST_DEL:
 		if (soa) {
-			step->to = serial;
-			ret = add_rr(&step->add, owner, type, ttl, rd);
+			s->step_to = serial;
 			s->st = ST_ADD;
-			break;
 		}
-		ret = add_rr(&step->del, owner, type, ttl, rd);
-		break;
+		return fold_rr(s, soa, owner, type, ttl, rd, who, err, errlen);
 	case ST_ADD:
-		if (soa && serial == s->first && step->to == s->first) {
+		if (soa && serial == s->first && s->step_to == s->first) {
 			s->st = ST_DONE;
 			return 0;
 		}
 		if (soa) {
-			if (serial != step->to) {
+			if (serial != s->step_to) {
 				return errf(err, errlen, -EPROTO,
 				            "%s: IXFR step starts at serial %u, the previous ended "
 				            "at %u",
-				            who, serial, step->to);
+				            who, serial, s->step_to);
 			}
-			step = new_step(res, serial);
-			if (step == NULL) {
-				return errf(err, errlen, -ENOMEM, "out of memory");
-			}
-			ret = add_rr(&step->del, owner, type, ttl, rd);
+			res->nsteps++;
 			s->st = ST_DEL;
-			break;
 		}
-		ret = add_rr(&step->add, owner, type, ttl, rd);
-		break;
+		return fold_rr(s, !soa, owner, type, ttl, rd, who, err, errlen);
 	case ST_DONE:
 		break;
 	}
@@ -599,13 +594,12 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 void xfr_result_free(xfr_result_t *res)
 {
 	zone_free(&res->zone);
-	for (size_t i = 0; i < res->nsteps; i++) {
-		zone_free(&res->steps[i].del);
-		zone_free(&res->steps[i].add);
-	}
-	free(res->steps);
+	zone_free(&res->delta.del);
+	zone_free(&res->delta.add);
 	memset(res, 0, sizeof(*res));
 	zone_init(&res->zone);
+	zone_init(&res->delta.del);
+	zone_init(&res->delta.add);
 }
 
 /* One transfer's parsing state, independent of the socket. */
@@ -627,7 +621,7 @@ static int session_message(struct session *ss, uint8_t *msg, size_t len, char *e
 	const char *who = ss->who, *kind = ss->kind;
 	res->bytes += len + 2;
 	if (res->bytes > ss->lim->max_bytes) {
-		return errf(err, errlen, -EFBIG, "%s: %s exceeds %llu bytes", who, kind,
+		return errf(err, errlen, -EFBIG, "%s: %s exceeds %llu bytes (transfer-max-bytes)", who, kind,
 		            (unsigned long long)ss->lim->max_bytes);
 	}
 	knot_pkt_t *pkt = knot_pkt_new(msg, (uint16_t)len, NULL);
@@ -689,11 +683,8 @@ static int session_finish(struct session *ss, char *err, size_t errlen)
 		res->zone.owners_in_apex = true; /* feed() checked each owner */
 		ret = zone_finish(&res->zone);
 	}
-	for (size_t i = 0; ret == 0 && i < res->nsteps; i++) {
-		ret = zone_finish(&res->steps[i].del);
-		if (ret == 0) {
-			ret = zone_finish(&res->steps[i].add);
-		}
+	if (res->kind == XFR_INCREMENTAL) {
+		ret = zone_fold_finish(&ss->s.fold, ss->s.have, res->serial, &res->delta);
 	}
 	return ret == 0 ? 0 : errf(err, errlen, -ENOMEM, "out of memory");
 }
@@ -704,6 +695,8 @@ static void session_init(struct session *ss, const char *who, const knot_dname_t
 {
 	memset(res, 0, sizeof(*res));
 	zone_init(&res->zone);
+	zone_init(&res->delta.del);
+	zone_init(&res->delta.add);
 	*ss = (struct session){ .who = who,
 		                .kind = have ? "IXFR" : "AXFR",
 		                .qtype = have ? KNOT_RRTYPE_IXFR : KNOT_RRTYPE_AXFR,
@@ -721,6 +714,7 @@ static void session_free(struct session *ss, int ret)
 {
 	free(ss->s.first_soa);
 	free(ss->ts.ubuf);
+	zone_fold_free(&ss->s.fold);
 	if (ret != 0) {
 		xfr_result_free(ss->res);
 	}

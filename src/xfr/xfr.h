@@ -38,10 +38,11 @@ typedef enum {
 
 typedef struct {
 	xfr_kind_t kind;
-	uint32_t serial;     /* the primary's serial */
-	zone_t zone;         /* XFR_FULL: finished, apex set */
-	zone_delta_t *steps; /* XFR_INCREMENTAL */
-	size_t nsteps;
+	uint32_t serial;    /* the primary's serial */
+	zone_t zone;        /* XFR_FULL: finished, apex set */
+	zone_delta_t delta; /* XFR_INCREMENTAL: the steps folded, from our serial to serial */
+	size_t nsteps;      /* XFR_INCREMENTAL: how many steps were folded */
+	size_t delta_peak;  /* XFR_INCREMENTAL: most records the running delta held */
 	size_t messages, records, bytes;
 } xfr_result_t;
 

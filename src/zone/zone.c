@@ -107,18 +107,25 @@ static bool rdata_is_plain(uint16_t type, const uint8_t *rd, uint16_t len)
 	}
 }
 
+int zone_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
+                         const uint8_t **out)
+{
+	static _Thread_local uint8_t canon[DNS_RDATA_MAX];
+	if (rdata_is_plain(type, rdata, rdlen)) {
+		*out = rdata;
+		return rdlen;
+	}
+	*out = canon;
+	return dns_rdata_canonical(type, rdata, rdlen, canon);
+}
+
 int zone_add_key(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
                  const uint8_t *rdata, uint16_t rdlen)
 {
-	static _Thread_local uint8_t canon[DNS_RDATA_MAX];
-	const uint8_t *data = rdata;
-	int len = rdlen;
-	if (!rdata_is_plain(type, rdata, rdlen)) {
-		len = dns_rdata_canonical(type, rdata, rdlen, canon);
-		if (len < 0) {
-			return len;
-		}
-		data = canon;
+	const uint8_t *data;
+	int len = zone_rdata_canonical(type, rdata, rdlen, &data);
+	if (len < 0) {
+		return len;
 	}
 	knot_rdata_t *rd = arena_alloc(&z->arena, knot_rdata_size((uint16_t)len));
 	if (rd == NULL) {

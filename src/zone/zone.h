@@ -73,6 +73,12 @@ int zone_add(zone_t *z, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
 int zone_add_key(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,
                  const uint8_t *rdata, uint16_t rdlen);
 
+/* The canonical form of rdata (checked well formed): *out points at rdata
+ * itself or at a per-thread buffer valid until the next call.  Its length,
+ * or -EINVAL. */
+int zone_rdata_canonical(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
+                         const uint8_t **out);
+
 /* Same, with the rdata already canonical and checked (from a store),
  * the key copied unless it equals the key of the last record added. */
 int zone_add_keyed(zone_t *z, const uint8_t *key, size_t keylen, uint16_t type, uint32_t ttl,

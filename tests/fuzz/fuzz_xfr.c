@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (res.kind == XFR_INCREMENTAL &&
-	    (res.nsteps == 0 || res.steps[res.nsteps - 1].to != res.serial)) {
+	    (res.nsteps == 0 || res.delta.to != res.serial || res.delta.from != have ||
+	     res.delta.del.count + res.delta.add.count > 2 * res.delta_peak)) {
 		abort();
 	}
 	xfr_result_free(&res);

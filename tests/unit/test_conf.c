@@ -197,9 +197,9 @@ static void assert_zone_defaults(const conf_zone_t *z)
 	assert_int_equal(z->retry_max, 3600);
 	assert_int_equal(z->expire_min, 3600);
 	assert_int_equal(z->expire_max, 2592000);
-	assert_int_equal(z->xfr_max_records, 10000000);
-	assert_int_equal(z->xfr_max_bytes, 1073741824);
-	assert_int_equal(z->xfr_timeout, 600);
+	assert_int_equal(z->xfr_max_records, 2000000);
+	assert_int_equal(z->xfr_max_bytes, 268435456);
+	assert_int_equal(z->xfr_timeout, 300);
 }
 
 /* 32 bytes 0x00..0x1f in base64. */
@@ -509,7 +509,7 @@ static void test_defaults(void **state)
 	conf.zone[0].retry_max = 3600;
 	assert_zone_defaults(&conf.zone[0]);
 	assert_int_equal(conf.zone[1].xfr_timeout, 1);
-	conf.zone[1].xfr_timeout = 600;
+	conf.zone[1].xfr_timeout = 300;
 	assert_zone_defaults(&conf.zone[1]);
 	conf_free(&conf);
 

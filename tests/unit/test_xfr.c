@@ -120,13 +120,43 @@ static void test_ixfr(void **state)
 	assert_int_equal(res.kind, XFR_INCREMENTAL);
 	assert_int_equal(res.serial, 3);
 	assert_int_equal(res.nsteps, 2);
-	assert_int_equal(res.steps[0].from, 1);
-	assert_int_equal(res.steps[0].to, 2);
-	assert_int_equal(res.steps[0].del.count, 2); /* old SOA + old */
-	assert_int_equal(res.steps[0].add.count, 2);
-	assert_int_equal(res.steps[1].from, 2);
-	assert_int_equal(res.steps[1].to, 3);
+	/* Folded: "new A" added by step 1 and removed by step 2 leaves
+	 * nothing; the SOAs of 2 cancel; 1's goes, 3's comes. */
+	assert_int_equal(res.delta.from, 1);
+	assert_int_equal(res.delta.to, 3);
+	assert_int_equal(res.delta.del.count, 2); /* SOA 1 + old */
+	assert_int_equal(res.delta.add.count, 2); /* SOA 3 + new AAAA */
+	zone_rrset_t s;
+	assert_true(find_str(&res.delta.del, "old.example.com.", KNOT_RRTYPE_A, &s));
+	assert_false(find_str(&res.delta.add, "new.example.com.", KNOT_RRTYPE_A, &s));
+	assert_true(find_str(&res.delta.add, "new.example.com.", KNOT_RRTYPE_AAAA, &s));
+	uint32_t serial;
+	assert_int_equal(zone_serial(&res.delta.del, &serial), 0);
+	assert_int_equal(serial, 1);
+	assert_int_equal(zone_serial(&res.delta.add, &serial), 0);
+	assert_int_equal(serial, 3);
 	xfr_result_free(&res);
+
+	/* Removed and put back with another TTL: a TTL change stays. */
+	len = put_msg(buf, 3, KNOT_RRTYPE_IXFR, true, 0,
+	              SOA(3) SOA(1) "old 60 A 192.0.2.1\n" SOA(2) SOA(2) SOA(3)
+	                      "OLD 120 A 192.0.2.1\n" SOA(3));
+	ret = parse(buf, len, &have, &res, err);
+	if (ret != 0) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(res.delta.del.count, 2);
+	assert_true(find_str(&res.delta.add, "old.example.com.", KNOT_RRTYPE_A, &s));
+	assert_int_equal(s.ttl, 120);
+	xfr_result_free(&res);
+
+	/* A step that adds what an earlier step added is refused. */
+	len = put_msg(buf, 3, KNOT_RRTYPE_IXFR, true, 0,
+	              SOA(3) SOA(1) SOA(2) "n 60 A 192.0.2.9\n" SOA(2) SOA(3)
+	                      "N 60 A 192.0.2.9\n" SOA(3));
+	assert_int_equal(parse(buf, len, &have, &res, err), -EPROTO);
+	assert_non_null(strstr(err, "IXFR step 2 adds n.example.com. A twice"));
+	assert_int_equal(res.nsteps, 0);
 
 	/* Up to date: a lone SOA with our serial (or an older one). */
 	have = 3;
@@ -177,7 +207,7 @@ static void test_ixfr(void **state)
 		fail_msg("%s", err);
 	}
 	assert_int_equal(res.kind, XFR_INCREMENTAL);
-	assert_int_equal(res.steps[0].to, 1);
+	assert_int_equal(res.delta.to, 1);
 	xfr_result_free(&res);
 }
 
