@@ -6,6 +6,8 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "net/sock.h"
+
 struct http {
 	CURL *curl;
 	long timeout_ms;
@@ -62,6 +64,15 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* A request in flight when the daemon stops is aborted: a provider applies
+ * a change batch whole or not at all, and the next start reads it back. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return sock_stopping() ? 1 : 0;
+}
+
 int http_request(http_t *h, const char *method, const char *url, const char *const *headers,
                  size_t nheaders, const char *body, size_t body_len, http_response_t *resp,
                  char *err, size_t errlen)
@@ -92,6 +103,8 @@ int http_request(http_t *h, const char *method, const char *url, const char *con
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < 10000 ? h->timeout_ms : 10000);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -100,6 +113,11 @@ int http_request(http_t *h, const char *method, const char *url, const char *con
 	}
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(list);
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "%s %s: stopped (the daemon is stopping)", method, url);
+		http_response_free(resp);
+		return -ECANCELED;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s %s: %s", method, url,
 		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));

@@ -28,7 +28,8 @@ void http_free(http_t *h);
 
 /*
  * One request.  headers: "Name: value" strings, n of them.  On a network
- * error returns -EIO with err set (the response is empty); otherwise 0 with
+ * error returns -EIO (-ECANCELED when the daemon is stopping, see
+ * sock_stop_on()) with err set (the response is empty); otherwise 0 with
  * the status and body in resp (free with http_response_free).
  */
 int http_request(http_t *h, const char *method, const char *url, const char *const *headers,

@@ -7,6 +7,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "net/sock.h"
+
 struct ratelimit {
 	struct ratelimit *next;
 	char *id;
@@ -99,11 +101,12 @@ double retry_backoff(unsigned n, double base, double cap)
 
 void retry_sleep(double secs)
 {
-	if (secs <= 0) {
-		return;
-	}
-	struct timespec ts = { .tv_sec = (time_t)secs,
-		               .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9) };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	/* In slices, so that a stopping daemon does not sleep out a backoff. */
+	while (secs > 0 && !sock_stopping()) {
+		double step = secs < 0.2 ? secs : 0.2;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(step * 1e9) };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+		}
+		secs -= step;
 	}
 }

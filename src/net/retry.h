@@ -26,5 +26,6 @@ void ratelimit_cleanup(void);
  * with "full jitter" (a random share of it, at least half). Seconds. */
 double retry_backoff(unsigned n, double base, double cap);
 
-/* Sleep for secs (fractions allowed). */
+/* Sleep for secs (fractions allowed); returns early once the stop flag
+ * (sock_stop_on()) is set. */
 void retry_sleep(double secs);

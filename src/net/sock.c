@@ -33,13 +33,18 @@ void sock_stop_on(const atomic_bool *stop)
 	stop_flag = stop;
 }
 
+bool sock_stopping(void)
+{
+	return stop_flag != NULL && atomic_load(stop_flag);
+}
+
 /* How long one poll() may sleep before the stop flag is looked at again. */
 #define STOP_CHECK_MS 200
 
 int sock_wait(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		if (stop_flag != NULL && atomic_load(stop_flag)) {
+		if (sock_stopping()) {
 			return -ECANCELED;
 		}
 		int64_t left = deadline - sock_now_ms();

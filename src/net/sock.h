@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ int sock_wait(int fd, short events, int64_t deadline);
  * it at least every 200 ms, so a transfer or an UPDATE in a worker thread
  * ends within that of SIGTERM.  NULL: none. */
 void sock_stop_on(const atomic_bool *stop);
+
+/* Whether the stop flag is set (HTTP requests look at it too). */
+bool sock_stopping(void);
 
 /* A connected non-blocking socket (SOCK_DGRAM or SOCK_STREAM, TCP_NODELAY
  * for streams) to a, or a negative error. */
