@@ -35,7 +35,8 @@ static const family_t FAMILIES[M_COUNT] = {
 	[M_SOA_CHECKS] = { "zonesync_soa_checks_total", COUNTER, { "zone", "result" },
 	                   "SOA queries to the primary by result: newer, same, older, failed." },
 	[M_TRANSFERS] = { "zonesync_transfers_total", COUNTER, { "zone", "kind", "result" },
-	                  "Zone transfers by kind (ixfr, axfr) and result (ok, failed)." },
+	                  "Zone transfers by kind (ixfr, axfr) and result (ok, failed, older, "
+	                  "limit, stopped)." },
 	[M_TRANSFER_RECORDS] = { "zonesync_transfer_records_total", COUNTER, { "zone" },
 	                         "Records received in zone transfers." },
 	[M_TRANSFER_BYTES] = { "zonesync_transfer_bytes_total", COUNTER, { "zone" },
