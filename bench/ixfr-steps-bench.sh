@@ -412,12 +412,12 @@ zonesync_sync() {
 xfr_line() { grep -h 'zone transferred:' "$1" | tail -n1 || true; }
 
 # ---------------------------------------------------------------- machine
-commit=$(git -C "$(dirname "$ZONESYNC_BIN")" rev-parse --short HEAD 2>/dev/null ||
-	git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "?")
+commit=$(git -C "$(dirname "$ZONESYNC_BIN")" rev-parse --short HEAD 2>/dev/null) &&
+	commit="git $commit of the checkout the binary is in" || commit="not in a git checkout"
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 machine="- nproc: $(nproc); CPU: $cpu; RAM: $(awk -v k="$mem_total_kb" 'BEGIN { printf "%.1f GiB", k / 1048576 }'); kernel: $(uname -sr)
 - $(named -v | head -n1); knotd $(knotd --version | awk '{ print $NF; exit }'); $(dig -v 2>&1 | head -n1)
-- zonesync: $ZONESYNC_BIN (git $commit, the checkout the binary is in); address space of \`zonesync sync\` capped at $CAP_MB MB (0: none)"
+- zonesync: $ZONESYNC_BIN ($commit); address space of \`zonesync sync\` capped at $CAP_MB MB (0: none)"
 say "zonesync $ZONESYNC_BIN; steps: $STEPS; cap $CAP_MB MB"
 
 declare -A R
