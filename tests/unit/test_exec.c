@@ -35,7 +35,9 @@ static void test_json_any_name(void **state)
 {
 	(void)state;
 	for (int b = 0; b < 256; b++) {
-		uint8_t wire[] = { 3, 'a', (uint8_t)b, 'z', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0 };
+		uint8_t wire[] = {
+			3, 'a', (uint8_t)b, 'z', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0
+		};
 		char text[DNS_NAME_STR_MAX];
 		assert_non_null(dns_name_to_str(wire, text, sizeof(text)));
 		exec_event_t ev = { .zone = text, .serial = 1, .primary = "192.0.2.1" };
@@ -121,7 +123,8 @@ static void test_zone_arg(void **state)
 		assert_non_null(arg);
 		assert_string_equal(arg, cases[i].arg);
 		knot_dname_storage_t a, b;
-		assert_true(dns_name_from_str(arg, a) > 0 && dns_name_from_str(cases[i].zone, b) > 0);
+		assert_true(dns_name_from_str(arg, a) > 0 &&
+		            dns_name_from_str(cases[i].zone, b) > 0);
 		assert_true(dns_name_equal(a, b));
 		free(arg);
 	}
