@@ -229,8 +229,15 @@ static int bind_all(struct daemon *d, const conf_t *conf, uv_loop_t *loop, char 
 	    (d->metrics = metrics_serve(&conf->server.metrics, err, errlen)) == NULL) {
 		return -1;
 	}
+	uid_t euid = geteuid();
 	if (drop_privileges(conf->server.user, err, errlen) != 0) {
 		return -1;
+	}
+	if (geteuid() != euid && *pid_file != NULL) {
+		/* Root's directory, which we can no longer write: the file stays,
+		 * stale once we are gone. */
+		free(*pid_file);
+		*pid_file = NULL;
 	}
 	return daemon_lock(conf->server.state, lock_fd, err, errlen);
 }

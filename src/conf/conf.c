@@ -976,6 +976,33 @@ static void load_targets(struct ctx *c)
 	}
 }
 
+/* Can each target of zone z take it (the zone_check of its keys)?
+ * Reported at the zone's reference to the target. */
+static void check_zone_targets(struct ctx *c, const ynode_t *item, const conf_zone_t *z)
+{
+	const ynode_t *list = ynode_get(item, "target");
+	for (size_t i = 0; z->domain != NULL && i < z->ntarget; i++) {
+		const conf_target_t *t = z->target[i];
+		for (const conf_item_t *it = t->type->items; it->name != NULL; it++) {
+			const char *v =
+			        it->zone_check != NULL ? conf_target_str(t, it->name) : NULL;
+			char why[256];
+			if (v == NULL || it->zone_check(v, z->domain, why, sizeof(why)) == 0) {
+				continue;
+			}
+			const ynode_t *at = list;
+			for (size_t j = 0; list->kind == YNODE_SEQ && j < list->n; j++) {
+				const ynode_t *e = list->item[j];
+				if (e->kind == YNODE_SCALAR && strcasecmp(e->value, t->id) == 0) {
+					at = e;
+				}
+			}
+			err_at(c, at, "zone %s: target '%s' (type %s): %s: %s", z->domain, t->id,
+			       t->type->name, it->name, why);
+		}
+	}
+}
+
 static void load_zones(struct ctx *c)
 {
 	const ynode_t *list = section_list(c, "zone");
@@ -1019,6 +1046,7 @@ static void load_zones(struct ctx *c)
 
 		conf->nzone++;
 		load_items(c, item, conf_zone_items, where, pre, z);
+		check_zone_targets(c, item, z);
 	}
 }
 

@@ -46,6 +46,10 @@ typedef struct conf_item {
 	unsigned port;               /* CONF_ADDR: when none is given (0: 53) */
 	const struct conf_item *sub; /* CONF_MAP: its keys */
 	const char *help;            /* one line for docs and errors */
+	/* A target's key whose value depends on the zone (a CONF_PATH with "%s"):
+	 * can it serve zone domain (canonical text)?  0, or <0 with why set.
+	 * The loader asks for each zone and each of its targets. */
+	int (*zone_check)(const char *value, const char *domain, char *why, size_t size);
 	/* Where the loader stores the value in its section's structure (a list:
 	 * an array, and its count at count_off).  size 0: not stored; a
 	 * target's keys stay in its node (conf_target_str() and the like). */

@@ -16,5 +16,8 @@ int daemon_lock(const char *dir, int *fd, char *err, size_t errlen);
 pid_t daemon_locked_by(const char *dir);
 
 /* Write our pid to path; refused (-EEXIST) when it names a zonesync still
- * running, a stale file replaced.  0 or <0 with err set. */
+ * running, a stale file replaced.  Never through a symbolic link, only to a
+ * regular file, and as root only in a directory that is root's and that no
+ * one else may write (the service user could otherwise have put a link
+ * there).  0 or <0 with err set. */
 int daemon_pid_file(const char *path, char *err, size_t errlen);

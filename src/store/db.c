@@ -103,6 +103,27 @@ static int migrate(store_t *s, int *version)
 	return -EIO;
 }
 
+/*
+ * state.db and the WAL and shared-memory files beside it 0640 or stricter,
+ * whatever the umask or an older zonesync left: SQLite creates the database
+ * 0644 less the umask, and the other two with the database's mode.  By path
+ * and not through a link: to open and close the database here would drop
+ * the POSIX locks that SQLite's connections hold on it in this process.
+ */
+static void tighten(const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char path[4200];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 07777 & ~0640) != 0) {
+			fchmodat(AT_FDCWD, path, st.st_mode & 0640, AT_SYMLINK_NOFOLLOW);
+		}
+	}
+}
+
 int store_open(const char *dir, store_t **out, char *err, size_t errlen)
 {
 	char path[4096];
@@ -124,6 +145,7 @@ int store_open(const char *dir, store_t **out, char *err, size_t errlen)
 		store_close(s);
 		return -EIO;
 	}
+	tighten(path); /* before the WAL files that take its mode */
 	sqlite3_busy_timeout(s->db, 30000);
 	/* WAL: readers never block the writer.  FULL: a commit that returned
 	 * is on disk, so a target marked dirty stays dirty across a crash. */

@@ -14,6 +14,7 @@ owner names lowercased and absolute, rdata in dnspython's canonical text
 gone (a set holds it once).
 """
 import base64
+import hashlib
 import json
 import os
 import re
@@ -153,7 +154,9 @@ def wait_until(pred, timeout, interval=0.1, what="condition"):
 def dig_soa_serial(port, zone, host=LOOPBACK, tcp=False):
     """The SOA serial served at host@port, or None.  dig prints its
     communication errors on stdout too: only an answer line counts."""
-    args = ["dig", f"@{host}", "-p", str(port), "+short", "+time=1", "+tries=1", "SOA", zone]
+    # -q: a zone whose name begins with '-' is not one of dig's options.
+    args = ["dig", f"@{host}", "-p", str(port), "+short", "+time=1", "+tries=1", "SOA", "-q",
+            zone]
     if tcp:
         args.insert(1, "+tcp")
     try:
@@ -347,11 +350,17 @@ class Knot:
                             os.path.join(self.dir, "knotd.out"))
 
     def zone_path(self, name):
-        return os.path.join(self.dir, "zones", name.rstrip(".") + ".zone")
+        """The zone's master file: named after the zone, unless the name
+        holds escapes (a \\032 is 4 bytes of a file name: too long soon)."""
+        if _PLAIN_NAME_RE.match(name):
+            return os.path.join(self.dir, "zones", name.rstrip(".") + ".zone")
+        return os.path.join(self.dir, "zones", hashlib.sha1(name.encode()).hexdigest() + ".zone")
 
     def _write_conf(self):
         d = self.dir
-        zones = "".join(f"  - domain: {z}\n" for z in self.zones)
+        zones = "".join(f"  - domain: {z}\n" + ("" if _PLAIN_NAME_RE.match(z) else
+                                                 f'    file: "{self.zone_path(z)}"\n')
+                        for z in self.zones)
         notify = "    notify: zonesync\n" if self.notify else ""
         conf = f"""server:
     rundir: "{d}/run"

@@ -5,6 +5,8 @@ import json
 import os
 import time
 
+import dns.name
+
 
 from conftest import ROOT
 from servers import Knot, Zonesync, free_port, new_secret, wait_until  # noqa: F401
@@ -146,3 +148,110 @@ def test_reload_with_a_changed_hook_runs_it(tmp_path):
         # The zone file target did not change: not written again.
         assert not lab.zs.find(r"target updated: zone=example\.com\. target=file", since=mark)
         assert not lab.zs.find(r"target's configuration changed: .*target=file", since=mark)
+
+
+# --- what the command sees: its environment, its input, its arguments ------------------------
+
+# Records what it was given: its arguments, its input, and the environment it
+# was started with (/proc/$$/environ: before the shell adds anything).  Each
+# run in a directory of its own; it prints the secrets, had it been given any.
+WITNESS = """#!/bin/sh
+d=$(mktemp -d "{out}/run.XXXXXX")
+printf '%s\\n' "$@" > "$d/args"
+tr '\\0' '\\n' < /proc/$$/environ > "$d/env"
+cat > "$d/stdin"
+echo "aws=$AWS_SECRET_ACCESS_KEY pdns=$PDNS_API_KEY"
+"""
+
+
+def witness_runs(out):
+    """Each run of WITNESS: (args, environment as a dict, stdin text)."""
+    runs = []
+    for d in sorted(out.glob("run.*")):
+        args = (d / "args").read_text().splitlines()
+        env = dict(line.split("=", 1) for line in (d / "env").read_text().splitlines())
+        runs.append((args, env, (d / "stdin").read_text()))
+    return runs
+
+
+def witness(lab, tmp_path, zones, environ, **target):
+    """`zonesync sync` of zones (master file texts) from a knotd, each to an
+    exec target running WITNESS with --flag; its runs."""
+    out = tmp_path / "witness"
+    out.mkdir()
+    hook = tmp_path / "witness.sh"
+    hook.write_text(WITNESS.format(out=out))
+    hook.chmod(0o755)
+    knot = lab.knot(zones)
+    zs = lab.zonesync_cli(knot, [{"id": "hook", "type": "exec", "command": [str(hook), "--flag"],
+                                  **target}],
+                          [{"domain": z, "target": ["hook"]} for z in zones], env=environ)
+    r = zs.sync()
+    assert r.returncode == 0, zs.log()
+    return zs, witness_runs(out)
+
+
+def test_exec_environment_is_clean_but_for_the_allow_list(lab, tmp_path):
+    """The command gets PATH, LANG, TZ, the variables named in env: and
+    ours, nothing else of zonesync's environment: not its AWS credentials
+    nor the variable holding a PowerDNS key, which it would otherwise print
+    into zonesync's log.  A ZONESYNC_ variable of ours cannot be forged
+    from outside."""
+    env = dict(os.environ, LANG="C.UTF-8", TZ="Europe/Paris", HOME="/root",
+               AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMIsecret",
+               PDNS_API_KEY="pdns-secret-key", HOOK_TOKEN="allowed-value",
+               ZONESYNC_SERIAL="4242")
+    env.pop("NOT_SET_ANYWHERE", None)
+    zs, runs = witness(lab, tmp_path, {ZONE: ZONE_TEXT}, env,
+                       env=["HOOK_TOKEN", "NOT_SET_ANYWHERE"])
+    [(args, seen, _)] = runs
+    ours = {k for k in seen if k.startswith("ZONESYNC_")}
+    assert set(seen) - ours == {"PATH", "LANG", "TZ", "HOOK_TOKEN"}, seen
+    assert seen["PATH"] == env["PATH"] and seen["LANG"] == "C.UTF-8"
+    assert seen["TZ"] == "Europe/Paris" and seen["HOOK_TOKEN"] == "allowed-value"
+    assert seen["ZONESYNC_SERIAL"] == "1" and seen["ZONESYNC_ZONE"] == ZONE
+    assert ours == {"ZONESYNC_ZONE", "ZONESYNC_SERIAL", "ZONESYNC_PRIMARY",
+                    "ZONESYNC_TRANSFER"}, seen
+    log = zs.log()
+    assert "wJalrXUtnFEMIsecret" not in log and "pdns-secret-key" not in log
+    assert "aws= pdns=" in log
+
+
+# A zone whose name is 57 spaces four times (\032 in presentation format,
+# 4 bytes each; knotd takes no longer name): its JSON summary is over 1 KiB,
+# however written; owners hold odd bytes too.
+ODD = ".".join(["\\032" * 57] * 4) + ".example."
+ODD_TEXT = f"""$ORIGIN {ODD}
+$TTL 300
+@ SOA ns1 hostmaster 7 3600 600 86400 300
+@ NS ns1
+ns1 A 192.0.2.1
+a\\032b A 192.0.2.2
+\\255\\000\\001 TXT "odd bytes"
+"""
+DASH = "-dash.example."
+
+
+def test_exec_names_are_presentation_format_valid_json_and_never_options(lab, tmp_path):
+    """Every name the command is given is in presentation format (ASCII,
+    \\DDD escapes), in valid JSON however long, and an argument is never
+    taken for an option: a zone whose name begins with '-' is given as
+    \\045, the same name to every DNS tool."""
+    zones = {ODD: ODD_TEXT, DASH: ZONE_TEXT.replace(ZONE, DASH)}
+    _, runs = witness(lab, tmp_path, zones, None)
+    by_zone = {env["ZONESYNC_ZONE"]: (args, env, stdin) for args, env, stdin in runs}
+    assert set(by_zone) == set(zones)
+
+    args, env, stdin = by_zone[ODD]
+    assert len(stdin.encode()) > 1024 and stdin.endswith("}\n") and stdin.isascii()
+    summary = json.loads(stdin)
+    assert summary["zone"] == ODD and summary["serial"] == 7
+    assert dns.name.from_text(summary["zone"]).labels[0] == b" " * 57
+    assert args == ["--flag", ODD[:-1], "7", "127.0.0.1"]
+
+    args, env, stdin = by_zone[DASH]
+    assert json.loads(stdin)["zone"] == DASH
+    assert args == ["--flag", "\\045dash.example", "1", "127.0.0.1"]
+    assert dns.name.from_text(args[1]) == dns.name.from_text(DASH)
+    # The operands, for getopt as for a shell's: none is an option.
+    assert not any(a.startswith("-") for a in args[1:])

@@ -252,7 +252,8 @@ static const char FULL[] =
         "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
         " soa-serial: keep, timeout: 3600, batch-size: 65535, serving: [192.0.2.55] }\n"
         "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
-        "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400 }\n"
+        "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400,\n"
+        "      env: [HOME, LC_ALL] }\n"
         "zone:\n"
         "  - { domain: Example.COM, primary: p1, target: [r53, pdns] }\n"
         "  - domain: example.org.\n"
@@ -369,6 +370,9 @@ static void test_full(void **state)
 	assert_int_equal(cmd->n, 2);
 	assert_string_equal(cmd->item[0]->value, "/bin/echo");
 	assert_string_equal(cmd->item[1]->value, "changed");
+	const ynode_t *env = ynode_get(hook->node, "env");
+	assert_true(env != NULL && env->kind == YNODE_SEQ && env->n == 2);
+	assert_string_equal(env->item[1]->value, "LC_ALL");
 	/* Absent keys give the default. */
 	assert_null(conf_target_str(file, "region"));
 	assert_int_equal(conf_target_int(file, "timeout", 42), 42);

@@ -5,12 +5,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "conf/yaml.h"
 #include "obs/log.h"
@@ -24,24 +26,48 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-size_t exec_event_json(const exec_event_t *ev, char *buf, size_t size)
+/* A count known after an IXFR, else null. */
+static json_t *count(const exec_event_t *ev, size_t n)
 {
-	char prev[16] = "null", counts[128] = "null,\"changed\":null,\"deleted\":null";
-	if (ev->has_previous) {
-		snprintf(prev, sizeof(prev), "%u", ev->previous);
+	return ev->has_counts ? json_integer((json_int_t)n) : json_null();
+}
+
+char *exec_event_json(const exec_event_t *ev)
+{
+	/* jansson escapes what JSON wants escaped and refuses what is not
+	 * UTF-8; our names are presentation format, which is ASCII. */
+	json_t *o = json_pack("{s:s, s:I, s:o, s:s, s:s, s:o, s:o, s:o}", "zone", ev->zone,
+	                      "serial", (json_int_t)ev->serial, "previous_serial",
+	                      ev->has_previous ? json_integer(ev->previous) : json_null(),
+	                      "primary", ev->primary, "transfer", ev->has_counts ? "IXFR" : "AXFR",
+	                      "added", count(ev, ev->added), "changed", count(ev, ev->changed),
+	                      "deleted", count(ev, ev->deleted));
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	size_t n = text != NULL ? strlen(text) : 0;
+	char *line = text != NULL ? realloc(text, n + 2) : NULL;
+	if (line == NULL) {
+		free(text);
+		return NULL;
 	}
-	if (ev->has_counts) {
-		snprintf(counts, sizeof(counts), "%zu,\"changed\":%zu,\"deleted\":%zu", ev->added,
-		         ev->changed, ev->deleted);
+	memcpy(line + n, "\n", 2);
+	return line;
+}
+
+char *exec_zone_arg(const char *zone)
+{
+	size_t n = strlen(zone);
+	if (n > 1 && zone[n - 1] == '.') {
+		n--;
 	}
-	/* Zone names and addresses are plain ASCII without quotes (the zone
-	 * is printed with escapes, the address is numeric). */
-	int n = snprintf(buf, size,
-	                 "{\"zone\":\"%s\",\"serial\":%u,\"previous_serial\":%s,"
-	                 "\"primary\":\"%s\",\"transfer\":\"%s\",\"added\":%s}\n",
-	                 ev->zone, ev->serial, prev, ev->primary, ev->has_counts ? "IXFR" : "AXFR",
-	                 counts);
-	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+	/* \045 is '-' in presentation format: the same name to any DNS tool,
+	 * and no option to the command's parser. */
+	bool dash = zone[0] == '-';
+	char *arg = malloc(n + 4);
+	if (arg != NULL) {
+		snprintf(arg, n + 4, "%s%.*s", dash ? "\\045" : "", (int)(n - dash), zone + dash);
+	}
+	return arg;
 }
 
 /* The command's argv: the configured list, then zone, serial, notifier. */
@@ -51,55 +77,102 @@ static char **build_argv(const conf_target_t *t, const exec_event_t *ev, char *z
 	const ynode_t *cmd = ynode_get(t->node, "command");
 	size_t n = cmd == NULL ? 0 : cmd->kind == YNODE_SEQ ? cmd->n : 1;
 	char **argv = calloc(n + 4, sizeof(*argv));
-	if (argv == NULL || n == 0) {
+	if (argv == NULL || n == 0 || zone == NULL) {
 		free(argv);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		argv[i] = cmd->kind == YNODE_SEQ ? cmd->item[i]->value : cmd->value;
 	}
-	size_t zl = strlen(ev->zone);
-	snprintf(zone, 1100, "%.*s", (int)(zl > 1 && ev->zone[zl - 1] == '.' ? zl - 1 : zl),
-	         ev->zone);
-	snprintf(serial, 16, "%u", ev->serial);
 	argv[n] = zone;
 	argv[n + 1] = serial;
 	argv[n + 2] = (char *)ev->primary;
 	return argv;
 }
 
-/* environ plus our variables (malloc'd strings in extra[]). */
-static char **build_env(const exec_event_t *ev, char extra[8][1200])
+/* The NAME=VALUE string of our environment's variable name, or NULL. */
+static char *env_find(const char *name)
 {
-	size_t n = 0;
-	while (environ[n] != NULL) {
-		n++;
+	size_t n = strlen(name);
+	for (char **e = environ; *e != NULL; e++) {
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+			return *e;
+		}
 	}
-	char **env = calloc(n + 9, sizeof(*env));
+	return NULL;
+}
+
+/* Adds our variable name to env (k entries so far) unless it is there. */
+static void env_pass(char **env, size_t *k, const char *name)
+{
+	char *v = strncmp(name, "ZONESYNC_", 9) != 0 ? env_find(name) : NULL;
+	for (size_t i = 0; v != NULL && i < *k; i++) {
+		if (env[i] == v) {
+			return;
+		}
+	}
+	if (v != NULL) {
+		env[(*k)++] = v;
+	}
+}
+
+/* One NAME=VALUE of ours, malloc'd at ours[*e]. */
+static bool put(char **ours, size_t *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool put(char **ours, size_t *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&ours[*e], fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		ours[*e] = NULL;
+		return false;
+	}
+	(*e)++;
+	return true;
+}
+
+/*
+ * The command's environment, nothing else of ours (credentials are there):
+ * PATH, LANG and TZ when we have them, the variables the target's env list
+ * names, then the ZONESYNC_ ones, which only we set (malloc'd into ours[],
+ * NULL-terminated).
+ */
+static char **build_env(const conf_target_t *t, const exec_event_t *ev, char *ours[9])
+{
+	static const char *const always[] = { "PATH", "LANG", "TZ" };
+	const ynode_t *list = ynode_get(t->node, "env");
+	size_t nlist = list == NULL ? 0 : list->kind == YNODE_SEQ ? list->n : 1;
+	size_t k = 0, e = 0;
+	char **env = calloc(3 + nlist + 8 + 1, sizeof(*env));
 	if (env == NULL) {
 		return NULL;
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], "ZONESYNC_", 9) != 0) {
-			env[k++] = environ[i];
-		}
+	for (size_t i = 0; i < 3; i++) {
+		env_pass(env, &k, always[i]);
 	}
-	int e = 0;
-	snprintf(extra[e++], 1200, "ZONESYNC_ZONE=%s", ev->zone);
-	snprintf(extra[e++], 1200, "ZONESYNC_SERIAL=%u", ev->serial);
-	if (ev->has_previous) {
-		snprintf(extra[e++], 1200, "ZONESYNC_PREVIOUS_SERIAL=%u", ev->previous);
+	for (size_t i = 0; i < nlist; i++) {
+		env_pass(env, &k, list->kind == YNODE_SEQ ? list->item[i]->value : list->value);
 	}
-	snprintf(extra[e++], 1200, "ZONESYNC_PRIMARY=%s", ev->primary);
-	snprintf(extra[e++], 1200, "ZONESYNC_TRANSFER=%s", ev->has_counts ? "IXFR" : "AXFR");
-	if (ev->has_counts) {
-		snprintf(extra[e++], 1200, "ZONESYNC_ADDED=%zu", ev->added);
-		snprintf(extra[e++], 1200, "ZONESYNC_CHANGED=%zu", ev->changed);
-		snprintf(extra[e++], 1200, "ZONESYNC_DELETED=%zu", ev->deleted);
+	bool ok = put(ours, &e, "ZONESYNC_ZONE=%s", ev->zone) &&
+	          put(ours, &e, "ZONESYNC_SERIAL=%u", ev->serial);
+	if (ok && ev->has_previous) {
+		ok = put(ours, &e, "ZONESYNC_PREVIOUS_SERIAL=%u", ev->previous);
 	}
-	for (int i = 0; i < e; i++) {
-		env[k++] = extra[i];
+	ok = ok && put(ours, &e, "ZONESYNC_PRIMARY=%s", ev->primary) &&
+	     put(ours, &e, "ZONESYNC_TRANSFER=%s", ev->has_counts ? "IXFR" : "AXFR");
+	if (ok && ev->has_counts) {
+		ok = put(ours, &e, "ZONESYNC_ADDED=%zu", ev->added) &&
+		     put(ours, &e, "ZONESYNC_CHANGED=%zu", ev->changed) &&
+		     put(ours, &e, "ZONESYNC_DELETED=%zu", ev->deleted);
+	}
+	if (!ok) {
+		free(env);
+		return NULL;
+	}
+	for (size_t i = 0; i < e; i++) {
+		env[k++] = ours[i];
 	}
 	return env;
 }
@@ -133,13 +206,20 @@ int exec_run(const conf_target_t *t, const exec_event_t *ev, exec_result_t *res,
 {
 	memset(res, 0, sizeof(*res));
 	long long timeout = conf_target_int(t, "timeout", EXEC_DEFAULT_TIMEOUT);
-	char zone[1100], serial[16], extra[8][1200], input[1024];
-	size_t inlen = exec_event_json(ev, input, sizeof(input));
+	char serial[16], *ours[9] = { NULL };
+	snprintf(serial, sizeof(serial), "%u", ev->serial);
+	char *input = exec_event_json(ev);
+	size_t inlen = input != NULL ? strlen(input) : 0;
+	char *zone = exec_zone_arg(ev->zone);
 	char **argv = build_argv(t, ev, zone, serial);
-	char **env = build_env(ev, extra);
+	char **env = build_env(t, ev, ours);
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int ret = -EIO;
-	if (argv == NULL || env == NULL || pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+	if (input == NULL || argv == NULL || env == NULL) {
+		snprintf(err, errlen, "cannot start the command: out of memory");
+		goto out;
+	}
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
 		goto out;
 	}
@@ -246,8 +326,13 @@ out:
 			close(out[i]);
 		}
 	}
-	free(argv);
+	for (size_t i = 0; ours[i] != NULL; i++) {
+		free(ours[i]);
+	}
 	free(env);
+	free(argv);
+	free(zone);
+	free(input);
 	return ret;
 }
 
@@ -347,6 +432,8 @@ static const conf_item_t ITEMS[] = {
 	  .help = "program and arguments, no shell" },
 	{ .name = "timeout", .type = CONF_INT, .min = 1, .max = 86400, .restart = true,
 	  .help = "seconds before the command is killed" },
+	{ .name = "env", .type = CONF_STR, .list = true, .restart = true,
+	  .help = "variables of zonesync's environment passed on to the command" },
 	TARGET_ITEM_END,
 };
 

@@ -3,10 +3,12 @@
  * already do: argv from the config, then "ZONE SERIAL NOTIFIER" (the zone
  * without its trailing dot, the new serial, the primary's address).  No
  * shell.  A summary of the change goes to the command's standard input as
- * JSON and into ZONESYNC_* environment variables.  The command's output
- * (standard output and error together, the last 4 KiB kept) and its exit
- * status are logged and recorded; it is killed (its whole process group)
- * after its timeout.
+ * JSON and into ZONESYNC_* environment variables; of our environment it
+ * gets only PATH, LANG, TZ and the variables its env list names (ours holds
+ * credentials).  Names are in presentation format (ASCII, \DDD escapes).
+ * The command's output (standard output and error together, the last 4 KiB
+ * kept) and its exit status are logged and recorded; it is killed (its
+ * whole process group) after its timeout.
  */
 #pragma once
 
@@ -42,5 +44,11 @@ typedef struct {
 int exec_run(const conf_target_t *t, const exec_event_t *ev, exec_result_t *res, char *err,
              size_t errlen);
 
-/* The summary as one line of JSON into buf.  Returns its length. */
-size_t exec_event_json(const exec_event_t *ev, char *buf, size_t size);
+/* The summary as one line of JSON (malloc'd, with its newline), whatever the
+ * zone's name; NULL when out of memory. */
+char *exec_event_json(const exec_event_t *ev);
+
+/* The zone as the command's argument (malloc'd; NULL when out of memory):
+ * without its trailing dot, and a leading '-' written \045 (the same name
+ * in presentation format), so that it is never taken for an option. */
+char *exec_zone_arg(const char *zone);

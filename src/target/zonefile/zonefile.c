@@ -3,28 +3,53 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dns/name.h"
 #include "zone/zonefile.h"
 
-int zonefile_path(const char *tmpl, const char *domain, char *out, size_t size)
+/* Why text cannot be one file name in a directory, or NULL when it can. */
+static const char *not_a_file_name(const char *text)
 {
-	char name[1100];
+	if (strchr(text, '/') != NULL) {
+		return "it holds '/'";
+	}
+	if (text[0] == '\0' || strcmp(text, ".") == 0 || strcmp(text, "..") == 0) {
+		return "it is empty, '.' or '..'";
+	}
+	for (const char *p = text; *p != '\0'; p++) {
+		/* Presentation form writes these as \DDD: never here. */
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
+			return "it holds a control or non-ASCII byte";
+		}
+	}
+	return NULL;
+}
+
+int zonefile_path(const char *tmpl, const char *domain, char *out, size_t size, const char **why)
+{
+	char name[DNS_NAME_STR_MAX];
 	size_t dl = strlen(domain);
 	if (strcmp(domain, ".") == 0) {
 		snprintf(name, sizeof(name), "root");
 	} else {
 		snprintf(name, sizeof(name), "%.*s", (int)(dl > 0 ? dl - 1 : 0), domain);
 	}
+	*why = NULL;
 	size_t o = 0;
 	for (const char *p = tmpl; *p; p++) {
 		const char *piece = NULL;
 		size_t plen = 1;
 		if (p[0] == '%' && p[1] == 's') {
+			/* The name must not take the path out of its directory. */
+			if ((*why = not_a_file_name(name)) != NULL) {
+				return -EINVAL;
+			}
 			piece = name;
 			plen = strlen(name);
 			p++;
@@ -32,12 +57,20 @@ int zonefile_path(const char *tmpl, const char *domain, char *out, size_t size)
 			piece = p;
 		}
 		if (o + plen + 1 > size) {
+			*why = "the path would be too long";
 			return -ENAMETOOLONG;
 		}
 		memcpy(out + o, piece, plen);
 		o += plen;
 	}
 	out[o] = '\0';
+	for (const char *c = out; *c != '\0'; c += strcspn(c, "/")) {
+		c += strspn(c, "/");
+		if (strcspn(c, "/") > NAME_MAX) {
+			*why = "a file name in the path would be longer than 255 bytes";
+			return -ENAMETOOLONG;
+		}
+	}
 	return 0;
 }
 
@@ -107,10 +140,13 @@ static int zf_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **ou
 		return -ENOMEM;
 	}
 	t->zone = zc;
-	if (zonefile_path(conf_target_str(tc, "path"), zc->domain, t->path, sizeof(t->path)) != 0) {
-		snprintf(err, errlen, "path: too long for zone %s", zc->domain);
+	const char *why;
+	int ret = zonefile_path(conf_target_str(tc, "path"), zc->domain, t->path, sizeof(t->path),
+	                        &why);
+	if (ret != 0) {
+		snprintf(err, errlen, "path: no file for zone %s: %s", zc->domain, why);
 		free(t);
-		return -ENAMETOOLONG;
+		return ret;
 	}
 	*out = t;
 	return 0;
@@ -164,9 +200,24 @@ static const target_ops_t OPS = {
 	.rules = zf_rules,
 };
 
+/* A zone whose name cannot be a file name (a '/' in a label) is refused
+ * when the configuration is loaded, and again when the file is opened. */
+static int path_check(const char *tmpl, const char *domain, char *why, size_t size)
+{
+	char path[4096];
+	const char *bad;
+	int ret = zonefile_path(tmpl, domain, path, sizeof(path), &bad);
+	if (ret == -EINVAL) {
+		snprintf(why, size, "the zone's name is not a file name: %s", bad);
+	} else if (ret != 0) {
+		snprintf(why, size, "%s", bad);
+	}
+	return ret;
+}
+
 static const conf_item_t ITEMS[] = {
 	{ .name = "path", .type = CONF_PATH, .required = true, .restart = true,
-	  .help = "file to write; %s is the zone name" },
+	  .zone_check = path_check, .help = "file to write; %s is the zone name" },
 	TARGET_ITEM_END,
 };
 
