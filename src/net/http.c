@@ -9,7 +9,15 @@
 struct http {
 	CURL *curl;
 	long timeout_ms;
+	const atomic_bool *stop;
 };
+
+/* What one transfer's callbacks fill in. */
+typedef struct {
+	http_response_t *resp;
+	bool too_big;
+	const atomic_bool *stop; /* NULL for a write */
+} xfer_t;
 
 int http_global_init(void)
 {
@@ -44,11 +52,23 @@ void http_free(http_t *h)
 	}
 }
 
+void http_set_stop(http_t *h, const atomic_bool *stop)
+{
+	h->stop = stop;
+}
+
+bool http_idempotent(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	http_response_t *r = arg;
+	xfer_t *x = arg;
+	http_response_t *r = x->resp;
 	size_t n = size * nmemb;
 	if (r->len + n > HTTP_MAX_BODY) {
+		x->too_big = true;
 		return 0; /* curl reports a write error */
 	}
 	char *b = realloc(r->body, r->len + n + 1);
@@ -60,6 +80,30 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	r->len += n;
 	b[r->len] = '\0';
 	return n;
+}
+
+/* libcurl reports the request's header once each time it sends it: a
+ * count above one is its own re-send on a fresh connection. */
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
+{
+	(void)c;
+	(void)data;
+	(void)size;
+	if (type == CURLINFO_HEADER_OUT) {
+		((xfer_t *)arg)->resp->sends++;
+	}
+	return 0;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	const xfer_t *x = arg;
+	return x->stop != NULL && atomic_load(x->stop) ? 1 : 0;
 }
 
 int http_request(http_t *h, const char *method, const char *url, const char *const *headers,
@@ -82,11 +126,25 @@ int http_request(http_t *h, const char *method, const char *url, const char *con
 	/* libcurl adds "Expect: 100-continue" to big POSTs: a round trip lost. */
 	list = curl_slist_append(list, "Expect:");
 	char errbuf[CURL_ERROR_SIZE] = "";
+	bool idempotent = http_idempotent(method);
+	xfer_t x = { .resp = resp, .stop = idempotent ? h->stop : NULL };
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	/* The debug callback is only called in verbose mode; it then gets all
+	 * the output, nothing goes to stderr. */
+	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+	curl_easy_setopt(c, CURLOPT_DEBUGDATA, &x);
+	if (!idempotent) {
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	} else if (x.stop != NULL) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+	}
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
@@ -101,10 +159,19 @@ int http_request(http_t *h, const char *method, const char *url, const char *con
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(list);
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s: %s", method, url,
-		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		unsigned sends = resp->sends;
 		http_response_free(resp);
-		return -EIO;
+		resp->sends = sends;
+		if (x.too_big) {
+			snprintf(err, errlen, "%s %s: answer larger than %u bytes", method, url,
+			         HTTP_MAX_BODY);
+			return -EFBIG;
+		}
+		snprintf(err, errlen, "%s %s: %s", method, url,
+		         rc == CURLE_ABORTED_BY_CALLBACK ? "stopped"
+		         : errbuf[0] != '\0'             ? errbuf
+		                                         : curl_easy_strerror(rc));
+		return rc == CURLE_ABORTED_BY_CALLBACK ? -ECANCELED : -EIO;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	return 0;
