@@ -297,6 +297,9 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	if (r->ret != 0) {
 		goto record;
 	}
+	if (ops->start != NULL) {
+		ops->start(t, &o->topts);
+	}
 	if (r->incremental) {
 		r->ret = delta_diff(z, zc, &rules, r);
 	} else if (!r->notifier) {
