@@ -110,3 +110,18 @@ void retry_sleep(double secs)
 		secs -= step;
 	}
 }
+
+bool retry_sleep_stop(double secs, const atomic_bool *stop)
+{
+	for (;;) {
+		if (stop != NULL && atomic_load(stop)) {
+			return false;
+		}
+		if (secs <= 0) {
+			return true;
+		}
+		double step = stop != NULL && secs > 0.05 ? 0.05 : secs;
+		retry_sleep(step);
+		secs -= step;
+	}
+}

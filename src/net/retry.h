@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct ratelimit ratelimit_t;
@@ -29,3 +31,7 @@ double retry_backoff(unsigned n, double base, double cap);
 /* Sleep for secs (fractions allowed); returns early once the stop flag
  * (sock_stop_on()) is set. */
 void retry_sleep(double secs);
+
+/* The same, cut short when *stop becomes true (NULL: never; looked at every
+ * 50 ms).  false when stopped. */
+bool retry_sleep_stop(double secs, const atomic_bool *stop);

@@ -138,3 +138,14 @@ int sock_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
 	}
 	return 0;
 }
+
+bool sock_idle_broken(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, 0) == 0) {
+		return false;
+	}
+	uint8_t b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+}

@@ -37,3 +37,9 @@ int sock_open(const net_addr_t *a, int type, int64_t deadline);
 /* Send or receive exactly len bytes before the deadline: 0 or <0. */
 int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline);
 int sock_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline);
+
+/* Has the peer closed (or reset) this idle stream, or sent something not
+ * asked for?  Looked at without waiting, before a message goes on it: a
+ * message sent on a closed stream is lost, and whether it was read is not
+ * known. */
+bool sock_idle_broken(int fd);

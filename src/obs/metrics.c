@@ -64,6 +64,15 @@ static const family_t FAMILIES[M_COUNT] = {
 	                    "Requests sent again after an error." },
 	[M_API_THROTTLES] = { "zonesync_api_throttles_total", COUNTER, { "target" },
 	                      "Retries because the provider throttled us." },
+	[M_REQUESTS_RESENT] = { "zonesync_provider_requests_resent_total", COUNTER,
+	                        { "target", "reason" },
+	                        "Provider requests sent again, by reason: throttled, error (an "
+	                        "answer worth another try), network (no answer), reconnect "
+	                        "(libcurl, after a reused connection closed)." },
+	[M_WRITES_UNANSWERED] = { "zonesync_provider_writes_unanswered_total", COUNTER,
+	                          { "target" },
+	                          "Writes whose answer was lost (they may have been applied): "
+	                          "not sent again; the live records are read again instead." },
 	[M_LAST_SUCCESS] = { "zonesync_target_last_success_seconds", GAUGE, { "zone", "target" },
 	                     "Unix time of the last successful push to the target." },
 };

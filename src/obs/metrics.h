@@ -38,6 +38,8 @@ typedef enum {
 	M_API_REQUESTS,       /* counter {target} */
 	M_API_RETRIES,        /* counter {target} */
 	M_API_THROTTLES,      /* counter {target} */
+	M_REQUESTS_RESENT,    /* counter {target,reason}: throttled, error, network, reconnect */
+	M_WRITES_UNANSWERED,  /* counter {target}: writes whose answer was lost */
 	M_LAST_SUCCESS,       /* gauge {zone,target}: unix time of the last good push */
 	M_COUNT
 } metric_t;

@@ -31,6 +31,13 @@ const zone_t *engine_zone_snapshot(engine_zone_t *z, const knot_dname_t *apex, c
 			return NULL;
 		}
 		z->has_loaded = true;
+		/* A newer transfer may have committed since the push was
+		 * handed its serial: what is pushed, logged and recorded is
+		 * this snapshot, so its serial is the one that counts. */
+		uint32_t serial;
+		if (zone_serial(&z->loaded, &serial) == 0) {
+			z->serial = serial;
+		}
 	}
 	return &z->loaded;
 }
@@ -289,6 +296,9 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	r->ret = ops->open(tc, zc, &t, &r->stats, r->error, sizeof(r->error));
 	if (r->ret != 0) {
 		goto record;
+	}
+	if (ops->start != NULL) {
+		ops->start(t, &o->topts);
 	}
 	if (r->incremental) {
 		r->ret = delta_diff(z, zc, &rules, r);

@@ -39,7 +39,7 @@ typedef struct {
 typedef struct {
 	store_t *store;     /* target state; the snapshot when zone is NULL */
 	const zone_t *zone; /* the snapshot, when already in memory */
-	uint32_t serial;
+	uint32_t serial;             /* becomes the snapshot's when it is read from the store */
 	const engine_delta_t *delta; /* the IXFR just committed, or NULL */
 	const char *primary;         /* the address it came from (hooks), or NULL */
 	zone_t loaded;               /* the snapshot read from the store, on demand */

@@ -3,6 +3,7 @@
 #include "target/target.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,13 @@ bool target_mirrors_serial(const conf_target_t *t)
 {
 	const char *soa = conf_target_str(t, "soa-serial");
 	return soa != NULL && strcmp(soa, "mirror") == 0;
+}
+
+size_t target_read_max(const conf_zone_t *zc)
+{
+	uint64_t max = zc->xfr_max_records;
+	uint64_t room = max / 8 + 1000;
+	return max > SIZE_MAX - room ? SIZE_MAX : (size_t)(max + room);
 }
 
 void target_cleanup(void)

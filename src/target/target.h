@@ -113,10 +113,16 @@ typedef struct {
 	int (*open)(const conf_target_t *t, const conf_zone_t *z, target_t **out,
 	            target_stats_t *stats, char *err, size_t errlen);
 	void (*close)(target_t *t);
+	/* Optional: the options of the push about to run, given after open and
+	 * before the first read or apply (o lives until close), so that a long
+	 * read (a listing of many pages) stops too when o->cancel is set. */
+	void (*start)(target_t *t, const target_opts_t *o);
 	/* Optional (NULL: a notifier, nothing held to read): the live records,
 	 * as a finished zone with the apex set.  Record sets the target cannot
 	 * account for (Route 53 aliases, weighted sets...) are left out and
-	 * named in *foreign. */
+	 * named in *foreign.  A read holds at most target_read_max(): more is
+	 * an error (-EFBIG), as is a listing that does not advance (-EPROTO);
+	 * -ECANCELED when o->cancel (see start) stopped it. */
 	int (*read)(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
 	            char *err, size_t errlen);
 	/*
@@ -173,6 +179,12 @@ typedef struct {
 	}
 extern const char *const target_apex_ns_choices[];
 extern const char *const target_soa_serial_choices[];
+
+/* The most records (and sets left alone) a read of a provider may hold
+ * for zone zc: its transfer-max-records, with room for what the provider
+ * holds beside the primary's records (an eighth more, and 1,000).  A
+ * provider answering more is broken or hostile: memory stays bounded. */
+size_t target_read_max(const conf_zone_t *zc);
 
 /* Does the target mirror the primary's SOA serial (soa-serial: mirror)? */
 bool target_mirrors_serial(const conf_target_t *t);

@@ -19,7 +19,9 @@ test the normal paths against moto_server, the strict and failing ones here:
   - names returned lowercase, octal-escaped (\\052 for *), with a trailing
     dot; names in requests decoded and compared case-insensitively;
   - injected faults (Throttling, PriorRequestNotComplete, 429/5xx, dropped
-    connections, InvalidInput, InvalidChangeBatch) and a request log.
+    or reset connections, InvalidInput, InvalidChangeBatch) and a request log;
+  - a hostile ListResourceRecordSets: endless (IsTruncated true on every page,
+    300 new record sets each), its next marker repeated, or slow.
 
 Requests must carry an Authorization header whose credential scope ends in
 /route53/aws4_request (else 403); signatures are not checked.
@@ -35,22 +37,28 @@ Control API (JSON, no authorization), also available as methods of FakeRoute53:
        rrset: {"name", "type", "ttl", "values": [..]} or with "alias":
        {"hosted_zone_id", "dns_name", "evaluate_target_health"}; optional
        "set_identifier" and "weight"
-  POST /_fake/faults {"faults": [{"op", "fault", "message"?, "messages"?}]}  append to the queue
+  POST /_fake/faults {"faults": [{"op", "fault", "message"?, "messages"?, "skip"?}]}  append
        op: change | list | getchange | zone (GetHostedZone, ListHostedZonesByName) | any
        fault: Throttling | PriorRequestNotComplete | 429 | 500 | 502 | 503 | 504 |
               close (drop the connection, nothing applied) | close-after (apply the
-              change, then drop the connection) | InvalidInput | InvalidChangeBatch
-       each request takes the first queued fault whose op matches it
+              change, then drop the connection) | reset-after (apply the change, then
+              reset the connection: RST, no FIN) | InvalidInput | InvalidChangeBatch
+       each request takes the first queued fault whose op matches it; a fault with
+       "skip": N lets N matching requests pass first
   GET  /_fake/faults                     -> the faults not consumed yet
   DELETE /_fake/faults                   drop them
   POST /_fake/config {"pending_polls"?: N, "fail_batch"?: {"n": N, "times": K} | null,
-                      "icb_form"?: "messages" | "error"}
+                      "icb_form"?: "messages" | "error",
+                      "listing"?: {"endless"?: bool, "repeat"?: bool, "delay"?: S} | null}
        fail_batch: the change request that arrives after N-1 batches were applied
        (counted from this call) fails with a 500, nothing applied, K times
        (default 1: pass 8 or more to exhaust a retry budget)
+       listing: every ListResourceRecordSets answer is truncated, with 300 new record
+       sets "pNNNNNNNNN-III.ZONE" A (endless), or with the same next marker every time
+       (repeat); delay: seconds before each answer (either or alone)
   GET  /_fake/log                        -> [{"method", "path", "query", "status", "op",
        "fault", "changes": [[action, name, type]], "detail": [..], "applied",
-       "records", "chars", "errors", "content_type"}]
+       "records", "chars", "errors", "content_type", "batch": digest of the changes}]
   DELETE /_fake/log                      clear the log
 
 Run alone: /usr/bin/python3 fake_route53.py --port N [--zone example.com[=ZID]] ...
@@ -59,13 +67,16 @@ prints "ready" when it listens on 127.0.0.1.
 import argparse
 import copy
 import datetime
+import hashlib
 import http.server
 import json
 import random
 import re
 import socket
 import string
+import struct
 import threading
+import time
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
@@ -330,10 +341,14 @@ class State:
         self.pending_polls = 0
         self.fail_batch = None  # {"n", "times", "applied"}
         self.icb_form = "messages"
+        self.listing = None  # {"endless", "repeat", "delay"}
 
     def take_fault(self, op):
         for i, f in enumerate(self.faults):
             if f.get("op", "any") in (op, "any"):
+                if f.get("skip", 0) > 0:
+                    f["skip"] -= 1
+                    return None
                 return self.faults.pop(i)
         return None
 
@@ -476,7 +491,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if status is None:  # a dropped connection
             self.close_connection = True
             try:
-                self.connection.shutdown(socket.SHUT_RDWR)
+                if entry.get("fault") == "reset-after":  # RST: close with a zero linger
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.connection.close()
+                else:
+                    self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
@@ -526,8 +546,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 _, changes = parse_change_request(body)
                 entry["changes"] = [[a, format_name(r["labels"]), r["type"]] for a, r in changes]
                 entry["detail"] = [{"action": a, **rrset_to_json(r)} for a, r in changes]
+                entry["batch"] = hashlib.sha256(
+                    json.dumps(entry["detail"], sort_keys=True).encode()).hexdigest()[:16]
             except ApiError:
                 pass
+        hostile = self.state.listing
+        if op == "list" and hostile and hostile.get("delay"):
+            time.sleep(hostile["delay"])  # not under the lock: the control API answers
         arg = parts[3] if len(parts) > 3 else None
         with self.state.lock:
             fault = self.state.take_fault(op)
@@ -539,7 +564,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if f == "InvalidChangeBatch":
                     raise InvalidChangeBatch(fault.get("messages") or [
                         fault.get("message", "Injected InvalidChangeBatch")])
-                if f != "close-after":
+                if f not in ("close-after", "reset-after"):
                     status, kind, code, msg = FAULTS[f]
                     raise ApiError(status, code, fault.get("message", msg), kind)
             status, text = fn(arg, query, body, entry)
@@ -589,6 +614,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         name, rtype, ident = query.get("name"), query.get("type"), query.get("identifier")
         if rtype is not None and name is None:
             raise ApiError(400, "InvalidInput", "The input is not valid: type without name")
+        hostile = self.state.listing
+        if hostile and (hostile.get("endless") or hostile.get("repeat")):
+            return self.hostile_listing(z, name, hostile)
         if rtype is not None and rtype not in TYPES:
             raise ApiError(400, "InvalidInput", f"Invalid type: {rtype}")
         maxitems = self.maxitems(query, PAGE_MAX)
@@ -606,6 +634,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if rest[0].get("set_identifier") is not None:
                 out.append(el("NextRecordIdentifier", rest[0]["set_identifier"]))
         out.append(el("MaxItems", query.get("maxitems", PAGE_MAX)))
+        return 200, document("ListResourceRecordSetsResponse", *out)
+
+    def hostile_listing(self, z, name, hostile):
+        """Page k of an endless listing: 300 new A sets pK-000 .. pK-299, truncated,
+        the next marker at page k+1 (or, repeat, at page 1 every time)."""
+        m = re.match(r"p([0-9]+)-", name or "")
+        k = int(m.group(1)) if m else 0
+        label = lambda page, i: f"p{page:09d}-{i:03d}".encode()  # noqa: E731
+        page = [{"labels": (label(k, i),) + z.labels, "type": "A", "ttl": 300,
+                 "values": [f"192.0.2.{i % 250 + 1}"]} for i in range(PAGE_MAX)]
+        nxt = 1 if hostile.get("repeat") else k + 1
+        out = [el("ResourceRecordSets", None, *(rrset_xml(r) for r in page)),
+               el("IsTruncated", "true"),
+               el("NextRecordName", format_name((label(nxt, 0),) + z.labels)),
+               el("NextRecordType", "A"), el("MaxItems", PAGE_MAX)]
         return 200, document("ListResourceRecordSetsResponse", *out)
 
     def change(self, zid, query, body, entry):
@@ -713,7 +756,7 @@ class FakeRoute53:
         with self.state.lock:
             for f in faults:
                 if f["fault"] not in FAULTS and f["fault"] not in (
-                        "close", "close-after", "InvalidChangeBatch"):
+                        "close", "close-after", "reset-after", "InvalidChangeBatch"):
                     raise ValueError(f"unknown fault {f['fault']}")
                 self.state.faults.append(dict(f))
 
@@ -725,8 +768,10 @@ class FakeRoute53:
         with self.state.lock:
             self.state.faults = []
 
-    def configure(self, pending_polls=None, fail_batch=False, icb_form=None):
+    def configure(self, pending_polls=None, fail_batch=False, icb_form=None, listing=False):
         with self.state.lock:
+            if listing is not False:
+                self.state.listing = None if listing is None else dict(listing)
             if pending_polls is not None:
                 self.state.pending_polls = int(pending_polls)
             if fail_batch is not False:
@@ -769,7 +814,7 @@ class FakeRoute53:
             return {} if method != "GET" else self.faults()
         if (method, parts) == ("POST", ["config"]):
             self.configure(data.get("pending_polls"), data.get("fail_batch", False),
-                           data.get("icb_form"))
+                           data.get("icb_form"), data.get("listing", False))
             return {}
         if parts == ["log"]:
             if method == "DELETE":

@@ -12,14 +12,21 @@ and loglevel=6 give one line per request:
 Each test has its own pdns_server, knotd, zonesync state and ports; every
 process is stopped at the end of the test and the logs printed (pytest shows
 them on failure)."""
+import http.server
 import json
 import os
+import re
+import socket
+import struct
+import threading
+import time
+import urllib.request
 
 import pytest
 
 from conftest import ROOT
 from motolab import describe, synced_lines
-from servers import LOOPBACK, Knot, PdnsApi, Zonesync, ZonesyncCommands, free_port
+from servers import LOOPBACK, Knot, PdnsApi, Zonesync, ZonesyncCommands, free_port, wait_until
 from servers import PDNS_API_KEY as API_KEY
 from servers import dig_axfr_generic as axfr
 
@@ -581,3 +588,148 @@ def test_body_over_the_servers_limit_says_why(lab):
     r = sync_ok(small, timeout=600)
     assert pdns.requests(mark).get("PATCH") == 5, describe(r)
     assert_in_sync(pdns, knot)
+
+
+# --- 9. a hostile path to the API: a fault proxy in front of pdns_server -----------------------
+#
+# pdns_server never drops a connection after a PATCH, answers slowly or
+# inflates a zone: this proxy does, between zonesync and a real server.
+
+class FaultProxy:
+    """HTTP/1.1 (keep-alive) in front of url.  Faults: "reset-after-patch"
+    (forward a PATCH, then reset the client's connection: applied, the
+    answer lost), "delay" (seconds before forwarding a GET), "bloat" (add
+    that many A records to a zone GET's answer).  Counts requests by method."""
+
+    def __init__(self, url):
+        self.url, self.faults, self.counts = url, {}, {}
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.forward("GET")
+
+            def do_PATCH(self):
+                self.forward("PATCH")
+
+            def do_POST(self):
+                self.forward("POST")
+
+            def forward(self, method):
+                with proxy.lock:
+                    proxy.counts[method] = proxy.counts.get(method, 0) + 1
+                    faults = dict(proxy.faults)
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                if method == "GET" and faults.get("delay"):
+                    time.sleep(faults["delay"])
+                req = urllib.request.Request(proxy.url + self.path, data=body, method=method,
+                                             headers={k: v for k, v in self.headers.items()
+                                                      if k.lower() not in ("host", "connection")})
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        status, data, ctype = r.status, r.read(), r.headers.get("Content-Type")
+                except urllib.error.HTTPError as e:
+                    status, data, ctype = e.code, e.read(), e.headers.get("Content-Type")
+                if method == "PATCH" and faults.pop("reset-after-patch", None):
+                    with proxy.lock:
+                        proxy.faults.pop("reset-after-patch", None)
+                    self.close_connection = True
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
+                if method == "GET" and faults.get("bloat") and "/zones/" in self.path:
+                    zone = json.loads(data)
+                    zone["rrsets"] += [{"name": f"bloat{i}.{zone['name']}", "type": "A",
+                                        "ttl": 300, "changetype": None,
+                                        "records": [{"content": "192.0.2.1",
+                                                     "disabled": False}], "comments": []}
+                                       for i in range(faults["bloat"])]
+                    data = json.dumps(zone).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.proxy_url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def log(self):
+        return f"requests: {self.counts}"
+
+    def count(self, method):
+        with self.lock:
+            return self.counts.get(method, 0)
+
+
+def proxied(lab, extra="", zones=None):
+    knot = lab.knot({ZONE: zone_text(1, extra)})
+    pdns = lab.pdns()
+    pdns.create_zone()
+    proxy = lab.add(FaultProxy(pdns.url).start())
+    zs = lab.zonesync(pdns, knot, targets=[{"id": "pdns", "url": proxy.proxy_url}], zones=zones)
+    return knot, pdns, proxy, zs
+
+
+def test_lost_patch_answer_is_reread_not_resent(lab):
+    """The connection is reset after PowerDNS applied the PATCH (it went on
+    the connection of the zone GET, where libcurl would send it again): the
+    PATCH arrives once, a warning says it was not sent again, the zone is
+    read again and nothing is left to send."""
+    knot, pdns, proxy, zs = proxied(lab, "".join(f"h{i} A 10.0.0.{i}\n" for i in range(50)))
+    proxy.faults["reset-after-patch"] = True
+    r = sync_ok(zs)
+    assert proxy.count("PATCH") == 1, f"{proxy.log()}\n{describe(r)}"
+    assert proxy.count("GET") == 2, f"{proxy.log()}\n{describe(r)}"
+    assert "warning powerdns PATCH unanswered, not sent again: target=pdns zone=example.com. " \
+        "batch=1/1" in r.stderr, describe(r)
+    assert_in_sync(pdns, knot)
+
+
+def test_zone_over_the_read_limit_is_refused(lab):
+    """A zone GET holding more records than transfer-max-records allows (and
+    an eighth, and 1,000): the push fails saying so, nothing is written."""
+    knot, pdns, proxy, zs = proxied(lab, zones=[{"domain": ZONE,
+                                                 "transfer-max-records": 2000}])
+    proxy.faults["bloat"] = 4000
+    r = zs.sync()
+    assert r.returncode == 1, describe(r)
+    assert re.search(r"error target failed: zone=example\.com\. target=pdns serial=1 dirty=no "
+                     r".* holds 40[0-9][0-9] records, more than the 3250 a read takes "
+                     r"\(transfer-max-records, 2000,", r.stderr), describe(r)
+    assert proxy.count("PATCH") == 0
+
+
+def test_sigterm_stops_a_slow_zone_read(lab):
+    """The daemon's zone GET takes 5 s to answer: SIGTERM stops it within a
+    couple of seconds, nothing written."""
+    knot, pdns, proxy, zs = proxied(lab)
+    proxy.faults["delay"] = 5
+    mark = zs.start()
+    wait_until(lambda: proxy.count("GET") >= 1, 20, what="the zone GET")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert zs.stop(timeout=15) == 0
+    secs = time.monotonic() - t0
+    assert secs < 2.5, f"stopping took {secs:.1f} s"
+    assert zs.find(r"notice target push interrupted: zone=example\.com\. target=pdns "
+                   r"serial=1 dirty=no", mark), zs.log()
+    assert proxy.count("PATCH") == 0

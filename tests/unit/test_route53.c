@@ -250,6 +250,9 @@ static void test_parse_rrsets(void **state)
 	assert_true(next.truncated);
 	assert_string_equal(next.name, "next.example.com.");
 	assert_string_equal(next.type, "A");
+	/* Every set of the page counts, those left alone too: a listing's
+	 * bounds are in sets a page. */
+	assert_int_equal(next.sets, 5);
 	assert_int_equal(z.count, 4);
 	/* The same records written as zone text. */
 	zone_t want;

@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "net/retry.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "target/powerdns/pdnsjson.h"
 
 #define MAX_ATTEMPTS 8
@@ -36,6 +37,7 @@ struct target {
 	bool create;
 	pdns_zone_info_t info; /* of the last read in this open */
 	bool have_info;
+	const target_opts_t *run;  /* the push's, from start: cancellation */
 	const target_opts_t *opts; /* during apply, for progress */
 	target_progress_t progress;
 };
@@ -45,7 +47,8 @@ struct target {
 typedef struct {
 	long status; /* 0: no answer */
 	char msg[2048];
-	bool json;   /* msg is PowerDNS's own "error" text */
+	bool json;       /* msg is PowerDNS's own "error" text */
+	bool unanswered; /* a write sent but its answer lost: it may have been applied */
 } pdns_error_t;
 
 static bool retryable(const pdns_error_t *e)
@@ -53,24 +56,55 @@ static bool retryable(const pdns_error_t *e)
 	return e->status == 0 || (e->status >= 500 && e->status <= 599);
 }
 
+/* The push's cancellation flag: from start, or apply's options. */
+static const atomic_bool *stop_flag(const target_t *t)
+{
+	const target_opts_t *o = t->run != NULL ? t->run : t->opts;
+	return o != NULL ? o->cancel : NULL;
+}
+
+static bool stopping(const target_t *t)
+{
+	const atomic_bool *stop = stop_flag(t);
+	return stop != NULL && atomic_load(stop);
+}
+
 /*
  * One API call with retries.  0 with resp holding a 2xx answer; -EPROTO
  * with e set for an error answer not worth retrying; -EIO when the
- * retries ran out.
+ * retries ran out, or at once for a write whose answer was lost
+ * (e->unanswered: never sent again blindly, the caller decides);
+ * -ECANCELED when the push is stopping.
  */
 static int call(target_t *t, const char *method, const char *url, const char *body,
                 size_t body_len, http_response_t *resp, target_stats_t *stats, pdns_error_t *e)
 {
 	const char *headers[3] = { t->key_header, "Accept: application/json",
 		                   "Content-Type: application/json" };
+	bool write = !http_idempotent(method);
 	for (unsigned attempt = 1;; attempt++) {
 		char neterr[512];
 		stats->requests++;
 		memset(e, 0, sizeof(*e));
 		int ret = http_request(t->http, method, url, headers, body != NULL ? 3 : 2, body,
 		                       body_len, resp, neterr, sizeof(neterr));
+		if (resp->sends > 1) {
+			/* libcurl sent it again on a fresh connection (reads only:
+			 * a write always goes on a new one). */
+			unsigned again = resp->sends - 1;
+			stats->requests += again;
+			stats->retries += again;
+			metrics_add(M_REQUESTS_RESENT, again, t->conf->id, "reconnect");
+			log_info("powerdns request re-sent by libcurl: target=%s zone=%s %s times=%u: "
+			         "the reused connection closed before an answer",
+			         t->conf->id, t->zone->domain, method, again);
+		}
 		if (ret == 0 && resp->status >= 200 && resp->status < 300) {
 			return 0;
+		}
+		if (ret == -ECANCELED || ret == -EFBIG) {
+			snprintf(e->msg, sizeof(e->msg), "%s", neterr);
+			return ret;
 		}
 		if (ret == 0) {
 			e->status = resp->status;
@@ -82,7 +116,13 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		if (!retryable(e)) {
 			return -EPROTO;
 		}
-		if (target_cancelled(t->opts)) {
+		/* A write that went out and got no answer (or a gateway's
+		 * timeout) may have been applied. */
+		if (write && ((e->status == 0 && resp->sends > 0) || e->status == 504)) {
+			e->unanswered = true;
+			return -EIO;
+		}
+		if (stopping(t)) {
 			return -ECANCELED; /* stopping: no retry */
 		}
 		if (attempt == MAX_ATTEMPTS) {
@@ -94,12 +134,17 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		}
 		stats->retries++;
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
-		log_info("powerdns request retried: target=%s zone=%s %s status=%ld attempt=%u "
-		         "pause=%.2fs error=%s",
-		         t->conf->id, t->zone->domain, method, e->status, attempt, pause, e->msg);
+		const char *reason = e->status == 0 ? "network" : "error";
+		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, reason);
+		log_info("powerdns request retried: target=%s zone=%s %s status=%ld reason=%s "
+		         "attempt=%u pause=%.2fs error=%s",
+		         t->conf->id, t->zone->domain, method, e->status, reason, attempt, pause,
+		         e->msg);
 		stats->wait_secs += pause;
 		target_report(t->opts, &t->progress, pause, "retry");
-		retry_sleep(pause);
+		if (!retry_sleep_stop(pause, stop_flag(t))) {
+			return -ECANCELED;
+		}
 	}
 }
 
@@ -270,6 +315,12 @@ static int pdns_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **
 	return 0;
 }
 
+static void pdns_start(target_t *t, const target_opts_t *o)
+{
+	t->run = o;
+	http_set_stop(t->http, o != NULL ? o->cancel : NULL);
+}
+
 /* --- read ------------------------------------------------------------------ */
 
 /* POST /zones: kind Native, no name servers, SOA-EDIT-API off.  1 when we
@@ -367,6 +418,19 @@ static int pdns_read(target_t *t, zone_t *live, target_foreign_t *foreign, targe
 		pdns_zone_info_free(&t->info);
 		return ret;
 	}
+	/* One answer, bounded by HTTP_MAX_BODY; what it holds by this. */
+	size_t held = live->count + t->info.left.count, max = target_read_max(t->zone);
+	if (held > max) {
+		snprintf(err, errlen,
+		         "zone %s on PowerDNS server %s holds %zu records, more than the %zu a "
+		         "read takes (transfer-max-records, %llu, and room for the server's own; "
+		         "raise transfer-max-records if the zone is that large)",
+		         t->zone->domain, t->server, held, max,
+		         (unsigned long long)t->zone->xfr_max_records);
+		zone_free(live);
+		pdns_zone_info_free(&t->info);
+		return -EFBIG;
+	}
 	ret = check_zone(t, err, errlen);
 	if (ret == 0 && created) {
 		/* Only PowerDNS's placeholder SOA (default-soa-content) is there: not
@@ -462,7 +526,7 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 	size_t from = 0;
 	for (size_t b = 0; b < p->nbatches && ret == 0; b++) {
 		size_t to = p->batch_end[b];
-		if (target_cancelled(t->opts)) {
+		if (stopping(t)) {
 			snprintf(err, errlen, "stopped before batch %zu of %zu", b + 1, p->nbatches);
 			ret = -ECANCELED;
 			break;
@@ -489,6 +553,15 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 			                      "bytes): %s%s",
 			         t->zone->domain, b + 1, p->nbatches, to - from, len, m, hint);
 			if (ret == -EPROTO && !live_known && stale(&e)) {
+				ret = -ESTALE;
+			} else if (e.unanswered) {
+				/* Applied or not, only the live records can
+				 * tell: the engine reads them and diffs again. */
+				metrics_add(M_WRITES_UNANSWERED, 1, t->conf->id);
+				log_warning("powerdns PATCH unanswered, not sent again: target=%s "
+				            "zone=%s batch=%zu/%zu error=\"%s\": it may have been "
+				            "applied; reading the records again",
+				            t->conf->id, t->zone->domain, b + 1, p->nbatches, e.msg);
 				ret = -ESTALE;
 			}
 			break;
@@ -592,6 +665,7 @@ static zone_view_rules_t pdns_rules(const conf_target_t *tc)
 
 static const target_ops_t OPS = {
 	.open = pdns_open,
+	.start = pdns_start,
 	.read = pdns_read,
 	.apply = pdns_apply,
 	.close = pdns_close,

@@ -23,6 +23,7 @@
 #include "net/retry.h"
 #include "net/sock.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "target/rfc2136/updmsg.h"
 #include "xfr/xfr.h"
 
@@ -44,6 +45,7 @@ struct target {
 	int fd;      /* TCP connection for the updates, -1 */
 	bool reused; /* fd has carried an exchange already */
 	uint8_t *msg, *ans;
+	const target_opts_t *run;  /* the push's, from start: cancellation */
 	const target_opts_t *opts; /* during apply, for progress */
 	target_progress_t progress;
 	bool mirror;          /* soa-serial: mirror */
@@ -81,6 +83,11 @@ static void disconnect(target_t *t)
 static int exchange(target_t *t, size_t len, size_t *alen)
 {
 	int64_t deadline = sock_now_ms() + t->timeout_ms;
+	if (t->fd >= 0 && t->reused && sock_idle_broken(t->fd)) {
+		/* The server closed the idle connection (its own timeout):
+		 * nothing was sent on it, a new one is no re-send. */
+		disconnect(t);
+	}
 	if (t->fd < 0) {
 		int fd = sock_open(&t->addr, SOCK_STREAM, deadline);
 		if (fd < 0) {
@@ -121,6 +128,13 @@ static bool transient(int ret)
 	return ret == -ETIMEDOUT || ret == -ECONNREFUSED || ret == -ECONNRESET ||
 	       ret == -ECONNABORTED || ret == -EPIPE || ret == -EHOSTUNREACH ||
 	       ret == -ENETUNREACH || ret == -EAGAIN;
+}
+
+/* The push's cancellation flag: from start, or apply's options. */
+static const atomic_bool *stop_flag(const target_t *t)
+{
+	const target_opts_t *o = t->run != NULL ? t->run : t->opts;
+	return o != NULL ? o->cancel : NULL;
 }
 
 /* --- open, close ------------------------------------------------------------ */
@@ -167,8 +181,15 @@ static int r2136_open(const conf_target_t *tc, const conf_zone_t *zc, target_t *
 	return 0;
 }
 
+static void r2136_start(target_t *t, const target_opts_t *o)
+{
+	t->run = o;
+}
+
 /* --- read: AXFR ------------------------------------------------------------- */
 
+/* A zone transfer is bounded by the zone's transfer limits (records, bytes,
+ * time); the push's cancellation is looked at between attempts. */
 static int r2136_read(target_t *t, zone_t *live, target_foreign_t *foreign,
                       target_stats_t *stats, char *err, size_t errlen)
 {
@@ -190,11 +211,16 @@ static int r2136_read(target_t *t, zone_t *live, target_foreign_t *foreign,
 			break;
 		}
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
-		log_info("rfc2136 AXFR retried: target=%s zone=%s error=%s attempt=%u pause=%.2fs",
+		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, "network");
+		log_info("rfc2136 AXFR retried: target=%s zone=%s error=%s reason=network "
+		         "attempt=%u pause=%.2fs",
 		         t->conf->id, zc->domain, xerr, attempt, pause);
 		stats->retries++;
 		stats->wait_secs += pause;
-		retry_sleep(pause);
+		if (!retry_sleep_stop(pause, stop_flag(t))) {
+			snprintf(err, errlen, "reading the zone by AXFR: stopped after: %s", xerr);
+			return -ECANCELED;
+		}
 	}
 	if (ret != 0) {
 		snprintf(err, errlen, "reading the zone by AXFR: %s", xerr);
@@ -270,7 +296,6 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 	const knot_dname_t *apex = t->zone->name;
 	const char *what = m->what;
 	char last[600] = "";
-	bool fresh_try = false; /* a reused connection found closed: once */
 	for (unsigned attempt = 1;; attempt++) {
 		uint16_t id = sock_random_id();
 		int len = m->plan != NULL
@@ -288,17 +313,11 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 			snprintf(err, errlen, "%s: cannot sign the message", what);
 			return -EINVAL;
 		}
-		bool reused = t->reused;
 		size_t alen = 0;
 		stats->requests++;
 		int ret = exchange(t, size, &alen);
-		if (ret != 0 && reused && !fresh_try && (ret == -ECONNRESET || ret == -EPIPE)) {
-			/* The server closed the idle connection: not a failure. */
-			fresh_try = true;
-			attempt--;
-			continue;
-		}
 		bool again;
+		const char *reason = "network";
 		if (ret != 0) {
 			snprintf(last, sizeof(last), "%s", io_error(ret));
 			again = transient(ret);
@@ -320,6 +339,7 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 			snprintf(last, sizeof(last), "answered %s (%s)", rc, rcode_hint(a.rcode));
 			again = a.rcode == KNOT_RCODE_SERVFAIL;
 			ret = again ? -EIO : -EPROTO;
+			reason = "error";
 		}
 		if (!again) {
 			snprintf(err, errlen, "%s: %s", what, last);
@@ -330,14 +350,23 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 			         MAX_ATTEMPTS, last);
 			return -EIO;
 		}
+		/* Sent again even when the answer was lost and the server may
+		 * have applied it: an UPDATE without prerequisites applied twice
+		 * changes nothing more (RFC 2136 3.4.2: adding a record that is
+		 * there, deleting one that is not, are no-ops). */
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, reason);
 		log_info("rfc2136 UPDATE retried: target=%s zone=%s server=%s message=%s "
-		         "error=\"%s\" attempt=%u pause=%.2fs",
-		         t->conf->id, t->zone->domain, t->who, m->label, last, attempt, pause);
+		         "error=\"%s\" reason=%s attempt=%u pause=%.2fs",
+		         t->conf->id, t->zone->domain, t->who, m->label, last, reason, attempt,
+		         pause);
 		stats->retries++;
 		stats->wait_secs += pause;
 		target_report(t->opts, &t->progress, pause, "retry");
-		retry_sleep(pause);
+		if (!retry_sleep_stop(pause, stop_flag(t))) {
+			snprintf(err, errlen, "%s: stopped after: %s", what, last);
+			return -ECANCELED;
+		}
 	}
 }
 
@@ -595,6 +624,7 @@ static int r2136_servers(target_t *t, char (*out)[80], size_t max, target_stats_
 
 static const target_ops_t OPS = {
 	.open = r2136_open,
+	.start = r2136_start,
 	.read = r2136_read,
 	.apply = r2136_apply,
 	.close = r2136_close,

@@ -175,6 +175,7 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
 		if (!is(s, "ResourceRecordSet")) {
 			continue;
 		}
+		next->sets++;
 		const char *name = text(child(s, "Name"));
 		const char *tname = text(child(s, "Type"));
 		if (child(s, "AliasTarget") != NULL || child(s, "SetIdentifier") != NULL) {

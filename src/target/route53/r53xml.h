@@ -18,6 +18,7 @@
 
 /* Where the next ListResourceRecordSets page starts. */
 typedef struct {
+	size_t sets; /* ResourceRecordSet elements on the page just read */
 	bool truncated;
 	char name[1100];
 	char type[16];

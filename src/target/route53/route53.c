@@ -19,6 +19,7 @@
 #include "net/retry.h"
 #include "net/sigv4.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "target/route53/r53text.h"
 #include "target/route53/r53xml.h"
 
@@ -29,6 +30,8 @@
 #define BACKOFF_CAP 10.0
 #define HTTP_TIMEOUT_MS 60000
 #define WAIT_MAX_SECS 900.0
+/* Record sets per ListResourceRecordSets page: we ask for Route 53's most. */
+#define LIST_PAGE 300
 
 struct target {
 	const conf_target_t *conf;
@@ -41,6 +44,7 @@ struct target {
 	char zone_id[R53_ID_MAX];
 	r53_raw_t raw; /* texts of the last read, for DELETEs */
 	ratelimit_t *rl;
+	const target_opts_t *run;  /* the push's, from start: cancellation */
 	const target_opts_t *opts; /* during apply, for progress */
 	target_progress_t progress;
 };
@@ -51,6 +55,7 @@ typedef struct {
 	long status;
 	char code[64];
 	char msg[2048];
+	bool unanswered; /* a write sent but its answer lost: it may have been applied */
 } r53_error_t;
 
 static void cache_set(const target_t *t, bool forget);
@@ -62,10 +67,34 @@ static bool retryable(const r53_error_t *e)
 	       strcmp(e->code, "PriorRequestNotComplete") == 0;
 }
 
+/* The push's cancellation flag: from start, or apply's options. */
+static const atomic_bool *stop_flag(const target_t *t)
+{
+	const target_opts_t *o = t->run != NULL ? t->run : t->opts;
+	return o != NULL ? o->cancel : NULL;
+}
+
+static bool stopping(const target_t *t)
+{
+	const atomic_bool *stop = stop_flag(t);
+	return stop != NULL && atomic_load(stop);
+}
+
+/* Why a failed request is sent again (a fixed set: a metric label). */
+static const char *resend_reason(const r53_error_t *e)
+{
+	if (e->status == 429 || strcmp(e->code, "Throttling") == 0) {
+		return "throttled";
+	}
+	return e->status == 0 ? "network" : "error";
+}
+
 /*
  * One API call with pacing and retries.  query: raw pairs (encoded here).
  * 0 with resp holding a 2xx answer; -EPROTO with e set for an error answer
- * that is not worth retrying; -EIO when the retries ran out.
+ * that is not worth retrying; -EIO when the retries ran out, or at once
+ * for a write whose answer was lost (e->unanswered: never sent again
+ * blindly, the caller decides); -ECANCELED when the push is stopping.
  */
 static int call(target_t *t, const char *method, const char *path, const sigv4_pair_t *query,
                 size_t nquery, const char *body, size_t body_len, http_response_t *resp,
@@ -90,12 +119,16 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 	sigv4_creds_t creds = { t->creds.access_key, t->creds.secret_key,
 		                t->creds.session_token[0] != '\0' ? t->creds.session_token : NULL };
 	sigv4_pair_t ctype = { "content-type", "application/xml" };
+	bool write = !http_idempotent(method);
 	for (unsigned attempt = 1;; attempt++) {
 		double wait = ratelimit_take(t->rl);
 		if (wait > 0) {
 			stats->wait_secs += wait;
 			target_report(t->opts, &t->progress, wait, "rate limit");
-			retry_sleep(wait);
+		}
+		if (!retry_sleep_stop(wait, stop_flag(t))) {
+			snprintf(e->msg, sizeof(e->msg), "stopped (the daemon is stopping)");
+			return -ECANCELED;
 		}
 		char date[17];
 		time_t now = time(NULL);
@@ -140,8 +173,23 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		memset(e, 0, sizeof(*e));
 		int ret = http_request(t->http, method, url, headers, nh, body, body_len, resp,
 		                       neterr, sizeof(neterr));
+		if (resp->sends > 1) {
+			/* libcurl sent it again on a fresh connection (reads only:
+			 * a write always goes on a new one). */
+			unsigned again = resp->sends - 1;
+			stats->requests += again;
+			stats->retries += again;
+			metrics_add(M_REQUESTS_RESENT, again, t->conf->id, "reconnect");
+			log_info("route53 request re-sent by libcurl: target=%s zone=%s %s %s "
+			         "times=%u: the reused connection closed before an answer",
+			         t->conf->id, t->zone->domain, method, path, again);
+		}
 		if (ret == 0 && resp->status >= 200 && resp->status < 300) {
 			return 0;
+		}
+		if (ret == -ECANCELED || ret == -EFBIG) {
+			snprintf(e->msg, sizeof(e->msg), "%s", neterr);
+			return ret;
 		}
 		if (ret == 0) {
 			e->status = resp->status;
@@ -160,6 +208,13 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			}
 			return -EPROTO;
 		}
+		/* A write that went out and got no answer (or a gateway's
+		 * timeout) may have been applied: sending it again blindly
+		 * could apply it twice. */
+		if (write && ((e->status == 0 && resp->sends > 0) || e->status == 504)) {
+			e->unanswered = true;
+			return -EIO;
+		}
 		if (attempt == MAX_ATTEMPTS) {
 			char last[sizeof(e->msg)];
 			snprintf(last, sizeof(last), "%s", e->msg);
@@ -167,7 +222,7 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			         MAX_ATTEMPTS, last);
 			return -EIO;
 		}
-		if (target_cancelled(t->opts)) {
+		if (stopping(t)) {
 			/* Stopping: no retry (the write did not land; dirty). */
 			return -ECANCELED;
 		}
@@ -175,13 +230,17 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		stats->retries++;
 		stats->throttled += throttled;
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		const char *reason = resend_reason(e);
+		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, reason);
 		log_info("route53 request retried: target=%s zone=%s %s %s status=%ld code=%s "
-		         "attempt=%u pause=%.2fs",
+		         "reason=%s attempt=%u pause=%.2fs",
 		         t->conf->id, t->zone->domain, method, path, e->status,
-		         e->code[0] != '\0' ? e->code : "-", attempt, pause);
+		         e->code[0] != '\0' ? e->code : "-", reason, attempt, pause);
 		stats->wait_secs += pause;
 		target_report(t->opts, &t->progress, pause, throttled ? "throttled" : "retry");
-		retry_sleep(pause);
+		if (!retry_sleep_stop(pause, stop_flag(t))) {
+			return -ECANCELED;
+		}
 	}
 }
 
@@ -291,6 +350,13 @@ static int parse_endpoint(target_t *t, const char *endpoint, char *err, size_t e
 	return 0;
 }
 
+/* Does a listing's next page start where the last one did? */
+static bool same_marker(const r53_next_t *a, const r53_next_t *b)
+{
+	return strcmp(a->name, b->name) == 0 && strcmp(a->type, b->type) == 0 &&
+	       strcmp(a->identifier, b->identifier) == 0;
+}
+
 static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errlen)
 {
 	if (cache_get(t)) {
@@ -330,6 +396,13 @@ static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errle
 		}
 		if (!n2.truncated) {
 			break;
+		}
+		if (page > 0 && same_marker(&n2, &next)) {
+			snprintf(err, errlen,
+			         "ListHostedZonesByName %s: the next page starts where this one did "
+			         "(%s %s): the listing would never end",
+			         want, n2.name, n2.identifier);
+			return -EPROTO;
 		}
 		next = n2;
 	}
@@ -389,8 +462,64 @@ static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **o
 	return 0;
 }
 
+static void r53_start(target_t *t, const target_opts_t *o)
+{
+	t->run = o;
+	http_set_stop(t->http, o != NULL ? o->cancel : NULL);
+}
+
 /* --- read ------------------------------------------------------------------ */
 
+/*
+ * Is the listing within the bounds a broken or hostile endpoint cannot push
+ * us past, after page n (which started at *asked and said *next)?  At most
+ * max records and sets left alone (held); at most LIST_PAGE sets a page;
+ * every truncated page holds sets and a marker other than the one it
+ * started from; at most max_pages pages.  0, or an error with err set.
+ */
+static int listing_bounds(const target_t *t, size_t n, const r53_next_t *asked,
+                          const r53_next_t *next, size_t held, size_t max, size_t max_pages,
+                          char *err, size_t errlen)
+{
+	const char *id = t->zone_id;
+	if (next->sets > LIST_PAGE) {
+		snprintf(err, errlen,
+		         "ListResourceRecordSets %s: page %zu holds %zu record sets, more than the "
+		         "%d asked for",
+		         id, n, next->sets, LIST_PAGE);
+		return -EPROTO;
+	}
+	if (held > max) {
+		snprintf(err, errlen,
+		         "ListResourceRecordSets %s: more than %zu records after %zu pages, stopped "
+		         "reading (a read takes transfer-max-records, %llu, and room for the "
+		         "provider's own; raise transfer-max-records if the zone is that large)",
+		         id, max, n, (unsigned long long)t->zone->xfr_max_records);
+		return -EFBIG;
+	}
+	if (!next->truncated) {
+		return 0;
+	}
+	if (next->sets == 0 || (n > 1 && same_marker(next, asked))) {
+		snprintf(err, errlen,
+		         "ListResourceRecordSets %s: page %zu does not advance (%s, next record "
+		         "'%s' %s): the listing would never end",
+		         id, n, next->sets == 0 ? "no record set" : "the marker it started from",
+		         next->name, next->type);
+		return -EPROTO;
+	}
+	if (n >= max_pages) {
+		snprintf(err, errlen,
+		         "ListResourceRecordSets %s: still truncated after %zu pages (%zu records), "
+		         "stopped reading",
+		         id, n, held);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/* The hosted zone's record sets, page by page, within listing_bounds(); the
+ * push's cancellation is looked at before each page and during one. */
 static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
                     char *err, size_t errlen)
 {
@@ -399,8 +528,20 @@ static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target
 	r53_raw_free(&t->raw);
 	char path[300];
 	snprintf(path, sizeof(path), API "/hostedzone/%s/rrset", t->zone_id);
-	r53_next_t next = { 0 };
-	for (;;) {
+	/* Route 53 fills every page but the last: twice the pages the records
+	 * fill leaves room enough. */
+	size_t max = target_read_max(t->zone);
+	size_t max_pages = 2 * (max / LIST_PAGE + 1);
+	size_t foreign0 = foreign != NULL ? foreign->count : 0;
+	r53_next_t next = { 0 }, asked;
+	int ret = 0;
+	for (size_t n = 1; ret == 0; n++) {
+		if (stopping(t)) {
+			snprintf(err, errlen, "ListResourceRecordSets %s: stopped after %zu pages",
+			         t->zone_id, n - 1);
+			ret = -ECANCELED;
+			break;
+		}
 		sigv4_pair_t q[4] = { { "maxitems", "300" } };
 		size_t nq = 1;
 		if (next.truncated) {
@@ -414,27 +555,31 @@ static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target
 		}
 		http_response_t resp;
 		r53_error_t e;
-		int ret = call(t, "GET", path, q, nq, NULL, 0, &resp, stats, &e);
+		ret = call(t, "GET", path, q, nq, NULL, 0, &resp, stats, &e);
 		if (ret != 0) {
-			call_failed(&e, err, errlen, "ListResourceRecordSets %s", t->zone_id);
-			zone_free(live);
-			return ret;
+			call_failed(&e, err, errlen, "ListResourceRecordSets %s, page %zu",
+			            t->zone_id, n);
+			break;
 		}
 		stats->reads++;
 		char perr[1024];
+		asked = next;
 		ret = r53_parse_rrsets(resp.body, resp.len, live, &t->raw, foreign, &next, perr,
 		                       sizeof(perr));
 		http_response_free(&resp);
 		if (ret != 0) {
 			snprintf(err, errlen, "hosted zone %s: %s", t->zone_id, perr);
-			zone_free(live);
-			return ret;
+			break;
 		}
+		size_t held = live->count + (foreign != NULL ? foreign->count - foreign0 : 0);
+		ret = listing_bounds(t, n, &asked, &next, held, max, max_pages, err, errlen);
 		if (!next.truncated) {
 			break;
 		}
 	}
-	int ret = zone_finish(live);
+	if (ret == 0) {
+		ret = zone_finish(live);
+	}
 	if (ret != 0) {
 		zone_free(live);
 	}
@@ -653,6 +798,16 @@ static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t
 				            b + 1, p.nbatches, to - from);
 				if (ret == -EPROTO && stale(&e)) {
 					ret = -ESTALE;
+				} else if (e.unanswered) {
+					/* Applied or not, only the live records can
+					 * tell: the engine reads them and diffs again. */
+					metrics_add(M_WRITES_UNANSWERED, 1, t->conf->id);
+					log_warning("route53 change batch unanswered, not sent again: "
+					            "target=%s zone=%s batch=%zu/%zu error=\"%s\": it "
+					            "may have been applied; reading the records again",
+					            t->conf->id, t->zone->domain, b + 1, p.nbatches,
+					            e.msg);
+					ret = -ESTALE;
 				}
 			}
 		}
@@ -760,6 +915,7 @@ static zone_view_rules_t r53_rules(const conf_target_t *tc)
 
 static const target_ops_t OPS = {
 	.open = r53_open,
+	.start = r53_start,
 	.read = r53_read,
 	.apply = r53_apply,
 	.close = r53_close,
