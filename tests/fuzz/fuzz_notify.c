@@ -1,9 +1,14 @@
-/* Fuzz the NOTIFY handler: any message, from allowed and foreign sources. */
+/* Fuzz the NOTIFY handler: any message, from allowed and foreign sources.
+ * Checked: an answer is a whole header at least; a NOTIFY is accepted only
+ * with a NOERROR answer; only a served zone's name gets an answer other
+ * than REFUSED, FORMERR or NOTIMP (no zone enumeration). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libknot/libknot.h>
 
 #include "conf/conf.h"
 #include "target/target.h"
@@ -39,6 +44,16 @@ static void on_notify(void *ctx, const void *zone, const struct sockaddr *from)
 	(*(int *)ctx)++;
 }
 
+/* Does the answer's question name one of our zones? */
+static bool served(uint8_t *answer, size_t len)
+{
+	knot_pkt_t *r = knot_pkt_new(answer, (uint16_t)len, NULL);
+	bool ok = r != NULL && knot_pkt_parse(r, 0) == KNOT_EOK && knot_pkt_qname(r) != NULL &&
+	          conf_zone_find(&conf, knot_pkt_qname(r)) != NULL;
+	knot_pkt_free(r);
+	return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int loaded;
@@ -52,7 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int calls = 0;
 	notify_limits_t lim = { .rate_limit = conf.server.notify_rate_limit,
 		                .tcp_max_clients = conf.server.tcp_max_clients,
-		                .tcp_idle_timeout = conf.server.tcp_idle_timeout };
+		                .tcp_max_per_source = conf.server.tcp_max_per_source,
+		                .tcp_idle_timeout = conf.server.tcp_idle_timeout,
+		                .tcp_session_timeout = conf.server.tcp_session_timeout };
 	notify_cb_t cb = { .lookup = on_lookup, .accepted = on_notify, .ctx = &calls };
 	notify_t *n = notify_new(&lim, &cb);
 	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(53) };
@@ -60,6 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len =
 	        notify_process(n, data, size, (struct sockaddr *)&from, 1000, out, sizeof(out));
 	if (len > sizeof(out) || (len > 0 && len < 12)) {
+		abort();
+	}
+	uint8_t rcode = len > 0 ? knot_wire_get_rcode(out) : 0;
+	if (calls > 0 && (len == 0 || rcode != KNOT_RCODE_NOERROR)) {
+		abort();
+	}
+	if (len > 0 && rcode != KNOT_RCODE_REFUSED && rcode != KNOT_RCODE_FORMERR &&
+	    rcode != KNOT_RCODE_NOTIMPL && !served(out, len)) {
 		abort();
 	}
 	notify_free(n);
