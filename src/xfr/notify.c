@@ -75,13 +75,11 @@ notify_t *notify_new(const notify_limits_t *lim, const notify_cb_t *cb)
 	}
 	n->lim = *lim;
 	n->cb = *cb;
+	/* The sockets' buffers come with notify_listen: notify_process alone
+	 * (tests, fuzzers) needs only these. */
 	n->buckets = calloc(RL_SLOTS, sizeof(*n->buckets));
-	n->rbuf = malloc(UDP_RBUF);
-	n->wbuf = malloc(MSG_MAX);
 	n->qbuf = malloc(MSG_MAX);
-	n->obuf = malloc((size_t)UDP_BATCH * MSG_MAX);
-	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL || n->obuf == NULL ||
-	    n->qbuf == NULL) {
+	if (n->buckets == NULL || n->qbuf == NULL) {
 		notify_free(n);
 		return NULL;
 	}
@@ -441,32 +439,32 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const stru
 
 /* --- TCP ------------------------------------------------------------------ */
 
-/* Bytes of answers a connection may have queued and not yet sent (with
- * their requests): past it, its messages wait and it is not read from until
- * the peer reads.  Answers are small (a header, the question, a TSIG). */
+/* Bytes of answers a connection may have waiting to be sent: past it, its
+ * messages wait and it is not read from until the peer reads.  Answers are
+ * small (a header, the question, a TSIG). */
 #define TCP_QUEUE_MAX (64 * 1024)
+
+struct outbuf {
+	uint8_t *data;
+	size_t len, size;
+};
 
 struct tcp_client {
 	struct tcp_client *next, **prevp; /* n->client_list */
 	uv_tcp_t handle;
 	uv_timer_t timer;
+	uv_write_t write; /* at most one in flight: of sending */
 	notify_t *n;
 	uint8_t *buf;
 	size_t len;
-	size_t queued;     /* answer bytes not yet sent, with their requests */
+	/* Answers being sent, and those gathered meanwhile (sent next). */
+	struct outbuf sending, pending;
 	uint64_t deadline; /* loop time (ms) of the close, whatever comes */
 	int closing;
 	bool paused; /* reading stopped until the peer reads */
 	notify_source_t source;
 	uint8_t ip[16];
 	struct sockaddr_storage peer;
-};
-
-struct tcp_write {
-	uv_write_t req; /* first: the request is the struct */
-	struct tcp_client *c;
-	size_t size;
-	uint8_t data[];
 };
 
 static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -477,6 +475,8 @@ static void client_closed(uv_handle_t *h)
 	if (--c->closing == 0) {
 		c->n->clients--;
 		free(c->buf);
+		free(c->sending.data);
+		free(c->pending.data);
 		free(c);
 	}
 }
@@ -532,43 +532,62 @@ static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = need - c->len;
 }
 
+static size_t queued(const struct tcp_client *c)
+{
+	return c->sending.len + c->pending.len;
+}
+
 static void client_serve(struct tcp_client *c);
+
+static void written(uv_write_t *req, int status);
+
+/* Send what is pending unless a write is in flight. */
+static int client_flush(struct tcp_client *c)
+{
+	if (c->sending.len > 0 || c->pending.len == 0) {
+		return 0;
+	}
+	struct outbuf t = c->sending;
+	c->sending = c->pending;
+	c->pending = t;
+	uv_buf_t b = uv_buf_init((char *)c->sending.data, (unsigned)c->sending.len);
+	c->write.data = c;
+	return uv_write(&c->write, (uv_stream_t *)&c->handle, &b, 1, written);
+}
 
 static void written(uv_write_t *req, int status)
 {
-	struct tcp_write *w = (struct tcp_write *)req;
-	struct tcp_client *c = w->c;
-	c->queued -= w->size;
-	free(w);
-	/* Closing, pending writes end (UV_ECANCELED) before the close. */
+	struct tcp_client *c = req->data;
+	c->sending.len = 0;
+	/* Closing, a pending write ends (UV_ECANCELED) before the close. */
 	if (c->closing) {
 		return;
 	}
-	if (status < 0) {
+	if (status < 0 || client_flush(c) != 0) {
 		client_close(c);
-	} else if (c->paused && c->queued < TCP_QUEUE_MAX / 2) {
+	} else if (c->paused && queued(c) < TCP_QUEUE_MAX / 2) {
 		client_serve(c);
 	}
 }
 
-static int client_write(struct tcp_client *c, const uint8_t *answer, size_t alen)
+static int client_answer(struct tcp_client *c, const uint8_t *answer, size_t alen)
 {
-	size_t size = sizeof(struct tcp_write) + 2 + alen;
-	struct tcp_write *w = malloc(size);
-	if (w == NULL) {
-		return -ENOMEM;
+	struct outbuf *o = &c->pending;
+	if (o->len + 2 + alen > o->size) {
+		size_t size = o->size > 0 ? o->size : 1024;
+		while (size < o->len + 2 + alen) {
+			size *= 2;
+		}
+		uint8_t *d = realloc(o->data, size);
+		if (d == NULL) {
+			return -ENOMEM;
+		}
+		o->data = d;
+		o->size = size;
 	}
-	w->c = c;
-	w->size = size;
-	knot_wire_write_u16(w->data, (uint16_t)alen);
-	memcpy(w->data + 2, answer, alen);
-	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(2 + alen));
-	int ret = uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, written);
-	if (ret != 0) {
-		free(w);
-		return ret;
-	}
-	c->queued += size;
+	knot_wire_write_u16(o->data + o->len, (uint16_t)alen);
+	memcpy(o->data + o->len + 2, answer, alen);
+	o->len += 2 + alen;
 	return 0;
 }
 
@@ -580,7 +599,7 @@ static void client_serve(struct tcp_client *c)
 	uv_stream_t *s = (uv_stream_t *)&c->handle;
 	size_t off = 0;
 	bool served = false;
-	while (c->queued < TCP_QUEUE_MAX && c->len - off >= 2) {
+	while (queued(c) < TCP_QUEUE_MAX && c->len - off >= 2) {
 		size_t mlen = knot_wire_read_u16(c->buf + off);
 		if (c->len - off - 2 < mlen) {
 			break;
@@ -590,17 +609,21 @@ static void client_serve(struct tcp_client *c)
 		                       uv_now(s->loop), n->wbuf, MSG_MAX);
 		off += 2 + mlen;
 		served = true;
-		if (alen > 0 && client_write(c, n->wbuf, alen) != 0) {
+		if (alen > 0 && client_answer(c, n->wbuf, alen) != 0) {
 			client_close(c);
 			return;
 		}
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
 	c->len -= off;
+	if (client_flush(c) != 0) {
+		client_close(c);
+		return;
+	}
 	if (served) {
 		client_arm(c);
 	}
-	bool full = c->queued >= TCP_QUEUE_MAX;
+	bool full = queued(c) >= TCP_QUEUE_MAX;
 	if (full && !c->paused) {
 		n->stats.tcp_paused++;
 		uv_read_stop(s);
@@ -702,7 +725,11 @@ int notify_listen(notify_t *n, uv_loop_t *loop, const net_addr_t *listen, size_t
 	n->loop = loop;
 	n->udp = calloc(nlisten + 1, sizeof(*n->udp));
 	n->tcp = calloc(nlisten + 1, sizeof(*n->tcp));
-	if (n->udp == NULL || n->tcp == NULL) {
+	n->rbuf = malloc(UDP_RBUF);
+	n->wbuf = malloc(MSG_MAX);
+	n->obuf = malloc((size_t)UDP_BATCH * MSG_MAX);
+	if (n->udp == NULL || n->tcp == NULL || n->rbuf == NULL || n->wbuf == NULL ||
+	    n->obuf == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
