@@ -1,7 +1,9 @@
 /* Fuzz the NOTIFY handler: any message, from allowed and foreign sources.
  * Checked: an answer is a whole header at least; a NOTIFY is accepted only
  * with a NOERROR answer; only a served zone's name gets an answer other
- * than REFUSED, FORMERR or NOTIMP (no zone enumeration). */
+ * than REFUSED, FORMERR or NOTIMP (no zone enumeration).  Each message comes
+ * twice at one rate per second: the second time, one that was accepted is
+ * REFUSED and one that was refused gets no answer (budgets, notify.h). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <libknot/libknot.h>
 
 #include "conf/conf.h"
+#include "obs/log.h"
 #include "target/target.h"
 #include "sched/sched.h"
 #include "xfr/notify.h"
@@ -59,13 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int loaded;
 	static uint8_t out[65535];
 	if (!loaded) {
+		log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR); /* refusals are notices */
 		if (conf_load_string(&conf, "fuzz", CONF, strlen(CONF), target_registry, NULL) != 0) {
 			abort();
 		}
 		loaded = 1;
 	}
 	int calls = 0;
-	notify_limits_t lim = { .rate_limit = conf.server.notify_rate_limit,
+	notify_limits_t lim = { .rate_limit = 1,
 		                .tcp_max_clients = conf.server.tcp_max_clients,
 		                .tcp_max_per_source = conf.server.tcp_max_per_source,
 		                .tcp_idle_timeout = conf.server.tcp_idle_timeout,
@@ -86,6 +90,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len > 0 && rcode != KNOT_RCODE_REFUSED && rcode != KNOT_RCODE_FORMERR &&
 	    rcode != KNOT_RCODE_NOTIMPL && !served(out, len)) {
 		abort();
+	}
+	/* Once more, over the budget it spent. */
+	size_t again =
+	        notify_process(n, data, size, (struct sockaddr *)&from, 1000, out, sizeof(out));
+	if (len == 0 || rcode != KNOT_RCODE_NOERROR) {
+		if (again != 0) { /* refused (or not answered): no answer now */
+			abort();
+		}
+	} else if (again == 0 || calls != 1 || knot_wire_get_rcode(out) != KNOT_RCODE_REFUSED) {
+		abort(); /* accepted: now REFUSED, and not handed on */
 	}
 	notify_free(n);
 	return 0;
