@@ -91,6 +91,12 @@ static bool on_lookup(void *ctx, const knot_dname_t *qname, const struct sockadd
 	return sched_notify_lookup(sched_conf(d->sched), qname, from, out);
 }
 
+static notify_source_t on_source(void *ctx, const struct sockaddr *from)
+{
+	struct daemon *d = ctx;
+	return sched_notify_source(sched_conf(d->sched), from);
+}
+
 static void on_notify(void *ctx, const void *zone, const struct sockaddr *from)
 {
 	(void)from;
@@ -102,7 +108,9 @@ static notify_limits_t notify_limits(const conf_t *c)
 {
 	return (notify_limits_t){ .rate_limit = c->server.notify_rate_limit,
 		                  .tcp_max_clients = c->server.tcp_max_clients,
-		                  .tcp_idle_timeout = c->server.tcp_idle_timeout };
+		                  .tcp_max_per_source = c->server.tcp_max_per_source,
+		                  .tcp_idle_timeout = c->server.tcp_idle_timeout,
+		                  .tcp_session_timeout = c->server.tcp_session_timeout };
 }
 
 static void on_watchdog(uv_timer_t *h)
@@ -282,7 +290,9 @@ int cli_run(int argc, char **argv)
 	uv_loop_init(&loop);
 	struct daemon d = { .path = path };
 	notify_limits_t lim = notify_limits(conf);
-	notify_cb_t cb = { .lookup = on_lookup, .accepted = on_notify, .ctx = &d };
+	notify_cb_t cb = {
+		.lookup = on_lookup, .accepted = on_notify, .source = on_source, .ctx = &d
+	};
 	d.notify = notify_new(&lim, &cb);
 	d.sched = sched_new(&loop, conf); /* owns conf from here */
 	if (d.notify == NULL || d.sched == NULL) {

@@ -77,7 +77,9 @@ typedef struct {
 		log_level_t log_level;
 		uint32_t notify_rate_limit; /* NOTIFY per second per source; 0: no limit */
 		uint32_t tcp_max_clients;
-		uint32_t tcp_idle_timeout; /* seconds */
+		uint32_t tcp_max_per_source;
+		uint32_t tcp_idle_timeout;    /* seconds */
+		uint32_t tcp_session_timeout; /* seconds */
 	} server;
 	conf_key_t *key;
 	size_t nkey;

@@ -261,6 +261,39 @@ bool sched_notify_lookup(const conf_t *conf, const knot_dname_t *qname,
 	return true;
 }
 
+static bool primary_used(const conf_t *conf, const conf_primary_t *p)
+{
+	for (size_t i = 0; i < conf->nzone; i++) {
+		if (conf->zone[i].primary == p) {
+			return true;
+		}
+	}
+	return false;
+}
+
+notify_source_t sched_notify_source(const conf_t *conf, const struct sockaddr *from)
+{
+	notify_source_t best = NOTIFY_SOURCE_NONE;
+	for (size_t i = 0; i < conf->nprimary; i++) {
+		const conf_primary_t *p = &conf->primary[i];
+		notify_source_t s = NOTIFY_SOURCE_NONE;
+		for (size_t j = 0; j < p->naddr && s == NOTIFY_SOURCE_NONE; j++) {
+			if (net_same_ip((const struct sockaddr *)&p->addr[j].ss, from)) {
+				s = NOTIFY_SOURCE_PRIMARY;
+			}
+		}
+		for (size_t j = 0; j < p->nnotify_from && s == NOTIFY_SOURCE_NONE; j++) {
+			if (net_prefix_match(&p->notify_from[j], from)) {
+				s = NOTIFY_SOURCE_PREFIX;
+			}
+		}
+		if (s > best && primary_used(conf, p)) {
+			best = s;
+		}
+	}
+	return best;
+}
+
 void sched_notify(sched_t *s, const conf_zone_t *zone)
 {
 	for (size_t i = 0; i < s->nzones; i++) {

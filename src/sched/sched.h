@@ -50,6 +50,11 @@ void sched_notify(sched_t *s, const conf_zone_t *zone);
 bool sched_notify_lookup(const conf_t *conf, const knot_dname_t *qname,
                          const struct sockaddr *from, notify_zone_t *out);
 
+/* The listener's source callback: is from one of the addresses of a
+ * primary of some zone, or only within one's notify-from prefixes, or
+ * neither (xfr/notify.h). */
+notify_source_t sched_notify_source(const conf_t *conf, const struct sockaddr *from);
+
 /* Stop the timers; running jobs finish (the loop then runs dry), a push
  * before its next request (its target stays dirty, reconciled at the next
  * start). */

@@ -29,8 +29,12 @@
 /* Room for a burst of ~20,000 NOTIFYs queued in the kernel. */
 #define UDP_SOCKBUF (32 * 1024 * 1024)
 
+/* A source's three budgets (see notify.h). */
+enum budget { BUDGET_SIGNED, BUDGET_UNSIGNED, BUDGET_REFUSED };
+
 struct bucket {
 	uint8_t addr[16];
+	uint8_t budget;
 	uint64_t last_ms;
 	double tokens;
 };
@@ -71,13 +75,11 @@ notify_t *notify_new(const notify_limits_t *lim, const notify_cb_t *cb)
 	}
 	n->lim = *lim;
 	n->cb = *cb;
+	/* The sockets' buffers come with notify_listen: notify_process alone
+	 * (tests, fuzzers) needs only these. */
 	n->buckets = calloc(RL_SLOTS, sizeof(*n->buckets));
-	n->rbuf = malloc(UDP_RBUF);
-	n->wbuf = malloc(MSG_MAX);
 	n->qbuf = malloc(MSG_MAX);
-	n->obuf = malloc((size_t)UDP_BATCH * MSG_MAX);
-	if (n->buckets == NULL || n->rbuf == NULL || n->wbuf == NULL || n->obuf == NULL ||
-	    n->qbuf == NULL) {
+	if (n->buckets == NULL || n->qbuf == NULL) {
 		notify_free(n);
 		return NULL;
 	}
@@ -116,8 +118,9 @@ static void addr_bytes(const struct sockaddr *sa, uint8_t out[16])
 	}
 }
 
-/* Token bucket per source (slots shared on hash collisions: still bounded). */
-static bool rate_ok(notify_t *n, const struct sockaddr *from, uint64_t now_ms)
+/* One token bucket per source and budget; a slot is taken over by another
+ * on a hash collision, and starts full: still bounded, never stricter. */
+static bool rate_ok(notify_t *n, const struct sockaddr *from, enum budget budget, uint64_t now_ms)
 {
 	uint32_t rate = n->lim.rate_limit;
 	if (rate == 0) {
@@ -129,9 +132,11 @@ static bool rate_ok(notify_t *n, const struct sockaddr *from, uint64_t now_ms)
 	for (int i = 0; i < 16; i++) {
 		h = (h ^ a[i]) * 16777619u;
 	}
+	h = (h ^ budget) * 16777619u;
 	struct bucket *b = &n->buckets[h % RL_SLOTS];
-	if (memcmp(b->addr, a, 16) != 0 || b->last_ms == 0) {
+	if (memcmp(b->addr, a, 16) != 0 || b->budget != budget || b->last_ms == 0) {
 		memcpy(b->addr, a, 16);
+		b->budget = (uint8_t)budget;
 		b->tokens = rate;
 		b->last_ms = now_ms;
 	}
@@ -193,9 +198,44 @@ static bool log_allowed(notify_t *n, uint64_t now_ms)
 	return true;
 }
 
+/* The zone (ours, or as the message names it), the source, why. */
+static void log_refusal(const notify_zone_t *zone, const knot_dname_t *qname,
+                        const struct sockaddr *from, const char *reason, int tsig_ret)
+{
+	char name[KNOT_DNAME_TXT_MAXLEN + 1], src[80];
+	const char *domain =
+	        zone != NULL ? zone->domain : knot_dname_to_str(name, qname, sizeof(name));
+	src_str(from, src, sizeof(src));
+	if (tsig_ret != KNOT_EOK) {
+		log_notice("NOTIFY refused: zone=%s from=%s reason=%s (%s)", domain, src, reason,
+		           knot_strerror(tsig_ret));
+	} else {
+		log_notice("NOTIFY refused: zone=%s from=%s reason=%s",
+		           domain != NULL ? domain : "?", src, reason);
+	}
+}
+
 void notify_set_limits(notify_t *n, const notify_limits_t *lim)
 {
 	n->lim = *lim;
+}
+
+/* A refusal of a message not parsed further, from its header alone; over
+ * the source's refusal budget it gets no answer. */
+static size_t refuse_early(notify_t *n, const uint8_t *msg, const struct sockaddr *from,
+                           uint64_t now_ms, uint8_t *out, uint8_t rcode, const char *reason)
+{
+	metrics_add(M_NOTIFY_REFUSED, 1, reason);
+	if (!rate_ok(n, from, BUDGET_REFUSED, now_ms)) {
+		n->stats.dropped++;
+		return 0;
+	}
+	if (rcode == KNOT_RCODE_NOTIMPL) {
+		n->stats.notimp++;
+	} else {
+		n->stats.formerr++;
+	}
+	return header_answer(msg, out, rcode);
 }
 
 size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct sockaddr *from,
@@ -208,9 +248,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	n->stats.received++;
 	metrics_add(M_NOTIFY_RECEIVED, 1);
 	if (knot_wire_get_opcode(msg) != KNOT_OPCODE_NOTIFY) {
-		n->stats.notimp++;
-		metrics_add(M_NOTIFY_REFUSED, 1, "not-notify");
-		return header_answer(msg, out, KNOT_RCODE_NOTIMPL);
+		return refuse_early(n, msg, from, now_ms, out, KNOT_RCODE_NOTIMPL, "not-notify");
 	}
 
 	len = len > MSG_MAX ? MSG_MAX : len;
@@ -220,79 +258,82 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 		return 0;
 	}
 	size_t answer = 0;
-	notify_zone_t zone_info;
-	const notify_zone_t *zone = NULL;
-	char src[80];
 	if (knot_pkt_parse(q, 0) != KNOT_EOK || knot_wire_get_qdcount(msg) != 1 ||
 	    knot_pkt_qtype(q) != KNOT_RRTYPE_SOA || knot_pkt_qclass(q) != KNOT_CLASS_IN) {
-		n->stats.formerr++;
-		metrics_add(M_NOTIFY_REFUSED, 1, "malformed");
-		answer = header_answer(msg, out, KNOT_RCODE_FORMERR);
+		answer = refuse_early(n, msg, from, now_ms, out, KNOT_RCODE_FORMERR, "malformed");
 		goto out;
 	}
 
-	uint8_t rcode = KNOT_RCODE_NOERROR;
-	uint16_t tsig_rcode = 0;
+	/* Judge it first: the zone, the source, the signature. */
+	notify_zone_t zone_info;
+	const notify_zone_t *zone = NULL;
 	if (n->cb.lookup(n->cb.ctx, knot_pkt_qname(q), from, &zone_info)) {
 		zone = &zone_info;
 	}
-	const knot_tsig_key_t *key = NULL;
+	const char *reason = NULL; /* refused: why, for metrics and the log */
+	int tsig_ret = KNOT_EOK;
+	uint8_t rcode = KNOT_RCODE_REFUSED;
+	uint16_t tsig_rcode = 0;
+	bool verified = false; /* signed with the zone's key: so is the answer */
+	bool limited = false;
 	if (zone == NULL) {
-		rcode = KNOT_RCODE_NOTAUTH;
-		n->stats.notauth++;
-		metrics_add(M_NOTIFY_REFUSED, 1, "unknown-zone");
+		/* REFUSED, as for a zone this source may not notify: the
+		 * answer must not tell which zones we serve. */
+		reason = "unknown-zone";
 	} else if (!zone->source_ok) {
-		rcode = KNOT_RCODE_REFUSED;
-		n->stats.refused++;
-		metrics_add(M_NOTIFY_REFUSED, 1, "source-not-allowed");
-		if (log_allowed(n, now_ms)) {
-			log_notice("NOTIFY refused: zone=%s from=%s reason=source-not-allowed",
-			           zone->domain, src_str(from, src, sizeof(src)));
-		}
-	} else if (!rate_ok(n, from, now_ms)) {
-		rcode = KNOT_RCODE_REFUSED;
-		n->stats.ratelimited++;
-		metrics_add(M_NOTIFY_REFUSED, 1, "rate-limited");
+		reason = "source-not-allowed";
+	} else if (zone->key != NULL && q->tsig_rr == NULL) {
+		reason = "unsigned";
 	} else if (zone->key != NULL) {
-		key = zone->key;
-		if (q->tsig_rr == NULL) {
-			rcode = KNOT_RCODE_REFUSED;
-			n->stats.refused++;
-			metrics_add(M_NOTIFY_REFUSED, 1, "unsigned");
-			key = NULL;
-			if (log_allowed(n, now_ms)) {
-				log_notice("NOTIFY refused: zone=%s from=%s reason=unsigned",
-				           zone->domain, src_str(from, src, sizeof(src)));
-			}
+		tsig_ret = knot_tsig_server_check(q->tsig_rr, q->wire, q->size, zone->key);
+		if (tsig_ret == KNOT_EOK) {
+			verified = true;
 		} else {
-			int ret = knot_tsig_server_check(q->tsig_rr, q->wire, q->size, key);
-			if (ret != KNOT_EOK) {
-				rcode = KNOT_RCODE_NOTAUTH;
-				n->stats.notauth++;
-				metrics_add(M_NOTIFY_REFUSED, 1, "tsig");
-				tsig_rcode = ret == KNOT_TSIG_EBADTIME  ? KNOT_RCODE_BADTIME
-				             : ret == KNOT_TSIG_EBADKEY ? KNOT_RCODE_BADKEY
-				                                        : KNOT_RCODE_BADSIG;
-				if (log_allowed(n, now_ms)) {
-					log_notice(
-					        "NOTIFY refused: zone=%s from=%s reason=tsig (%s)",
-					        zone->domain, src_str(from, src, sizeof(src)),
-					        knot_strerror(ret));
-				}
-			}
+			reason = "tsig";
+			rcode = KNOT_RCODE_NOTAUTH;
+			tsig_rcode = tsig_ret == KNOT_TSIG_EBADTIME  ? KNOT_RCODE_BADTIME
+			             : tsig_ret == KNOT_TSIG_EBADKEY ? KNOT_RCODE_BADKEY
+			                                             : KNOT_RCODE_BADSIG;
 		}
 	} else if (q->tsig_rr != NULL) {
 		/* Signed, but we know no key for this primary (RFC 8945 5.2.1). */
+		reason = "unknown-key";
 		rcode = KNOT_RCODE_NOTAUTH;
 		tsig_rcode = KNOT_RCODE_BADKEY;
-		n->stats.notauth++;
-		metrics_add(M_NOTIFY_REFUSED, 1, "unknown-key");
+	}
+
+	/* Then charge the budget it belongs to: only the key's holder spends
+	 * the signed one. */
+	if (reason == NULL) {
+		limited = !rate_ok(n, from, verified ? BUDGET_SIGNED : BUDGET_UNSIGNED, now_ms);
+		if (limited) {
+			reason = "rate-limited";
+		} else {
+			rcode = KNOT_RCODE_NOERROR;
+		}
+	} else if (!rate_ok(n, from, BUDGET_REFUSED, now_ms)) {
+		metrics_add(M_NOTIFY_REFUSED, 1, reason);
+		n->stats.dropped++;
+		goto out;
+	}
+
+	if (reason != NULL) {
+		metrics_add(M_NOTIFY_REFUSED, 1, reason);
+		if (limited) {
+			n->stats.ratelimited++;
+		} else if (rcode == KNOT_RCODE_NOTAUTH) {
+			n->stats.notauth++;
+		} else {
+			n->stats.refused++;
+		}
+		if (log_allowed(n, now_ms)) {
+			log_refusal(zone, knot_pkt_qname(q), from, reason, tsig_ret);
+		}
 	}
 
 	knot_pkt_t *r = knot_pkt_new(out, MSG_MAX, NULL);
 	if (r == NULL || knot_pkt_init_response(r, q) != KNOT_EOK) {
 		knot_pkt_free(r);
-		answer = 0;
 		goto out;
 	}
 	knot_wire_set_aa(r->wire);
@@ -300,20 +341,19 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	answer = r->size;
 	knot_pkt_free(r);
 
-	if (rcode == KNOT_RCODE_NOERROR && key != NULL) {
-		uint8_t digest[64];
-		size_t dlen = sizeof(digest);
+	uint8_t digest[64];
+	size_t dlen = sizeof(digest);
+	if (verified) {
 		if (knot_tsig_sign(out, &answer, outmax, knot_tsig_rdata_mac(q->tsig_rr),
-		                   knot_tsig_rdata_mac_length(q->tsig_rr), digest, &dlen, key, 0,
-		                   0) != KNOT_EOK) {
+		                   knot_tsig_rdata_mac_length(q->tsig_rr), digest, &dlen, zone->key,
+		                   0, 0) != KNOT_EOK) {
 			answer = header_answer(msg, out, KNOT_RCODE_SERVFAIL);
+			goto out;
 		}
-	} else if (tsig_rcode == KNOT_RCODE_BADTIME && key != NULL) {
+	} else if (tsig_rcode == KNOT_RCODE_BADTIME) {
 		/* BADTIME answers are signed, with the request's time. */
-		uint8_t digest[64];
-		size_t dlen = sizeof(digest);
 		knot_tsig_sign(out, &answer, outmax, knot_tsig_rdata_mac(q->tsig_rr),
-		               knot_tsig_rdata_mac_length(q->tsig_rr), digest, &dlen, key,
+		               knot_tsig_rdata_mac_length(q->tsig_rr), digest, &dlen, zone->key,
 		               tsig_rcode, knot_tsig_rdata_time_signed(q->tsig_rr));
 	} else if (tsig_rcode != 0) {
 		/* BADKEY and BADSIG: an unsigned TSIG record carrying the error. */
@@ -399,21 +439,35 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const stru
 
 /* --- TCP ------------------------------------------------------------------ */
 
+/* Bytes of answers a connection may have waiting to be sent: past it, its
+ * messages wait and it is not read from until the peer reads.  Answers are
+ * small (a header, the question, a TSIG). */
+#define TCP_QUEUE_MAX (64 * 1024)
+
+struct outbuf {
+	uint8_t *data;
+	size_t len, size;
+};
+
 struct tcp_client {
 	struct tcp_client *next, **prevp; /* n->client_list */
 	uv_tcp_t handle;
-	uv_timer_t idle;
+	uv_timer_t timer;
+	uv_write_t write; /* at most one in flight: of sending */
 	notify_t *n;
 	uint8_t *buf;
 	size_t len;
+	/* Answers being sent, and those gathered meanwhile (sent next). */
+	struct outbuf sending, pending;
+	uint64_t deadline; /* loop time (ms) of the close, whatever comes */
 	int closing;
+	bool paused; /* reading stopped until the peer reads */
+	notify_source_t source;
+	uint8_t ip[16];
 	struct sockaddr_storage peer;
 };
 
-struct tcp_write {
-	uv_write_t req;
-	uint8_t data[];
-};
+static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void client_closed(uv_handle_t *h)
 {
@@ -421,6 +475,8 @@ static void client_closed(uv_handle_t *h)
 	if (--c->closing == 0) {
 		c->n->clients--;
 		free(c->buf);
+		free(c->sending.data);
+		free(c->pending.data);
 		free(c);
 	}
 }
@@ -436,12 +492,27 @@ static void client_close(struct tcp_client *c)
 		c->next->prevp = c->prevp;
 	}
 	uv_close((uv_handle_t *)&c->handle, client_closed);
-	uv_close((uv_handle_t *)&c->idle, client_closed);
+	uv_close((uv_handle_t *)&c->timer, client_closed);
 }
 
-static void client_idle(uv_timer_t *t)
+static void client_timeout(uv_timer_t *t)
 {
-	client_close(t->data);
+	struct tcp_client *c = t->data;
+	char src[80];
+	c->n->stats.tcp_timeout++;
+	log_debug("NOTIFY TCP connection closed: from=%s reason=%s",
+	          src_str((const struct sockaddr *)&c->peer, src, sizeof(src)),
+	          uv_now(t->loop) >= c->deadline ? "session-timeout" : "idle-timeout");
+	client_close(c);
+}
+
+/* The timer: idle time from now, but never past the deadline. */
+static void client_arm(struct tcp_client *c)
+{
+	uint64_t now = uv_now(c->handle.loop);
+	uint64_t idle = (uint64_t)c->n->lim.tcp_idle_timeout * 1000;
+	uint64_t left = c->deadline > now ? c->deadline - now : 0;
+	uv_timer_start(&c->timer, client_timeout, idle < left ? idle : left, 0);
 }
 
 static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -461,10 +532,105 @@ static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = need - c->len;
 }
 
+static size_t queued(const struct tcp_client *c)
+{
+	return c->sending.len + c->pending.len;
+}
+
+static void client_serve(struct tcp_client *c);
+
+static void written(uv_write_t *req, int status);
+
+/* Send what is pending unless a write is in flight. */
+static int client_flush(struct tcp_client *c)
+{
+	if (c->sending.len > 0 || c->pending.len == 0) {
+		return 0;
+	}
+	struct outbuf t = c->sending;
+	c->sending = c->pending;
+	c->pending = t;
+	uv_buf_t b = uv_buf_init((char *)c->sending.data, (unsigned)c->sending.len);
+	c->write.data = c;
+	return uv_write(&c->write, (uv_stream_t *)&c->handle, &b, 1, written);
+}
+
 static void written(uv_write_t *req, int status)
 {
-	(void)status;
-	free(req);
+	struct tcp_client *c = req->data;
+	c->sending.len = 0;
+	/* Closing, a pending write ends (UV_ECANCELED) before the close. */
+	if (c->closing) {
+		return;
+	}
+	if (status < 0 || client_flush(c) != 0) {
+		client_close(c);
+	} else if (c->paused && queued(c) < TCP_QUEUE_MAX / 2) {
+		client_serve(c);
+	}
+}
+
+static int client_answer(struct tcp_client *c, const uint8_t *answer, size_t alen)
+{
+	struct outbuf *o = &c->pending;
+	if (o->len + 2 + alen > o->size) {
+		size_t size = o->size > 0 ? o->size : 1024;
+		while (size < o->len + 2 + alen) {
+			size *= 2;
+		}
+		uint8_t *d = realloc(o->data, size);
+		if (d == NULL) {
+			return -ENOMEM;
+		}
+		o->data = d;
+		o->size = size;
+	}
+	knot_wire_write_u16(o->data + o->len, (uint16_t)alen);
+	memcpy(o->data + o->len + 2, answer, alen);
+	o->len += 2 + alen;
+	return 0;
+}
+
+/* Answer the whole messages held while the queue of answers has room;
+ * read more only then. */
+static void client_serve(struct tcp_client *c)
+{
+	notify_t *n = c->n;
+	uv_stream_t *s = (uv_stream_t *)&c->handle;
+	size_t off = 0;
+	bool served = false;
+	while (queued(c) < TCP_QUEUE_MAX && c->len - off >= 2) {
+		size_t mlen = knot_wire_read_u16(c->buf + off);
+		if (c->len - off - 2 < mlen) {
+			break;
+		}
+		size_t alen =
+		        notify_process(n, c->buf + off + 2, mlen, (const struct sockaddr *)&c->peer,
+		                       uv_now(s->loop), n->wbuf, MSG_MAX);
+		off += 2 + mlen;
+		served = true;
+		if (alen > 0 && client_answer(c, n->wbuf, alen) != 0) {
+			client_close(c);
+			return;
+		}
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+	if (client_flush(c) != 0) {
+		client_close(c);
+		return;
+	}
+	if (served) {
+		client_arm(c);
+	}
+	bool full = queued(c) >= TCP_QUEUE_MAX;
+	if (full && !c->paused) {
+		n->stats.tcp_paused++;
+		uv_read_stop(s);
+	} else if (!full && c->paused) {
+		uv_read_start(s, tcp_alloc, tcp_read);
+	}
+	c->paused = full;
 }
 
 static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -476,37 +642,33 @@ static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)nread;
-	notify_t *n = c->n;
-	size_t off = 0;
-	while (c->len - off >= 2) {
-		size_t mlen = knot_wire_read_u16(c->buf + off);
-		if (c->len - off - 2 < mlen) {
-			break;
-		}
-		size_t alen =
-		        notify_process(n, c->buf + off + 2, mlen, (const struct sockaddr *)&c->peer,
-		                       uv_now(s->loop), n->wbuf, MSG_MAX);
-		off += 2 + mlen;
-		if (alen == 0) {
-			continue;
-		}
-		struct tcp_write *w = malloc(sizeof(*w) + 2 + alen);
-		if (w == NULL) {
-			client_close(c);
-			return;
-		}
-		knot_wire_write_u16(w->data, (uint16_t)alen);
-		memcpy(w->data + 2, n->wbuf, alen);
-		uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(2 + alen));
-		if (uv_write(&w->req, s, &b, 1, written) != 0) {
-			free(w);
-			client_close(c);
-			return;
+	client_serve(c);
+}
+
+/* Why a new connection is closed at once, or NULL: a source in no ACL, a
+ * full pool, the source's share, the notify-from prefixes' half. */
+static const char *tcp_refusal(const notify_t *n, const struct tcp_client *c)
+{
+	if (c->source == NOTIFY_SOURCE_NONE) {
+		return "source-not-allowed";
+	}
+	if (n->clients > n->lim.tcp_max_clients) {
+		return "tcp-max-clients";
+	}
+	uint32_t same = 0, prefix = 0;
+	for (const struct tcp_client *o = n->client_list; o != NULL; o = o->next) {
+		if (o != c) {
+			same += memcmp(o->ip, c->ip, sizeof(c->ip)) == 0;
+			prefix += o->source == NOTIFY_SOURCE_PREFIX;
 		}
 	}
-	memmove(c->buf, c->buf + off, c->len - off);
-	c->len -= off;
-	uv_timer_again(&c->idle);
+	if (same >= n->lim.tcp_max_per_source) {
+		return "tcp-max-clients-per-source";
+	}
+	if (c->source == NOTIFY_SOURCE_PREFIX && prefix >= (n->lim.tcp_max_clients + 1) / 2) {
+		return "notify-from-share";
+	}
+	return NULL;
 }
 
 static void tcp_accept(uv_stream_t *server, int status)
@@ -527,23 +689,33 @@ static void tcp_accept(uv_stream_t *server, int status)
 	}
 	n->client_list = c;
 	uv_tcp_init(server->loop, &c->handle);
-	uv_timer_init(server->loop, &c->idle);
+	uv_timer_init(server->loop, &c->timer);
 	c->handle.data = c;
-	c->idle.data = c;
+	c->timer.data = c;
 	n->clients++;
-	if (uv_accept(server, (uv_stream_t *)&c->handle) != 0) {
-		client_close(c);
-		return;
-	}
-	/* Over the limit: accept and close at once, so the backlog drains. */
 	int plen = sizeof(c->peer);
-	if (n->clients > n->lim.tcp_max_clients ||
+	if (uv_accept(server, (uv_stream_t *)&c->handle) != 0 ||
 	    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &plen) != 0) {
 		client_close(c);
 		return;
 	}
-	uint64_t idle = (uint64_t)n->lim.tcp_idle_timeout * 1000;
-	uv_timer_start(&c->idle, client_idle, idle, idle);
+	/* Refused: accept and close at once, so the backlog drains. */
+	const struct sockaddr *peer = (const struct sockaddr *)&c->peer;
+	addr_bytes(peer, c->ip);
+	c->source = n->cb.source != NULL ? n->cb.source(n->cb.ctx, peer) : NOTIFY_SOURCE_PRIMARY;
+	const char *why = tcp_refusal(n, c);
+	if (why != NULL) {
+		char src[80];
+		n->stats.tcp_refused++;
+		if (log_allowed(n, uv_now(server->loop))) {
+			log_notice("NOTIFY TCP connection refused: from=%s reason=%s",
+			           src_str(peer, src, sizeof(src)), why);
+		}
+		client_close(c);
+		return;
+	}
+	c->deadline = uv_now(server->loop) + (uint64_t)n->lim.tcp_session_timeout * 1000;
+	client_arm(c);
 	uv_read_start((uv_stream_t *)&c->handle, tcp_alloc, tcp_read);
 }
 
@@ -553,7 +725,11 @@ int notify_listen(notify_t *n, uv_loop_t *loop, const net_addr_t *listen, size_t
 	n->loop = loop;
 	n->udp = calloc(nlisten + 1, sizeof(*n->udp));
 	n->tcp = calloc(nlisten + 1, sizeof(*n->tcp));
-	if (n->udp == NULL || n->tcp == NULL) {
+	n->rbuf = malloc(UDP_RBUF);
+	n->wbuf = malloc(MSG_MAX);
+	n->obuf = malloc((size_t)UDP_BATCH * MSG_MAX);
+	if (n->udp == NULL || n->tcp == NULL || n->rbuf == NULL || n->wbuf == NULL ||
+	    n->obuf == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}

@@ -5,8 +5,23 @@
  * (the scheduler), which never makes the notifier wait for the transfer.
  * Only the zone's primary addresses and notify-from prefixes may notify;
  * when the primary has a key the NOTIFY must be signed by it (RFC 8945) and
- * the answer is signed.  Each source has a token bucket: over it, NOTIFYs
- * are answered REFUSED with no further work, so a flood stays cheap.
+ * the answer is signed.
+ *
+ * Every packet may be spoofed, so each source address has three token
+ * buckets, charged once the NOTIFY has been judged: signed NOTIFYs accepted,
+ * unsigned ones accepted (a primary without a key), and refusals.  Nobody
+ * without the key can spend the first, so a flood of unsigned or badly
+ * signed NOTIFYs in a primary's name never refuses its signed ones.  Over
+ * the first two, NOTIFYs are answered REFUSED; over the third, refusals get
+ * no answer at all.  An unknown zone and a zone the source may not notify
+ * get the same REFUSED, so the answers do not tell which zones are served.
+ *
+ * TCP takes connections only from addresses in some zone's ACL (asked at
+ * accept), at most tcp_max_per_source from one address, and from addresses
+ * only within notify-from prefixes at most half the pool, so the primaries'
+ * own addresses always find a slot.  A connection is closed when idle
+ * between messages, and at a fixed time after accept whatever it does; a
+ * peer that does not read its answers is not read from until it does.
  */
 #pragma once
 
@@ -34,25 +49,40 @@ typedef struct {
 } notify_zone_t;
 
 /* The caller's side, both on the loop thread. */
+/* How far a source address is known, before any message (TCP accept). */
+typedef enum {
+	NOTIFY_SOURCE_NONE,    /* in no zone's ACL: closed at once */
+	NOTIFY_SOURCE_PREFIX,  /* only within notify-from prefixes */
+	NOTIFY_SOURCE_PRIMARY, /* one of a primary's addresses */
+} notify_source_t;
+
 typedef struct {
 	/* Is qname one of our zones?  Then fill out (from: the source). */
 	bool (*lookup)(void *ctx, const knot_dname_t *qname, const struct sockaddr *from,
 	               notify_zone_t *out);
 	/* Every accepted NOTIFY. */
 	void (*accepted)(void *ctx, const void *handle, const struct sockaddr *from);
+	/* What is from to any zone (NULL: a primary's address, to all). */
+	notify_source_t (*source)(void *ctx, const struct sockaddr *from);
 	void *ctx;
 } notify_cb_t;
 
 typedef struct {
-	uint32_t rate_limit;       /* NOTIFY per second per source; 0: no limit */
-	uint32_t tcp_max_clients;
-	uint32_t tcp_idle_timeout; /* seconds */
+	uint32_t rate_limit;          /* per second per source and budget; 0: no limit */
+	uint32_t tcp_max_clients;     /* connections at once */
+	uint32_t tcp_max_per_source;  /* connections from one address */
+	uint32_t tcp_idle_timeout;    /* seconds without a whole message */
+	uint32_t tcp_session_timeout; /* seconds after accept, whatever comes */
 } notify_limits_t;
 
-/* Counters, for logs and metrics. */
+/* Counters, for logs and metrics.  dropped: no answer (a response, a
+ * runt, a refusal over its budget).  tcp_refused: connections closed at
+ * accept (source, pool, per-source limit); tcp_timeout: closed by a timer;
+ * tcp_paused: reading stopped because answers were not read. */
 typedef struct {
 	uint64_t received, accepted;
 	uint64_t formerr, notimp, notauth, refused, ratelimited, dropped;
+	uint64_t tcp_refused, tcp_timeout, tcp_paused;
 } notify_stats_t;
 
 notify_t *notify_new(const notify_limits_t *lim, const notify_cb_t *cb);

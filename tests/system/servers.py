@@ -938,11 +938,12 @@ class Zonesync:
         self.conf = os.path.join(self.dir, "zonesync.yaml")
         extra_server = dict(extra_server or {})
         listen = extra_server.pop("listen", f"[{LOOPBACK}@{self.port}]")
+        rate = extra_server.pop("notify-rate-limit", 0)
         lines = ["server:",
                  f"  listen: {listen}",
                  f"  state: {self.state}",
                  f"  log: {{ level: {level} }}",
-                 "  notify-rate-limit: 0"]
+                 f"  notify-rate-limit: {rate}"]
         for k, v in extra_server.items():
             lines.append(f"  {k}: {v}")
         if keys:

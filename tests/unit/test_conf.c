@@ -186,7 +186,9 @@ static void assert_server_defaults(const conf_t *conf)
 {
 	assert_int_equal(conf->server.notify_rate_limit, 1000);
 	assert_int_equal(conf->server.tcp_max_clients, 100);
+	assert_int_equal(conf->server.tcp_max_per_source, 8);
 	assert_int_equal(conf->server.tcp_idle_timeout, 10);
+	assert_int_equal(conf->server.tcp_session_timeout, 30);
 }
 
 static void assert_zone_defaults(const conf_zone_t *z)

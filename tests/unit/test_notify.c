@@ -18,9 +18,12 @@ static const char CONF[] = "server:\n"
                            "  - { id: signed, address: [192.0.2.1@53], key: xfr,\n"
                            "      notify-from: [198.51.100.0/24] }\n"
                            "  - { id: open, address: [\"2001:db8::1\"] }\n"
+                           "  - { id: same, address: [192.0.2.1] }\n"
+                           "  - { id: idle, address: [203.0.113.9] }\n"
                            "zone:\n"
                            "  - { domain: example.com, primary: signed }\n"
-                           "  - { domain: example.net, primary: open }\n";
+                           "  - { domain: example.net, primary: open }\n"
+                           "  - { domain: keyless.example, primary: same }\n";
 
 static conf_t conf;
 static int calls;
@@ -46,7 +49,9 @@ static notify_t *new_notify(void)
 {
 	notify_limits_t lim = { .rate_limit = conf.server.notify_rate_limit,
 		                .tcp_max_clients = conf.server.tcp_max_clients,
-		                .tcp_idle_timeout = conf.server.tcp_idle_timeout };
+		                .tcp_max_per_source = conf.server.tcp_max_per_source,
+		                .tcp_idle_timeout = conf.server.tcp_idle_timeout,
+		                .tcp_session_timeout = conf.server.tcp_session_timeout };
 	notify_cb_t cb = { .lookup = on_lookup, .accepted = on_notify };
 	return notify_new(&lim, &cb);
 }
@@ -104,6 +109,7 @@ struct answer {
 	bool signed_ok;
 	uint16_t tsig_error;
 	bool has_tsig;
+	uint8_t header[12];
 };
 
 static struct answer send_notify(notify_t *n, const uint8_t *q, size_t qlen,
@@ -121,6 +127,7 @@ static struct answer send_notify(notify_t *n, const uint8_t *q, size_t qlen,
 	assert_true(knot_wire_get_qr(out));
 	assert_int_equal(knot_wire_get_id(out), knot_wire_get_id(q));
 	a.rcode = knot_wire_get_rcode(out);
+	memcpy(a.header, out, sizeof(a.header));
 	if (r->tsig_rr != NULL) {
 		a.has_tsig = true;
 		a.tsig_error = knot_tsig_rdata_error(r->tsig_rr);
@@ -218,11 +225,11 @@ static void test_refused(void **state)
 	                  "c2VjcmV0c2VjcmV0", mac, &maclen);
 	a = send_notify(n, q, len, v6("2001:db8::1"), 1000, mac, maclen);
 	assert_int_equal(a.rcode, KNOT_RCODE_NOTAUTH);
-	/* A zone we do not have. */
+	/* A zone we do not have: REFUSED too (test_unknown_zone). */
 	len = make_notify(q, "example.org.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL, NULL,
 	                  NULL);
 	a = send_notify(n, q, len, v4("192.0.2.1"), 1000, NULL, 0);
-	assert_int_equal(a.rcode, KNOT_RCODE_NOTAUTH);
+	assert_int_equal(a.rcode, KNOT_RCODE_REFUSED);
 	/* Not a NOTIFY; not for an SOA. */
 	len = make_notify(q, "example.net.", KNOT_RRTYPE_SOA, KNOT_OPCODE_QUERY, NULL, NULL, NULL,
 	                  NULL);
@@ -245,8 +252,8 @@ static void test_refused(void **state)
 	assert_int_equal(calls, 0);
 	const notify_stats_t *st = notify_stats(n);
 	assert_int_equal(st->accepted, 0);
-	assert_int_equal(st->refused, 2);
-	assert_int_equal(st->notauth, 4);
+	assert_int_equal(st->refused, 3);
+	assert_int_equal(st->notauth, 3);
 	notify_free(n);
 }
 
@@ -278,17 +285,49 @@ static void test_rate_limit(void **state)
 	notify_free(n);
 }
 
+/* stderr (the log) into a temporary file, until log_end(). */
+struct log_capture {
+	char path[32];
+	int fd, saved;
+};
+
+static void log_begin(struct log_capture *c)
+{
+	snprintf(c->path, sizeof(c->path), "/tmp/zonesync-log-XXXXXX");
+	c->fd = mkstemp(c->path);
+	assert_true(c->fd >= 0);
+	fflush(stderr);
+	c->saved = dup(2);
+	dup2(c->fd, 2);
+}
+
+/* The number of lines holding each of the n strings, into count[]. */
+static void log_end(struct log_capture *c, const char *const *want, int *count, size_t n)
+{
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	FILE *f = fdopen(c->fd, "r");
+	rewind(f);
+	char line[512];
+	memset(count, 0, n * sizeof(*count));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		fputs(line, stderr);
+		for (size_t i = 0; i < n; i++) {
+			count[i] += strstr(line, want[i]) != NULL;
+		}
+	}
+	fclose(f);
+	unlink(c->path);
+}
+
 static void test_log_flood(void **state)
 {
 	(void)state;
 	/* A flood of refused NOTIFYs writes at most 10 lines a second, then
 	 * one line with the count of the rest. */
-	char path[] = "/tmp/zonesync-log-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	fflush(stderr);
-	int saved = dup(2);
-	dup2(fd, 2);
+	struct log_capture cap;
+	log_begin(&cap);
 	notify_t *n = new_notify();
 	uint8_t q[65535];
 	size_t len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL,
@@ -301,21 +340,145 @@ static void test_log_flood(void **state)
 	}
 	send_notify(n, q, len, v4("192.0.2.1"), 11500, NULL, 0);
 	notify_free(n);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	FILE *f = fdopen(fd, "r");
-	rewind(f);
-	char line[512];
-	int refused = 0, summary = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		refused += strstr(line, "NOTIFY refused: zone=example.com.") != NULL;
-		summary += strstr(line, "NOTIFY refusals not logged: count=40") != NULL;
+	const char *const want[] = { "NOTIFY refused: zone=example.com.",
+		                     "NOTIFY refusals not logged: count=40" };
+	int count[2];
+	log_end(&cap, want, count, 2);
+	assert_int_equal(count[0], 11);
+	assert_int_equal(count[1], 1);
+}
+
+/* Unsigned and badly signed NOTIFYs in the primary's name, far over the
+ * rate limit, and unsigned ones accepted for a keyless zone of the same
+ * address: none of them spends the signed budget, so the primary's own
+ * signed NOTIFY that follows at once is accepted (issue 13: knotd does
+ * not retry a refused NOTIFY). */
+static void test_spoofed_flood(void **state)
+{
+	(void)state;
+	notify_t *n = new_notify();
+	uint8_t q[65535], mac[64];
+	size_t maclen;
+	struct answer a;
+	size_t len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL,
+	                         NULL, NULL);
+	/* The refusal budget: 5 answered, then no answer at all. */
+	for (int i = 0; i < 100; i++) {
+		a = send_notify(n, q, len, v4("192.0.2.1"), 2000, NULL, 0);
+		if (i < 5) {
+			assert_int_equal(a.rcode, KNOT_RCODE_REFUSED);
+		} else {
+			assert_int_equal(a.len, 0);
+		}
 	}
-	fclose(f);
-	unlink(path);
-	assert_int_equal(refused, 11);
-	assert_int_equal(summary, 1);
+	len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, "xfr",
+	                  "d3JvbmdzZWNyZXQ=", mac, &maclen);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(send_notify(n, q, len, v4("192.0.2.1"), 2000, mac, maclen).len, 0);
+	}
+	/* Valid unsigned ones (a primary without a key): their own budget. */
+	len = make_notify(q, "keyless.example.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, NULL, NULL,
+	                  NULL, NULL);
+	for (int i = 0; i < 10; i++) {
+		a = send_notify(n, q, len, v4("192.0.2.1"), 2000, NULL, 0);
+		assert_int_equal(a.rcode, i < 5 ? KNOT_RCODE_NOERROR : KNOT_RCODE_REFUSED);
+	}
+	assert_int_equal(calls, 5);
+
+	/* The primary, at the same instant. */
+	len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, "xfr",
+	                  "c2VjcmV0c2VjcmV0", mac, &maclen);
+	a = send_notify(n, q, len, v4("192.0.2.1"), 2000, mac, maclen);
+	assert_int_equal(a.rcode, KNOT_RCODE_NOERROR);
+	assert_true(a.signed_ok);
+	assert_int_equal(calls, 6);
+	assert_ptr_equal(last_zone, &conf.zone[0]);
+	const notify_stats_t *st = notify_stats(n);
+	assert_int_equal(st->dropped, 195);
+	assert_int_equal(st->refused, 5);
+	assert_int_equal(st->ratelimited, 5);
+	assert_int_equal(st->accepted, 6);
+
+	/* The signed budget is limited too, for the key's holder: past it,
+	 * REFUSED, and the answer still signed. */
+	for (int i = 0; i < 4; i++) {
+		len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, "xfr",
+		                  "c2VjcmV0c2VjcmV0", mac, &maclen);
+		a = send_notify(n, q, len, v4("192.0.2.1"), 2000, mac, maclen);
+		assert_int_equal(a.rcode, KNOT_RCODE_NOERROR);
+	}
+	len = make_notify(q, "example.com.", KNOT_RRTYPE_SOA, KNOT_OPCODE_NOTIFY, "xfr",
+	                  "c2VjcmV0c2VjcmV0", mac, &maclen);
+	a = send_notify(n, q, len, v4("192.0.2.1"), 2000, mac, maclen);
+	assert_int_equal(a.rcode, KNOT_RCODE_REFUSED);
+	assert_true(a.signed_ok);
+	assert_int_equal(calls, 10);
+	notify_free(n);
+}
+
+/* A zone we do not serve and a served one this source may not notify get
+ * the same answer, signed or not, from any address; the log tells them
+ * apart. */
+static void test_unknown_zone(void **state)
+{
+	(void)state;
+	struct log_capture cap;
+	log_begin(&cap);
+	notify_t *n = new_notify();
+	uint8_t q[65535], mac[64];
+	size_t maclen;
+	const char *from[] = { "203.0.113.5", "192.0.2.1" };
+	for (size_t f = 0; f < 2; f++) {
+		for (int sign = 0; sign < 2; sign++) {
+			struct answer a[2];
+			const char *zones[] = { "example.org.", "example.net." };
+			for (int z = 0; z < 2; z++) {
+				size_t len =
+				        make_notify(q, zones[z], KNOT_RRTYPE_SOA,
+				                    KNOT_OPCODE_NOTIFY, sign ? "xfr" : NULL,
+				                    sign ? "c2VjcmV0c2VjcmV0" : NULL, mac, &maclen);
+				a[z] = send_notify(n, q, len, v4(from[f]), 3000, mac, maclen);
+			}
+			assert_int_equal(a[0].rcode, KNOT_RCODE_REFUSED);
+			assert_int_equal(a[0].len, a[1].len);
+			assert_memory_equal(a[0].header, a[1].header, sizeof(a[0].header));
+			assert_false(a[0].has_tsig || a[1].has_tsig);
+		}
+	}
+	notify_free(n);
+	const char *const want[] = { "zone=example.org. from=203.0.113.5@5353 reason=unknown-zone",
+		                     "zone=example.net. from=203.0.113.5@5353 "
+		                     "reason=source-not-allowed" };
+	int count[2];
+	log_end(&cap, want, count, 2);
+	assert_int_equal(count[0], 2);
+	assert_int_equal(count[1], 2);
+	assert_int_equal(calls, 0);
+}
+
+/* What a TCP connection is asked at accept: a primary's own address, only
+ * within a notify-from prefix, or neither (also: a primary no zone uses). */
+static void test_sources(void **state)
+{
+	(void)state;
+	static const struct {
+		bool v6;
+		const char *ip;
+		notify_source_t want;
+	} cases[] = {
+		{ false, "192.0.2.1", NOTIFY_SOURCE_PRIMARY },
+		{ true, "::ffff:192.0.2.1", NOTIFY_SOURCE_PRIMARY },
+		{ true, "2001:db8::1", NOTIFY_SOURCE_PRIMARY },
+		{ false, "198.51.100.77", NOTIFY_SOURCE_PREFIX },
+		{ false, "198.51.101.1", NOTIFY_SOURCE_NONE },
+		{ false, "203.0.113.9", NOTIFY_SOURCE_NONE },
+		{ true, "2001:db8::2", NOTIFY_SOURCE_NONE },
+		{ false, "127.0.0.1", NOTIFY_SOURCE_NONE },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage ss = cases[i].v6 ? v6(cases[i].ip) : v4(cases[i].ip);
+		assert_int_equal(sched_notify_source(&conf, (struct sockaddr *)&ss), cases[i].want);
+	}
 }
 
 int main(void)
@@ -325,6 +488,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spoofed_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
