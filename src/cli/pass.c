@@ -82,11 +82,11 @@ static int run_zones(const conf_t *conf, char **names, int nnames, sync_opts_t *
 		} else {
 			sync_zone(conf->server.state, zc, so, &out);
 			if (!out.checked) {
-				fprintf(stderr, "zonesync: %s: %s\n", zc->domain,
-				        out.has_data
-				                ? "the primary did not answer; used the last copy"
-				                : "the primary did not answer and there is no "
-				                  "copy yet");
+				const char *why = out.answered ? "the transfer failed (see above)"
+				                               : "the primary did not answer";
+				fprintf(stderr, "zonesync: %s: %s%s\n", zc->domain, why,
+				        out.has_data ? "; used the last copy"
+				                     : " and there is no copy yet");
 			}
 		}
 		if (!out.checked) {

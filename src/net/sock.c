@@ -96,8 +96,22 @@ int sock_open(const net_addr_t *a, int type, int64_t deadline)
 	return fd;
 }
 
+/* A peer that keeps the socket busy never makes us wait: look at the stop
+ * flag and the deadline on every call, not only when a read would block. */
+static int sock_check(int64_t deadline)
+{
+	if (sock_stopping()) {
+		return -ECANCELED;
+	}
+	return sock_now_ms() >= deadline ? -ETIMEDOUT : 0;
+}
+
 int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 {
+	int r = sock_check(deadline);
+	if (r != 0) {
+		return r;
+	}
 	while (len > 0) {
 		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -108,7 +122,7 @@ int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			return -errno;
 		}
-		int r = sock_wait(fd, POLLOUT, deadline);
+		r = sock_wait(fd, POLLOUT, deadline);
 		if (r != 0) {
 			return r;
 		}
@@ -118,6 +132,10 @@ int sock_send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 
 int sock_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
 {
+	int r = sock_check(deadline);
+	if (r != 0) {
+		return r;
+	}
 	while (len > 0) {
 		ssize_t n = recv(fd, buf, len, 0);
 		if (n > 0) {
@@ -131,7 +149,7 @@ int sock_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
 		if (errno != EAGAIN && errno != EINTR) {
 			return -errno;
 		}
-		int r = sock_wait(fd, POLLIN, deadline);
+		r = sock_wait(fd, POLLIN, deadline);
 		if (r != 0) {
 			return r;
 		}

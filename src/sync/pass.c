@@ -64,6 +64,7 @@ int sync_zone(const char *state, const conf_zone_t *zc, const sync_opts_t *o, sy
 	engine_delta_t *delta = NULL;
 	sync_refresh(st, zc, &rf, &delta);
 	out->checked = rf.ok;
+	out->answered = rf.answered;
 	out->has_data = rf.has_data;
 	out->serial = rf.serial;
 	memcpy(out->primary, rf.primary, sizeof(out->primary));

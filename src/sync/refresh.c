@@ -194,6 +194,17 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			ret = serial_check(zc, info, soa, res.serial,
 			                   res.kind == XFR_FULL ? "IXFR (full zone)" : "IXFR",
 			                   ixfr_err, sizeof(ixfr_err));
+		} else if (ret == 0 && serial_cmp(res.serial, soa) == SERIAL_LT) {
+			snprintf(ixfr_err, sizeof(ixfr_err),
+			         "IXFR answer has serial %u, older than the primary's SOA answer "
+			         "(%u): the zone held is kept",
+			         res.serial, soa);
+			log_warning("transfer refused, serial goes back: zone=%s %s", zc->domain,
+			            ixfr_err);
+			ret = -ESTALE;
+		} else if (ret == -ESTALE) {
+			log_warning("transfer refused, serial goes back: zone=%s error=%s",
+			            zc->domain, ixfr_err);
 		}
 		if (ret == 0 && res.kind == XFR_INCREMENTAL) {
 			/* The touched RRsets before and after: what incremental
@@ -347,6 +358,7 @@ void sync_refresh(store_t *st, const conf_zone_t *zc, sync_refresh_t *j, engine_
 		}
 	}
 	bool answered = ret == 0;
+	j->answered = answered;
 	if (ret != 0) {
 		metrics_add(M_SOA_CHECKS, 1, zc->domain, "failed");
 	} else {

@@ -18,6 +18,7 @@
 /* What a refresh found: the zone's state and timers from its SOA. */
 typedef struct {
 	bool ok;       /* the primary answered and the snapshot is current */
+	bool answered; /* the primary answered the SOA query */
 	bool has_data; /* a snapshot exists */
 	uint32_t serial;
 	uint32_t refresh, retry, expire; /* from the SOA, clamped */
@@ -51,6 +52,7 @@ typedef struct {
 
 typedef struct {
 	bool checked;  /* the primary answered and the snapshot is current */
+	bool answered; /* the primary answered the SOA query */
 	bool has_data; /* a snapshot exists */
 	uint32_t serial;
 	size_t failed, refused; /* targets */

@@ -469,6 +469,12 @@ static int feed(struct stream *s, const knot_dname_t *owner, uint16_t type, uint
 {
 	xfr_result_t *res = s->res;
 	char name[DNS_NAME_STR_MAX];
+	if (s->st == ST_DONE && res->kind == XFR_UPTODATE) {
+		/* A whole zone not newer than ours: a primary going back. */
+		return errf(err, errlen, -ESTALE,
+		            "%s: IXFR answered with a zone of serial %u, not newer than ours (%u)",
+		            who, s->first, s->have);
+	}
 	if (s->st == ST_DONE) {
 		return errf(err, errlen, -EPROTO, "%s: records after the closing SOA", who);
 	}
@@ -789,6 +795,16 @@ int xfr_transfer(const xfr_peer_t *peer, const knot_dname_t *zone, const uint32_
 			ret = errf(err, errlen, -EPROTO,
 			           "%s: %s: connection closed before the closing SOA", who,
 			           ss.kind);
+			goto out;
+		} else if (ret == -ETIMEDOUT && sock_now_ms() >= deadline) {
+			ret = errf(err, errlen, ret,
+			           "%s: %s: not done within %u ms (transfer-timeout) after %zu "
+			           "messages",
+			           who, ss.kind, lim->timeout_ms, res->messages);
+			goto out;
+		} else if (ret == -ETIMEDOUT) {
+			ret = errf(err, errlen, ret, "%s: %s: no data for %u ms after %zu messages",
+			           who, ss.kind, lim->io_timeout_ms, res->messages);
 			goto out;
 		} else if (ret != 0) {
 			ret = errf(err, errlen, ret, "%s: %s: %s after %zu messages", who, ss.kind,
