@@ -212,7 +212,9 @@ def test_sigterm_ends_a_transfer_at_once(lab, fake, how):
     the daemon exits 0 within seconds.  Before the fix its worker thread
     went on until the transfer ended or timed out (10 minutes), and the
     daemon with it."""
-    zs = secondary(lab, fake.port, {"transfer-max-records": 2_500_000})
+    # Limits out of reach: a release build reads ~2.5M records a second.
+    zs = secondary(lab, fake.port, {"transfer-max-records": 50_000_000,
+                                    "transfer-max-bytes": "4G"})
     fake.soa, fake.axfr = 5, how
     zs.start()
     wait_until(lambda: fake.count("AXFR") == 1, 10, what="the AXFR query")
@@ -232,7 +234,8 @@ def test_fast_endless_axfr_ends_at_transfer_timeout(lab, fake):
     """transfer-timeout 1s holds for a primary that never stops sending:
     the transfer is cut at 1 s, not when it reaches the record limit."""
     zs = secondary(lab, fake.port, {"transfer-timeout": "1s",
-                                    "transfer-max-records": 2_500_000})
+                                    "transfer-max-records": 50_000_000,
+                                    "transfer-max-bytes": "4G"})
     fake.soa, fake.axfr = 5, "endless"
     r, secs = timed_sync(zs, fake, "AXFR")
     assert r.returncode != 0, describe(r)
