@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/control.h"
 #include "dns/name.h"
 #include "obs/log.h"
+#include "sched/daemon.h"
 #include "sync/sync.h"
 #include "target/target.h"
 
@@ -15,7 +17,7 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 {
 	cli_pass_t *run = ctx;
 	if (run->progress_shown) {
-		fputs("\r\033[K", stderr);
+		fputs("\r\033[K", run->err);
 		run->progress_shown = false;
 	}
 	if (r->ret != 0 && r->refused) {
@@ -41,18 +43,18 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 static void on_progress(void *ctx, const target_progress_t *p)
 {
 	cli_pass_t *run = ctx;
-	fprintf(stderr, "\r\033[K  batch %zu/%zu, %zu/%zu records", p->batches_done, p->batches,
-	        p->records_done, p->records);
+	fprintf(run->err, "\r\033[K  batch %zu/%zu, %zu/%zu records", p->batches_done,
+	        p->batches, p->records_done, p->records);
 	if (p->why != NULL) {
-		fprintf(stderr, ", waiting %.1fs (%s)", p->waiting, p->why);
+		fprintf(run->err, ", waiting %.1fs (%s)", p->waiting, p->why);
 	}
-	fflush(stderr);
+	fflush(run->err);
 	run->progress_shown = true;
 }
 
-static bool named(char **names, int n, const conf_zone_t *zc)
+static bool named(char *const *names, size_t n, const conf_zone_t *zc)
 {
-	for (int k = 0; k < n; k++) {
+	for (size_t k = 0; k < n; k++) {
 		knot_dname_storage_t name;
 		if (dns_name_from_str(names[k], name) > 0 && knot_dname_is_equal(name, zc->name)) {
 			return true;
@@ -61,7 +63,8 @@ static bool named(char **names, int n, const conf_zone_t *zc)
 	return n == 0;
 }
 
-static int run_zones(const conf_t *conf, char **names, int nnames, sync_opts_t *so, cli_pass_t *run)
+static int run_zones(const conf_t *conf, char *const *names, size_t nnames, sync_opts_t *so,
+                     cli_pass_t *run)
 {
 	int rc = 0;
 	for (size_t i = 0; i < conf->nzone; i++) {
@@ -76,15 +79,15 @@ static int run_zones(const conf_t *conf, char **names, int nnames, sync_opts_t *
 			out.has_data = true;
 			out.checked = sync_verify(zc, so, err, sizeof(err)) == 0;
 			if (!out.checked) {
-				fprintf(stderr, "zonesync: %s: no AXFR from the primary: %s\n",
+				fprintf(run->err, "zonesync: %s: no AXFR from the primary: %s\n",
 				        zc->domain, err);
 			}
 		} else {
 			sync_zone(conf->server.state, zc, so, &out);
 			if (!out.checked) {
-				const char *why = out.answered ? "the transfer failed (see above)"
+				const char *why = out.answered ? "the transfer failed (see the log)"
 				                               : "the primary did not answer";
-				fprintf(stderr, "zonesync: %s: %s%s\n", zc->domain, why,
+				fprintf(run->err, "zonesync: %s: %s%s\n", zc->domain, why,
 				        out.has_data ? "; used the last copy"
 				                     : " and there is no copy yet");
 			}
@@ -97,18 +100,6 @@ static int run_zones(const conf_t *conf, char **names, int nnames, sync_opts_t *
 	return rc;
 }
 
-static int check_names(const conf_t *conf, char **names, int n)
-{
-	for (int i = 0; i < n; i++) {
-		knot_dname_storage_t name;
-		if (dns_name_from_str(names[i], name) < 0 || conf_zone_find(conf, name) == NULL) {
-			fprintf(stderr, "zonesync: no zone '%s' in %s\n", names[i], conf->path);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static bool target_exists(const conf_t *conf, const char *id)
 {
 	for (size_t i = 0; i < conf->ntarget; i++) {
@@ -119,7 +110,69 @@ static bool target_exists(const conf_t *conf, const char *id)
 	return false;
 }
 
-int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
+int pass_check(const conf_t *conf, const pass_req_t *req, FILE *err)
+{
+	for (size_t i = 0; i < req->nzones; i++) {
+		knot_dname_storage_t name;
+		if (dns_name_from_str(req->zones[i], name) < 0 ||
+		    conf_zone_find(conf, name) == NULL) {
+			fprintf(err, "zonesync: no zone '%s' in %s\n", req->zones[i], conf->path);
+			return CLI_USAGE;
+		}
+	}
+	if (req->target != NULL && !target_exists(conf, req->target)) {
+		fprintf(err, "zonesync: no target '%s' in %s\n", req->target, conf->path);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+int pass_run(const conf_t *conf, const pass_req_t *req, FILE *out, FILE *err,
+             const atomic_bool *cancel, bool progress)
+{
+	int rc = pass_check(conf, req, err);
+	if (rc != CLI_OK) {
+		return rc;
+	}
+	pass_mode_t mode = req->mode;
+	cli_pass_t run = { .mode = mode, .dry_run = req->dry_run, .serving = req->serving,
+		           .err = err };
+	sync_opts_t so = { .on_target = on_target, .ctx = &run, .target = req->target };
+	bool listed = mode != PASS_SYNC || run.dry_run;
+	so.engine.plan = listed;
+	so.engine.force = req->force || mode == PASS_VERIFY; /* limits are for writes */
+	so.engine.topts.wait = req->wait;
+	so.engine.topts.cancel = cancel;
+	render_init(&run.out, out, req->json,
+	            mode == PASS_VERIFY ? RENDER_VERIFY
+	            : listed            ? RENDER_PLAN
+	                                : RENDER_SYNC);
+	if (!listed && progress) {
+		so.engine.topts.progress = on_progress;
+		so.engine.topts.progress_ctx = &run;
+	}
+	render_begin(&run.out);
+	rc = run_zones(conf, req->zones, req->nzones, &so, &run);
+	render_end(&run.out, run.changes);
+	if (run.progress_shown) {
+		fputs("\r\033[K", err);
+	}
+	render_free(&run.out);
+	if (rc != 0 || run.failed > 0) {
+		return CLI_FAIL;
+	}
+	if (mode == PASS_VERIFY) {
+		return run.differ > 0 ? CLI_FAIL : CLI_OK;
+	}
+	if (mode == PASS_PLAN) {
+		return run.changes > 0 ? CLI_CHANGES : CLI_OK;
+	}
+	return run.refused > 0 ? CLI_FAIL : CLI_OK;
+}
+
+/* argv to req: -1 to go on, else the exit status to return. */
+static int pass_args(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out),
+                     pass_req_t *req)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -132,10 +185,7 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 		{ "serving", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CONF_DEFAULT_PATH;
-	cli_pass_t run = { .mode = mode };
-	bool json = false;
-	sync_opts_t so = { .on_target = on_target, .ctx = &run };
+	*req = (pass_req_t){ .mode = mode, .config = CONF_DEFAULT_PATH };
 	const char *optstr = mode == PASS_VERIFY ? "c:jst:h"
 	                     : mode == PASS_PLAN ? "c:jt:h"
 	                                         : "c:fnwt:h";
@@ -144,25 +194,25 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 	while ((o = getopt_long(argc, argv, optstr, opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
-			path = optarg;
+			req->config = optarg;
 			break;
 		case 'f':
-			so.engine.force = true;
+			req->force = true;
 			break;
 		case 'n':
-			run.dry_run = true;
+			req->dry_run = true;
 			break;
 		case 'w':
-			so.engine.topts.wait = true;
+			req->wait = true;
 			break;
 		case 'j':
-			json = true;
+			req->json = true;
 			break;
 		case 't':
-			so.target = optarg;
+			req->target = optarg;
 			break;
 		case 's':
-			run.serving = true;
+			req->serving = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -172,54 +222,70 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 			return CLI_USAGE;
 		}
 	}
-	if (run.dry_run && (so.engine.force || so.engine.topts.wait)) {
+	if (req->dry_run && (req->force || req->wait)) {
 		fprintf(stderr, "zonesync sync: --dry-run changes nothing: no --force or --wait\n");
 		return CLI_USAGE;
 	}
+	req->zones = argv + optind;
+	req->nzones = (size_t)(argc - optind);
+	return -1;
+}
+
+/*
+ * A sync writes to the targets: one writer per state directory.  With no
+ * daemon the pass holds the daemon's lock (a daemon started meanwhile is
+ * refused); with one, the daemon runs the pass.  Never both.  *lock_fd:
+ * the lock taken, or -1 with *daemon the pid holding it (0: neither, an
+ * error printed).
+ */
+static void take_lock(const char *state, int *lock_fd, pid_t *daemon)
+{
+	char err[512];
+	*daemon = 0;
+	if (daemon_lock(state, lock_fd, err, sizeof(err)) == 0) {
+		return;
+	}
+	*daemon = daemon_locked_by(state);
+	if (*daemon == 0) {
+		fprintf(stderr, "zonesync: %s\n", err);
+	}
+}
+
+int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
+{
+	pass_req_t req;
+	int rc = pass_args(argc, argv, mode, usage, &req);
+	if (rc >= 0) {
+		return rc;
+	}
 	conf_t conf;
-	if (conf_load(&conf, path, target_registry, stderr) != 0) {
+	if (conf_load(&conf, req.config, target_registry, stderr) != 0) {
 		return CLI_USAGE;
 	}
-	if (check_names(&conf, argv + optind, argc - optind) != 0) {
+	if (pass_check(&conf, &req, stderr) != CLI_OK) {
 		conf_free(&conf);
 		return CLI_USAGE;
 	}
-	if (so.target != NULL && !target_exists(&conf, so.target)) {
-		fprintf(stderr, "zonesync: no target '%s' in %s\n", so.target, conf.path);
-		conf_free(&conf);
-		return CLI_USAGE;
+	/* plan, verify and sync --dry-run only read the targets. */
+	int lock_fd = -1;
+	if (mode == PASS_SYNC && !req.dry_run) {
+		pid_t daemon;
+		take_lock(conf.server.state, &lock_fd, &daemon);
+		if (lock_fd < 0) {
+			rc = daemon > 0 ? cli_control_sync(conf.server.state, &req, daemon)
+			                : CLI_FAIL;
+			conf_free(&conf);
+			return rc;
+		}
 	}
 	log_init(conf.server.log_target, conf.server.log_level);
 	sync_global_init();
-	bool listed = mode != PASS_SYNC || run.dry_run;
-	so.engine.plan = listed;
-	so.engine.force = so.engine.force || mode == PASS_VERIFY; /* limits are for writes */
-	render_init(&run.out, stdout, json,
-	            mode == PASS_VERIFY ? RENDER_VERIFY
-	            : listed            ? RENDER_PLAN
-	                                : RENDER_SYNC);
-	if (!listed && isatty(STDERR_FILENO)) {
-		so.engine.topts.progress = on_progress;
-		so.engine.topts.progress_ctx = &run;
-	}
-	render_begin(&run.out);
-	int rc = run_zones(&conf, argv + optind, argc - optind, &so, &run);
-	render_end(&run.out, run.changes);
-	if (run.progress_shown) {
-		fputs("\r\033[K", stderr);
-	}
-	render_free(&run.out);
+	rc = pass_run(&conf, &req, stdout, stderr, NULL, isatty(STDERR_FILENO));
 	sync_global_cleanup();
 	conf_free(&conf);
 	log_close();
-	if (rc != 0 || run.failed > 0) {
-		return CLI_FAIL;
+	if (lock_fd >= 0) {
+		close(lock_fd);
 	}
-	if (mode == PASS_VERIFY) {
-		return run.differ > 0 ? CLI_FAIL : CLI_OK;
-	}
-	if (mode == PASS_PLAN) {
-		return run.changes > 0 ? CLI_CHANGES : CLI_OK;
-	}
-	return run.refused > 0 ? CLI_FAIL : CLI_OK;
+	return rc;
 }

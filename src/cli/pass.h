@@ -2,10 +2,13 @@
  * What sync, plan and verify share: options, the configuration, the zones
  * named, one pass per zone through the sync layer, and the exit status
  * from the counted results.  Each subcommand's own file holds its help and
- * what only it does.
+ * what only it does.  A sync pass is also what the daemon runs for a
+ * `zonesync sync` that asks it over the control socket (cli/control.c):
+ * the request is a pass_req_t, the pass the same pass_run().
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -13,10 +16,21 @@
 
 typedef enum { PASS_SYNC, PASS_PLAN, PASS_VERIFY } pass_mode_t;
 
+/* What was asked: the options and the zones named (all when none). */
+typedef struct {
+	pass_mode_t mode;
+	const char *config;
+	bool force, dry_run, wait, json, serving;
+	const char *target; /* only this target id, or NULL */
+	char *const *zones;
+	size_t nzones;
+} pass_req_t;
+
 typedef struct {
 	pass_mode_t mode;
 	bool dry_run, serving;
 	render_t out;
+	FILE *err; /* messages that are not the result (stderr, or the daemon's buffer) */
 	size_t changes; /* plan: changes to make */
 	size_t differ;  /* verify: RRsets that differ, at the API or as served */
 	size_t failed, refused;
@@ -26,6 +40,17 @@ typedef struct {
 /* Parse argv for mode, run it over the zones named (all when none) and
  * return the exit status. */
 int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out));
+
+/* Are the zones and the target req names in conf?  CLI_OK, else
+ * CLI_USAGE with the reason written to err. */
+int pass_check(const conf_t *conf, const pass_req_t *req, FILE *err);
+
+/* Run req over conf: results to out, other messages to err; cancel (may
+ * be NULL) stops pushes before their next request; progress on err when
+ * it is a terminal.  The exit status (CLI_*).  The caller has set up the
+ * log and sync_global_init(). */
+int pass_run(const conf_t *conf, const pass_req_t *req, FILE *out, FILE *err,
+             const atomic_bool *cancel, bool progress);
 
 /* verify --serving: ask the target's name servers for every RRset of the
  * desired view r->want and render what differs (in verify.c). */

@@ -14,6 +14,7 @@
 #endif
 
 #include "cli/cli.h"
+#include "cli/control.h"
 #include "conf/conf.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
@@ -77,6 +78,7 @@ struct daemon {
 	const char *path;
 	notify_t *notify;
 	sched_t *sched;
+	cli_control_t *control; /* STATE/control: sync asks here */
 	metrics_server_t *metrics;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog;
@@ -130,6 +132,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	log_info("stopping: signal=%s; running jobs end after their current request",
 	         strsignal(signum));
 	notify_close(d->notify);
+	cli_control_stop(d->control);
 	sched_stop(d->sched);
 	/* Closing the handles gives the loop leave to end; a second SIGTERM
 	 * (or ^C) while a push finishes must not kill it by the default
@@ -305,7 +308,9 @@ int cli_run(int argc, char **argv)
 	}
 	/* Bind (port 53 needs root), write the pid file, then drop privileges;
 	 * the state is first locked and opened as that user. */
-	if (bind_all(&d, conf, &loop, &pid_file, &lock_fd, err, sizeof(err)) != 0) {
+	if (bind_all(&d, conf, &loop, &pid_file, &lock_fd, err, sizeof(err)) != 0 ||
+	    (d.control = cli_control_start(&loop, d.sched, conf->server.state, err,
+	                                   sizeof(err))) == NULL) {
 		log_error("cannot start: %s", err);
 		notify_close(d.notify);
 		sched_stop(d.sched);
@@ -344,6 +349,7 @@ int cli_run(int argc, char **argv)
 out:
 	metrics_server_stop(d.metrics);
 	uv_loop_close(&loop);
+	cli_control_free(d.control);
 	sched_free(d.sched);
 	notify_free(d.notify);
 	if (pid_file != NULL && unlink(pid_file) != 0 && errno != ENOENT) {

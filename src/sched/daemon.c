@@ -51,8 +51,9 @@ int daemon_lock(const char *dir, int *fd, char *err, size_t errlen)
 	*fd = -1;
 	if (e == EAGAIN || e == EACCES) {
 		return fail(err, errlen, -EBUSY,
-		            "state directory %s is in use by another zonesync run (pid %ld)", dir,
-		            (long)pid);
+		            "state directory %s is in use by another zonesync run (pid %ld): a "
+		            "daemon, or a `zonesync sync` pass (one writer per state)",
+		            dir, (long)pid);
 	}
 	return fail(err, errlen, -e, "%s: cannot lock: %s", path, strerror(e));
 }

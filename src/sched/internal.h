@@ -48,6 +48,7 @@ struct zstate {
 	uv_timer_t expire_timer;
 	uv_work_t work;
 	bool running, pending, stopping;
+	bool held; /* a pass beside the scheduler owns it (sched_hold) */
 	bool has_data, expired;
 	uint32_t serial;
 	uint32_t retry;
@@ -85,6 +86,14 @@ struct sched {
 	zstate_t *retiring;
 	bool stopping;
 	atomic_bool cancel; /* pushes stop before their next request */
+	struct {
+		bool active, ready; /* held; cb called */
+		zstate_t **zones;   /* each counted busy while held */
+		size_t n;
+		gen_t *gen;
+		sched_hold_cb cb;
+		void *ctx;
+	} hold;
 };
 
 typedef struct shared_delta_s {
@@ -103,6 +112,8 @@ void sched_zone_free(zstate_t *z);
 /* Called whenever a retiring zone may have become idle. */
 void sched_zone_idle(zstate_t *z);
 bool sched_name_retiring(const sched_t *s, const conf_zone_t *zc);
+/* Called whenever a held zone may have become idle. */
+void sched_hold_check(sched_t *s);
 
 /* job.c */
 /* Check the zone now (or once more after the running job). */

@@ -122,12 +122,9 @@ static void target_job_end(tstate_t *t)
 	t->delta = NULL;
 }
 
-static void target_done(uv_work_t *w, int status)
+static void target_end(tstate_t *t)
 {
-	tstate_t *t = w->data;
 	zstate_t *z = t->z;
-	(void)status;
-	target_job_end(t);
 	if (z->s->stopping || z->retiring) {
 		sched_delta_unref(t->next_delta);
 		t->next_delta = NULL;
@@ -135,7 +132,7 @@ static void target_done(uv_work_t *w, int status)
 		sched_zone_idle(z);
 		return;
 	}
-	if (t->pending) {
+	if (t->pending && !z->held) {
 		t->pending = false;
 		t->serial = t->next_serial;
 		memcpy(t->primary, t->next_primary, sizeof(t->primary));
@@ -152,6 +149,16 @@ static void target_done(uv_work_t *w, int status)
 	} else {
 		t->backoff = 0;
 	}
+}
+
+static void target_done(uv_work_t *w, int status)
+{
+	tstate_t *t = w->data;
+	sched_t *s = t->z->s;
+	(void)status;
+	target_job_end(t);
+	target_end(t); /* may free t's zone */
+	sched_hold_check(s);
 }
 
 static void target_start(tstate_t *t)
@@ -178,7 +185,7 @@ void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, cons
 	if (t->z->s->stopping || t->z->retiring) {
 		return;
 	}
-	if (t->running) {
+	if (t->running || t->z->held) {
 		t->pending = true;
 		t->next_serial = serial;
 		snprintf(t->next_primary, sizeof(t->next_primary), "%s", primary);
@@ -218,16 +225,14 @@ static void on_expire(uv_timer_t *t)
 	mark_expired(t->data);
 }
 
-static void job_done(uv_work_t *w, int status)
+static void job_end(zstate_t *z)
 {
-	zstate_t *z = w->data;
 	struct job *job = &z->job;
 	const sync_refresh_t *j = &job->r;
 	z->running = false;
 	z->busy--;
 	sched_gen_unref(z->job_gen);
 	z->job_gen = NULL;
-	(void)status;
 	shared_delta_t *delta = NULL;
 	if (job->delta != NULL && (delta = calloc(1, sizeof(*delta))) != NULL) {
 		delta->d = *job->delta;
@@ -290,12 +295,21 @@ static void job_done(uv_work_t *w, int status)
 	}
 }
 
+static void job_done(uv_work_t *w, int status)
+{
+	zstate_t *z = w->data;
+	sched_t *s = z->s;
+	(void)status;
+	job_end(z); /* may free z */
+	sched_hold_check(s);
+}
+
 void sched_job_start(zstate_t *z)
 {
 	if (z->s->stopping || z->retiring) {
 		return;
 	}
-	if (z->running || z->waiting) {
+	if (z->running || z->waiting || z->held) {
 		z->pending = true; /* one more check after this one, nothing more */
 		return;
 	}

@@ -186,6 +186,110 @@ void sched_zone_idle(zstate_t *z)
 			}
 		}
 	}
+	sched_hold_check(s); /* a held zone may have waited for it */
+}
+
+/* --- a pass beside the scheduler ------------------------------------------------
+ *
+ * `zonesync sync` beside a running daemon asks it to run the pass
+ * (cli/control.c): one writer per target.  The pass runs the same code as
+ * the command, in a worker thread, over the zones it names; meanwhile those
+ * zones are held: their refresh and push jobs do not start (a NOTIFY, a
+ * timer or a kick leaves them pending), the jobs running when the hold
+ * began end first, and a held zone counts as busy, so that a reload neither
+ * frees it nor starts a new zone of that name beside the pass.
+ */
+
+static bool hold_named(char *const *names, size_t n, const conf_zone_t *zc)
+{
+	for (size_t i = 0; i < n; i++) {
+		knot_dname_storage_t name;
+		if (dns_name_from_str(names[i], name) > 0 && dns_name_equal(name, zc->name)) {
+			return true;
+		}
+	}
+	return n == 0;
+}
+
+int sched_hold(sched_t *s, char *const *names, size_t n, sched_hold_cb cb, void *ctx)
+{
+	if (s->hold.active) {
+		return -EBUSY;
+	}
+	zstate_t **zones = calloc(s->nzones + 1, sizeof(*zones));
+	if (zones == NULL) {
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < s->nzones; i++) {
+		zstate_t *z = s->zones[i];
+		if (hold_named(names, n, z->conf)) {
+			z->held = true;
+			z->busy++;
+			zones[k++] = z;
+		}
+	}
+	s->hold.active = true;
+	s->hold.ready = false;
+	s->hold.zones = zones;
+	s->hold.n = k;
+	s->hold.gen = sched_gen_ref(s->gen);
+	s->hold.cb = cb;
+	s->hold.ctx = ctx;
+	sched_hold_check(s);
+	return 0;
+}
+
+void sched_hold_check(sched_t *s)
+{
+	if (!s->hold.active || s->hold.ready) {
+		return;
+	}
+	for (size_t i = 0; i < s->hold.n && !s->stopping; i++) {
+		const zstate_t *z = s->hold.zones[i];
+		if (z->busy > 1 || z->waiting) {
+			return; /* a job of its own, or of its retiring namesake, runs */
+		}
+	}
+	s->hold.ready = true;
+	s->hold.cb(s->hold.ctx, s->stopping ? NULL : s->hold.gen->conf);
+}
+
+void sched_release(sched_t *s)
+{
+	if (!s->hold.active) {
+		return;
+	}
+	zstate_t **zones = s->hold.zones;
+	size_t n = s->hold.n;
+	gen_t *g = s->hold.gen;
+	memset(&s->hold, 0, sizeof(s->hold));
+	for (size_t i = 0; i < n; i++) {
+		zstate_t *z = zones[i];
+		z->held = false;
+		z->busy--;
+		/* The check below kicks every target at the serial the pass
+		 * left: what was kicked meanwhile is older. */
+		for (size_t k = 0; k < z->ntargets; k++) {
+			tstate_t *t = &z->targets[k];
+			t->pending = false;
+			sched_delta_unref(t->next_delta);
+			t->next_delta = NULL;
+		}
+		if (z->retiring) {
+			sched_zone_idle(z);
+		} else if (!z->waiting) {
+			z->pending = false;
+			sched_job_start(z);
+		}
+	}
+	free(zones);
+	sched_gen_unref(g);
+}
+
+const atomic_bool *sched_cancel(const sched_t *s)
+{
+	return &s->cancel;
 }
 
 sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
@@ -312,6 +416,7 @@ void sched_stop(sched_t *s)
 	for (size_t i = 0; i < s->nzones; i++) {
 		close_handles(s->zones[i]);
 	}
+	sched_hold_check(s); /* a pass waiting for its zones is not run */
 }
 
 void sched_free(sched_t *s)
@@ -328,6 +433,8 @@ void sched_free(sched_t *s)
 		sched_zone_free(z);
 	}
 	free(s->zones);
+	free(s->hold.zones); /* none: the loop ran dry, so any pass ended */
+	sched_gen_unref(s->hold.gen);
 	sched_gen_unref(s->gen);
 	sock_stop_on(NULL);
 	free(s);

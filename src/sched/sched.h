@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <uv.h>
 
@@ -54,6 +55,25 @@ bool sched_notify_lookup(const conf_t *conf, const knot_dname_t *qname,
  * primary of some zone, or only within one's notify-from prefixes, or
  * neither (xfr/notify.h). */
 notify_source_t sched_notify_source(const conf_t *conf, const struct sockaddr *from);
+
+/*
+ * Hold the scheduler off zones for a pass run beside it (a `zonesync sync`
+ * asked over the control socket): the zones named (all when n is 0; names
+ * as the configuration spells them, a name not there holds nothing) start
+ * no refresh and no push until sched_release.  cb is called on the loop
+ * thread once their running jobs have ended (perhaps before sched_hold
+ * returns) with the configuration to run the pass over, valid until the
+ * release, or NULL when the daemon is stopping (release all the same).
+ * One hold at a time: -EBUSY; -ENOMEM.  The release checks each zone
+ * afresh (the pass may have moved its serial), and what was kicked during
+ * the hold comes with that check.
+ */
+typedef void (*sched_hold_cb)(void *ctx, const conf_t *conf);
+int sched_hold(sched_t *s, char *const *names, size_t n, sched_hold_cb cb, void *ctx);
+void sched_release(sched_t *s);
+
+/* Set when the daemon stops: a pass run beside it ends its pushes too. */
+const atomic_bool *sched_cancel(const sched_t *s);
 
 /* Stop the timers; running jobs finish (the loop then runs dry), a push
  * before its next request (its target stays dirty, reconciled at the next

@@ -345,9 +345,13 @@ def test_metrics_after_a_sync(tmp_path, zonesync):  # noqa: ARG001
         q.set_opcode(dns.opcode.NOTIFY)
         dns.query.udp(q, LOOPBACK, port=port, timeout=5)
 
+        z, t = {"zone": zone}, {"zone": zone, "target": "file"}
+        # The push counts just after it has written the file (and under
+        # ASan that gap is long enough for a scrape to fall in it).
+        wait_until(lambda: value(parse_metrics(scrape(mport))[0], "zonesync_target_serial",
+                                 **t) == serial, 10, what="the target's serial gauge")
         text = scrape(mport)
         s, types = parse_metrics(text)
-        z, t = {"zone": zone}, {"zone": zone, "target": "file"}
         assert types["zonesync_sync_duration_seconds"] == "histogram"
         assert types["zonesync_syncs_total"] == "counter"
         assert types["zonesync_target_serial"] == "gauge"
