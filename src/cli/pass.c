@@ -130,6 +130,7 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 		{ "target", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "serving", no_argument, NULL, 's' },
+		{ "full", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONF_DEFAULT_PATH;
@@ -138,7 +139,7 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 	sync_opts_t so = { .on_target = on_target, .ctx = &run };
 	const char *optstr = mode == PASS_VERIFY ? "c:jst:h"
 	                     : mode == PASS_PLAN ? "c:jt:h"
-	                                         : "c:fnwt:h";
+	                                         : "c:fFnwt:h";
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, optstr, opts, NULL)) != -1) {
@@ -148,6 +149,13 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 			break;
 		case 'f':
 			so.engine.force = true;
+			break;
+		case 'F':
+			if (mode != PASS_SYNC) {
+				usage(stderr);
+				return CLI_USAGE;
+			}
+			so.engine.full = true;
 			break;
 		case 'n':
 			run.dry_run = true;

@@ -408,7 +408,7 @@ class R53Zonesync(ZonesyncCommands, Zonesync):
     primary "p" is added)."""
 
     def __init__(self, binary, workdir, endpoint, primary_port, secret, zones, targets,
-                 port=None, level="debug"):
+                 port=None, level="debug", extra_server=None):
         super().__init__(binary, workdir,
                          [{"id": "p", "address": f"[{LOOPBACK}@{primary_port}]", "key": "xfr"}],
                          [], keys={"xfr": secret}, port=port, level=level)
@@ -419,6 +419,7 @@ class R53Zonesync(ZonesyncCommands, Zonesync):
                  f"  state: {_yaml_str(self.state)}",
                  f"  log: {{ level: {level} }}",
                  "  notify-rate-limit: 0",
+                 *(f"  {k}: {v}" for k, v in (extra_server or {}).items()),
                  "key:",
                  f"  - {{ id: xfr, algorithm: hmac-sha256, secret: {secret} }}",
                  "primary:",

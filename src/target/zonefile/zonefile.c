@@ -167,6 +167,7 @@ static const target_ops_t OPS = {
 static const conf_item_t ITEMS[] = {
 	{ .name = "path", .type = CONF_PATH, .required = true, .restart = true,
 	  .help = "file to write; %s is the zone name" },
+	TARGET_ITEM_RECONCILE_INTERVAL,
 	TARGET_ITEM_END,
 };
 
