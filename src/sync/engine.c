@@ -182,9 +182,9 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 		           r->wrote ? "reconciled from the live records at the next start"
 		                    : "nothing was written");
 	} else if (r->held) {
-		log_debug("target still refused: zone=%s target=%s serial=%u: waiting for a new "
-		          "serial or 'zonesync sync --force'",
-		          zc->domain, tc->id, z->serial);
+		log_debug("target still refused, not tried again before a new serial or "
+		          "--force: zone=%s target=%s serial=%u error=%s",
+		          zc->domain, tc->id, z->serial, r->error);
 	} else if (r->refused) {
 		log_error("target refused: zone=%s target=%s serial=%u error=%s", zc->domain,
 		          tc->id, z->serial, r->error);
