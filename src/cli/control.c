@@ -20,9 +20,10 @@
 static char *request_encode(const pass_req_t *req, char *why, size_t whylen)
 {
 	json_t *zones = json_array();
-	json_t *j = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b}", "cmd", "sync", "zones", zones,
+	json_t *j = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:b}", "cmd", "sync", "zones", zones,
 	                      "target", req->target != NULL ? json_string(req->target) : json_null(),
-	                      "force", req->force, "wait", req->wait, "json", req->json);
+	                      "force", req->force, "full", req->full, "wait", req->wait, "json",
+	                      req->json);
 	char *line = NULL;
 	for (size_t i = 0; j != NULL && i < req->nzones; i++) {
 		if (json_array_append_new(zones, json_string(req->zones[i])) != 0) {
@@ -76,8 +77,8 @@ static int request_decode(request_t *r, const char *line, char *why, size_t whyl
 		bool ok = strcmp(key, "cmd") == 0      ? json_is_string(v)
 		          : strcmp(key, "zones") == 0  ? json_is_array(v)
 		          : strcmp(key, "target") == 0 ? json_is_string(v) || json_is_null(v)
-		          : strcmp(key, "force") == 0 || strcmp(key, "wait") == 0 ||
-		                          strcmp(key, "json") == 0
+		          : strcmp(key, "force") == 0 || strcmp(key, "full") == 0 ||
+		                          strcmp(key, "wait") == 0 || strcmp(key, "json") == 0
 		                  ? json_is_boolean(v)
 		                  : false;
 		if (!ok) {
@@ -107,6 +108,7 @@ static int request_decode(request_t *r, const char *line, char *why, size_t whyl
 	}
 	r->req = (pass_req_t){ .mode = PASS_SYNC,
 		               .force = opt_bool(j, "force"),
+		               .full = opt_bool(j, "full"),
 		               .wait = opt_bool(j, "wait"),
 		               .json = opt_bool(j, "json"),
 		               .target = json_string_value(json_object_get(j, "target")),
@@ -240,9 +242,10 @@ static void next(cli_control_t *ctl)
 			o += (size_t)snprintf(zones + o, sizeof(zones) - o, "%s%s", i > 0 ? "," : "",
 			                      r->req.zones[i]);
 		}
-		log_info("control: sync asked: pid=%ld uid=%ld zones=%s target=%s force=%s",
+		log_info("control: sync asked: pid=%ld uid=%ld zones=%s target=%s force=%s full=%s",
 		         (long)r->peer.pid, (long)r->peer.uid, zones,
-		         r->req.target != NULL ? r->req.target : "all", r->req.force ? "yes" : "no");
+		         r->req.target != NULL ? r->req.target : "all", r->req.force ? "yes" : "no",
+		         r->req.full ? "yes" : "no");
 		if (sched_hold(ctl->s, r->req.zones, r->req.nzones, on_held, ctl) != 0) {
 			answer_error(r->conn, CLI_FAIL, "zonesync: the daemon cannot hold the zones\n");
 			ctl->cur = NULL;

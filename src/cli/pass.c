@@ -141,6 +141,7 @@ int pass_run(const conf_t *conf, const pass_req_t *req, FILE *out, FILE *err,
 	bool listed = mode != PASS_SYNC || run.dry_run;
 	so.engine.plan = listed;
 	so.engine.force = req->force || mode == PASS_VERIFY; /* limits are for writes */
+	so.engine.full = req->full;
 	so.engine.topts.wait = req->wait;
 	so.engine.topts.cancel = cancel;
 	render_init(&run.out, out, req->json,
@@ -183,12 +184,13 @@ static int pass_args(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE
 		{ "target", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "serving", no_argument, NULL, 's' },
+		{ "full", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	*req = (pass_req_t){ .mode = mode, .config = CONF_DEFAULT_PATH };
 	const char *optstr = mode == PASS_VERIFY ? "c:jst:h"
 	                     : mode == PASS_PLAN ? "c:jt:h"
-	                                         : "c:fnwt:h";
+	                                         : "c:fFnwt:h";
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, optstr, opts, NULL)) != -1) {
@@ -198,6 +200,13 @@ static int pass_args(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE
 			break;
 		case 'f':
 			req->force = true;
+			break;
+		case 'F':
+			if (mode != PASS_SYNC) {
+				usage(stderr);
+				return CLI_USAGE;
+			}
+			req->full = true;
 			break;
 		case 'n':
 			req->dry_run = true;

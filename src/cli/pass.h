@@ -20,7 +20,7 @@ typedef enum { PASS_SYNC, PASS_PLAN, PASS_VERIFY } pass_mode_t;
 typedef struct {
 	pass_mode_t mode;
 	const char *config;
-	bool force, dry_run, wait, json, serving;
+	bool force, full, dry_run, wait, json, serving;
 	const char *target; /* only this target id, or NULL */
 	char *const *zones;
 	size_t nzones;

@@ -334,6 +334,12 @@ static void sync_text(render_t *r, const conf_zone_t *zc, const conf_target_t *t
 		fprintf(f, "%s -> %s: up to date, serial %u\n", zone, who, z->serial);
 	} else if (res->ret == 0 && res->notifier) {
 		fprintf(f, "%s -> %s: told of serial %u\n", zone, who, z->serial);
+	} else if (res->ret == 0 && res->drift) {
+		fprintf(f,
+		        "%s -> %s: repaired drift at serial %u: %zu added, %zu updated, %zu "
+		        "deleted; %zu requests\n",
+		        zone, who, z->serial, res->diff.added, res->diff.replaced,
+		        res->diff.deleted, res->stats.requests);
 	} else if (res->ret == 0) {
 		fprintf(f,
 		        "%s -> %s: synced serial %u (%s): %zu added, %zu updated, %zu deleted; "

@@ -71,6 +71,9 @@ static void json_error(const char *error)
  * pushed (or about to be: the daemon reconciles dirty targets at start). */
 static const char *state_of(const store_zone_info_t *zi, const store_target_t *ts, bool daemon)
 {
+	if (ts->refused) {
+		return "refused"; /* a safety limit; waits for a new serial or --force */
+	}
 	if (ts->last_error[0] != '\0') {
 		return "failing";
 	}

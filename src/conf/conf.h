@@ -59,6 +59,9 @@ typedef struct conf_zone {
 	uint64_t xfr_max_records; /* records in one transfer */
 	uint64_t xfr_max_bytes;   /* bytes of messages in one transfer */
 	uint32_t xfr_timeout;     /* seconds a whole transfer may take */
+	/* Seconds between reads of each target's live records that repair
+	 * drift (a target's own reconcile-interval overrides); 0: never. */
+	uint32_t reconcile_interval;
 } conf_zone_t;
 
 

@@ -125,6 +125,9 @@ const conf_item_t conf_zone_items[] = {
 	  .help = "most bytes of messages in one transfer" },
 	{ .name = "transfer-timeout", .type = CONF_DURATION, .min = 1, .max = 86400, .def = "5m",
 	  .restart = true, AT(conf_zone_t, xfr_timeout), .help = "most time one transfer may take" },
+	{ .name = "reconcile-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "1d",
+	  .restart = true, AT(conf_zone_t, reconcile_interval),
+	  .help = "time between reads of each target that repair drift; 0: never" },
 	{ .name = NULL },
 };
 

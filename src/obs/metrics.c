@@ -58,6 +58,8 @@ static const family_t FAMILIES[M_COUNT] = {
 	[M_RRSETS_CHANGED] = { "zonesync_rrsets_changed_total", COUNTER,
 	                       { "zone", "target", "op" },
 	                       "RRsets written to targets by operation: add, change, delete." },
+	[M_DRIFT_REPAIRED] = { "zonesync_drift_repaired_total", COUNTER, { "zone", "target" },
+	                       "RRsets found changed on a target that was in sync, put back." },
 	[M_API_REQUESTS] = { "zonesync_api_requests_total", COUNTER, { "target" },
 	                     "Requests to the target's API (HTTP or DNS)." },
 	[M_API_RETRIES] = { "zonesync_api_retries_total", COUNTER, { "target" },

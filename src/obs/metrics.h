@@ -35,6 +35,7 @@ typedef enum {
 	M_SYNCS,              /* counter {zone,target,result}: ok, failed, refused */
 	M_SYNC_DURATION,      /* histogram {target}: seconds of one push */
 	M_RRSETS_CHANGED,     /* counter {zone,target,op}: add, change, delete */
+	M_DRIFT_REPAIRED,     /* counter {zone,target}: RRsets changed outside zonesync, put back */
 	M_API_REQUESTS,       /* counter {target} */
 	M_API_RETRIES,        /* counter {target} */
 	M_API_THROTTLES,      /* counter {target} */

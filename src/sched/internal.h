@@ -68,10 +68,17 @@ struct tstate {
 	const conf_target_t *job_tc;
 	uv_work_t work;
 	uv_timer_t timer; /* the next try after a failure */
+	uv_timer_t check; /* the next read of its live records (reconcile-interval) */
 	bool running, pending, failed;
+	/* What the last job found besides failed: refused by a safety limit
+	 * (no timer tries it again), or its live records read. */
+	bool refused, read;
 	/* Its configuration changed in a reload: the next push compares it
 	 * with its live records (as if dirty), so the new keys take effect. */
 	bool reconcile, job_reconcile;
+	/* The check timer fired: the next push reads the live records even
+	 * when in sync, and repairs what differs (drift). */
+	bool full, job_full;
 	uint32_t serial, next_serial;
 	struct shared_delta_s *delta, *next_delta;
 	uint32_t backoff; /* seconds */
@@ -120,5 +127,8 @@ void sched_hold_check(sched_t *s);
 void sched_job_start(zstate_t *z);
 /* Bring the target to serial; delta: what led there, or NULL. */
 void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary);
+/* (Re)start the target's check timer: its reconcile-interval from now,
+ * jittered; none when 0. */
+void sched_target_check_arm(tstate_t *t);
 shared_delta_t *sched_delta_ref(shared_delta_t *d);
 void sched_delta_unref(shared_delta_t *d);

@@ -53,7 +53,16 @@ static void job_run(uv_work_t *w)
  * once the snapshot is committed and hands the IXFR delta to each target
  * job (shared, counted).  A target whose job is still running gets one
  * more run afterwards, with the newest delta; one that failed is tried
- * again on its own timer (10 s, doubling, up to the zone's retry).
+ * again on its own timer (10 s, doubling, up to the zone's retry).  One
+ * refused by a safety limit is not: it waits for a new serial or an
+ * operator's `sync --force` (the engine does not even read it again at
+ * the serial it refused).
+ *
+ * Every reconcile-interval (jittered, up to 10% earlier) the target's
+ * check timer asks for a full push: its live records are read and what
+ * differs from the snapshot's view is put back, in sync or not (drift).
+ * Any push that read the live records restarts that timer; a refused
+ * target is not checked on its own.
  */
 
 shared_delta_t *sched_delta_ref(shared_delta_t *d)
@@ -80,6 +89,7 @@ static void target_run(uv_work_t *w)
 	store_t *st;
 	char err[512];
 	t->failed = true;
+	t->refused = t->read = false;
 	if (store_open(t->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
 		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id, err);
 		return;
@@ -93,9 +103,11 @@ static void target_run(uv_work_t *w)
 		ts.dirty = true;
 		store_target_set(st, zc->name, tc->id, &ts);
 	}
-	engine_opts_t eo = { .topts.cancel = &t->z->s->cancel };
+	engine_opts_t eo = { .full = t->job_full, .topts.cancel = &t->z->s->cancel };
 	engine_result_t r;
 	t->failed = engine_push(&ez, zc, tc, &eo, &r) != 0;
+	t->refused = r.refused;
+	t->read = r.ret == 0 && !r.uptodate && !r.incremental && !r.notifier;
 	engine_result_free(&r);
 	engine_zone_free(&ez);
 	store_close(st);
@@ -109,6 +121,25 @@ static void on_target_timer(uv_timer_t *h)
 {
 	tstate_t *t = h->data;
 	sched_target_kick(t, t->z->serial, NULL, t->z->primary);
+}
+
+static void on_check_timer(uv_timer_t *h)
+{
+	tstate_t *t = h->data;
+	sched_target_check_arm(t);
+	if (t->refused || !t->z->has_data) {
+		return;
+	}
+	t->full = true;
+	sched_target_kick(t, t->z->serial, NULL, t->z->primary);
+}
+
+void sched_target_check_arm(tstate_t *t)
+{
+	uint32_t secs = target_reconcile_interval(t->conf, t->z->conf);
+	if (secs > 0) {
+		uv_timer_start(&t->check, on_check_timer, jitter_ms(secs), 0);
+	}
 }
 
 /* The target's job is over (or never started): what it held goes. */
@@ -141,7 +172,10 @@ static void target_end(tstate_t *t)
 		target_start(t);
 		return;
 	}
-	if (t->failed) {
+	if (t->read) {
+		sched_target_check_arm(t);
+	}
+	if (t->failed && !t->refused) {
 		uint32_t again = t->backoff == 0 ? 10 : t->backoff * 2;
 		uint32_t cap = z->retry > 10 ? z->retry : 10;
 		t->backoff = again < cap ? again : cap;
@@ -172,6 +206,8 @@ static void target_start(tstate_t *t)
 	t->job_tc = t->conf;
 	t->job_reconcile = t->reconcile;
 	t->reconcile = false;
+	t->job_full = t->full;
+	t->full = false;
 	z->busy++;
 	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
 		target_job_end(t);

@@ -75,8 +75,11 @@ void sched_zone_arm(zstate_t *z, gen_t *g)
 		t->z = z;
 		t->conf = zc->target[k];
 		uv_timer_init(s->loop, &t->timer);
+		uv_timer_init(s->loop, &t->check);
 		t->timer.data = t;
-		z->handles++;
+		t->check.data = t;
+		z->handles += 2;
+		sched_target_check_arm(t);
 	}
 }
 
@@ -122,7 +125,9 @@ static void close_handles(zstate_t *z)
 	uv_close((uv_handle_t *)&z->expire_timer, on_handle_closed);
 	for (size_t k = 0; k < z->ntargets; k++) {
 		z->targets[k].timer.data = z;
+		z->targets[k].check.data = z;
 		uv_close((uv_handle_t *)&z->targets[k].timer, on_handle_closed);
+		uv_close((uv_handle_t *)&z->targets[k].check, on_handle_closed);
 	}
 }
 

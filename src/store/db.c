@@ -12,7 +12,7 @@
 
 #include "store/internal.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char SCHEMA[] =
         "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
@@ -89,6 +89,12 @@ static int migrate(store_t *s, int *version)
 		           "ALTER TABLE zone ADD COLUMN primary_serial INTEGER;"
 		           "ALTER TABLE zone ADD COLUMN check_error TEXT NOT NULL DEFAULT '';");
 		v = 2;
+	}
+	if (ret == 0 && v == 2) {
+		/* 3: a target's push refused by a safety limit: the serial
+		 * refused (NULL: none), waiting for a newer one or --force. */
+		ret = store_exec(s, "ALTER TABLE target ADD COLUMN refused INTEGER;");
+		v = 3;
 	}
 	if (ret == 0 && v <= SCHEMA_VERSION) {
 		char sql[100];

@@ -100,8 +100,8 @@ int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, s
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s,
-	                  "SELECT has_serial, serial, dirty, last_ok, last_error FROM target "
-	                  "WHERE zone=?1 AND id=?2",
+	                  "SELECT has_serial, serial, dirty, last_ok, last_error, refused "
+	                  "FROM target WHERE zone=?1 AND id=?2",
 	                  &st) != SQLITE_OK) {
 		return -EIO;
 	}
@@ -115,6 +115,8 @@ int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, s
 		out->last_ok = sqlite3_column_int64(st, 3);
 		const unsigned char *e = sqlite3_column_text(st, 4);
 		snprintf(out->last_error, sizeof(out->last_error), "%s", e ? (const char *)e : "");
+		out->refused = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		out->refused_serial = (uint32_t)sqlite3_column_int64(st, 5);
 	}
 	store_done(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -EIO;
@@ -130,7 +132,7 @@ int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
 	sqlite3_stmt *st;
 	if (store_prepare(s,
 	                  "INSERT OR REPLACE INTO target(zone, id, has_serial, serial, dirty, "
-	                  "last_ok, last_error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                  "last_ok, last_error, refused) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	                  &st) != SQLITE_OK) {
 		return -EIO;
 	}
@@ -141,6 +143,11 @@ int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
 	sqlite3_bind_int(st, 5, in->dirty);
 	sqlite3_bind_int64(st, 6, in->last_ok);
 	sqlite3_bind_text(st, 7, in->last_error, -1, SQLITE_STATIC);
+	if (in->refused) {
+		sqlite3_bind_int64(st, 8, in->refused_serial);
+	} else {
+		sqlite3_bind_null(st, 8);
+	}
 	int rc = sqlite3_step(st);
 	store_done(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;

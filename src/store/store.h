@@ -72,12 +72,16 @@ int store_zone_rrsets(store_t *s, const knot_dname_t *apex, size_t *count);
 int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, int64_t expire_at,
                       bool expired);
 
-/* Per-target state: the serial last pushed (has_serial false if never). */
+/* Per-target state: the serial last pushed (has_serial false if never).
+ * refused: a safety limit refused the push of refused_serial (the reason
+ * in last_error); the target waits for a newer serial or a forced push. */
 typedef struct {
 	bool has_serial;
 	uint32_t serial;
 	bool dirty;
 	int64_t last_ok;
+	bool refused;
+	uint32_t refused_serial;
 	char last_error[256];
 } store_target_t;
 

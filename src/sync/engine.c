@@ -167,6 +167,12 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 	if (r->ret == 0 && r->uptodate) {
 		log_debug("target up to date: zone=%s target=%s serial=%u", zc->domain, tc->id,
 		          z->serial);
+	} else if (r->ret == 0 && r->drift) {
+		log_notice("drift repaired: zone=%s target=%s serial=%u added=%zu changed=%zu "
+		           "deleted=%zu requests=%zu: its records had been changed outside "
+		           "zonesync",
+		           zc->domain, tc->id, z->serial, r->diff.added, r->diff.replaced,
+		           r->diff.deleted, r->stats.requests);
 	} else if (r->ret == 0) {
 		log_info("target synced: zone=%s target=%s serial=%u mode=%s changes=%zu "
 		         "added=%zu updated=%zu deleted=%zu skipped=%zu requests=%zu reads=%zu "
@@ -182,6 +188,10 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 		           r->stats.requests,
 		           r->wrote ? "reconciled from the live records at the next start"
 		                    : "nothing was written");
+	} else if (r->held) {
+		log_debug("target still refused, not tried again before a new serial or "
+		          "--force: zone=%s target=%s serial=%u error=%s",
+		          zc->domain, tc->id, z->serial, r->error);
 	} else if (r->refused) {
 		log_error("target refused: zone=%s target=%s serial=%u error=%s", zc->domain,
 		          tc->id, z->serial, r->error);
@@ -279,17 +289,25 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	}
 	r->has_previous = ts.has_serial;
 	r->previous = ts.serial;
-	bool behind = !ts.has_serial || ts.dirty || ts.serial != z->serial;
-	if (!o->plan && !behind) {
+	r->notifier = ops->read == NULL;
+	bool clean = ts.has_serial && !ts.dirty && ts.serial == z->serial;
+	bool full = o->full && !r->notifier;
+	if (!o->plan && !o->force && !full && ts.refused && ts.refused_serial == z->serial) {
+		snprintf(r->error, sizeof(r->error), "%s", ts.last_error);
+		r->refused = r->held = true;
+		r->ret = -EPERM;
+		goto out;
+	}
+	bool behind = !clean;
+	if (!o->plan && !behind && !full) {
 		r->uptodate = true;
 		goto out;
 	}
 	zone_view_rules_t rules = ops->rules(tc);
 	const engine_delta_t *d = z->delta;
 	/* soa-serial: mirror needs the target's own SOA: always read. */
-	r->incremental = !o->plan && d != NULL && ts.has_serial && !ts.dirty &&
-	                 ts.serial == d->from && !mirrors_soa(tc, &rules);
-	r->notifier = ops->read == NULL;
+	r->incremental = !o->plan && !full && d != NULL && ts.has_serial && !ts.dirty &&
+	                 !ts.refused && ts.serial == d->from && !mirrors_soa(tc, &rules);
 	bool guarded = !r->notifier && !(ops->flags & TARGET_UNGUARDED);
 
 	target_t *t = NULL;
@@ -354,6 +372,8 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 close:
 	ops->close(t);
 record:
+	/* What differed on a target in sync was changed outside zonesync. */
+	r->drift = r->ret == 0 && !o->plan && clean && !r->notifier && r->diff.count > 0;
 	if (!o->plan && z->store != NULL) {
 		if (r->ret == 0) {
 			ts = (store_target_t){ .has_serial = true,
@@ -361,6 +381,8 @@ record:
 				               .last_ok = (int64_t)time(NULL) };
 			record(z->store, zc, tc, &ts, NULL);
 		} else {
+			ts.refused = r->refused;
+			ts.refused_serial = r->refused ? z->serial : 0;
 			/* Interrupted: no error, just dirty (or untouched). */
 			record(z->store, zc, tc, &ts, r->ret == -ECANCELED ? NULL : r->error);
 		}
@@ -368,10 +390,13 @@ record:
 out:
 	r->secs = mono() - t0;
 	log_result(zc, tc, z, o, r);
-	if (!o->plan && r->uptodate) {
+	if (!o->plan && (r->uptodate || r->held)) {
 		engine_gauges(zc, tc, &ts);
 	} else if (!o->plan) {
 		engine_account(zc, tc, &ts, r->ret, r->refused, r->secs, &r->stats, &r->diff);
+		/* Every push, so that the series exists (at 0) before a repair. */
+		metrics_add(M_DRIFT_REPAIRED, r->drift ? (double)r->diff.count : 0, zc->domain,
+		            tc->id);
 	}
 	return r->ret;
 }

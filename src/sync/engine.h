@@ -17,6 +17,15 @@
  * max-update) refuse a plan unless forced.  A provider refusing because its
  * live records are not what we thought (edited by hand) gets one re-read
  * and a fresh diff.
+ *
+ * Drift: a clean target at the current serial is not read again unless
+ * asked (full: `sync --full`, the daemon's reconcile-interval); what such a
+ * read finds different was changed outside zonesync, and is put back
+ * (logged and counted as drift repaired; the limits apply).
+ *
+ * A refusal is a decision, not a failure: it is recorded with the serial
+ * refused, and that serial is not tried again (no read) until a newer one
+ * comes or the push is forced or full.
  */
 #pragma once
 
@@ -49,12 +58,15 @@ typedef struct {
 typedef struct {
 	bool plan;  /* read and diff only: no write, no state change */
 	bool force; /* ignore max-delete / max-update */
+	bool full;  /* read the live records whatever the state says: repair drift */
 	target_opts_t topts;
 } engine_opts_t;
 
 typedef struct {
 	int ret;           /* 0, or the error of the push */
 	bool refused;      /* a safety limit stopped it (ret -EPERM) */
+	bool held;         /* refused before at this serial: not tried again */
+	bool drift;        /* in sync by its state, yet its records differed */
 	bool uptodate;     /* nothing to do, nothing asked */
 	bool incremental;  /* from the IXFR delta, no read */
 	bool wrote;        /* write requests were sent */

@@ -31,6 +31,19 @@ size_t target_read_max(const conf_zone_t *zc)
 	return max > SIZE_MAX - room ? SIZE_MAX : (size_t)(max + room);
 }
 
+uint32_t target_reconcile_interval(const conf_target_t *t, const conf_zone_t *zc)
+{
+	const char *v = conf_target_str(t, "reconcile-interval");
+	uint32_t secs = zc->reconcile_interval;
+	if (target_ops(t)->read == NULL) {
+		return 0;
+	}
+	if (v != NULL && conf_parse_duration(v, &secs) != 0) {
+		secs = zc->reconcile_interval; /* cannot happen: the loader checked it */
+	}
+	return secs;
+}
+
 void target_cleanup(void)
 {
 	for (size_t i = 0; target_registry[i] != NULL; i++) {

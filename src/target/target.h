@@ -173,6 +173,11 @@ typedef struct {
 		.name = "serving", .type = CONF_STR, .list = true, .restart = true,                \
 		.help = "name servers that serve this copy, IP[@PORT], for verify --serving"       \
 	}
+#define TARGET_ITEM_RECONCILE_INTERVAL                                                             \
+	{                                                                                          \
+		.name = "reconcile-interval", .type = CONF_DURATION, .max = UINT32_MAX,             \
+		.restart = true, .help = "the zone's reconcile-interval for this target"           \
+	}
 #define TARGET_ITEM_END                                                                            \
 	{                                                                                          \
 		.name = NULL                                                                       \
@@ -188,6 +193,11 @@ size_t target_read_max(const conf_zone_t *zc);
 
 /* Does the target mirror the primary's SOA serial (soa-serial: mirror)? */
 bool target_mirrors_serial(const conf_target_t *t);
+
+/* Seconds between the drift checks of this target: its own
+ * reconcile-interval, else the zone's; 0: none (also for a target that
+ * holds nothing to read). */
+uint32_t target_reconcile_interval(const conf_target_t *t, const conf_zone_t *zc);
 
 /* Every registered type's configuration part, NULL-terminated: what
  * conf_load checks target sections against. */

@@ -260,7 +260,7 @@ def test_control_requests_are_bounded(lab):
                 out += b
             return out
 
-    assert ask(b'{"cmd":"sync","full":true}\n').startswith(b"2 0 "), "unknown member"
+    assert ask(b'{"cmd":"sync","bogus":true}\n').startswith(b"2 0 "), "unknown member"
     assert ask(b'{"cmd":"reboot"}\n').startswith(b"2 0 ")
     assert ask(b"x" * 70000) == b""
     zs.wait_log(r"control: request over 65536 bytes dropped")

@@ -202,6 +202,7 @@ static void assert_zone_defaults(const conf_zone_t *z)
 	assert_int_equal(z->xfr_max_records, 2000000);
 	assert_int_equal(z->xfr_max_bytes, 268435456);
 	assert_int_equal(z->xfr_timeout, 300);
+	assert_int_equal(z->reconcile_interval, 86400);
 }
 
 /* 32 bytes 0x00..0x1f in base64. */
@@ -242,6 +243,7 @@ static const char FULL[] =
         "    soa-serial: mirror\n"
         "    rate-limit: 7\n"
         "    serving: [192.0.2.53, \"2001:db8::53@5353\"]\n"
+        "    reconcile-interval: 6h\n"
         "  - id: pdns\n"
         "    type: powerdns\n"
         "    url: \"https://pdns.example.net:8443/api\"\n"
@@ -251,9 +253,12 @@ static const char FULL[] =
         "    serving: 192.0.2.54\n"
         "    create: yes\n"
         "    batch-size: 100000\n"
+        "    reconcile-interval: 0\n"
         "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
-        " soa-serial: keep, timeout: 3600, batch-size: 65535, serving: [192.0.2.55] }\n"
-        "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\" }\n"
+        " soa-serial: keep, timeout: 3600, batch-size: 65535, serving: [192.0.2.55],"
+        " reconcile-interval: 2s }\n"
+        "  - { id: file, type: zonefile, path: \"/var/lib/zonesync/%s.zone\",\n"
+        "      reconcile-interval: 1w }\n"
         "  - { id: hook, type: exec, command: [/bin/echo, changed], timeout: 86400,\n"
         "      env: [HOME, LC_ALL] }\n"
         "zone:\n"
@@ -272,6 +277,7 @@ static const char FULL[] =
         "    transfer-max-records: 500000\n"
         "    transfer-max-bytes: 512M\n"
         "    transfer-timeout: 15m\n"
+        "    reconcile-interval: 3d\n"
         "  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
 
 static void test_full(void **state)
@@ -364,6 +370,14 @@ static void test_full(void **state)
 	assert_int_equal(conf_target_int(upd, "batch-size", 0), 65535);
 	assert_string_equal(conf_target_str(file, "path"), "/var/lib/zonesync/%s.zone");
 	assert_int_equal(conf_target_int(hook, "timeout", 1), 86400);
+	/* reconcile-interval: the target's own, else its zone's; none for a
+	 * target with nothing to read. */
+	assert_int_equal(target_reconcile_interval(r53, &conf.zone[0]), 6 * 3600);
+	assert_int_equal(target_reconcile_interval(pdns, &conf.zone[0]), 0);
+	assert_int_equal(target_reconcile_interval(upd, &conf.zone[1]), 2);
+	assert_int_equal(target_reconcile_interval(file, &conf.zone[1]), 7 * 86400);
+	assert_int_equal(target_reconcile_interval(hook, &conf.zone[1]), 0);
+	assert_int_equal(target_reconcile_interval(r53, &conf.zone[2]), 6 * 3600);
 	/* A list is not a string: read it from the node. */
 	assert_null(conf_target_str(hook, "command"));
 	const ynode_t *cmd = ynode_get(hook->node, "command");
@@ -440,6 +454,7 @@ static void test_full(void **state)
 	assert_int_equal(z->xfr_max_records, 500000);
 	assert_int_equal(z->xfr_max_bytes, 512ull << 20);
 	assert_int_equal(z->xfr_timeout, 900);
+	assert_int_equal(z->reconcile_interval, 3 * 86400);
 
 	z = &conf.zone[2];
 	assert_string_equal(z->domain, "example.net.");

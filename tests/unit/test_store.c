@@ -215,8 +215,24 @@ static void test_timers_and_targets(void **state)
 	assert_true(back.dirty);
 	assert_int_equal(back.last_ok, 77);
 	assert_string_equal(back.last_error, "Throttling: Rate exceeded");
+	assert_false(back.refused);
 	assert_int_equal(store_target_get(s, apex(), "pdns", &back), 0);
 	assert_false(back.has_serial);
+	/* A refusal keeps the serial refused (0 included) until cleared. */
+	t = (store_target_t){ .has_serial = true, .serial = 42, .refused = true };
+	snprintf(t.last_error, sizeof(t.last_error), "would delete 9 of 20 RRsets");
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
+	assert_true(back.refused);
+	assert_int_equal(back.refused_serial, 0);
+	t.refused_serial = 43;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
+	assert_int_equal(back.refused_serial, 43);
+	t.refused = false;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
+	assert_false(back.refused);
 	store_close(s);
 }
 
@@ -278,12 +294,19 @@ static void test_migrate_v1(void **state)
 	assert_false(info.has_primary_serial);
 	uint32_t serial = 42;
 	assert_int_equal(store_zone_checked(s, apex(), 300, &serial, NULL), 0);
+	/* Version 3: a target's refusal. */
+	store_target_t t = { .has_serial = true, .serial = 41, .refused = true,
+		             .refused_serial = 42 };
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
 	store_close(s);
 
-	/* Opened again: already version 2, nothing to do. */
+	/* Opened again: already the current version, nothing to do. */
 	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(store_zone_info(s, apex(), &info), 0);
 	assert_int_equal(info.primary_serial, 42);
+	assert_int_equal(store_target_get(s, apex(), "aws", &t), 0);
+	assert_true(t.refused);
+	assert_int_equal(t.refused_serial, 42);
 	store_close(s);
 
 	/* A newer schema than this zonesync knows is refused, untouched. */
@@ -292,7 +315,7 @@ static void test_migrate_v1(void **state)
 	                 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EIO);
-	assert_non_null(strstr(err, "schema version 99, this zonesync knows 2"));
+	assert_non_null(strstr(err, "schema version 99, this zonesync knows 3"));
 }
 
 static void test_open_errors(void **state)

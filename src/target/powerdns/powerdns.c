@@ -686,6 +686,7 @@ static const conf_item_t ITEMS[] = {
 	{ .name = "batch-size", .type = CONF_INT, .min = 1, .max = 100000, .restart = true,
 	  .help = "RRsets per PATCH request" },
 	TARGET_ITEM_SERVING,
+	TARGET_ITEM_RECONCILE_INTERVAL,
 	TARGET_ITEM_END,
 };
 

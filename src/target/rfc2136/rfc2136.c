@@ -644,6 +644,7 @@ static const conf_item_t ITEMS[] = {
 	{ .name = "batch-size", .type = CONF_INT, .min = 1, .max = 65535, .restart = true,
 	  .help = "RRset changes per UPDATE message (default: as many as fit in 64 KiB)" },
 	TARGET_ITEM_SERVING,
+	TARGET_ITEM_RECONCILE_INTERVAL,
 	TARGET_ITEM_END,
 };
 

@@ -939,6 +939,7 @@ static const conf_item_t ITEMS[] = {
 	{ .name = "rate-limit", .type = CONF_INT, .min = 1, .max = 1000, .restart = true,
 	  .help = "requests per second (default 5)" },
 	TARGET_ITEM_SERVING,
+	TARGET_ITEM_RECONCILE_INTERVAL,
 	TARGET_ITEM_END,
 };
 

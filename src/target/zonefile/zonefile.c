@@ -218,6 +218,7 @@ static int path_check(const char *tmpl, const char *domain, char *why, size_t si
 static const conf_item_t ITEMS[] = {
 	{ .name = "path", .type = CONF_PATH, .required = true, .restart = true,
 	  .zone_check = path_check, .help = "file to write; %s is the zone name" },
+	TARGET_ITEM_RECONCILE_INTERVAL,
 	TARGET_ITEM_END,
 };
 
