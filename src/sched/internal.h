@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sched/runinfo.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "sync/sync.h"
@@ -23,6 +24,7 @@ typedef struct tstate tstate_t;
 struct job {
 	sync_refresh_t r;
 	engine_delta_t *delta; /* what changed, handed to the target jobs */
+	char state_error[512]; /* the state could not be read or written, "" */
 };
 
 /* A configuration, counted (see "generations" below). */
@@ -49,6 +51,7 @@ struct zstate {
 	uv_work_t work;
 	bool running, pending, stopping;
 	bool has_data, expired;
+	bool state_failing; /* its last job could not read or write the state */
 	uint32_t serial;
 	uint32_t retry;
 	unsigned fails; /* refreshes in a row that ended in a final failure */
@@ -68,6 +71,8 @@ struct tstate {
 	uv_work_t work;
 	uv_timer_t timer; /* the next try after a failure */
 	bool running, pending, failed;
+	bool state_failing;        /* as the zone's, for its last push */
+	char job_state_error[512]; /* the running job's, handed back */
 	/* Its configuration changed in a reload: the next push compares it
 	 * with its live records (as if dirty), so the new keys take effect. */
 	bool reconcile, job_reconcile;
@@ -85,6 +90,7 @@ struct sched {
 	zstate_t *retiring;
 	bool stopping;
 	atomic_bool cancel; /* pushes stop before their next request */
+	runinfo_t *info;    /* where state errors are told, NULL: nowhere */
 };
 
 typedef struct shared_delta_s {
