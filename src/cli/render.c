@@ -50,6 +50,11 @@ static json_t *jstr(const char *s)
 	return v;
 }
 
+json_t *render_json_str(const char *s)
+{
+	return jstr(s);
+}
+
 void render_str(FILE *out, const char *s)
 {
 	dump(out, jstr(s));

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "sync/sync.h"
 #include "zone/diff.h"
@@ -37,6 +38,8 @@ void render_free(render_t *r);
 
 /* A JSON string, quotes included. */
 void render_str(FILE *out, const char *s);
+/* The same as a jansson value (a byte that is not UTF-8 becomes '?'). */
+json_t *render_json_str(const char *s);
 
 /* One RRset's records as zone text lines, each after prefix. */
 int render_records(render_t *r, const zone_rrset_t *s, const char *prefix);

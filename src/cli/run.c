@@ -19,6 +19,7 @@
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "sched/daemon.h"
+#include "sched/runinfo.h"
 #include "sched/sched.h"
 #include "sync/sync.h"
 #include "target/target.h"
@@ -80,6 +81,7 @@ struct daemon {
 	sched_t *sched;
 	cli_control_t *control; /* STATE/control: sync asks here */
 	metrics_server_t *metrics;
+	runinfo_t *info; /* STATE/daemon.json */
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t watchdog;
 	bool has_watchdog;
@@ -201,6 +203,7 @@ static void reload(struct daemon *d)
 			notify_limits_t lim = notify_limits(c);
 			notify_set_limits(d->notify, &lim);
 			log_set_level(c->server.log_level);
+			runinfo_config(d->info, d->path, c->sha256);
 			log_info("configuration reloaded: zones=%zu added=%zu removed=%zu "
 			         "restarted=%zu unchanged=%zu",
 			         c->nzone, r.added, r.removed, r.changed, r.kept);
@@ -221,8 +224,9 @@ static void reload(struct daemon *d)
 }
 
 /* Everything that needs the starting user: the pid file (first: "already
- * running" is the clearest error), the sockets; then drop privileges and
- * lock the state as the new user. */
+ * running" is the clearest error), the sockets; then drop privileges,
+ * check that the new user can write the state (a daemon that cannot would
+ * start, then fail every transfer), and lock it. */
 static int bind_all(struct daemon *d, const conf_t *conf, uv_loop_t *loop, char **pid_file,
                     int *lock_fd, char *err, size_t errlen)
 {
@@ -241,7 +245,8 @@ static int bind_all(struct daemon *d, const conf_t *conf, uv_loop_t *loop, char 
 		return -1;
 	}
 	uid_t euid = geteuid();
-	if (drop_privileges(conf->server.user, err, errlen) != 0) {
+	if (drop_privileges(conf->server.user, err, errlen) != 0 ||
+	    runinfo_check_state(conf->server.state, err, errlen) != 0) {
 		return -1;
 	}
 	if (geteuid() != euid && *pid_file != NULL) {
@@ -310,13 +315,16 @@ int cli_run(int argc, char **argv)
 	 * the state is first locked and opened as that user. */
 	if (bind_all(&d, conf, &loop, &pid_file, &lock_fd, err, sizeof(err)) != 0 ||
 	    (d.control = cli_control_start(&loop, d.sched, conf->server.state, err,
-	                                   sizeof(err))) == NULL) {
+	                                   sizeof(err))) == NULL ||
+	    runinfo_open(conf->server.state, &d.info, err, sizeof(err)) != 0) {
 		log_error("cannot start: %s", err);
 		notify_close(d.notify);
 		sched_stop(d.sched);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out;
 	}
+	runinfo_config(d.info, path, conf->sha256);
+	sched_set_runinfo(d.sched, d.info);
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
 	uv_signal_init(&loop, &d.sighup);
@@ -357,6 +365,7 @@ out:
 		           strerror(errno));
 	}
 	free(pid_file);
+	runinfo_close(d.info); /* while the lock is held: no other daemon's file */
 	if (lock_fd >= 0) {
 		close(lock_fd);
 	}

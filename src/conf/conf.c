@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libdnssec/tsig.h>
+#include <openssl/evp.h>
 #include <libknot/errcode.h>
 
 #include "dns/name.h"
@@ -32,6 +33,7 @@ struct ctx {
 	unsigned errors;
 	conf_t *conf;
 	const conf_type_t *const *types; /* the target types known */
+	unsigned flags;                  /* CONF_LOAD_* */
 };
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
@@ -868,6 +870,16 @@ static void load_keys(struct ctx *c)
 		} else if (sn != NULL) {
 			const char *s = value_of(item, "secret");
 			secret = s ? strdup(s) : NULL;
+		} else if (value_of(item, "secret-file") != NULL &&
+		           (c->flags & CONF_LOAD_NO_SECRETS) && alg != NULL) {
+			/* The key without its material: its name and algorithm
+			 * only, for a reader that never signs (status). */
+			conf_key_t *k = &conf->key[conf->nkey];
+			k->tsig.algorithm = dnssec_tsig_algorithm_from_name(alg);
+			k->tsig.name = knot_dname_from_str_alloc(id);
+			k->id = strdup(id);
+			conf->nkey++;
+			continue;
 		} else if (value_of(item, "secret-file") != NULL) {
 			secret = read_secret(c, sfn, id);
 		}
@@ -1053,10 +1065,10 @@ static void load_zones(struct ctx *c)
 /* --- entry points ------------------------------------------------------- */
 
 static int load(conf_t *conf, const char *name, const char *dir, const char *data, size_t len,
-                const conf_type_t *const *types, FILE *errs)
+                const conf_type_t *const *types, unsigned flags, FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
-	struct ctx c = { .name = name, .errs = errs, .conf = conf, .types = types };
+	struct ctx c = { .name = name, .errs = errs, .conf = conf, .types = types, .flags = flags };
 	c.dir = dir ? strdup(dir) : NULL;
 
 	yaml_error_t yerr;
@@ -1097,10 +1109,16 @@ static int load(conf_t *conf, const char *name, const char *dir, const char *dat
 int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len,
                      const conf_type_t *const *types, FILE *errs)
 {
-	return load(conf, name, NULL, data, len, types, errs);
+	return load(conf, name, NULL, data, len, types, 0, errs);
 }
 
 int conf_load(conf_t *conf, const char *path, const conf_type_t *const *types, FILE *errs)
+{
+	return conf_load_flags(conf, path, types, 0, errs);
+}
+
+int conf_load_flags(conf_t *conf, const char *path, const conf_type_t *const *types, unsigned flags,
+                    FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
 	FILE *f = fopen(path, "r");
@@ -1129,7 +1147,15 @@ int conf_load(conf_t *conf, const char *path, const conf_type_t *const *types, F
 	if (slash != NULL) {
 		*slash = '\0';
 	}
-	int ret = load(conf, path, slash ? (dir[0] ? dir : "/") : NULL, data, len, types, errs);
+	int ret = load(conf, path, slash ? (dir[0] ? dir : "/") : NULL, data, len, types, flags,
+	               errs);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (ret == 0 && EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) == 1) {
+		for (unsigned i = 0; i < mdlen && 2 * i + 2 < sizeof(conf->sha256); i++) {
+			snprintf(conf->sha256 + 2 * i, 3, "%02x", md[i]);
+		}
+	}
 	free(dir);
 	free(data);
 	return ret;

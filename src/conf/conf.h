@@ -67,6 +67,7 @@ typedef struct conf_zone {
 
 typedef struct {
 	char *path;
+	char sha256[65]; /* of the file's bytes (conf_load), hex; "" from a string */
 	ynode_t *root;
 	struct {
 		net_addr_t *listen;
@@ -102,6 +103,14 @@ typedef struct {
  * or -EINVAL with nothing allocated in *conf.
  */
 int conf_load(conf_t *conf, const char *path, const conf_type_t *const *types, FILE *errs);
+
+/* conf_load with flags.  CONF_LOAD_NO_SECRETS: a key's secret-file is not
+ * read, the key has its name and algorithm and no material: for readers
+ * that never sign (status, run by a monitoring user who may not read the
+ * secrets).  A secret given inline is loaded as always. */
+#define CONF_LOAD_NO_SECRETS 0x1u
+int conf_load_flags(conf_t *conf, const char *path, const conf_type_t *const *types, unsigned flags,
+                    FILE *errs);
 
 /* Same from memory; name is used in messages, relative paths are taken
  * from the current directory. */

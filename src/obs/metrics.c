@@ -47,10 +47,15 @@ static const family_t FAMILIES[M_COUNT] = {
 	                       "The SOA serial the primary answered last." },
 	[M_ZONE_EXPIRED] = { "zonesync_zone_expired", GAUGE, { "zone" },
 	                     "1 when the zone expired (the primary silent for its SOA expire)." },
+	[M_ZONE_OK] = { "zonesync_zone_ok", GAUGE, { "zone" },
+	                "1 when the zone's last check of its primary succeeded and was "
+	                "recorded in the state; 0 when it failed or the state could not be "
+	                "written." },
 	[M_TARGET_SERIAL] = { "zonesync_target_serial", GAUGE, { "zone", "target" },
 	                      "The SOA serial a target holds." },
 	[M_TARGET_OK] = { "zonesync_target_ok", GAUGE, { "zone", "target" },
-	                  "1 when the last push to the target succeeded." },
+	                  "1 when the last push to the target succeeded and was recorded in the "
+	                  "state." },
 	[M_SYNCS] = { "zonesync_syncs_total", COUNTER, { "zone", "target", "result" },
 	              "Pushes to targets by result: ok, failed, refused (a safety limit)." },
 	[M_SYNC_DURATION] = { "zonesync_sync_duration_seconds", HISTOGRAM, { "target" },

@@ -30,6 +30,7 @@ typedef enum {
 	M_ZONE_SERIAL,        /* gauge {zone}: the serial held */
 	M_PRIMARY_SERIAL,     /* gauge {zone}: the serial the primary last answered */
 	M_ZONE_EXPIRED,       /* gauge {zone}: 1 expired */
+	M_ZONE_OK,            /* gauge {zone}: 1 the last check succeeded and was recorded */
 	M_TARGET_SERIAL,      /* gauge {zone,target}: the serial the target holds */
 	M_TARGET_OK,          /* gauge {zone,target}: 1 the last push succeeded */
 	M_SYNCS,              /* counter {zone,target,result}: ok, failed, refused */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sched/runinfo.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "sync/sync.h"
@@ -23,6 +24,7 @@ typedef struct tstate tstate_t;
 struct job {
 	sync_refresh_t r;
 	engine_delta_t *delta; /* what changed, handed to the target jobs */
+	char state_error[512]; /* the state could not be read or written, "" */
 };
 
 /* A configuration, counted (see "generations" below). */
@@ -50,6 +52,7 @@ struct zstate {
 	bool running, pending, stopping;
 	bool held; /* a pass beside the scheduler owns it (sched_hold) */
 	bool has_data, expired;
+	bool state_failing; /* its last job could not read or write the state */
 	uint32_t serial;
 	uint32_t retry;
 	unsigned fails; /* refreshes in a row that ended in a final failure */
@@ -73,6 +76,8 @@ struct tstate {
 	/* What the last job found besides failed: refused by a safety limit
 	 * (no timer tries it again), or its live records read. */
 	bool refused, read;
+	bool state_failing;        /* as the zone's, for its last push */
+	char job_state_error[512]; /* the running job's, handed back */
 	/* Its configuration changed in a reload: the next push compares it
 	 * with its live records (as if dirty), so the new keys take effect. */
 	bool reconcile, job_reconcile;
@@ -101,6 +106,7 @@ struct sched {
 		sched_hold_cb cb;
 		void *ctx;
 	} hold;
+	runinfo_t *info;    /* where state errors are told, NULL: nowhere */
 };
 
 typedef struct shared_delta_s {

@@ -178,6 +178,10 @@ void sched_zone_idle(zstate_t *z)
 	if (!s->stopping && conf_zone_find(s->gen->conf, name) == NULL &&
 	    !sched_name_retiring(s, z->conf)) {
 		metrics_forget(z->conf->domain, NULL);
+		runinfo_state_error(s->info, z->conf->domain, NULL, NULL);
+		for (size_t k = 0; k < z->ntargets; k++) {
+			runinfo_state_error(s->info, z->conf->domain, z->targets[k].conf->id, NULL);
+		}
 	}
 	sched_zone_free(z);
 	for (size_t i = 0; i < s->nzones; i++) {
@@ -331,6 +335,11 @@ sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
 		sched_zone_arm(s->zones[i], g);
 	}
 	return s;
+}
+
+void sched_set_runinfo(sched_t *s, runinfo_t *ri)
+{
+	s->info = ri;
 }
 
 const conf_t *sched_conf(const sched_t *s)

@@ -26,6 +26,11 @@ void sched_free(sched_t *s);
 /* The configuration in force. */
 const conf_t *sched_conf(const sched_t *s);
 
+/* Tell ri (STATE/daemon.json: sched/runinfo.h) of the zones and targets
+ * whose state cannot be read or written.  ri stays the caller's. */
+struct runinfo;
+void sched_set_runinfo(sched_t *s, struct runinfo *ri);
+
 /* Read each zone's stored state and check every zone now. */
 int sched_start(sched_t *s, char *err, size_t errlen);
 

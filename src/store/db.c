@@ -267,3 +267,118 @@ void store_done(sqlite3_stmt *st)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
+
+/* The file's size and change time, for store_readonly_stale(). */
+static int stat_db(const char *path, int64_t *size, int64_t *mtime_ns)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		return -errno;
+	}
+	*size = (int64_t)st.st_size;
+	*mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+static int open_ro(store_t *s, const char *path, bool immutable, char *err, size_t errlen)
+{
+	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+	char uri[4096 * 3 + 32];
+	const char *name = path;
+	if (immutable) {
+		/* A URI: escape what a URI path cannot hold as it is. */
+		size_t n = (size_t)snprintf(uri, sizeof(uri), "file:");
+		for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+			n += (size_t)snprintf(
+			        uri + n, sizeof(uri) - n,
+			        strchr("%?#", *p) != NULL || *p < 0x20 ? "%%%02X" : "%c", *p);
+		}
+		snprintf(uri + n, sizeof(uri) - n, "?immutable=1");
+		name = uri;
+		flags |= SQLITE_OPEN_URI;
+	}
+	int rc = sqlite3_open_v2(name, &s->db, flags, NULL);
+	int version = -1;
+	if (rc == SQLITE_OK) {
+		/* Not store_prepare(): a statement cached here would outlive
+		 * a connection closed below. */
+		sqlite3_stmt *st = NULL;
+		sqlite3_busy_timeout(s->db, 5000);
+		rc = sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k='schema'", -1, &st,
+		                        NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_ROW && version == SCHEMA_VERSION) {
+		return 0;
+	}
+	int ret = rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN ? -EROFS : -EIO;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		ret = store_fail(
+		        err, errlen, -EPROTO, "%s: schema version %d, this zonesync reads %d%s",
+		        path, version, SCHEMA_VERSION,
+		        version < SCHEMA_VERSION ? " (the daemon or sync brings it up to date)"
+		                                 : "");
+	} else {
+		store_fail(err, errlen, ret, "%s: %s", path,
+		           s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	}
+	sqlite3_close(s->db);
+	s->db = NULL;
+	return ret;
+}
+
+int store_open_readonly(const char *dir, store_t **out, char *err, size_t errlen)
+{
+	char path[4096], wal[4200];
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (access(path, F_OK) != 0) {
+		return store_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	}
+	if (access(path, R_OK) != 0) {
+		return store_fail(err, errlen, -errno, "%s: cannot read: %s", path,
+		                  strerror(errno));
+	}
+	store_t *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return store_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	/* A WAL reader writes its marks in the -shm file, and when there is
+	 * none SQLite makes one, and a -wal, and leaves them: a reader must
+	 * not litter the daemon's directory (nor fail without the right to).
+	 * With no -wal the whole state is in state.db: read it as an
+	 * immutable file, and let the caller check that no writer came. */
+	int ret;
+	if (access(wal, F_OK) == 0) {
+		ret = open_ro(s, path, false, err, errlen);
+	} else if (stat_db(path, &s->size, &s->mtime_ns) != 0) {
+		ret = store_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	} else {
+		s->immutable = true;
+		ret = open_ro(s, path, true, err, errlen);
+	}
+	if (ret != 0) {
+		free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+bool store_readonly_stale(const store_t *s)
+{
+	if (!s->immutable) {
+		return false;
+	}
+	char path[4096], wal[4200];
+	const char *db = sqlite3_db_filename(s->db, "main");
+	snprintf(path, sizeof(path), "%s", db != NULL ? db : "");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	int64_t size = 0, mtime_ns = 0;
+	return access(wal, F_OK) == 0 || stat_db(path, &size, &mtime_ns) != 0 || size != s->size ||
+	       mtime_ns != s->mtime_ns;
+}

@@ -23,6 +23,13 @@ struct store {
 	struct store_stmt cache[STORE_CACHE];
 	size_t ncache;
 	sqlite3_stmt *spare;
+	/* The first failure to read or write the state on this
+	 * connection ("" none): see store_error(). */
+	char error[256];
+	/* Opened read-only as immutable (store_open_readonly): the file's
+	 * size and change time then, to tell whether a writer came. */
+	bool immutable;
+	int64_t size, mtime_ns;
 };
 
 int store_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -37,3 +44,7 @@ int64_t store_zone_id(store_t *s, const knot_dname_t *apex, bool create);
  * bindings cleared), never finalize it.  SQLITE_OK or an sqlite error. */
 int store_prepare(store_t *s, const char *sql, sqlite3_stmt **st);
 void store_done(sqlite3_stmt *st);
+
+/* Remember the connection's first failure to read or write the state
+ * (what was being done, SQLite's message) for store_error(); -EIO. */
+int store_failure(store_t *s, const char *what);

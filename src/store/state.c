@@ -14,14 +14,14 @@ int store_zone_info(store_t *s, const knot_dname_t *apex, store_zone_info_t *out
 	memset(out, 0, sizeof(*out));
 	int64_t id = store_zone_id(s, apex, false);
 	if (id <= 0) {
-		return id < 0 ? -EIO : 0;
+		return id < 0 ? store_failure(s, "reading the zone") : 0;
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s,
 	                  "SELECT has_data, serial, refreshed, expire_at, expired, checked, "
 	                  "primary_serial, check_error FROM zone WHERE id=?1",
 	                  &st) != SQLITE_OK) {
-		return -EIO;
+		return store_failure(s, "reading the zone");
 	}
 	sqlite3_bind_int64(st, 1, id);
 	int ret = -EIO;
@@ -40,7 +40,7 @@ int store_zone_info(store_t *s, const knot_dname_t *apex, store_zone_info_t *out
 		ret = 0;
 	}
 	store_done(st);
-	return ret;
+	return ret == 0 ? 0 : store_failure(s, "reading the zone");
 }
 
 int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, int64_t expire_at,
@@ -48,12 +48,12 @@ int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, i
 {
 	int64_t id = store_zone_id(s, apex, true);
 	if (id <= 0) {
-		return -EIO;
+		return store_failure(s, "writing the zone's timers");
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s, "UPDATE zone SET refreshed=?2, expire_at=?3, expired=?4 WHERE id=?1",
 	                  &st) != SQLITE_OK) {
-		return -EIO;
+		return store_failure(s, "writing the zone's timers");
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, refreshed);
@@ -61,7 +61,7 @@ int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, i
 	sqlite3_bind_int(st, 4, expired);
 	int rc = sqlite3_step(st);
 	store_done(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc == SQLITE_DONE ? 0 : store_failure(s, "writing the zone's timers");
 }
 
 int store_zone_checked(store_t *s, const knot_dname_t *apex, int64_t when,
@@ -69,14 +69,14 @@ int store_zone_checked(store_t *s, const knot_dname_t *apex, int64_t when,
 {
 	int64_t id = store_zone_id(s, apex, true);
 	if (id <= 0) {
-		return -EIO;
+		return store_failure(s, "recording the zone's check");
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s,
 	                  "UPDATE zone SET checked=?2, primary_serial=coalesce(?3, "
 	                  "primary_serial), check_error=?4 WHERE id=?1",
 	                  &st) != SQLITE_OK) {
-		return -EIO;
+		return store_failure(s, "recording the zone's check");
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, when);
@@ -88,7 +88,7 @@ int store_zone_checked(store_t *s, const knot_dname_t *apex, int64_t when,
 	sqlite3_bind_text(st, 4, error != NULL ? error : "", -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st);
 	store_done(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc == SQLITE_DONE ? 0 : store_failure(s, "recording the zone's check");
 }
 
 int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, store_target_t *out)
@@ -96,14 +96,14 @@ int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, s
 	memset(out, 0, sizeof(*out));
 	int64_t id = store_zone_id(s, apex, false);
 	if (id <= 0) {
-		return id < 0 ? -EIO : 0;
+		return id < 0 ? store_failure(s, "reading the target's state") : 0;
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s,
 	                  "SELECT has_serial, serial, dirty, last_ok, last_error, refused "
 	                  "FROM target WHERE zone=?1 AND id=?2",
 	                  &st) != SQLITE_OK) {
-		return -EIO;
+		return store_failure(s, "reading the target's state");
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
@@ -119,7 +119,9 @@ int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, s
 		out->refused_serial = (uint32_t)sqlite3_column_int64(st, 5);
 	}
 	store_done(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -EIO;
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE)
+	               ? 0
+	               : store_failure(s, "reading the target's state");
 }
 
 int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
@@ -127,14 +129,14 @@ int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
 {
 	int64_t id = store_zone_id(s, apex, true);
 	if (id <= 0) {
-		return -EIO;
+		return store_failure(s, "recording the target's state");
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s,
 	                  "INSERT OR REPLACE INTO target(zone, id, has_serial, serial, dirty, "
 	                  "last_ok, last_error, refused) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	                  &st) != SQLITE_OK) {
-		return -EIO;
+		return store_failure(s, "recording the target's state");
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
@@ -150,5 +152,18 @@ int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
 	}
 	int rc = sqlite3_step(st);
 	store_done(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc == SQLITE_DONE ? 0 : store_failure(s, "recording the target's state");
+}
+
+int store_failure(store_t *s, const char *what)
+{
+	if (s->error[0] == '\0') {
+		snprintf(s->error, sizeof(s->error), "%s: %s", what, sqlite3_errmsg(s->db));
+	}
+	return -EIO;
+}
+
+const char *store_error(const store_t *s)
+{
+	return s->error[0] != '\0' ? s->error : NULL;
 }

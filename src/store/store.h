@@ -39,6 +39,27 @@ typedef struct {
 int store_open(const char *dir, store_t **out, char *err, size_t errlen);
 void store_close(store_t *s);
 
+/*
+ * Open DIR/state.db to read only (status): never created, migrated or
+ * written, and no file made beside it, so it needs no write access to the
+ * file or DIR.  While a writer has a -wal file there, it is read through
+ * the writer's -wal and -shm; with none, the whole state is in state.db,
+ * read as an immutable file: then call store_readonly_stale() after
+ * reading, and read again if it says so.  0, -ENOENT (no state yet), or
+ * <0 with err set (an older or newer schema among them).
+ */
+int store_open_readonly(const char *dir, store_t **out, char *err, size_t errlen);
+
+/* Did a writer change the file since this read-only connection opened
+ * it as immutable?  Always false for other connections. */
+bool store_readonly_stale(const store_t *s);
+
+/* The first failure to read or write the state on this connection (what
+ * was being done: SQLite's message), NULL when none.  A job asks it before
+ * closing, so that a state the daemon cannot write is seen as a failure
+ * even where the caller only logs it. */
+const char *store_error(const store_t *s);
+
 /* The zone's state; an unknown zone has has_data false.  0 or -EIO. */
 int store_zone_info(store_t *s, const knot_dname_t *apex, store_zone_info_t *out);
 

@@ -1028,6 +1028,17 @@ static void test_secret_file(void **state)
 	assert_string_equal(errs, want);
 	free(errs);
 	assert_null(conf.root);
+	/* status reads none of them: each key has its name and algorithm and
+	 * no material; the file's digest is kept. */
+	assert_int_equal(
+	        conf_load_flags(&conf, conffile, target_registry, CONF_LOAD_NO_SECRETS, NULL), 0);
+	assert_int_equal(conf.nkey, 4);
+	assert_string_equal(conf.key[2].id, "c");
+	assert_int_equal(conf.key[2].tsig.algorithm, DNSSEC_TSIG_HMAC_SHA256);
+	assert_int_equal(conf.key[2].tsig.secret.size, 0);
+	assert_int_equal(strlen(conf.sha256), 64);
+	assert_int_equal(strspn(conf.sha256, "0123456789abcdef"), 64);
+	conf_free(&conf);
 
 	/* Without a directory in the name (conf_load_string), a relative path
 	 * is taken from the current directory. */

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <libknot/descriptor.h>
 
+#include "store/internal.h"
 #include "store/store.h"
 
 #define HEAD "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
@@ -338,6 +339,78 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(err, "state.db"));
 }
 
+/* A write that fails is remembered on the connection (store_error), even
+ * where the caller only logs it; reads that succeed leave it alone. */
+static void test_state_error(void **state)
+{
+	(void)state;
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_target_t t = { .has_serial = true, .serial = 1 };
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_null(store_error(s));
+	/* As a state the process may no longer write. */
+	assert_int_equal(store_exec(s, "PRAGMA query_only=1"), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &t), 0);
+	assert_null(store_error(s));
+	t.serial = 2;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), -EIO);
+	assert_non_null(store_error(s));
+	assert_non_null(strstr(store_error(s), "recording the target's state: "));
+	assert_non_null(strstr(store_error(s), "readonly"));
+	/* The first failure stays. */
+	assert_int_equal(store_zone_checked(s, apex(), 5, NULL, NULL), -EIO);
+	assert_non_null(strstr(store_error(s), "recording the target's state: "));
+	store_close(s);
+}
+
+/* status's open: nothing created or written; an immutable read when no
+ * writer has a -wal, and a stale read seen. */
+static void test_open_readonly(void **state)
+{
+	(void)state;
+	store_t *s, *r;
+	char err[256], path[128];
+	assert_int_equal(store_open_readonly(dir, &r, err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_target_t t = { .has_serial = true, .serial = 7 };
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/state.db-wal", dir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	assert_int_equal(store_open_readonly(dir, &r, err, sizeof(err)), 0);
+	assert_int_equal(store_target_get(r, apex(), "aws", &t), 0);
+	assert_int_equal(t.serial, 7);
+	assert_false(store_readonly_stale(r));
+	assert_int_equal(access(path, F_OK), -1); /* made nothing */
+	assert_int_equal(store_target_set(r, apex(), "aws", &t), -EIO);
+	/* A writer comes: the read must be done again. */
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	t.serial = 8;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_true(store_readonly_stale(r));
+	store_close(r);
+	/* With the writer's -wal there, read through it. */
+	assert_int_equal(store_open_readonly(dir, &r, err, sizeof(err)), 0);
+	assert_int_equal(store_target_get(r, apex(), "aws", &t), 0);
+	assert_int_equal(t.serial, 8);
+	assert_false(store_readonly_stale(r));
+	store_close(r);
+	store_close(s);
+
+	/* An older schema is not migrated by a reader. */
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET v=1 WHERE k='schema'", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open_readonly(dir, &r, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "schema version 1, this zonesync reads 3"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zone_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
