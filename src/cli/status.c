@@ -16,6 +16,7 @@
 #include "sched/runinfo.h"
 #include "target/target.h"
 #include "dns/serial.h"
+#include "obs/log.h"
 #include "store/store.h"
 
 static void usage(FILE *out)
@@ -154,6 +155,8 @@ static int read_state(const conf_t *conf, struct zrow *rows, char *err, size_t e
 			for (size_t k = 0; k < zc->ntarget && ret == 0; k++) {
 				ret = store_target_get(s, zc->name, zc->target[k]->id,
 				                       &rows[i].ts[k]);
+				/* a state written before errors were made printable */
+				log_printable(rows[i].ts[k].last_error);
 			}
 		}
 		if (ret != 0) {

@@ -26,6 +26,16 @@ void log_set_level(log_level_t level)
 	log_level = level;
 }
 
+char *log_printable(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			*p = '?';
+		}
+	}
+	return s;
+}
+
 void log_close(void)
 {
 	if (log_target == LOG_TARGET_SYSLOG) {

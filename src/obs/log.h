@@ -18,6 +18,12 @@ void log_close(void);
 /* A new level (a reload); the target stays as log_init set it. */
 void log_set_level(log_level_t level);
 
+/* Text from outside (a provider's error message or body) made safe to store,
+ * log and print: each byte below 0x20 and 0x7f becomes '?', in place, so an
+ * endpoint's ANSI escapes or newlines never reach a terminal or a log line.
+ * Returns s. */
+char *log_printable(char *s);
+
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)

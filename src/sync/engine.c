@@ -209,6 +209,7 @@ static void record(store_t *st, const conf_zone_t *zc, const conf_target_t *tc, 
 	if (error != NULL) {
 		snprintf(ts->last_error, sizeof(ts->last_error), "%.*s",
 		         (int)sizeof(ts->last_error) - 1, error);
+		log_printable(ts->last_error); /* each provider did; the rest too */
 	} else {
 		ts->last_error[0] = '\0';
 	}

@@ -320,6 +320,28 @@ def test_invalid_input_is_not_retried(lab):
     assert_in_sync(fake, zid, knot)
 
 
+def test_error_text_without_control_characters(lab):
+    """An endpoint's error text with ANSI escapes, a newline and a DEL: the
+    sync's log, the stored last_error and `status` (text and JSON) show it
+    with each control character made '?', never the raw bytes."""
+    knot = lab.knot(zone_text(1))
+    fake = lab.fake
+    zid = fake.create_zone(ZONE)
+    zs = lab.zonesync(knot, **{"hosted-zone-id": zid})
+    nasty = "\x1b[31mzz-43 red\x1b[0m\nERROR forged line\x7f"
+    fake.add_faults([{"op": "change", "fault": "InvalidInput", "message": nasty}])
+    r, _ = sync(zs, fake, rc=1)
+    assert "zz-43" in r.stderr, describe(r)
+    for out in (r.stdout, r.stderr):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out), describe(r)
+    assert not re.search(r"^ERROR forged line", r.stderr, re.M), describe(r)
+    for args in (("status",), ("status", "--json")):
+        st = zs.command(*args)
+        assert "zz-43" in st.stdout, describe(st)
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", st.stdout + st.stderr), describe(st)
+        assert "?[31mzz-43 red?[0m?E" in st.stdout, describe(st)
+
+
 # --- 2. PENDING, then INSYNC ------------------------------------------------------------------
 
 def test_wait_polls_until_insync(lab):

@@ -113,6 +113,7 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		} else {
 			snprintf(e->msg, sizeof(e->msg), "%s", neterr);
 		}
+		log_printable(e->msg);
 		if (!retryable(e)) {
 			return -EPROTO;
 		}

@@ -202,6 +202,8 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		} else {
 			snprintf(e->msg, sizeof(e->msg), "%s", neterr);
 		}
+		log_printable(e->code);
+		log_printable(e->msg);
 		if (!retryable(e)) {
 			if (strcmp(e->code, "NoSuchHostedZone") == 0) {
 				cache_set(t, true);
