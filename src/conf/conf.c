@@ -17,6 +17,7 @@
 #include <libknot/errcode.h>
 
 #include "dns/name.h"
+#include "net/fileerr.h"
 
 #define MAX_CONF_SIZE (16 * 1024 * 1024)
 #define MAX_SECRET_SIZE 4096
@@ -790,8 +791,9 @@ static char *read_secret(struct ctx *c, const ynode_t *n, const char *id)
 	char *buf = NULL;
 	struct stat st;
 	if (fd < 0) {
-		err_at(c, n, "key '%s': cannot read secret-file '%s': %s", id, path,
-		       strerror(errno));
+		char cause[160];
+		err_at(c, n, "key '%s': secret-file '%s': %s", id, path,
+		       file_error(path, errno, cause, sizeof(cause)));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -1,4 +1,5 @@
 #include "net/awscreds.h"
+#include "net/fileerr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -72,13 +73,17 @@ int aws_creds_parse_ini(const char *text, const char *section, aws_creds_t *out)
 			set(c.session_token, sizeof(c.session_token), v, vl);
 		}
 	}
-	if (!seen || c.access_key[0] == '\0' || c.secret_key[0] == '\0') {
+	if (!seen) {
 		return -ENOENT;
+	}
+	if (c.access_key[0] == '\0' || c.secret_key[0] == '\0') {
+		return -ENODATA;
 	}
 	*out = c;
 	return 0;
 }
 
+/* The file's text, or NULL with errno set. */
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -99,21 +104,43 @@ static char *slurp(const char *path)
 		len += n;
 		buf[len] = '\0';
 	}
+	int e = ferror(f) ? errno : 0;
 	fclose(f);
+	if (e != 0) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	if (buf == NULL) {
+		errno = ENOMEM;
+		buf = calloc(1, 1); /* an empty file */
+	}
 	return buf;
 }
 
-static int from_file(const char *path, const char *section, aws_creds_t *out)
+/* 0, or an error with why saying what is wrong with path (for messages:
+ * a long path is cut, a secret never shown). */
+static int from_file(const char *path, const char *section, aws_creds_t *out, char *why,
+                     size_t whylen)
 {
 	char *text = slurp(path);
 	if (text == NULL) {
-		return -ENOENT;
+		int e = errno;
+		char cause[160];
+		snprintf(why, whylen, "%.200s: %s%s", path, e == ENOENT ? "" : "cannot read: ",
+		         file_error(path, e, cause, sizeof(cause)));
+		return -e;
 	}
 	int ret = aws_creds_parse_ini(text, section, out);
 	free(text);
 	if (ret == 0) {
-		/* For messages only: a long path is cut. */
 		snprintf(out->source, sizeof(out->source), "%.200s [%.80s]", path, section);
+	} else if (ret == -ENOENT) {
+		snprintf(why, whylen, "%.200s: no section [%.80s]", path, section);
+	} else {
+		snprintf(why, whylen,
+		         "%.200s [%.80s]: needs both aws_access_key_id and aws_secret_access_key",
+		         path, section);
 	}
 	return ret;
 }
@@ -155,7 +182,8 @@ int aws_creds_load(const char *profile, const char *file, aws_creds_t *out, char
 	} else {
 		home_path(cred_path, sizeof(cred_path), ".aws/credentials");
 	}
-	if (from_file(cred_path, prof, out) == 0) {
+	char why_cred[400], why_conf[400];
+	if (from_file(cred_path, prof, out, why_cred, sizeof(why_cred)) == 0) {
 		return 0;
 	}
 	if (getenv("AWS_CONFIG_FILE") != NULL) {
@@ -169,12 +197,12 @@ int aws_creds_load(const char *profile, const char *file, aws_creds_t *out, char
 	} else {
 		snprintf(section, sizeof(section), "profile %s", prof);
 	}
-	if (from_file(conf_path, section, out) == 0) {
+	if (from_file(conf_path, section, out, why_conf, sizeof(why_conf)) == 0) {
 		return 0;
 	}
 	snprintf(err, errlen,
-	         "no AWS credentials: %sprofile '%s' not in %s nor in %s (set "
-	         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a credentials file)",
-	         profile == NULL ? "not in the environment, " : "", prof, cred_path, conf_path);
+	         "no AWS credentials for profile '%s': %s%s; %s (set AWS_ACCESS_KEY_ID and "
+	         "AWS_SECRET_ACCESS_KEY, or a credentials file)",
+	         prof, profile == NULL ? "not in the environment; " : "", why_cred, why_conf);
 	return -ENOENT;
 }

@@ -22,11 +22,13 @@ typedef struct {
 } aws_creds_t;
 
 /* profile, file: from our config, NULL when not set.  0 or -ENOENT with
- * err saying where we looked. */
+ * err saying where we looked and what each file lacked: missing, unreadable
+ * (and why), no section for the profile, or a section without its secret. */
 int aws_creds_load(const char *profile, const char *file, aws_creds_t *out, char *err,
                    size_t errlen);
 
 /* The same from an INI text (for tests and fuzzing): the section's keys
  * aws_access_key_id, aws_secret_access_key, aws_session_token.
- * 0, or -ENOENT when the section or its keys are missing. */
+ * 0, -ENOENT when the section is missing, -ENODATA when it lacks the key
+ * id or the secret. */
 int aws_creds_parse_ini(const char *text, const char *section, aws_creds_t *out);

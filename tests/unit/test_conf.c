@@ -1019,8 +1019,7 @@ static void test_secret_file(void **state)
 	fclose(f);
 	char want[1024];
 	snprintf(want, sizeof(want),
-	         "%s:2:51: key 'a': cannot read secret-file '%s/missing.key': No such file or "
-	         "directory\n"
+	         "%s:2:51: key 'a': secret-file '%s/missing.key': no such file\n"
 	         "%s:3:51: key 'b': secret-file '%s/keys' is not a regular file\n"
 	         "%s:4:51: key 'c': cannot read secret-file '%s/big.key': file too large\n"
 	         "%s:5:51: key 'd': secret is not valid base64\n",
@@ -1043,7 +1042,7 @@ static void test_secret_file(void **state)
 	/* Without a directory in the name (conf_load_string), a relative path
 	 * is taken from the current directory. */
 	expect_error("key: [{ id: k, algorithm: hmac-sha256, secret-file: /nonexistent/k.key }]\n",
-	             "1:53", "key 'k': cannot read secret-file '/nonexistent/k.key': No such file");
+	             "1:53", "key 'k': secret-file '/nonexistent/k.key': no such file");
 
 	/* A missing config file. */
 	char missing[128];

@@ -496,7 +496,8 @@ static void test_api_key(void **state)
 	assert_non_null(strstr(err, "the first line is empty"));
 	unlink(path);
 	assert_true(open_with(keys, err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "No such file"));
+	assert_non_null(strstr(err, "api-key-file "));
+	assert_non_null(strstr(err, ": no such file"));
 }
 
 /* --- the view ------------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "dns/name.h"
 #include "dns/rdata.h"
+#include "net/fileerr.h"
 #include "net/http.h"
 #include "net/retry.h"
 #include "obs/log.h"
@@ -187,9 +188,11 @@ static int read_key(const conf_target_t *tc, char *key, size_t size, char *err, 
 	if (file != NULL) {
 		FILE *f = fopen(file, "r");
 		if (f == NULL) {
+			int e = errno;
+			char cause[160];
 			snprintf(err, errlen, "target %s: api-key-file %s: %s", tc->id, file,
-			         strerror(errno));
-			return -errno;
+			         file_error(file, e, cause, sizeof(cause)));
+			return -e;
 		}
 		if (fgets(line, sizeof(line), f) == NULL) {
 			line[0] = '\0';
