@@ -63,7 +63,7 @@ const conf_item_t conf_key_items[] = {
 	  .help = "hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512" },
 	{ .name = "secret", .type = CONF_STR, .restart = true,
 	  .help = "the secret, in base64" },
-	{ .name = "secret-file", .type = CONF_PATH, .restart = true,
+	{ .name = "secret-file", .type = CONF_PATH, .restart = true, .reads = true,
 	  .help = "file holding the secret, in base64" },
 	{ .name = NULL },
 };

@@ -39,6 +39,8 @@ typedef struct conf_item {
 	bool required;
 	bool list;                   /* a value or a non-empty list of values */
 	bool restart;                /* a change restarts the zones that use it, on reload */
+	bool reads;                  /* CONF_PATH: a file the daemon reads (at start and on
+	                              * reload: zonesync check asks that server.user can) */
 	const char *def;             /* default, as written in the file; NULL: none */
 	long long min, max;          /* CONF_INT, CONF_DURATION, CONF_SIZE */
 	const char *const *choices;  /* CONF_ENUM: NULL-terminated */

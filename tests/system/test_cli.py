@@ -2,6 +2,10 @@
 import glob
 import json
 import os
+import pwd
+import re
+import shutil
+import tempfile
 
 from conftest import ROOT
 
@@ -121,13 +125,94 @@ def test_help_and_version(zonesync):
     assert r.returncode == 0 and r.stdout.startswith("zonesync ")
 
 
-def test_check_examples(zonesync):
+def test_check_examples(zonesync, tmp_path):
+    """Each example checks; one whose server.user (zonesync) this machine
+    lacks is refused for that alone, and checks without it (its files, in
+    /etc/zonesync, are not here either)."""
     examples = sorted(glob.glob(os.path.join(EX, "*.yaml")))
     assert len(examples) >= 7
+    copy = tmp_path / "examples"
+    shutil.copytree(EX, copy)
     for path in examples:
         r = zonesync("check", "-c", path)
+        text = open(path).read()
+        m = re.search(r"^  user: (\S+)", text, re.M)
+        if m and not known_user(m.group(1)):
+            assert r.returncode == 2, f"{path}: {r.stdout}"
+            line = text[:m.start()].count("\n") + 1
+            assert r.stderr == (f"{path}:{line}:9: server.user: no user '{m.group(1)}'\n"), \
+                r.stderr
+            path = str(copy / os.path.basename(path))
+            with open(path, "w") as f:
+                f.write(text.replace(m.group(0), ""))
+            r = zonesync("check", "-c", path)
         assert r.returncode == 0, f"{path}: {r.stderr}"
         assert r.stdout.startswith(f"{path}: ok: ")
+
+
+def known_user(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def test_check_server_user_reads(zonesync):
+    """With server.user, check refuses an unknown user and each file the
+    daemon would read that the user cannot, at the key's place; the file's
+    mode and owner are in the message."""
+    d = tempfile.mkdtemp()
+    try:
+        os.chmod(d, 0o755)
+        secret = os.path.join(d, "xfr.key")
+        with open(secret, "w") as f:
+            f.write("c2VjcmV0c2VjcmV0c2VjcmV0\n")
+        creds = os.path.join(d, "aws-credentials")
+        with open(creds, "w") as f:
+            f.write("[default]\naws_access_key_id = AK\naws_secret_access_key = SK\n")
+        os.chmod(secret, 0o600)
+        os.chmod(creds, 0o640)
+        conf = os.path.join(d, "z.yaml")
+        with open(conf, "w") as f:
+            f.write("server:\n  user: nobody\n"
+                    "key:\n  - { id: xfr, algorithm: hmac-sha256, secret-file: xfr.key }\n"
+                    "primary:\n  - { id: p, address: 192.0.2.1, key: xfr }\n"
+                    "target:\n  - id: aws\n    type: route53\n"
+                    f"    credentials-file: {creds}\n"
+                    "zone:\n  - { domain: example.com, primary: p, target: aws }\n")
+        r = zonesync("check", "-c", conf)
+        assert r.returncode == 2 and r.stdout == "", r.stderr
+        errs = r.stderr.splitlines()
+        assert len(errs) == 2, r.stderr
+        assert errs[0].startswith(f"{conf}:4:53: secret-file '{secret}': not readable by "
+                                  "server.user 'nobody' (uid 65534, gid 65534): mode 0600, "
+                                  f"owner {os.geteuid()}, group "), errs
+        assert errs[1].startswith(f"{conf}:10:23: credentials-file '{creds}': not readable "
+                                  "by server.user 'nobody'"), errs
+        assert ": mode 0640, owner " in errs[1], errs
+
+        os.chmod(secret, 0o644)
+        os.chmod(creds, 0o644)
+        r = zonesync("check", "-c", conf)
+        assert r.returncode == 0, r.stderr
+
+        os.chmod(d, 0o700)  # the file allows, its directory does not
+        r = zonesync("check", "-c", conf)
+        if os.geteuid() == 0:  # only root can ask as nobody
+            assert r.returncode == 2, r.stdout
+            assert "a directory of its path is closed to it" in r.stderr, r.stderr
+        os.chmod(d, 0o755)
+
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("user: nobody", "user: no-such-user-zs"))
+        r = zonesync("check", "-c", conf)
+        assert r.returncode == 2
+        assert r.stderr == f"{conf}:2:9: server.user: no user 'no-such-user-zs'\n", r.stderr
+    finally:
+        shutil.rmtree(d)
 
 
 def test_check_errors(zonesync, tmp_path):

@@ -681,7 +681,7 @@ static const conf_item_t ITEMS[] = {
 	  .help = "API base URL, e.g. http://127.0.0.1:8081" },
 	{ .name = "server-id", .type = CONF_STR, .restart = true,
 	  .help = "server id, localhost by default" },
-	{ .name = "api-key-file", .type = CONF_PATH, .restart = true,
+	{ .name = "api-key-file", .type = CONF_PATH, .restart = true, .reads = true,
 	  .help = "file holding the X-API-Key" },
 	{ .name = "api-key-env", .type = CONF_STR, .restart = true,
 	  .help = "environment variable holding the key" },

@@ -934,7 +934,7 @@ static const conf_item_t ITEMS[] = {
 	  .help = "signing region, us-east-1 by default" },
 	{ .name = "profile", .type = CONF_STR, .restart = true,
 	  .help = "profile in the shared credentials file" },
-	{ .name = "credentials-file", .type = CONF_PATH, .restart = true,
+	{ .name = "credentials-file", .type = CONF_PATH, .restart = true, .reads = true,
 	  .help = "shared credentials file" },
 	TARGET_ITEM_APEX_NS,
 	TARGET_ITEM_SOA_SERIAL,
