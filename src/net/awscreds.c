@@ -1,5 +1,4 @@
 #include "net/awscreds.h"
-#include "net/fileerr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "net/fileerr.h"
 
 static const char *span_trim(const char *s, const char *e, size_t *len)
 {

@@ -390,6 +390,7 @@ record:
 	}
 out:
 	r->secs = mono() - t0;
+	log_printable(r->error); /* a provider's text in it (names, values) */
 	log_result(zc, tc, z, o, r);
 	if (!o->plan && (r->uptodate || r->held)) {
 		engine_gauges(zc, tc, &ts);
