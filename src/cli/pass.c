@@ -142,6 +142,7 @@ int pass_run(const conf_t *conf, const pass_req_t *req, FILE *out, FILE *err,
 	so.engine.plan = listed;
 	so.engine.force = req->force || mode == PASS_VERIFY; /* limits are for writes */
 	so.engine.full = req->full;
+	so.engine.reported = req->reported;
 	so.engine.topts.wait = req->wait;
 	so.engine.topts.cancel = cancel;
 	render_init(&run.out, out, req->json,
@@ -288,6 +289,7 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 		}
 	}
 	log_init(conf.server.log_target, conf.server.log_level);
+	req.reported = conf.server.log_target == LOG_TARGET_STDERR;
 	sync_global_init();
 	rc = pass_run(&conf, &req, stdout, stderr, NULL, isatty(STDERR_FILENO));
 	sync_global_cleanup();

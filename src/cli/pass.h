@@ -24,6 +24,9 @@ typedef struct {
 	const char *target; /* only this target id, or NULL */
 	char *const *zones;
 	size_t nzones;
+	/* Not part of a control request: the results and the log both go to
+	 * this process's stderr/stdout, so a failure is printed once. */
+	bool reported;
 } pass_req_t;
 
 typedef struct {

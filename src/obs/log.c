@@ -1,7 +1,9 @@
 #include "obs/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -31,6 +33,49 @@ void log_close(void)
 	if (log_target == LOG_TARGET_SYSLOG) {
 		closelog();
 	}
+}
+
+const char *log_value(char *buf, size_t size, const char *s)
+{
+	if (s == NULL) {
+		return "-";
+	}
+	bool plain = *s != '\0';
+	for (const char *p = s; plain && *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		plain = c > 0x20 && c != 0x7f && c != '"' && c != '=' && c != '\\';
+	}
+	if (plain || size < 3) {
+		return s;
+	}
+	/* Room for the closing quote and the NUL; an escape is never split. */
+	size_t o = 0;
+	buf[o++] = '"';
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		char esc[5];
+		if (c == '"' || c == '\\') {
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		} else if (c == '\n') {
+			memcpy(esc, "\\n", 3);
+		} else if (c == '\t') {
+			memcpy(esc, "\\t", 3);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		} else {
+			esc[0] = (char)c;
+			esc[1] = '\0';
+		}
+		size_t n = strlen(esc);
+		if (o + n + 2 > size) {
+			break;
+		}
+		memcpy(buf + o, esc, n);
+		o += n;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
 }
 
 void log_msg(log_level_t level, const char *fmt, ...)

@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <stddef.h>
+
 typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } log_target_t;
 typedef enum {
 	LOG_LEVEL_DEBUG,
@@ -25,3 +27,14 @@ void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(prin
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+
+/*
+ * A logfmt value: s itself when it needs no quotes, else s in double quotes
+ * with '"' and '\' escaped and control bytes as \n, \t or \xHH, cut to fit
+ * buf.  For text from outside (errors from servers, a command's output,
+ * names from packets): "error=%s", log_value(buf, sizeof(buf), err).
+ */
+const char *log_value(char *buf, size_t size, const char *s);
+/* log_value into a buffer that lives as long as the enclosing block. */
+#define LOG_VALUE_MAX 1024
+#define LOGV(s) log_value((char[LOG_VALUE_MAX]){ 0 }, LOG_VALUE_MAX, (s))

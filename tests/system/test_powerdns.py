@@ -712,7 +712,7 @@ def test_zone_over_the_read_limit_is_refused(lab):
     proxy.faults["bloat"] = 4000
     r = zs.sync()
     assert r.returncode == 1, describe(r)
-    assert re.search(r"error target failed: zone=example\.com\. target=pdns serial=1 dirty=no "
+    assert re.search(r"debug target failed: zone=example\.com\. target=pdns serial=1 dirty=no "
                      r".* holds 40[0-9][0-9] records, more than the 3250 a read takes "
                      r"\(transfer-max-records, 2000,", r.stderr), describe(r)
     assert proxy.count("PATCH") == 0

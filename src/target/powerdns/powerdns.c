@@ -139,7 +139,7 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		log_info("powerdns request retried: target=%s zone=%s %s status=%ld reason=%s "
 		         "attempt=%u pause=%.2fs error=%s",
 		         t->conf->id, t->zone->domain, method, e->status, reason, attempt, pause,
-		         e->msg);
+		         LOGV(e->msg));
 		stats->wait_secs += pause;
 		target_report(t->opts, &t->progress, pause, "retry");
 		if (!retry_sleep_stop(pause, stop_flag(t))) {
