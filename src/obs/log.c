@@ -1,6 +1,7 @@
 #include "obs/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 /* The logger is one of the two pieces of global state DESIGN.md allows. */
 static log_target_t log_target = LOG_TARGET_STDERR;
 static log_level_t log_level = LOG_LEVEL_INFO;
+static atomic_bool line_open;
 
 static const char *const NAMES[] = { "debug", "info", "notice", "warning", "error" };
 static const int SYSLOG_LEVEL[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
@@ -26,6 +28,11 @@ void log_init(log_target_t target, log_level_t level)
 void log_set_level(log_level_t level)
 {
 	log_level = level;
+}
+
+void log_line_open(bool open)
+{
+	atomic_store(&line_open, open);
 }
 
 void log_close(void)
@@ -104,7 +111,8 @@ void log_msg(log_level_t level, const char *fmt, ...)
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	/* One fprintf per line: stdio locks the stream, lines never mix. */
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s\n", tm.tm_year + 1900,
+	fprintf(stderr, "%s%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s\n",
+	        atomic_exchange(&line_open, false) ? "\r\033[K" : "", tm.tm_year + 1900,
 	        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 	        NAMES[level], msg);
 }

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG } log_target_t;
@@ -19,6 +20,10 @@ void log_init(log_target_t target, log_level_t level);
 void log_close(void);
 /* A new level (a reload); the target stays as log_init set it. */
 void log_set_level(log_level_t level);
+
+/* A line without its end (progress on a terminal) is on stderr: the next
+ * log line there clears it first, then this is false again. */
+void log_line_open(bool open);
 
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
