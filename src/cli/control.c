@@ -262,7 +262,7 @@ static void on_request(void *ctx, control_conn_t *conn, const char *line,
 	char why[256] = "out of memory";
 	if (r == NULL || request_decode(r, line, why, sizeof(why)) != 0) {
 		log_notice("control: bad request: pid=%ld uid=%ld error=%s", (long)peer->pid,
-		           (long)peer->uid, why);
+		           (long)peer->uid, LOGV(why));
 		char msg[320];
 		snprintf(msg, sizeof(msg), "zonesync: the daemon refused the request: %s\n", why);
 		answer_error(conn, CLI_USAGE, msg);

@@ -19,6 +19,7 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 	if (run->progress_shown) {
 		fputs("\r\033[K", run->err);
 		run->progress_shown = false;
+		log_line_open(false);
 	}
 	if (r->ret != 0 && r->refused) {
 		run->refused++;
@@ -37,19 +38,30 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 		cli_serving_check(run, zc, tc, r);
 	}
 	render_target_end(&run->out);
+	clock_gettime(CLOCK_MONOTONIC, &run->began); /* the next target's */
 }
 
 /* On a terminal only: one line, rewritten in place. */
 static void on_progress(void *ctx, const target_progress_t *p)
 {
 	cli_pass_t *run = ctx;
-	fprintf(run->err, "\r\033[K  batch %zu/%zu, %zu/%zu records", p->batches_done,
-	        p->batches, p->records_done, p->records);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double secs = (double)(now.tv_sec - run->began.tv_sec) +
+	              (double)(now.tv_nsec - run->began.tv_nsec) / 1e9;
+	if (p->reading) {
+		fprintf(run->err, "\r\033[K  %.0fs: reading the live records, %zu so far", secs,
+		        p->records_read);
+	} else {
+		fprintf(run->err, "\r\033[K  %.0fs: batch %zu/%zu, %zu/%zu records", secs,
+		        p->batches_done, p->batches, p->records_done, p->records);
+	}
 	if (p->why != NULL) {
 		fprintf(run->err, ", waiting %.1fs (%s)", p->waiting, p->why);
 	}
 	fflush(run->err);
 	run->progress_shown = true;
+	log_line_open(true); /* a log line meanwhile starts on a clean line */
 }
 
 static bool named(char *const *names, size_t n, const conf_zone_t *zc)
@@ -142,6 +154,9 @@ int pass_run(const conf_t *conf, const pass_req_t *req, FILE *out, FILE *err,
 	so.engine.plan = listed;
 	so.engine.force = req->force || mode == PASS_VERIFY; /* limits are for writes */
 	so.engine.full = req->full;
+	so.engine.reported = req->reported;
+	/* Someone waits for it: a hung endpoint must not hold it for minutes. */
+	so.engine.topts.request_timeout_ms = (long)conf->server.request_timeout * 1000;
 	so.engine.topts.wait = req->wait;
 	so.engine.topts.cancel = cancel;
 	render_init(&run.out, out, req->json,
@@ -153,10 +168,12 @@ int pass_run(const conf_t *conf, const pass_req_t *req, FILE *out, FILE *err,
 		so.engine.topts.progress_ctx = &run;
 	}
 	render_begin(&run.out);
+	clock_gettime(CLOCK_MONOTONIC, &run.began);
 	rc = run_zones(conf, req->zones, req->nzones, &so, &run);
 	render_end(&run.out, run.changes);
 	if (run.progress_shown) {
 		fputs("\r\033[K", err);
+		log_line_open(false);
 	}
 	render_free(&run.out);
 	if (rc != 0 || run.failed > 0) {
@@ -288,6 +305,7 @@ int cli_pass(int argc, char **argv, pass_mode_t mode, void (*usage)(FILE *out))
 		}
 	}
 	log_init(conf.server.log_target, conf.server.log_level);
+	req.reported = conf.server.log_target == LOG_TARGET_STDERR;
 	sync_global_init();
 	rc = pass_run(&conf, &req, stdout, stderr, NULL, isatty(STDERR_FILENO));
 	sync_global_cleanup();

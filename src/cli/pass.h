@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cli/render.h"
 
@@ -24,6 +25,9 @@ typedef struct {
 	const char *target; /* only this target id, or NULL */
 	char *const *zones;
 	size_t nzones;
+	/* Not part of a control request: the results and the log both go to
+	 * this process's stderr/stdout, so a failure is printed once. */
+	bool reported;
 } pass_req_t;
 
 typedef struct {
@@ -35,6 +39,7 @@ typedef struct {
 	size_t differ;  /* verify: RRsets that differ, at the API or as served */
 	size_t failed, refused;
 	bool progress_shown;
+	struct timespec began; /* the current target's push: progress shows the time since */
 } cli_pass_t;
 
 /* Parse argv for mode, run it over the zones named (all when none) and

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/control.h"
 #include "conf/conf.h"
+#include "net/addr.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "sched/daemon.h"
@@ -346,8 +347,17 @@ int cli_run(int argc, char **argv)
 		d.has_watchdog = true;
 	}
 #endif
-	log_info("started: zones=%zu listen=%zu metrics=%s pid=%ld", conf->nzone,
-	         conf->server.nlisten, d.metrics != NULL ? "yes" : "no", (long)getpid());
+	/* Where it listens, as an operator would connect: "IP@PORT,...". */
+	char listen[512] = "-", addr[80];
+	size_t used = 0;
+	for (size_t i = 0; i < conf->server.nlisten && used < sizeof(listen); i++) {
+		used += (size_t)snprintf(listen + used, sizeof(listen) - used, "%s%s",
+		                         i > 0 ? "," : "",
+		                         net_addr_str(&conf->server.listen[i], addr, sizeof(addr)));
+	}
+	log_info("started: zones=%zu listen=%s metrics=%s pid=%ld", conf->nzone, listen,
+	         d.metrics != NULL ? net_addr_str(&conf->server.metrics, addr, sizeof(addr)) : "no",
+	         (long)getpid());
 	char ready[64];
 	snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%zu zones", conf->nzone);
 	sd(ready);
@@ -361,8 +371,8 @@ out:
 	sched_free(d.sched);
 	notify_free(d.notify);
 	if (pid_file != NULL && unlink(pid_file) != 0 && errno != ENOENT) {
-		log_notice("cannot remove the pid file: path=%s error=%s", pid_file,
-		           strerror(errno));
+		log_notice("cannot remove the pid file: path=%s error=%s", LOGV(pid_file),
+		           LOGV(strerror(errno)));
 	}
 	free(pid_file);
 	runinfo_close(d.info); /* while the lock is held: no other daemon's file */

@@ -84,6 +84,7 @@ typedef struct {
 		uint32_t tcp_max_per_source;
 		uint32_t tcp_idle_timeout;    /* seconds */
 		uint32_t tcp_session_timeout; /* seconds */
+		uint32_t request_timeout;     /* seconds: an API request of sync/plan/verify */
 	} server;
 	conf_key_t *key;
 	size_t nkey;

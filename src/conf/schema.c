@@ -50,6 +50,9 @@ const conf_item_t conf_server_items[] = {
 	  AT(conf_t, server.tcp_idle_timeout), .help = "time without a whole message before a TCP connection closes" },
 	{ .name = "tcp-session-timeout", .type = CONF_DURATION, .min = 1, .max = 3600, .def = "30s",
 	  AT(conf_t, server.tcp_session_timeout), .help = "time after which a TCP connection closes, however busy" },
+	{ .name = "request-timeout", .type = CONF_DURATION, .min = 1, .max = 3600, .def = "30s",
+	  AT(conf_t, server.request_timeout),
+	  .help = "limit of one provider API request of sync, plan and verify; 3 times it bounds its retries" },
 	{ .name = "log", .type = CONF_MAP, .sub = log_items, .help = "logging: target and level" },
 	{ .name = NULL },
 };

@@ -53,6 +53,11 @@ http_t *http_new(long timeout_ms)
 	return h;
 }
 
+void http_set_timeout(http_t *h, long timeout_ms)
+{
+	h->timeout_ms = timeout_ms;
+}
+
 void http_free(http_t *h)
 {
 	if (h != NULL) {
@@ -184,6 +189,15 @@ int http_request(http_t *h, const char *method, const char *url, const char *con
 			snprintf(err, errlen, "%s %s: answer larger than %u bytes", method, url,
 			         HTTP_MAX_BODY);
 			return -EFBIG;
+		}
+		if (rc == CURLE_OPERATION_TIMEDOUT) {
+			/* Said the same way whatever libcurl's words: a retry
+			 * line then reads why at a glance. */
+			double secs = 0;
+			curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+			snprintf(err, errlen, "%s %s: timed out after %ld ms (limit %ld ms)",
+			         method, url, (long)(secs * 1000), h->timeout_ms);
+			return -EIO;
 		}
 		snprintf(err, errlen, "%s %s: %s", method, url,
 		         rc == CURLE_ABORTED_BY_CALLBACK ? "stopped"

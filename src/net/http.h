@@ -39,6 +39,9 @@ void http_global_cleanup(void);
 http_t *http_new(long timeout_ms);
 void http_free(http_t *h);
 
+/* A new limit for each request of h (its connect at most 10 s of it). */
+void http_set_timeout(http_t *h, long timeout_ms);
+
 /* Idempotent requests of h stop half way when *stop becomes true (NULL:
  * never), or the process's stop flag (sock_stop_on()), within about a
  * second.  A write runs to its end unless the process is stopping and it

@@ -83,6 +83,16 @@ void ratelimit_cleanup(void)
 	pthread_mutex_unlock(&lock);
 }
 
+double retry_clock(void)
+{
+	return mono();
+}
+
+bool retry_in_time(double started, double pause, double budget)
+{
+	return budget <= 0 || mono() + pause - started < budget;
+}
+
 double retry_backoff(unsigned n, double base, double cap)
 {
 	double d = base;

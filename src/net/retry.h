@@ -28,6 +28,13 @@ void ratelimit_cleanup(void);
  * with "full jitter" (a random share of it, at least half). Seconds. */
 double retry_backoff(unsigned n, double base, double cap);
 
+/* Seconds on a monotonic clock: when a request's first attempt began. */
+double retry_clock(void);
+
+/* May one more attempt start after pausing pause seconds, when the first
+ * began at started and retries may take budget seconds (0: no bound)? */
+bool retry_in_time(double started, double pause, double budget);
+
 /* Sleep for secs (fractions allowed); returns early once the stop flag
  * (sock_stop_on()) is set. */
 void retry_sleep(double secs);

@@ -1,13 +1,17 @@
 #include "obs/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 
 /* The logger is one of the two pieces of global state DESIGN.md allows. */
 static log_target_t log_target = LOG_TARGET_STDERR;
 static log_level_t log_level = LOG_LEVEL_INFO;
+static atomic_bool line_open;
 
 static const char *const NAMES[] = { "debug", "info", "notice", "warning", "error" };
 static const int SYSLOG_LEVEL[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
@@ -36,11 +40,59 @@ char *log_printable(char *s)
 	return s;
 }
 
+void log_line_open(bool open)
+{
+	atomic_store(&line_open, open);
+}
+
 void log_close(void)
 {
 	if (log_target == LOG_TARGET_SYSLOG) {
 		closelog();
 	}
+}
+
+const char *log_value(char *buf, size_t size, const char *s)
+{
+	if (s == NULL) {
+		return "-";
+	}
+	bool plain = *s != '\0';
+	for (const char *p = s; plain && *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		plain = c > 0x20 && c != 0x7f && c != '"' && c != '=' && c != '\\';
+	}
+	if (plain || size < 3) {
+		return s;
+	}
+	/* Room for the closing quote and the NUL; an escape is never split. */
+	size_t o = 0;
+	buf[o++] = '"';
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		char esc[5];
+		if (c == '"' || c == '\\') {
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		} else if (c == '\n') {
+			memcpy(esc, "\\n", 3);
+		} else if (c == '\t') {
+			memcpy(esc, "\\t", 3);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		} else {
+			esc[0] = (char)c;
+			esc[1] = '\0';
+		}
+		size_t n = strlen(esc);
+		if (o + n + 2 > size) {
+			break;
+		}
+		memcpy(buf + o, esc, n);
+		o += n;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
 }
 
 void log_msg(log_level_t level, const char *fmt, ...)
@@ -69,7 +121,8 @@ void log_msg(log_level_t level, const char *fmt, ...)
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	/* One fprintf per line: stdio locks the stream, lines never mix. */
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s\n", tm.tm_year + 1900,
+	fprintf(stderr, "%s%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s\n",
+	        atomic_exchange(&line_open, false) ? "\r\033[K" : "", tm.tm_year + 1900,
 	        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 	        NAMES[level], msg);
 }

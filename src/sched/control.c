@@ -92,7 +92,7 @@ static void on_written(uv_write_t *w, int status)
 	control_conn_t *c = w->data;
 	if (status != 0) {
 		log_info("control: the client left before its answer: pid=%ld error=%s",
-		         (long)c->peer.pid, uv_strerror(status));
+		         (long)c->peer.pid, LOGV(uv_strerror(status)));
 	}
 	conn_close(c);
 }

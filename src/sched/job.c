@@ -36,7 +36,7 @@ static void job_run(uv_work_t *w)
 	char err[512];
 	memset(&z->job, 0, sizeof(z->job));
 	if (store_open(z->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
-		log_error("zone check failed: zone=%s error=%s", z->job_zc->domain, err);
+		log_error("zone check failed: zone=%s error=%s", z->job_zc->domain, LOGV(err));
 		snprintf(z->job.state_error, sizeof(z->job.state_error), "%s", err);
 		z->job.r.has_data = z->has_data;
 		z->job.r.serial = z->serial;
@@ -66,7 +66,7 @@ static void state_error(zstate_t *z, tstate_t *t, const char *error)
 	if (failing && !*was) {
 		log_error("cannot read or write the state: zone=%s%s%s error=%s; failing until "
 		          "the state can be written",
-		          zone, t != NULL ? " target=" : "", t != NULL ? target : "", error);
+		          zone, t != NULL ? " target=" : "", t != NULL ? target : "", LOGV(error));
 	} else if (!failing && *was) {
 		log_notice("the state is written again: zone=%s%s%s", zone,
 		           t != NULL ? " target=" : "", t != NULL ? target : "");
@@ -124,7 +124,8 @@ static void target_run(uv_work_t *w)
 	t->refused = t->read = false;
 	t->job_state_error[0] = '\0';
 	if (store_open(t->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
-		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id, err);
+		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id,
+		          LOGV(err));
 		snprintf(t->job_state_error, sizeof(t->job_state_error), "%s", err);
 		return;
 	}

@@ -416,7 +416,6 @@ void sched_notify(sched_t *s, const conf_zone_t *zone)
 {
 	for (size_t i = 0; i < s->nzones; i++) {
 		if (s->zones[i]->conf == zone) {
-			log_debug("NOTIFY accepted: zone=%s", zone->domain);
 			sched_job_start(s->zones[i]);
 			return;
 		}

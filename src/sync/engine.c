@@ -191,15 +191,17 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 	} else if (r->held) {
 		log_debug("target still refused, not tried again before a new serial or "
 		          "--force: zone=%s target=%s serial=%u error=%s",
-		          zc->domain, tc->id, z->serial, r->error);
+		          zc->domain, tc->id, z->serial, LOGV(r->error));
 	} else if (r->refused) {
-		log_error("target refused: zone=%s target=%s serial=%u error=%s", zc->domain,
-		          tc->id, z->serial, r->error);
+		log_msg(o->reported ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR,
+		        "target refused: zone=%s target=%s serial=%u error=%s", zc->domain, tc->id,
+		        z->serial, LOGV(r->error));
 	} else {
-		log_error("target failed: zone=%s target=%s serial=%u dirty=%s requests=%zu "
-		          "error=%s",
-		          zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no", r->stats.requests,
-		          r->error);
+		log_msg(o->reported ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR,
+		        "target failed: zone=%s target=%s serial=%u dirty=%s requests=%zu "
+		        "error=%s",
+		        zc->domain, tc->id, z->serial, r->wrote ? "yes" : "no", r->stats.requests,
+		        LOGV(r->error));
 	}
 }
 
@@ -350,7 +352,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 		if (r->ret == -ESTALE) {
 			log_notice("target's records differ from what we expected, reading them "
 			           "again: zone=%s target=%s error=%s",
-			           zc->domain, tc->id, r->error);
+			           zc->domain, tc->id, LOGV(r->error));
 			r->error[0] = '\0';
 			r->incremental = false;
 			r->ret = full_diff(z, ops, t, tc, &rules, r);

@@ -59,6 +59,9 @@ typedef struct {
 	bool plan;  /* read and diff only: no write, no state change */
 	bool force; /* ignore max-delete / max-update */
 	bool full;  /* read the live records whatever the state says: repair drift */
+	/* The caller prints each result where the log goes too (a one-shot
+	 * sync on a terminal): a failure is logged at debug, printed once. */
+	bool reported;
 	target_opts_t topts;
 } engine_opts_t;
 

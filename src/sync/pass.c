@@ -56,7 +56,7 @@ int sync_zone(const char *state, const conf_zone_t *zc, const sync_opts_t *o, sy
 	store_t *st;
 	char err[512];
 	if (store_open(state, &st, err, sizeof(err)) != 0) {
-		log_error("zone check failed: zone=%s error=%s", zc->domain, err);
+		log_error("zone check failed: zone=%s error=%s", zc->domain, LOGV(err));
 		out->failed = 1;
 		return -1;
 	}
@@ -94,7 +94,7 @@ int sync_verify(const conf_zone_t *zc, const sync_opts_t *o, char *err, size_t e
 		peer.addr = &p->addr[i];
 		ret = xfr_transfer(&peer, zc->name, NULL, &lim, &res, err, errlen);
 		if (ret != 0) {
-			log_warning("AXFR failed: zone=%s error=%s", zc->domain, err);
+			log_warning("AXFR failed: zone=%s error=%s", zc->domain, LOGV(err));
 		}
 	}
 	if (ret != 0) {

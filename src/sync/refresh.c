@@ -204,7 +204,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			ret = -ESTALE;
 		} else if (ret == -ESTALE) {
 			log_warning("transfer refused, serial goes back: zone=%s error=%s",
-			            zc->domain, ixfr_err);
+			            zc->domain, LOGV(ixfr_err));
 		}
 		if (ret == 0 && res.kind == XFR_INCREMENTAL) {
 			/* The touched RRsets before and after: what incremental
@@ -220,7 +220,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			if (ret == -EINVAL) {
 				log_warning("IXFR does not apply, falling back to AXFR: zone=%s "
 				            "error=%s",
-				            zc->domain, ixfr_err);
+				            zc->domain, LOGV(ixfr_err));
 			}
 			if (ret == 0) {
 				timers_from_zone(j, zc, &res.delta.add);
@@ -246,7 +246,7 @@ static int transfer(store_t *st, const conf_zone_t *zc, const xfr_peer_t *peer,
 			snprintf(err, errlen, "%s", ixfr_err);
 		} else if (ret != 0) {
 			log_notice("IXFR failed, trying AXFR: zone=%s error=%s", zc->domain,
-			           ixfr_err);
+			           LOGV(ixfr_err));
 		}
 		if (ret == 0 && res.kind != XFR_UPTODATE) {
 			j->serial = res.serial;
@@ -354,7 +354,7 @@ void sync_refresh(store_t *st, const conf_zone_t *zc, sync_refresh_t *j, engine_
 		peer.addr = &p->addr[i];
 		ret = xfr_soa_query(&peer, zc->name, SOA_TIMEOUT_MS, &serial, err, sizeof(err));
 		if (ret != 0) {
-			log_warning("SOA query failed: zone=%s error=%s", zc->domain, err);
+			log_warning("SOA query failed: zone=%s error=%s", zc->domain, LOGV(err));
 		}
 	}
 	bool answered = ret == 0;
@@ -380,7 +380,7 @@ void sync_refresh(store_t *st, const conf_zone_t *zc, sync_refresh_t *j, engine_
 			               err, sizeof(err));
 			if (ret != 0) {
 				log_error("zone transfer failed: zone=%s error=%s", zc->domain,
-				          err);
+				          LOGV(err));
 			}
 		}
 	}

@@ -29,6 +29,8 @@ typedef struct target target_t; /* one open (target, zone) pair */
 typedef struct {
 	size_t batches_done, batches; /* requests that change data */
 	size_t records_done, records;
+	bool reading;         /* reading the live records, not yet pushing */
+	size_t records_read;  /* reading: records read so far */
 	double waiting;  /* seconds of the current wait (rate limit, backoff), 0 */
 	const char *why; /* what is waited for, or NULL */
 } target_progress_t;
@@ -42,6 +44,10 @@ typedef struct {
 	/* Set (by the daemon, stopping): send no further request; the push
 	 * ends with -ECANCELED, its target left dirty.  NULL: never. */
 	const atomic_bool *cancel;
+	/* A one-shot command's limit for one API request, in ms (0: the
+	 * provider's own, for the daemon); the retries of one request end
+	 * once 3 times this has passed since its first attempt. */
+	long request_timeout_ms;
 } target_opts_t;
 
 /* Tell o's progress callback, if any, where the push p is: waiting secs

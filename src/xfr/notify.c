@@ -13,6 +13,7 @@
 #include <libknot/error.h>
 #include <libknot/packet/pkt.h>
 #include <libknot/packet/wire.h>
+#include <libknot/rrtype/soa.h>
 #include <libknot/rrtype/tsig.h>
 #include <libknot/tsig-op.h>
 
@@ -198,6 +199,24 @@ static bool log_allowed(notify_t *n, uint64_t now_ms)
 	return true;
 }
 
+/* An accepted NOTIFY: the zone, the source, and the serial its answer
+ * section carries (RFC 1996 3.7), "-" without one. */
+static void log_accepted(const notify_zone_t *zone, const knot_pkt_t *q,
+                         const struct sockaddr *from)
+{
+	char src[80], serial[16] = "-";
+	src_str(from, src, sizeof(src));
+	const knot_pktsection_t *an = knot_pkt_section(q, KNOT_ANSWER);
+	for (uint16_t i = 0; i < an->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(an, i);
+		if (rr->type == KNOT_RRTYPE_SOA && rr->rrs.count > 0) {
+			snprintf(serial, sizeof(serial), "%u", knot_soa_serial(rr->rrs.rdata));
+			break;
+		}
+	}
+	log_info("NOTIFY accepted: zone=%s from=%s serial=%s", zone->domain, src, serial);
+}
+
 /* The zone (ours, or as the message names it), the source, why. */
 static void log_refusal(const notify_zone_t *zone, const knot_dname_t *qname,
                         const struct sockaddr *from, const char *reason, int tsig_ret)
@@ -207,11 +226,11 @@ static void log_refusal(const notify_zone_t *zone, const knot_dname_t *qname,
 	        zone != NULL ? zone->domain : knot_dname_to_str(name, qname, sizeof(name));
 	src_str(from, src, sizeof(src));
 	if (tsig_ret != KNOT_EOK) {
-		log_notice("NOTIFY refused: zone=%s from=%s reason=%s (%s)", domain, src, reason,
-		           knot_strerror(tsig_ret));
+		log_notice("NOTIFY refused: zone=%s from=%s reason=%s (%s)", LOGV(domain), src,
+		           reason, knot_strerror(tsig_ret));
 	} else {
 		log_notice("NOTIFY refused: zone=%s from=%s reason=%s",
-		           domain != NULL ? domain : "?", src, reason);
+		           domain != NULL ? LOGV(domain) : "?", src, reason);
 	}
 }
 
@@ -362,6 +381,7 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	if (rcode == KNOT_RCODE_NOERROR) {
 		n->stats.accepted++;
 		metrics_add(M_NOTIFY_ACCEPTED, 1, zone->domain);
+		log_accepted(zone, q, from);
 		n->cb.accepted(n->cb.ctx, zone->handle, from);
 	}
 out:

@@ -169,7 +169,7 @@ def test_refusal_waits_for_a_new_serial(lab, moto):
     zmark = zs.mark()
     serial = knot.change(ZONE, unset=DELETE_TWO)
     zs.wait_log(rf"target refused: zone=example\.com\. target=aws serial={serial} "
-                r"error=would delete 2 of ", timeout=20, since=zmark)
+                r"error=\"would delete 2 of ", timeout=20, since=zmark)
     time.sleep(0.5)  # the refused push's own requests are logged
     mark = moto.mark()
     time.sleep(12)

@@ -98,6 +98,8 @@ def test_exec_gets_arguments_summary_and_environment(tmp_path):
 def test_failing_hanging_and_chatty_hooks_hold_up_nothing(tmp_path):
     hooks = {
         "fails": "#!/bin/sh\necho 'something broke' >&2\nexit 3\n",
+        # Its output, quoted and escaped, stays one logfmt value.
+        "quotes": "#!/bin/sh\necho 'say \"hi\" a=b \\\\'\n",
         "hangs": "#!/bin/sh\nsleep 1357 &\nsleep 1357\n",
         "chatty": "#!/bin/sh\nhead -c 3000000 /dev/zero | tr '\\0' x\necho\necho END\n",
     }
@@ -106,8 +108,10 @@ def test_failing_hanging_and_chatty_hooks_hold_up_nothing(tmp_path):
         # The zone file target is written at once, whatever the hooks do.
         wait_until(lambda: os.path.exists(zs.zonefile(ZONE)), 10, what="zone file")
         zs.wait_log(r"target failed: zone=example\.com\. target=fails serial=1 .*"
-                    r"error=.*fails\.sh: exit status 3 .*output=\"something broke\\n\"",
+                    r"error=.*fails\.sh: exit status 3 .*output=\\\"something broke\\\\n\\\"",
                     timeout=10)
+        zs.wait_log(r"target updated: zone=example\.com\. target=quotes serial=1 command "
+                    r"exit=0 .*output=\"say \\\"hi\\\" a=b \\\\\\n\"$", timeout=10)
         zs.wait_log(r"target updated: zone=example\.com\. target=chatty serial=1 command "
                     r"exit=0 .*output_bytes=300000[0-9] output=\".*x\\nEND\\n\"", timeout=20)
         zs.wait_log(r"target failed: zone=example\.com\. target=hangs serial=1 .*"

@@ -15,9 +15,11 @@ them on failure)."""
 import http.server
 import json
 import os
+import pty
 import re
 import socket
 import struct
+import subprocess
 import threading
 import time
 import urllib.request
@@ -550,8 +552,8 @@ def test_names_the_api_refuses_are_reported(lab):
     knot, pdns, zs = start_all(lab, "a\\.b A 192.0.2.3\nsp\\032ace TXT \"x\"\n")
     r = zs.sync()
     assert r.returncode == 1, describe(r)
-    assert "not sent: 2 RRsets at names PowerDNS's API refuses" in r.stderr, describe(r)
-    assert "a\\.b.example.com. A" in r.stderr and "sp\\032ace.example.com. TXT" in r.stderr
+    assert "not sent: 2 RRsets at names PowerDNS's API refuses" in r.stdout, describe(r)
+    assert "a\\.b.example.com. A" in r.stdout and "sp\\032ace.example.com. TXT" in r.stdout
     got = view_of(pdns.axfr())
     assert got[("www.example.com.", "A")] == (300, frozenset({"192.0.2.80", "192.0.2.81"}))
 
@@ -571,6 +573,73 @@ def test_server_down_is_retried_then_reported(lab):
     pdns.start()
     sync_ok(zs)
     assert_in_sync(pdns, knot)
+
+
+class HungEndpoint:
+    """Accepts TCP connections and never answers (nor closes them)."""
+
+    def __init__(self):
+        self.sock = socket.create_server((LOOPBACK, 0), backlog=64)
+        self.url = f"http://{LOOPBACK}:{self.sock.getsockname()[1]}"
+
+    def stop(self):
+        self.sock.close()
+
+    def log(self):
+        return ""
+
+
+def test_hung_endpoint_is_bounded_for_sync(lab):
+    """An endpoint that accepts and never answers held `sync` for 8 attempts
+    of 10 minutes each.  With request-timeout 1s each attempt ends after a
+    second, every retry line says so, and the retries end within about 3 s:
+    the command fails in a few seconds, saying why, once on stdout."""
+    knot = lab.knot({ZONE: zone_text(1)})
+    hung = lab.add(HungEndpoint())
+    zs = lab.zonesync(hung, knot)
+    with open(zs.conf) as f:
+        conf = f.read()
+    with open(zs.conf, "w") as f:
+        f.write(conf.replace("server:\n", "server:\n  request-timeout: 1s\n", 1))
+    start = time.monotonic()
+    r = zs.sync(timeout=120)
+    took = time.monotonic() - start
+    assert r.returncode == 1, describe(r)
+    assert took < 15, f"sync took {took:.1f}s\n{describe(r)}"
+    retries = re.findall(r"info powerdns request retried: .* reason=network attempt=\d+ "
+                         r"pause=\S+ error=\"GET \S+: timed out after \d+ ms \(limit 1000 ms\)\"",
+                         r.stderr)
+    assert 1 <= len(retries) <= 3, describe(r)
+    assert re.search(r"^example\.com\. -> pdns: failed: .*gave up after \d attempts in "
+                     r"\d+\.\ds, last: .*timed out after", r.stdout, re.M), describe(r)
+    assert "error target failed" not in r.stderr, describe(r)
+
+    # On a terminal: progress while reading, with the time spent and the
+    # retry waited for; a log line clears it first and starts its own line.
+    main, sub = pty.openpty()
+    try:
+        p = subprocess.run([zs.bin, "sync", "-c", zs.conf], stdout=subprocess.PIPE,
+                           stderr=sub, timeout=60)
+        os.close(sub)
+        sub = -1
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the other end closed
+                break
+            if not chunk:
+                break
+            tty += chunk
+    finally:
+        os.close(main)
+        if sub >= 0:
+            os.close(sub)
+    tty = tty.decode()
+    assert p.returncode == 1, tty
+    assert re.search(r"  \d+s: reading the live records, 0 so far, waiting \S+s \(retry\)", tty), tty
+    assert re.search(r"\r\x1b\[K\d{4}-\d\d-\d\dT\S+ info powerdns request retried", tty), tty
+    assert tty.endswith("\r\x1b[K"), repr(tty[-200:])
 
 
 def test_body_over_the_servers_limit_says_why(lab):
@@ -712,7 +781,7 @@ def test_zone_over_the_read_limit_is_refused(lab):
     proxy.faults["bloat"] = 4000
     r = zs.sync()
     assert r.returncode == 1, describe(r)
-    assert re.search(r"error target failed: zone=example\.com\. target=pdns serial=1 dirty=no "
+    assert re.search(r"debug target failed: zone=example\.com\. target=pdns serial=1 dirty=no "
                      r".* holds 40[0-9][0-9] records, more than the 3250 a read takes "
                      r"\(transfer-max-records, 2000,", r.stderr), describe(r)
     assert proxy.count("PATCH") == 0

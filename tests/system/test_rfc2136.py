@@ -554,7 +554,7 @@ def test_wrong_key(lab):
 
     bad = lab.zonesync(knot, target, secret=new_secret())
     r = bad.sync(rc=1)
-    assert re.search(r"target failed: .*target=t .*error=reading the zone by AXFR: "
+    assert re.search(r"target failed: .*target=t .*error=\"reading the zone by AXFR: "
                      + re.escape(where) + ".*TSIG", r.stderr), describe(r)
     assert view(target.axfr()) == before
 
@@ -571,7 +571,7 @@ def test_wrong_key(lab):
         mark = target.mark()
         r = zs.sync(rc=1)
         key = keys.get("keyname", "upd")
-        assert re.search(r"target failed: .*error=UPDATE 1 of 1 to " + re.escape(where) +
+        assert re.search(r"target failed: .*error=\"UPDATE 1 of 1 to " + re.escape(where) +
                          rf" \(1 change: x{step}\.example\.com\. A\): " + re.escape(where) +
                          rf": the server refused TSIG key {key}\.: " + re.escape(error),
                          r.stderr), describe(r)
@@ -598,7 +598,7 @@ def test_key_not_allowed_to_update(lab, kind):
     where = re.escape(f"{LOOPBACK}@{target.port}")
     refusal = {"named": r"answered REFUSED \(the server refused the update: may this key",
                "knot": where + r": the server refused TSIG key ro\.: BADKEY \(.*no acl"}[kind]
-    assert re.search(rf"error=UPDATE 1 of 1 to {where} \(\d+ changes: .*\): " + refusal,
+    assert re.search(rf"error=\"UPDATE 1 of 1 to {where} \(\d+ changes: .*\): " + refusal,
                      r.stderr), describe(r)
     assert view(target.axfr()) == before
 

@@ -18,6 +18,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import pytest
@@ -427,12 +428,21 @@ def test_notify_checks(lab):
     assert r.had_tsig and r.flags & dns.flags.AA
     wait_until(lambda: standin.packets() > base, 5, what="the SOA query after a NOTIFY")
     zs.wait_log(r"SOA query failed", 10, since=mark)
-    # And over TCP.
+    # Logged at info, with its source; it carried no SOA: no serial.
+    assert zs.find(rf"info NOTIFY accepted: zone={re.escape(ZONE)} from=127\.0\.0\.1@\d+ "
+                   r"serial=-$", since=mark), zs.log()
+    # And over TCP, with the serial in its answer section (RFC 1996 3.7).
     base = standin.packets()
-    q = notify_msg(key=secret)
+    mark = zs.mark()
+    q = notify_msg(key=None)
+    q.answer.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA", "ns. h. 4242 1 1 1 1"))
+    q.use_tsig(dns.tsigkeyring.from_text({"xfr": secret}), keyname="xfr",
+               algorithm=dns.tsig.HMAC_SHA256)
     r = dns.query.tcp(q, LOOPBACK, port=zport, timeout=3)
     assert r.rcode() == dns.rcode.NOERROR and r.had_tsig
     wait_until(lambda: standin.packets() > base, 5, what="the SOA query after a NOTIFY over TCP")
+    assert zs.find(rf"info NOTIFY accepted: zone={re.escape(ZONE)} from=127\.0\.0\.1@\d+ "
+                   r"serial=4242$", since=mark), zs.log()
 
 
 # --- restarts and outages ---------------------------------------------------------------------
@@ -658,6 +668,6 @@ def test_wrong_transfer_key_is_named(lab):
     knot = lab.knot({ZONE: zone_text(1)}, zport).start()
     zs = lab.zonesync(knot.port, new_secret(), zport, {"retry-min-interval": 1})
     zs.start()
-    zs.wait_log(r"warning SOA query failed: zone=example\.com\. error=127\.0\.0\.1@\d+: the "
+    zs.wait_log(r"warning SOA query failed: zone=example\.com\. error=\"127\.0\.0\.1@\d+: the "
                 r"server refused our TSIG key: BADSIG \(the secret differs", timeout=15)
     assert not os.path.exists(zs.zonefile(ZONE))

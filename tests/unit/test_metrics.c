@@ -1,6 +1,6 @@
 /* The metrics registry: the Prometheus text it renders (families declared
  * once, labels escaped, histograms cumulative), forgetting a zone, and
- * updates from many threads at once. */
+ * updates from many threads at once; and the log's logfmt values. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "obs/log.h"
 #include "obs/metrics.h"
 
 static int teardown(void **state)
@@ -173,6 +174,24 @@ static void test_names(void **state)
 	assert_null(metrics_name(M_COUNT));
 }
 
+/* A value is quoted only when it must be, and what is quoted reads back. */
+static void test_log_value(void **state)
+{
+	(void)state;
+	char buf[32];
+	assert_string_equal(log_value(buf, sizeof(buf), "example.com."), "example.com.");
+	assert_string_equal(log_value(buf, sizeof(buf), NULL), "-");
+	assert_string_equal(log_value(buf, sizeof(buf), ""), "\"\"");
+	assert_string_equal(log_value(buf, sizeof(buf), "a b"), "\"a b\"");
+	assert_string_equal(log_value(buf, sizeof(buf), "k=v"), "\"k=v\"");
+	assert_string_equal(log_value(buf, sizeof(buf), "say \"hi\"\\\n\x01"),
+	                    "\"say \\\"hi\\\"\\\\\\n\\x01\"");
+	/* Cut to fit, never inside an escape, always closed. */
+	char small[8];
+	assert_string_equal(log_value(small, sizeof(small), "ab\"cdef"), "\"ab\\\"c\"");
+	assert_string_equal(LOGV("x y"), "\"x y\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +202,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_forget_zone, teardown),
 		cmocka_unit_test_teardown(test_threads, teardown),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_log_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

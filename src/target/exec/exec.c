@@ -366,20 +366,11 @@ static void exec_close(target_t *t)
 	free(t);
 }
 
-/* The output's last 400 bytes as one log field, newlines shown as \n. */
-static void output_field(const exec_result_t *res, char *out, size_t size)
+/* The output's last 400 bytes, for a log field (log_value quotes it). */
+static const char *output_tail(const exec_result_t *res)
 {
-	size_t o = 0, len = strlen(res->output);
-	for (const char *p = res->output + (len > 400 ? len - 400 : 0);
-	     *p != '\0' && o + 3 < size; p++) {
-		if (*p == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-		}
-	}
-	out[o] = '\0';
+	size_t len = strlen(res->output);
+	return res->output + (len > 400 ? len - 400 : 0);
 }
 
 static int exec_on_serial(target_t *t, const target_push_t *p, const target_opts_t *o,
@@ -398,18 +389,19 @@ static int exec_on_serial(target_t *t, const target_push_t *p, const target_opts
 		ev.deleted = p->diff->deleted;
 	}
 	exec_result_t res;
-	char why[512], out[1024];
+	char why[512], out[LOG_VALUE_MAX];
 	stats->requests++;
 	stats->writes++;
 	int ret = exec_run(t->conf, &ev, &res, why, sizeof(why));
-	output_field(&res, out, sizeof(out));
+	const char *output = log_value(out, sizeof(out), output_tail(&res));
 	if (ret == 0) {
 		log_info("target updated: zone=%s target=%s serial=%u command exit=0 time=%.3fs "
-		         "output_bytes=%zu output=\"%s\"",
-		         t->zone->domain, t->conf->id, p->serial, res.secs, res.output_total, out);
+		         "output_bytes=%zu output=%s",
+		         t->zone->domain, t->conf->id, p->serial, res.secs, res.output_total,
+		         output);
 	} else {
-		snprintf(err, errlen, "%s output_bytes=%zu output=\"%s\"", why, res.output_total,
-		         out);
+		snprintf(err, errlen, "%s output_bytes=%zu output=%s", why, res.output_total,
+		         output);
 	}
 	return ret;
 }

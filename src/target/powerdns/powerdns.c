@@ -64,6 +64,19 @@ static const atomic_bool *stop_flag(const target_t *t)
 	return o != NULL ? o->cancel : NULL;
 }
 
+/* How long the retries of one request may take: bounded for a one-shot
+ * command (target_opts_t), else by the attempts alone. */
+static double retry_budget(const target_t *t)
+{
+	return t->run != NULL ? 3 * (double)t->run->request_timeout_ms / 1000 : 0;
+}
+
+/* Where progress goes: the push's options, or while reading the run's. */
+static const target_opts_t *shown_to(const target_t *t)
+{
+	return t->opts != NULL ? t->opts : t->run;
+}
+
 static bool stopping(const target_t *t)
 {
 	const atomic_bool *stop = stop_flag(t);
@@ -83,6 +96,7 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 	const char *headers[3] = { t->key_header, "Accept: application/json",
 		                   "Content-Type: application/json" };
 	bool write = !http_idempotent(method);
+	double started = retry_clock();
 	for (unsigned attempt = 1;; attempt++) {
 		char neterr[512];
 		stats->requests++;
@@ -127,23 +141,24 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		if (stopping(t)) {
 			return -ECANCELED; /* stopping: no retry */
 		}
-		if (attempt == MAX_ATTEMPTS) {
+		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		if (attempt == MAX_ATTEMPTS || !retry_in_time(started, pause, retry_budget(t))) {
 			char last[sizeof(e->msg)];
 			snprintf(last, sizeof(last), "%s", e->msg);
-			snprintf(e->msg, sizeof(e->msg), "gave up after %d attempts, last: %.1900s",
-			         MAX_ATTEMPTS, last);
+			snprintf(e->msg, sizeof(e->msg),
+			         "gave up after %u attempts in %.1fs, last: %.1900s", attempt,
+			         retry_clock() - started, last);
 			return -EIO;
 		}
 		stats->retries++;
-		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
 		const char *reason = e->status == 0 ? "network" : "error";
 		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, reason);
 		log_info("powerdns request retried: target=%s zone=%s %s status=%ld reason=%s "
 		         "attempt=%u pause=%.2fs error=%s",
 		         t->conf->id, t->zone->domain, method, e->status, reason, attempt, pause,
-		         e->msg);
+		         LOGV(e->msg));
 		stats->wait_secs += pause;
-		target_report(t->opts, &t->progress, pause, "retry");
+		target_report(shown_to(t), &t->progress, pause, "retry");
 		if (!retry_sleep_stop(pause, stop_flag(t))) {
 			return -ECANCELED;
 		}
@@ -323,6 +338,8 @@ static void pdns_start(target_t *t, const target_opts_t *o)
 {
 	t->run = o;
 	http_set_stop(t->http, o != NULL ? o->cancel : NULL);
+	http_set_timeout(t->http, o != NULL && o->request_timeout_ms > 0 ? o->request_timeout_ms
+	                                                                 : HTTP_TIMEOUT_MS);
 }
 
 /* --- read ------------------------------------------------------------------ */
@@ -387,6 +404,8 @@ static int pdns_read(target_t *t, zone_t *live, target_foreign_t *foreign, targe
 	pdns_zone_info_free(&t->info);
 	t->have_info = false;
 	bool created = false;
+	t->progress = (target_progress_t){ .reading = true };
+	target_report(t->run, &t->progress, 0, NULL);
 	http_response_t resp;
 	pdns_error_t e;
 	int ret = call(t, "GET", t->zone_url, NULL, 0, &resp, stats, &e);

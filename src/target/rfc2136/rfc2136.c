@@ -214,7 +214,7 @@ static int r2136_read(target_t *t, zone_t *live, target_foreign_t *foreign,
 		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, "network");
 		log_info("rfc2136 AXFR retried: target=%s zone=%s error=%s reason=network "
 		         "attempt=%u pause=%.2fs",
-		         t->conf->id, zc->domain, xerr, attempt, pause);
+		         t->conf->id, zc->domain, LOGV(xerr), attempt, pause);
 		stats->retries++;
 		stats->wait_secs += pause;
 		if (!retry_sleep_stop(pause, stop_flag(t))) {
@@ -357,8 +357,8 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
 		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, reason);
 		log_info("rfc2136 UPDATE retried: target=%s zone=%s server=%s message=%s "
-		         "error=\"%s\" reason=%s attempt=%u pause=%.2fs",
-		         t->conf->id, t->zone->domain, t->who, m->label, last, reason, attempt,
+		         "error=%s reason=%s attempt=%u pause=%.2fs",
+		         t->conf->id, t->zone->domain, t->who, m->label, LOGV(last), reason, attempt,
 		         pause);
 		stats->retries++;
 		stats->wait_secs += pause;

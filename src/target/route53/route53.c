@@ -74,6 +74,19 @@ static const atomic_bool *stop_flag(const target_t *t)
 	return o != NULL ? o->cancel : NULL;
 }
 
+/* How long the retries of one request may take: bounded for a one-shot
+ * command (target_opts_t), else by the attempts alone. */
+static double retry_budget(const target_t *t)
+{
+	return t->run != NULL ? 3 * (double)t->run->request_timeout_ms / 1000 : 0;
+}
+
+/* Where progress goes: the push's options, or while reading the run's. */
+static const target_opts_t *shown_to(const target_t *t)
+{
+	return t->opts != NULL ? t->opts : t->run;
+}
+
 static bool stopping(const target_t *t)
 {
 	const atomic_bool *stop = stop_flag(t);
@@ -120,11 +133,12 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		                t->creds.session_token[0] != '\0' ? t->creds.session_token : NULL };
 	sigv4_pair_t ctype = { "content-type", "application/xml" };
 	bool write = !http_idempotent(method);
+	double started = retry_clock();
 	for (unsigned attempt = 1;; attempt++) {
 		double wait = ratelimit_take(t->rl);
 		if (wait > 0) {
 			stats->wait_secs += wait;
-			target_report(t->opts, &t->progress, wait, "rate limit");
+			target_report(shown_to(t), &t->progress, wait, "rate limit");
 		}
 		if (!retry_sleep_stop(wait, stop_flag(t))) {
 			snprintf(e->msg, sizeof(e->msg), "stopped (the daemon is stopping)");
@@ -217,11 +231,13 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			e->unanswered = true;
 			return -EIO;
 		}
-		if (attempt == MAX_ATTEMPTS) {
+		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+		if (attempt == MAX_ATTEMPTS || !retry_in_time(started, pause, retry_budget(t))) {
 			char last[sizeof(e->msg)];
 			snprintf(last, sizeof(last), "%s", e->msg);
-			snprintf(e->msg, sizeof(e->msg), "gave up after %d attempts, last: %.1900s",
-			         MAX_ATTEMPTS, last);
+			snprintf(e->msg, sizeof(e->msg),
+			         "gave up after %u attempts in %.1fs, last: %.1900s", attempt,
+			         retry_clock() - started, last);
 			return -EIO;
 		}
 		if (stopping(t)) {
@@ -231,15 +247,14 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		bool throttled = e->status == 429 || strcmp(e->code, "Throttling") == 0;
 		stats->retries++;
 		stats->throttled += throttled;
-		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
 		const char *reason = resend_reason(e);
 		metrics_add(M_REQUESTS_RESENT, 1, t->conf->id, reason);
 		log_info("route53 request retried: target=%s zone=%s %s %s status=%ld code=%s "
-		         "reason=%s attempt=%u pause=%.2fs",
+		         "reason=%s attempt=%u pause=%.2fs error=%s",
 		         t->conf->id, t->zone->domain, method, path, e->status,
-		         e->code[0] != '\0' ? e->code : "-", reason, attempt, pause);
+		         e->code[0] != '\0' ? e->code : "-", reason, attempt, pause, LOGV(e->msg));
 		stats->wait_secs += pause;
-		target_report(t->opts, &t->progress, pause, throttled ? "throttled" : "retry");
+		target_report(shown_to(t), &t->progress, pause, throttled ? "throttled" : "retry");
 		if (!retry_sleep_stop(pause, stop_flag(t))) {
 			return -ECANCELED;
 		}
@@ -468,6 +483,8 @@ static void r53_start(target_t *t, const target_opts_t *o)
 {
 	t->run = o;
 	http_set_stop(t->http, o != NULL ? o->cancel : NULL);
+	http_set_timeout(t->http, o != NULL && o->request_timeout_ms > 0 ? o->request_timeout_ms
+	                                                                 : HTTP_TIMEOUT_MS);
 }
 
 /* --- read ------------------------------------------------------------------ */
@@ -555,6 +572,9 @@ static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target
 				q[nq++] = (sigv4_pair_t){ "identifier", next.identifier };
 			}
 		}
+		size_t read = live->count + (foreign != NULL ? foreign->count - foreign0 : 0);
+		t->progress = (target_progress_t){ .reading = true, .records_read = read };
+		target_report(t->run, &t->progress, 0, NULL);
 		http_response_t resp;
 		r53_error_t e;
 		ret = call(t, "GET", path, q, nq, NULL, 0, &resp, stats, &e);
@@ -741,7 +761,7 @@ static int wait_insync(target_t *t, const char *change_id, target_stats_t *stats
 			         waited);
 			return -ETIMEDOUT;
 		}
-		target_report(t->opts, &t->progress, pause, "INSYNC");
+		target_report(shown_to(t), &t->progress, pause, "INSYNC");
 		retry_sleep(pause);
 		waited += pause;
 		stats->wait_secs += pause;
