@@ -151,6 +151,30 @@ def test_daemon_repairs_drift_on_its_own(lab, moto, where):
     assert len(zs.find(r"drift repaired", zmark)) == 1
 
 
+def test_sync_full_beside_the_daemon_goes_through_it(lab, moto):
+    """With a daemon running (its own drift check off), `sync --full` is
+    handed to the daemon over STATE/control (one writer): the daemon's log
+    shows the request with full=yes, the hand edit is repaired with one
+    change request, and the command prints the repair as a direct run."""
+    zport = free_port()
+    knot = lab.knot({ZONE: zone_text(1)}, notify_port=zport)
+    zid = moto.create_zone(ZONE)
+    zone = {"domain": ZONE, "refresh-min-interval": NEVER, "reconcile-interval": 0}
+    zs = lab.zonesync(knot, zones=[zone], targets=[{"id": "aws", "hosted-zone-id": zid}],
+                      port=zport)
+    zs.start()
+    zs.wait_log(r"target synced: zone=example\.com\. target=aws serial=1 ", timeout=30)
+    hand_edit(moto, zid)
+    zmark, mark = zs.mark(), moto.mark()
+    r = zs.sync("--full")
+    assert r.returncode == 0, describe(r)
+    assert "repaired drift at serial 1" in r.stdout, describe(r)
+    zs.wait_log(r"control: sync asked: .* full=yes", timeout=5, since=zmark)
+    assert zs.find(r"drift repaired: zone=example\.com\. target=aws ", zmark), zs.log()
+    assert moto.request_count(mark, zid)[0] == 1  # one change request
+    assert_in_sync(moto, zid, knot)
+
+
 # --- refusals --------------------------------------------------------------------------------
 
 def test_refusal_waits_for_a_new_serial(lab, moto):
