@@ -162,7 +162,8 @@ def iso_epoch(ts):
         tzinfo=datetime.timezone.utc).timestamp()
 
 XFR = re.compile(r"^(\S+) info zone transferred: zone=(\S+) kind=(.*?) serial=(\d+) from=(\d+) "
-                 r"records=(\d+) messages=(\d+) bytes=(\d+) time=([\d.]+)s")
+                 r"records=(\d+) messages=(\d+) bytes=(\d+)(?: steps=\d+ changed=\d+)? "
+                 r"time=([\d.]+)s")
 
 class Tail:
     def __init__(self, path, start=0):
