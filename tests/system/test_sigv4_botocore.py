@@ -23,12 +23,13 @@ def tool():
     return path
 
 
-def botocore_auth(method, host, path, query, headers, body, token=None):
+def botocore_auth(method, host, path, query, headers, body, token=None, region="us-east-1",
+                  service="route53"):
     creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
     url = f"https://{host}{path}"
     req = AWSRequest(method=method, url=url, params=query, data=body,
                      headers={**headers, "X-Amz-Date": DATE})
-    auth = SigV4Auth(creds, "route53", "us-east-1")
+    auth = SigV4Auth(creds, service, region)
     # Sign at a fixed time: botocore's own add_auth() reads the clock.
     req.context["timestamp"] = DATE
     if token:
@@ -38,12 +39,13 @@ def botocore_auth(method, host, path, query, headers, body, token=None):
     sts = auth.string_to_sign(req, cr)
     sig = auth.signature(sts, req)
     signed = auth.signed_headers(auth.headers_to_sign(req))
-    return (f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{DATE[:8]}/us-east-1/route53/aws4_request, "
-            f"SignedHeaders={signed}, Signature={sig}")
+    return (f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{DATE[:8]}/{region}/{service}/"
+            f"aws4_request, SignedHeaders={signed}, Signature={sig}")
 
 
-def ours(method, host, path, query, headers, body, token=None):
-    args = [tool(), method, host, path, DATE, "us-east-1", "route53", "AKIDEXAMPLE",
+def ours(method, host, path, query, headers, body, token=None, region="us-east-1",
+         service="route53"):
+    args = [tool(), method, host, path, DATE, region, service, "AKIDEXAMPLE",
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token or "-", body]
     for k, v in query:
         args += ["q", k, v]
@@ -90,3 +92,34 @@ def test_random_requests():
         assert ours(method, "example.amazonaws.com", path, query, headers, body) == \
             botocore_auth(method, "example.amazonaws.com", path, query, headers, body), \
             (method, path, query, headers, body)
+
+
+# STS, as the credential chain calls it (form POSTs to /, the Content-Type
+# signed), in a region of its own and with the session token of the
+# credentials that assume the next role (a chain of roles).
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+STS_CASES = {
+    "assume-role": "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
+                   "123456789012%3Arole%2Fzonesync&RoleSessionName=zonesync-1764892800",
+    "assume-role-external-id": "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam"
+                               "%3A%3A123456789012%3Arole%2Fr2&RoleSessionName=s&ExternalId="
+                               "ext%2Bid%3D1&DurationSeconds=900",
+    "get-caller-identity": "Action=GetCallerIdentity&Version=2011-06-15",
+}
+
+
+@pytest.mark.parametrize("token", [None, "FQoGZXIvYXdzEXAMPLESTSTOKEN/+=="],
+                         ids=["static", "token"])
+@pytest.mark.parametrize("name", sorted(STS_CASES))
+def test_sts_requests(name, token):
+    """STS signed for service sts in eu-west-1 at sts.eu-west-1.amazonaws.com,
+    with and without a session token: ours equals botocore's.  Fails if the
+    service or region is not taken from the arguments, or a form body or
+    its signed Content-Type is canonicalised differently."""
+    body = STS_CASES[name]
+    host = "sts.eu-west-1.amazonaws.com"
+    headers = {"Content-Type": FORM}
+    got = ours("POST", host, "/", [], headers, body, token, "eu-west-1", "sts")
+    want = botocore_auth("POST", host, "/", [], headers, body, token, "eu-west-1", "sts")
+    assert got == want
+    assert "/eu-west-1/sts/aws4_request" in got and "content-type" in got
