@@ -396,7 +396,7 @@ def test_web_identity(lab, moto, proxy, tmp_path):
     Fails if web identity is not a source, or the call is signed."""
     env = base_env(tmp_path, proxy)
     jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl"
-    env.update(AWS_WEB_IDENTITY_TOKEN_FILE=write(aws_dir(tmp_path) / "token", jwt + "\n"),
+    env.update(AWS_WEB_IDENTITY_TOKEN_FILE=write(aws_dir(tmp_path) / "token", jwt),
                AWS_ROLE_ARN=f"arn:aws:iam::{ACCOUNT}:role/irsa",
                AWS_ROLE_SESSION_NAME="zonesync-web")
     knot, zid, zs = first_sync(lab, moto, proxy, env, secrets=[jwt])
@@ -442,19 +442,26 @@ def test_credential_process(lab, moto, proxy, tmp_path):
 
 # --- (g) ECS container credentials ------------------------------------------------------------
 
-def test_ecs_container(lab, moto, proxy, tmp_path):
+@pytest.mark.parametrize("how", ["token", "token-file"])
+def test_ecs_container(lab, moto, proxy, tmp_path, how):
     """(g) AWS_CONTAINER_CREDENTIALS_FULL_URI = the proxy + moto's role
-    document path, AWS_CONTAINER_AUTHORIZATION_TOKEN set, nothing else: the
-    document fetched with Authorization: TOKEN, and Route 53 signed with
-    its key ("test-key") and token.  Fails if the container source is not
-    tried, or the authorization token is not sent."""
+    document path, AWS_CONTAINER_AUTHORIZATION_TOKEN set (or, second
+    variant, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE too, which wins),
+    nothing else: the document fetched with Authorization: TOKEN, and Route
+    53 signed with its key ("test-key") and token.  Fails if the container
+    source is not tried, or the (right) authorization token is not sent."""
     env = base_env(tmp_path, proxy)
     tok = "ecsAuthToken-" + os.urandom(12).hex()
     env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=proxy.url +
                "/latest/meta-data/iam/security-credentials/default-role",
                AWS_CONTAINER_AUTHORIZATION_TOKEN=tok)
-    knot, zid, zs = first_sync(lab, moto, proxy, env,
-                               secrets=[tok, "test-secret-key", "test-session-token"])
+    secrets = [tok, "test-secret-key", "test-session-token"]
+    if how == "token-file":
+        tok = "ecsFileToken-" + os.urandom(12).hex()
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = write(aws_dir(tmp_path) / "ecs-token",
+                                                              tok)
+        secrets.append(tok)
+    knot, zid, zs = first_sync(lab, moto, proxy, env, secrets=secrets)
     sync_ok(zs, proxy)
     docs = [r for r in proxy.metadata() if r.issued]
     assert docs, f"the container document was not fetched:\n{proxy.summary()}"
@@ -490,6 +497,65 @@ def test_imds_v2(lab, moto, proxy, tmp_path):
                for r in gets), f"a metadata GET without the IMDSv2 token:\n{proxy.summary()}"
     assert_r53_signed_with(proxy, "test-key", token=True, what="instance metadata")
     assert_in_sync(moto, zid, knot)
+
+
+# --- credential_source, and a named profile that exists nowhere -----------------------------
+
+@pytest.mark.parametrize("source", ["Environment", "Ec2InstanceMetadata", "EcsContainer"])
+def test_role_credential_source(lab, moto, proxy, tmp_path, source):
+    """A role profile with credential_source instead of source_profile: the
+    AssumeRole is signed with the key of that source (the environment's,
+    or "test-key" of the instance metadata or the container document at the
+    proxy), and Route 53 with the key AssumeRole issued.  Fails if
+    credential_source is ignored or mapped to the wrong source."""
+    env = base_env(tmp_path, proxy, imds=source == "Ec2InstanceMetadata")
+    d = aws_dir(tmp_path)
+    sec = secret("envcs")
+    env["AWS_CONFIG_FILE"] = write(
+        d / "config", f"[profile cs]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/cs\n"
+                      f"credential_source = {source}\n")
+    if source == "Environment":
+        env.update(AWS_ACCESS_KEY_ID="AKIAENVKEYCS00000001", AWS_SECRET_ACCESS_KEY=sec)
+        signer = "AKIAENVKEYCS00000001"
+    elif source == "Ec2InstanceMetadata":
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = proxy.url
+        signer = "test-key"
+    else:
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = \
+            proxy.url + "/latest/meta-data/iam/security-credentials/default-role"
+        signer = "test-key"
+    knot, zid, zs = first_sync(lab, moto, proxy, env, targets=[{"profile": "cs"}],
+                               secrets=[sec, "test-secret-key", "test-session-token"])
+    sync_ok(zs, proxy)
+    _SEEN[-1][0].update(proxy.secrets())
+    ar = proxy.sts("AssumeRole")
+    assert len(ar) == 1 and ar[0].akid == signer, \
+        f"AssumeRole not signed with {source}'s key {signer}:\n{proxy.summary()}"
+    assert ar[0].form.get("RoleArn") == f"arn:aws:iam::{ACCOUNT}:role/cs", ar[0].form
+    assert_r53_signed_with(proxy, ar[0].issued["akid"], token=True, what="role cs")
+    assert_in_sync(moto, zid, knot)
+
+
+def test_missing_named_profile_is_an_error(lab, moto, proxy, tmp_path):
+    """A target's profile that exists in no file is an error naming it, even
+    with environment keys and a container endpoint that would answer: no
+    fall through (the sync fails, exit 1, the proxy sees no request).
+    Fails if another source is used instead of the profile asked for."""
+    env = base_env(tmp_path, proxy)
+    d = aws_dir(tmp_path)
+    sec = secret("envmiss")
+    env.update(AWS_ACCESS_KEY_ID="AKIAENVKEYMISS000001", AWS_SECRET_ACCESS_KEY=sec,
+               AWS_CONTAINER_CREDENTIALS_FULL_URI=proxy.url +
+               "/latest/meta-data/iam/security-credentials/default-role",
+               AWS_SHARED_CREDENTIALS_FILE=write(d / "credentials", "[other]\n"),
+               AWS_CONFIG_FILE=write(d / "config", "[profile another]\nregion = eu-west-1\n"))
+    knot, zid, zs = first_sync(lab, moto, proxy, env, targets=[{"profile": "nowhere"}],
+                               secrets=[sec])
+    r = zs.sync()
+    assert r.returncode == 1, f"expected exit 1: {describe(r)}\n{proxy.summary()}"
+    assert "nowhere" in r.stderr, describe(r)
+    assert not proxy.requests(), f"another source was asked:\n{proxy.summary()}"
+    assert sec not in r.stdout + r.stderr
 
 
 # --- (i) no credentials -----------------------------------------------------------------------
@@ -767,6 +833,8 @@ def grep_secrets(secrets, texts, dirs):
         for root, _, files in os.walk(d):
             for fn in files:
                 p = os.path.join(root, fn)
+                if not os.path.isfile(p):  # a socket or FIFO of the state
+                    continue
                 try:
                     with open(p, "rb") as f:
                         blobs.append((p, f.read()))
