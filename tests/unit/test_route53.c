@@ -423,99 +423,6 @@ static void test_values(void **state)
 	dns_scanner_free(sc);
 }
 
-static void test_credentials_ini(void **state)
-{
-	(void)state;
-	aws_creds_t c;
-	const char *ini = "# comment\n[default]\naws_access_key_id = AKD\n"
-	                  "aws_secret_access_key=SKD\n\n[profile x]\naws_access_key_id=AKX\n"
-	                  "[prod]\n aws_access_key_id = AKP \naws_secret_access_key = SKP\n"
-	                  "aws_session_token = TOK\n";
-	assert_int_equal(aws_creds_parse_ini(ini, "default", &c), 0);
-	assert_string_equal(c.access_key, "AKD");
-	assert_string_equal(c.secret_key, "SKD");
-	assert_string_equal(c.session_token, "");
-	assert_int_equal(aws_creds_parse_ini(ini, "prod", &c), 0);
-	assert_string_equal(c.access_key, "AKP");
-	assert_string_equal(c.session_token, "TOK");
-	/* A section without its secret, and a missing one. */
-	assert_int_equal(aws_creds_parse_ini(ini, "profile x", &c), -ENODATA);
-	assert_int_equal(aws_creds_parse_ini(ini, "nope", &c), -ENOENT);
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-/* The message for a credentials file we may not read names the cause. */
-static bool unreadable_named(const char *path)
-{
-	aws_creds_t c;
-	char err[1024];
-	return aws_creds_load("p", path, &c, err, sizeof(err)) == -ENOENT &&
-	       strstr(err, "noperm: cannot read: permission denied: mode 0000, owner ") != NULL &&
-	       strstr(err, "we run as uid ") != NULL;
-}
-
-/* Each file's own cause: missing, unreadable, no section, no secret. */
-static void test_credentials_causes(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/zs-creds-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cred[100], conf[100], noperm[100], err[1024];
-	snprintf(cred, sizeof(cred), "%s/credentials", dir);
-	snprintf(conf, sizeof(conf), "%s/config", dir);
-	snprintf(noperm, sizeof(noperm), "%s/noperm", dir);
-	write_file(cred, "[p]\naws_access_key_id = AK\n[q]\naws_access_key_id = AK\n"
-	                 "aws_secret_access_key = SK\n", 0640);
-	write_file(noperm, "[p]\naws_access_key_id = AK\naws_secret_access_key = SK\n", 0);
-	setenv("AWS_CONFIG_FILE", conf, 1);
-	unsetenv("AWS_ACCESS_KEY_ID");
-	aws_creds_t c;
-
-	assert_int_equal(aws_creds_load("q", cred, &c, err, sizeof(err)), 0);
-	assert_string_equal(c.secret_key, "SK");
-
-	assert_int_equal(aws_creds_load("p", cred, &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "credentials [p]: needs both aws_access_key_id and "
-	                            "aws_secret_access_key"));
-	assert_non_null(strstr(err, "/config: no such file"));
-	assert_null(strstr(err, "AK"));
-
-	assert_int_equal(aws_creds_load("r", cred, &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "credentials: no section [r]"));
-
-	assert_int_equal(aws_creds_load("p", dir, &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, ": cannot read: Is a directory"));
-
-	/* Root reads it anyway: as root, ask from a child that is nobody. */
-	assert_int_equal(chmod(dir, 0755), 0);
-	if (geteuid() != 0) {
-		assert_true(unreadable_named(noperm));
-	} else {
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			_exit(setgid(65534) == 0 && setuid(65534) == 0 && unreadable_named(noperm)
-			              ? 0
-			              : 1);
-		}
-		int status;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	unsetenv("AWS_CONFIG_FILE");
-	unlink(cred);
-	unlink(noperm);
-	rmdir(dir);
-}
-
 static bool only_a(uint16_t t)
 {
 	return t == KNOT_RRTYPE_A || t == KNOT_RRTYPE_SOA || t == KNOT_RRTYPE_NS;
@@ -559,8 +466,6 @@ int main(void)
 		cmocka_unit_test(test_parse_errors_both_forms),
 		cmocka_unit_test(test_parse_zones_exact_name),
 		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_credentials_ini),
-		cmocka_unit_test(test_credentials_causes),
 		cmocka_unit_test(test_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
