@@ -274,6 +274,92 @@ static void test_parse_rrsets(void **state)
 	zone_free(&z);
 }
 
+/* TXT and SPF values in the form zonesync wrote before issue 14 (a space as
+ * \040): the same rdata as the plain form, so no change; a DELETE repeats
+ * the listed text, an UPSERT sends the new form. */
+static const char OLD_PAGE[] =
+        "<?xml version=\"1.0\"?>\n"
+        "<ListResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+        "<ResourceRecordSets>"
+        "<ResourceRecordSet><Name>example.com.</Name><Type>TXT</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"v=spf1\\040mx\\040-all\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>spf.example.com.</Name><Type>SPF</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"v=spf1\\040-all\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>t.example.com.</Name><Type>TXT</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"say\\040\\\"hi\\\"\\040\\\\o/\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>u.example.com.</Name><Type>TXT</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"a\\040b\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "</ResourceRecordSets><IsTruncated>false</IsTruncated>"
+        "<MaxItems>300</MaxItems></ListResourceRecordSetsResponse>";
+
+static void test_old_txt_form(void **state)
+{
+	(void)state;
+	zone_t live;
+	zone_init(&live);
+	knot_dname_storage_t apex;
+	dns_name_from_str("example.com.", apex);
+	zone_set_apex(&live, apex);
+	r53_next_t next;
+	char err[512] = "";
+	r53_raw_t raw = { 0 };
+	assert_int_equal(
+	        r53_parse_rrsets(OLD_PAGE, strlen(OLD_PAGE), &live, &raw, NULL, &next, err, 512),
+	        0);
+	assert_int_equal(zone_finish(&live), 0);
+	assert_int_equal(live.count, 4);
+
+	/* The zone as people write it: only the SOA (not on the page) differs. */
+	zone_t same;
+	load_ok(&same, "$ORIGIN example.com.\n@ 300 SOA ns hm 1 2 3 4 5\n"
+	               "@ 300 TXT \"v=spf1 mx -all\"\nspf 300 SPF \"v=spf1 -all\"\n"
+	               "t 300 TXT \"say \\\"hi\\\" \\\\o/\"\nu 300 TXT \"a b\"\n");
+	zone_diff_t d;
+	assert_int_equal(zone_diff(&live, &same, &d), 0);
+	assert_int_equal(d.count, 1);
+	assert_int_equal(d.change[0].new.type, KNOT_RRTYPE_SOA);
+	zone_diff_free(&d);
+	zone_free(&same);
+
+	/* t deleted, u changed: the DELETE sends t's text as listed, the
+	 * UPSERT u's new value as people write it. */
+	zone_t want;
+	load_ok(&want, "$ORIGIN example.com.\n@ 300 SOA ns hm 1 2 3 4 5\n"
+	               "@ 300 TXT \"v=spf1 mx -all\"\nspf 300 SPF \"v=spf1 -all\"\n"
+	               "u 300 TXT \"a b\" \"c\"\n");
+	assert_int_equal(zone_diff(&live, &want, &d), 0);
+	r53_plan_t p;
+	assert_int_equal(r53_plan(&d, true, apex, &raw, &p, err, 512), 0);
+	size_t deletes = 0, upserts = 0;
+	for (size_t i = 0; i < p.count; i++) {
+		const r53_change_t *c = &p.change[i];
+		if (c->set->type == KNOT_RRTYPE_SOA) {
+			continue;
+		}
+		assert_int_equal(c->set->type, KNOT_RRTYPE_TXT);
+		assert_int_equal(c->set->count, 1);
+		if (c->action == R53_DELETE) {
+			assert_string_equal(c->values[0], "\"say\\040\\\"hi\\\"\\040\\\\o/\"");
+			deletes++;
+		} else {
+			assert_int_equal(c->action, R53_UPSERT);
+			assert_string_equal(c->values[0], "\"a b\" \"c\"");
+			upserts++;
+		}
+	}
+	assert_int_equal(deletes, 1);
+	assert_int_equal(upserts, 1);
+	r53_plan_free(&p);
+	zone_diff_free(&d);
+	zone_free(&want);
+	r53_raw_free(&raw);
+	zone_free(&live);
+}
+
 static void test_parse_rrsets_errors(void **state)
 {
 	(void)state;
@@ -462,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_apex_soa_ns_never_deleted_or_created),
 		cmocka_unit_test(test_too_many_values),
 		cmocka_unit_test(test_parse_rrsets),
+		cmocka_unit_test(test_old_txt_form),
 		cmocka_unit_test(test_parse_rrsets_errors),
 		cmocka_unit_test(test_parse_errors_both_forms),
 		cmocka_unit_test(test_parse_zones_exact_name),
