@@ -57,3 +57,23 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen);
  * stderr.
  */
 int aws_process_fetch(const char *cmd, aws_creds_t *out, char *why, size_t whylen);
+
+/* --- for tests ------------------------------------------------------------- */
+
+/*
+ * cmd split into words as aws_process_fetch does: blanks separate words;
+ * '...' is literal; in "..." a backslash escapes $ ` " \ and a newline
+ * (removed), else it stays; outside quotes a backslash escapes any
+ * character (a newline: removed).  The number of words, with *argv a
+ * NULL-terminated array in one allocation (free(*argv)); -EINVAL with why
+ * for an unclosed quote or a backslash at the end, -ENOMEM.
+ */
+int aws_split_words(const char *cmd, char ***argv, char *why, size_t whylen);
+
+/* Is AWS_CONTAINER_CREDENTIALS_FULL_URI's value one we may ask (https, or
+ * http to a loopback address, "localhost", 169.254.170.2, 169.254.170.23
+ * or fd00:ec2::23)?  0, or -EINVAL with why. */
+int aws_container_uri_check(const char *uri, char *why, size_t whylen);
+
+/* aws_process_fetch with its time limit in milliseconds (60000 there). */
+int aws_process_run(const char *cmd, long limit_ms, aws_creds_t *out, char *why, size_t whylen);
