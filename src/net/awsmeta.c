@@ -586,7 +586,8 @@ static char *ecs_auth(char *why, size_t whylen)
 		tok = text;
 	} else {
 		tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-		n = tok != NULL ? strlen(tok) : 0;
+		tok = tok != NULL ? tok : "";
+		n = strlen(tok);
 	}
 	/* Trimmed: a file written by echo ends with a newline. */
 	while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' ||
@@ -603,7 +604,8 @@ static char *ecs_auth(char *why, size_t whylen)
 		         TOKEN_MAX);
 	} else if (memchr(tok, '\r', n) != NULL || memchr(tok, '\n', n) != NULL ||
 	           memchr(tok, '\0', n) != NULL) {
-		snprintf(why, whylen, "container: the token of %s holds a line break", from);
+		snprintf(why, whylen, "container: the token of %s holds a line break or a NUL",
+		         from);
 	} else if ((hdr = malloc(n + sizeof("Authorization: "))) == NULL) {
 		snprintf(why, whylen, "container: out of memory");
 	} else if (n == 0) {
@@ -676,9 +678,16 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen)
 		                      "AWS_CONTAINER_CREDENTIALS_FULL_URI not set");
 		return -ENOENT;
 	}
-	/* Where, for messages: the URL without its query. */
-	char where[200];
-	printable(where, sizeof(where), url, strcspn(url, "?#"));
+	/* Where, for messages: the URL without its user, query or fragment
+	 * (a secret may hide in them). */
+	char where[200], shown[URL_MAX];
+	const char *a = strstr(url, "://") + 3;
+	const char *host = a;
+	for (const char *q = a; q < a + strcspn(a, "/?#"); q++) {
+		host = *q == '@' ? q + 1 : host;
+	}
+	snprintf(shown, sizeof(shown), "%.*s%s", (int)(a - url), url, host);
+	printable(where, sizeof(where), shown, strcspn(shown, "?#"));
 
 	char *auth = ecs_auth(why, whylen);
 	if (auth == NULL) {
@@ -693,7 +702,7 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen)
 		return -ENOMEM;
 	}
 	http_response_t r = { 0 };
-	char err[512];
+	char err[URL_MAX + 512];
 	int ret, attempt;
 	for (attempt = 1;; attempt++) {
 		ret = http_request(h, "GET", url, &hdr, nhdr, NULL, 0, &r, err, sizeof(err));
@@ -705,7 +714,14 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen)
 		sleep_ms(ECS_PAUSE_MS);
 	}
 	if (ret != 0) {
-		snprintf(why, whylen, "container: %s (%d attempts)", err, attempt);
+		/* http.c says "GET URL: why": said again with where. */
+		size_t un = strlen(url);
+		const char *cause = strncmp(err, "GET ", 4) == 0 && strncmp(err + 4, url, un) == 0 &&
+		                                    strncmp(err + 4 + un, ": ", 2) == 0
+		                            ? err + 4 + un + 2
+		                            : "no answer";
+		snprintf(why, whylen, "container: GET %s: %s (%d attempt%s)", where, cause, attempt,
+		         attempt > 1 ? "s" : "");
 		goto out;
 	}
 	if (r.status != 200) {

@@ -962,7 +962,7 @@ static void test_ecs(void **state)
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer x\r\nX-Evil: 1", 1);
 	assert_int_equal(aws_ecs_fetch(&c, why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "container: the token of AWS_CONTAINER_AUTHORIZATION_TOKEN holds "
-	                         "a line break");
+	                         "a line break or a NUL");
 	f = fopen(tf, "w");
 	fputs("Bearer a\nb\n", f);
 	fclose(f);
@@ -1008,6 +1008,19 @@ static void test_ecs_retry(void **state)
 	assert_non_null(strstr(why, "HTTP 401: AccessDenied: bad?token"));
 	assert_int_equal(s.count, 1);
 	srv_stop(&s);
+
+	/* Nobody there: three attempts, then said without the URL's user
+	 * or query. */
+	int port = free_port(NULL);
+	snprintf(uri, sizeof(uri), "https://user:PASSWORD@127.0.0.1:%d/creds?k=SECRET", port);
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
+	assert_int_equal(aws_ecs_fetch(&c, why, sizeof(why)), -EIO);
+	char want[128];
+	snprintf(want, sizeof(want), "container: GET https://127.0.0.1:%d/creds: ", port);
+	assert_memory_equal(why, want, strlen(want));
+	assert_non_null(strstr(why, "(3 attempts)"));
+	assert_null(strstr(why, "PASSWORD"));
+	assert_null(strstr(why, "SECRET"));
 	container_env_clear();
 }
 
