@@ -250,8 +250,7 @@ static int from_object(json_t *root, int process, aws_creds_t *c, char *why, siz
 			return -EINVAL;
 		}
 	}
-	ret = get_str(root, "AccountId", TEXT_DIGITS, c->account, sizeof(c->account), why,
-	              whylen);
+	ret = get_str(root, "AccountId", TEXT_DIGITS, c->account, sizeof(c->account), why, whylen);
 	return ret < 0 ? ret : 0;
 }
 
@@ -365,8 +364,9 @@ int aws_imds_fetch(aws_creds_t *out, char *why, size_t whylen)
 	char base[512];
 	size_t n = strlen(ep);
 	if (n >= sizeof(base)) {
-		snprintf(why, whylen, "instance metadata: AWS_EC2_METADATA_SERVICE_ENDPOINT is "
-		                      "longer than %zu bytes",
+		snprintf(why, whylen,
+		         "instance metadata: AWS_EC2_METADATA_SERVICE_ENDPOINT is "
+		         "longer than %zu bytes",
 		         sizeof(base) - 1);
 		return -EINVAL;
 	}
@@ -375,8 +375,9 @@ int aws_imds_fetch(aws_creds_t *out, char *why, size_t whylen)
 		base[--n] = '\0';
 	}
 	if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
-		snprintf(why, whylen, "instance metadata: AWS_EC2_METADATA_SERVICE_ENDPOINT is not "
-		                      "an http:// or https:// URL");
+		snprintf(why, whylen,
+		         "instance metadata: AWS_EC2_METADATA_SERVICE_ENDPOINT is not "
+		         "an http:// or https:// URL");
 		return -EINVAL;
 	}
 	http_t *h = http_new(IMDS_TIMEOUT_MS);
@@ -502,8 +503,9 @@ int aws_container_uri_check(const char *uri, char *why, size_t whylen)
 		return 0;
 	}
 	if (strncasecmp(uri, "http://", 7) != 0) {
-		snprintf(why, whylen, "container: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an "
-		                      "http:// or https:// URL");
+		snprintf(why, whylen,
+		         "container: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an "
+		         "http:// or https:// URL");
 		return -EINVAL;
 	}
 	const char *a = uri + 7;
@@ -554,8 +556,9 @@ static char *ecs_auth(char *why, size_t whylen)
 		char cause[256];
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			snprintf(why, whylen, "container: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s",
-			         file, file_error(file, errno, cause, sizeof(cause)));
+			snprintf(why, whylen,
+			         "container: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
+			         file_error(file, errno, cause, sizeof(cause)));
 			return NULL;
 		}
 		text = malloc(TOKEN_MAX + 1);
@@ -571,8 +574,8 @@ static char *ecs_auth(char *why, size_t whylen)
 			}
 			if (r < 0) {
 				snprintf(why, whylen,
-				         "container: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
-				         file_error(file, errno, cause, sizeof(cause)));
+				         "container: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s",
+				         file, file_error(file, errno, cause, sizeof(cause)));
 				close(fd);
 				free(text);
 				return NULL;
@@ -652,20 +655,23 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen)
 	char url[URL_MAX];
 	if (rel != NULL && rel[0] != '\0') {
 		if (rel[0] != '/') {
-			snprintf(why, whylen, "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI does "
-			                      "not start with /");
+			snprintf(why, whylen,
+			         "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI does "
+			         "not start with /");
 			return -EINVAL;
 		}
 		if (strlen(ECS_HOST) + strlen(rel) >= sizeof(url)) {
-			snprintf(why, whylen, "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is "
-			                      "too long");
+			snprintf(why, whylen,
+			         "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is "
+			         "too long");
 			return -EINVAL;
 		}
 		snprintf(url, sizeof(url), "%s%s", ECS_HOST, rel);
 	} else if (full != NULL && full[0] != '\0') {
 		if (strlen(full) >= sizeof(url)) {
-			snprintf(why, whylen, "container: AWS_CONTAINER_CREDENTIALS_FULL_URI is too "
-			                      "long");
+			snprintf(why, whylen,
+			         "container: AWS_CONTAINER_CREDENTIALS_FULL_URI is too "
+			         "long");
 			return -EINVAL;
 		}
 		int ret = aws_container_uri_check(full, why, whylen);
@@ -674,8 +680,9 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen)
 		}
 		snprintf(url, sizeof(url), "%s", full);
 	} else {
-		snprintf(why, whylen, "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
-		                      "AWS_CONTAINER_CREDENTIALS_FULL_URI not set");
+		snprintf(why, whylen,
+		         "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
+		         "AWS_CONTAINER_CREDENTIALS_FULL_URI not set");
 		return -ENOENT;
 	}
 	/* Where, for messages: the URL without its user, query or fragment
@@ -716,7 +723,8 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen)
 	if (ret != 0) {
 		/* http.c says "GET URL: why": said again with where. */
 		size_t un = strlen(url);
-		const char *cause = strncmp(err, "GET ", 4) == 0 && strncmp(err + 4, url, un) == 0 &&
+		const char *cause = strncmp(err, "GET ", 4) == 0 &&
+		                                    strncmp(err + 4, url, un) == 0 &&
 		                                    strncmp(err + 4 + un, ": ", 2) == 0
 		                            ? err + 4 + un + 2
 		                            : "no answer";
@@ -801,7 +809,8 @@ int aws_split_words(const char *cmd, char ***argv, char *why, size_t whylen)
 					}
 					if (*p == '\\' && p[1] == '\n') {
 						p++;
-					} else if (*p == '\\' && p[1] != '\0' && strchr("$`\"\\", p[1])) {
+					} else if (*p == '\\' && p[1] != '\0' &&
+					           strchr("$`\"\\", p[1])) {
 						*o++ = *++p;
 					} else {
 						*o++ = *p;
@@ -989,7 +998,8 @@ int aws_process_run(const char *cmd, long limit_ms, aws_creds_t *out, char *why,
 			continue;
 		}
 		if (w < 0) {
-			failed = failed != 0 ? failed : errno; /* reaped elsewhere (SIGCHLD ignored) */
+			failed = failed != 0 ? failed
+			                     : errno; /* reaped elsewhere (SIGCHLD ignored) */
 			status = 0;
 			break;
 		}
@@ -1004,8 +1014,8 @@ int aws_process_run(const char *cmd, long limit_ms, aws_creds_t *out, char *why,
 	char line[201];
 	last_line(tail, tlen, line, sizeof(line));
 	if (late) {
-		snprintf(why, whylen, "credential_process (%s): no answer within %g s, killed", word,
-		         (double)limit_ms / 1000);
+		snprintf(why, whylen, "credential_process (%s): no answer within %g s, killed",
+		         word, (double)limit_ms / 1000);
 		ret = -ETIMEDOUT;
 	} else if (big) {
 		snprintf(why, whylen,

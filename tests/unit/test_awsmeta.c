@@ -102,8 +102,8 @@ static void test_json_bad(void **state)
 		{ "[]", 0, "not a JSON object" },
 		{ "\"x\"", 1, "not JSON" },
 		{ "[{\"AccessKeyId\":\"a\"}]", 1, "not a JSON object" },
-		{ "{\"SecretAccessKey\":\"SECRETVALUE\",\"Expiration\":\"2026-12-05T01:02:03Z\"}", 0,
-		  "AccessKeyId missing" },
+		{ "{\"SecretAccessKey\":\"SECRETVALUE\",\"Expiration\":\"2026-12-05T01:02:03Z\"}",
+		  0, "AccessKeyId missing" },
 		{ "{\"AccessKeyId\":\"a\",\"Expiration\":\"2026-12-05T01:02:03Z\"}", 0,
 		  "SecretAccessKey missing" },
 		{ "{\"AccessKeyId\":5,\"SecretAccessKey\":\"SECRETVALUE\"}", 0,
@@ -139,14 +139,16 @@ static void test_json_bad(void **state)
 		{ "{\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\","
 		  "\"Expiration\":\"2023-02-29T00:00:00Z\"}",
 		  0, "is not an RFC 3339 time" },
-		{ "{\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\"}", 1, "Version missing" },
+		{ "{\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\"}", 1,
+		  "Version missing" },
 		{ "{\"Version\":2,\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\"}", 1,
 		  "Version is not 1" },
-		{ "{\"Version\":\"1\",\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\"}", 1,
-		  "Version is not 1" },
+		{ "{\"Version\":\"1\",\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\"}",
+		  1, "Version is not 1" },
 		{ "{\"Version\":1.0,\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"SECRETVALUE\"}", 1,
 		  "Version is not 1" },
-		{ "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"x\",\"AccessKeyId\":\"a\","
+		{ "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"x\",\"AccessKeyId\":"
+		  "\"a\","
 		  "\"SecretAccessKey\":\"SECRETVALUE\",\"Expiration\":\"2026-12-05T01:02:03Z\"}",
 		  0, "Code is \"AssumeRoleUnauthorizedAccess\", not Success" },
 		{ "{\"Code\":\"Bad\\u0001\\n\",\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"S\"}", 0,
@@ -181,14 +183,18 @@ static void test_json_bad(void **state)
 	static const struct {
 		const char *key;
 		size_t len;
-	} longs[] = { { "AccessKeyId", 129 }, { "SecretAccessKey", 129 }, { "Token", 4097 },
+	} longs[] = { { "AccessKeyId", 129 },
+		      { "SecretAccessKey", 129 },
+		      { "Token", 4097 },
 		      { "SessionToken", 4097 } };
 	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
 		char *v = malloc(longs[i].len + 1);
 		char *doc = malloc(longs[i].len + 256);
 		memset(v, 'x', longs[i].len);
 		v[longs[i].len] = '\0';
-		sprintf(doc, "{\"Version\":1,\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"b\",\"%s\":\"%s\"}",
+		sprintf(doc,
+		        "{\"Version\":1,\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"b\",\"%s\":\"%"
+		        "s\"}",
 		        longs[i].key, v);
 		/* the later key wins in the text: a duplicate is refused, so
 		 * put it once only */
@@ -393,9 +399,9 @@ static void no_leftovers(int fds)
 	assert_int_equal(count_fds(), fds);
 }
 
-#define DOC                                                                                    \
-	"{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"PROCSECRET\", "  \
-	"\"SessionToken\": \"PROCTOKEN\", \"Expiration\": \"2026-12-05T01:02:03Z\", "           \
+#define DOC                                                                                        \
+	"{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"PROCSECRET\", "    \
+	"\"SessionToken\": \"PROCTOKEN\", \"Expiration\": \"2026-12-05T01:02:03Z\", "              \
 	"\"AccountId\": \"123456789012\"}"
 
 static void test_process_good(void **state)
@@ -455,10 +461,11 @@ static void test_process_fails(void **state)
 
 	/* Exit 3: the status and the last non-empty line of stderr, never
 	 * what it wrote on stdout. */
-	const char *p = script("exit3.sh", "echo '" DOC "'\n"
-	                                   "echo 'first line' >&2\n"
-	                                   "printf 'Error: the SSO session expired\\t \\n\\n  \\n' >&2\n"
-	                                   "exit 3");
+	const char *p =
+	        script("exit3.sh", "echo '" DOC "'\n"
+	                           "echo 'first line' >&2\n"
+	                           "printf 'Error: the SSO session expired\\t \\n\\n  \\n' >&2\n"
+	                           "exit 3");
 	ret = aws_process_fetch(p, &c, why, sizeof(why));
 	assert_int_equal(ret, -ECHILD);
 	char want[700];
@@ -583,12 +590,12 @@ static void reply(int fd, int status, const char *body)
 	assert_true(write(fd, buf, (size_t)n) == n);
 }
 
-#define IMDS_DOC                                                                               \
-	"{\"Code\": \"Success\", \"LastUpdated\": \"2026-12-05T00:00:00Z\", \"Type\": "         \
-	"\"AWS-HMAC\", \"AccessKeyId\": \"ASIAIMDS\", \"SecretAccessKey\": \"IMDSSECRET\", "     \
+#define IMDS_DOC                                                                                   \
+	"{\"Code\": \"Success\", \"LastUpdated\": \"2026-12-05T00:00:00Z\", \"Type\": "            \
+	"\"AWS-HMAC\", \"AccessKeyId\": \"ASIAIMDS\", \"SecretAccessKey\": \"IMDSSECRET\", "       \
 	"\"Token\": \"IMDSTOKEN\", \"Expiration\": \"2026-12-05T01:02:03Z\"}"
-#define ECS_DOC                                                                                \
-	"{\"AccessKeyId\": \"ASIAECS\", \"SecretAccessKey\": \"ECSSECRET\", \"Token\": "         \
+#define ECS_DOC                                                                                    \
+	"{\"AccessKeyId\": \"ASIAECS\", \"SecretAccessKey\": \"ECSSECRET\", \"Token\": "           \
 	"\"ECSTOKEN\", \"AccountId\": \"210987654321\", \"RoleArn\": \"arn:aws:iam::210987654321:" \
 	"role/r\", \"Expiration\": \"2026-12-05T02:02:03+01:00\"}"
 
@@ -626,9 +633,9 @@ static void answer(srv_t *s, int fd, const char *method, const char *path, const
 		} else if (strncmp(path, list, strlen(list)) == 0 &&
 		           strcmp(path + strlen(list), "test-role") == 0) {
 			reply(fd, 200,
-			      s->mode == IMDS_CODE
-			              ? "{\"Code\": \"AssumeRoleUnauthorizedAccess\", \"Message\": \"no\"}"
-			              : IMDS_DOC);
+			      s->mode == IMDS_CODE ? "{\"Code\": \"AssumeRoleUnauthorizedAccess\", "
+			                             "\"Message\": \"no\"}"
+			                           : IMDS_DOC);
 		} else {
 			reply(fd, 404, "");
 		}
@@ -940,7 +947,8 @@ static void test_ecs(void **state)
 	snprintf(want, sizeof(want), "container credentials (http://localhost:%d/v1/credentials)",
 	         s.port);
 	assert_string_equal(c.source, want);
-	snprintf(want, sizeof(want), "GET /v1/credentials?secret=1 ttl=- token=- auth=Bearer eks-token\n");
+	snprintf(want, sizeof(want),
+	         "GET /v1/credentials?secret=1 ttl=- token=- auth=Bearer eks-token\n");
 	assert_string_equal(s.log, want);
 
 	/* From the variable. */
@@ -1119,18 +1127,12 @@ int main(void)
 	unsetenv("all_proxy");
 	unsetenv("ALL_PROXY");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_good),
-		cmocka_unit_test(test_json_bad),
-		cmocka_unit_test(test_time),
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_process_good),
-		cmocka_unit_test(test_process_fails),
-		cmocka_unit_test(test_imds),
-		cmocka_unit_test(test_imds_hang),
-		cmocka_unit_test(test_container_uri),
-		cmocka_unit_test(test_ecs),
-		cmocka_unit_test(test_ecs_retry),
-		cmocka_unit_test(test_moto),
+		cmocka_unit_test(test_json_good),     cmocka_unit_test(test_json_bad),
+		cmocka_unit_test(test_time),          cmocka_unit_test(test_split),
+		cmocka_unit_test(test_process_good),  cmocka_unit_test(test_process_fails),
+		cmocka_unit_test(test_imds),          cmocka_unit_test(test_imds_hang),
+		cmocka_unit_test(test_container_uri), cmocka_unit_test(test_ecs),
+		cmocka_unit_test(test_ecs_retry),     cmocka_unit_test(test_moto),
 	};
 	int ret = cmocka_run_group_tests(tests, setup, teardown);
 	http_global_cleanup();
