@@ -407,7 +407,8 @@ int aws_imds_fetch(aws_creds_t *out, char *why, size_t whylen)
 	}
 	if (r.status != 200) {
 		snprintf(why, whylen, "instance metadata: PUT %s: HTTP %ld%s", url, r.status,
-		         r.status == 403   ? " (IMDS is turned off for this instance)"
+		         r.status == 403
+		                 ? " (IMDS turned off for this instance, or the request refused)"
 		         : r.status == 404 ? " (no IMDSv2 there; IMDSv1 is not used)"
 		                           : "");
 		ret = r.status == 403 ? -EACCES : -EPROTO;
