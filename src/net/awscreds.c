@@ -705,16 +705,16 @@ static int walk(walk_t *w, aws_creds_t *out, char *why, size_t whylen)
 		return 0;
 	}
 	if (ret != -ENOENT) {
-		snprintf(why, whylen, "container credentials: %s", err);
+		snprintf(why, whylen, "%s", err);
 		return ret;
 	}
-	tried(w, "container: %s", err);
+	tried(w, "%s", err);
 	/* 8. the instance */
 	ret = aws_imds_fetch(out, err, sizeof(err));
 	if (ret == 0) {
 		return 0;
 	}
-	tried(w, "instance metadata: %s", err);
+	tried(w, "%s", err);
 	snprintf(why, whylen, "no AWS credentials: %s", w->trail);
 	return -ENOENT;
 }
