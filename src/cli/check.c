@@ -23,7 +23,10 @@ static void usage(FILE *out)
 	        "Read and validate the configuration.  Every problem is reported as\n"
 	        "FILE:LINE:COLUMN: message on stderr; the exit status is 2 if there is any.\n"
 	        "With server.user set, the user must exist and be able to read each file\n"
-	        "the configuration names for the daemon to read.\n\n"
+	        "the configuration names for the daemon to read.  Then each target says\n"
+	        "what it can of itself without changing anything (a route53 target: where\n"
+	        "its AWS credentials come from, or every source tried and why each failed);\n"
+	        "a problem there is a warning, as the daemon's environment may differ.\n\n"
 	        "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
 	        "  -h, --help          this text\n");
 }
@@ -184,6 +187,52 @@ static int check_user(const conf_t *conf)
 	return bad;
 }
 
+/* What each target can say of itself (its credentials), as the daemon
+ * would find it: as server.user when we are root and it is set.  A
+ * problem is a warning: the daemon's environment (a systemd unit, an
+ * instance role) may hold what ours lacks. */
+static void probe_all(const conf_t *conf)
+{
+	for (size_t i = 0; i < conf->ntarget; i++) {
+		const conf_target_t *tc = &conf->target[i];
+		if (target_ops(tc)->probe == NULL) {
+			continue;
+		}
+		char msg[4096];
+		if (target_ops(tc)->probe(tc, msg, sizeof(msg)) == 0) {
+			printf("target %s: %s\n", tc->id, msg);
+		} else {
+			fprintf(stderr, "warning: target %s: %s\n", tc->id, msg);
+		}
+	}
+	fflush(NULL);
+}
+
+static void probe_targets(const conf_t *conf)
+{
+	struct passwd *pw = conf->server.user != NULL ? getpwnam(conf->server.user) : NULL;
+	if (pw == NULL || geteuid() != 0 || pw->pw_uid == 0) {
+		probe_all(conf);
+		return;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+		    setuid(pw->pw_uid) != 0) {
+			fprintf(stderr, "warning: cannot become server.user '%s' to look for "
+			                "credentials: %s\n",
+			        pw->pw_name, strerror(errno));
+			_exit(1);
+		}
+		printf("as server.user %s:\n", pw->pw_name);
+		probe_all(conf);
+		_exit(0);
+	}
+	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+}
+
 int cli_check(int argc, char **argv)
 {
 	const char *path;
@@ -202,6 +251,7 @@ int cli_check(int argc, char **argv)
 	printf("%s: ok: %zu zone%s, %zu primar%s, %zu target%s, %zu key%s\n", path, conf.nzone,
 	       conf.nzone == 1 ? "" : "s", conf.nprimary, conf.nprimary == 1 ? "y" : "ies",
 	       conf.ntarget, conf.ntarget == 1 ? "" : "s", conf.nkey, conf.nkey == 1 ? "" : "s");
+	probe_targets(&conf);
 	conf_free(&conf);
 	return CLI_OK;
 }

@@ -73,7 +73,8 @@ typedef struct aws_source aws_source_t;
 aws_source_t *aws_source_get(const aws_want_t *w);
 
 /* Credentials to sign the next request with (see above for the cache).
- * 0, or a negative error with err naming every source tried and why each
+ * 0 from the cache, 1 when fetched just now (the first time, or a
+ * refresh), or a negative error with err naming every source tried and why each
  * failed.  Thread-safe; a fetch in progress makes other callers wait. */
 int aws_source_creds(aws_source_t *s, aws_creds_t *out, char *err, size_t errlen);
 
@@ -82,6 +83,8 @@ int aws_source_creds(aws_source_t *s, aws_creds_t *out, char *err, size_t errlen
  * GetCallerIdentity, asked once.  0 with account[16] set, or a negative
  * error with err. */
 int aws_source_account(aws_source_t *s, char account[16], char *err, size_t errlen);
+/* (A failed GetCallerIdentity is not asked again for 10 minutes: -EAGAIN
+ * with its error meanwhile.) */
 
 /* How many times s fetched credentials (a refresh is one more). */
 unsigned aws_source_fetches(aws_source_t *s);
@@ -113,9 +116,3 @@ void aws_ini_free(aws_ini_t *ini);
 /* Does the section exist?  The value of key in section, or NULL. */
 bool aws_ini_has(const aws_ini_t *ini, const char *section);
 const char *aws_ini_get(const aws_ini_t *ini, const char *section, const char *key);
-
-/* The old loader (environment and static keys only), until the chain
- * replaces it. */
-int aws_creds_load(const char *profile, const char *file, aws_creds_t *out, char *err,
-                   size_t errlen);
-int aws_creds_parse_ini(const char *text, const char *section, aws_creds_t *out);

@@ -33,9 +33,9 @@ int aws_creds_from_json(const char *text, size_t len, int process, aws_creds_t *
  * the role named under /latest/meta-data/iam/security-credentials/ and its
  * document.  Endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT, else
  * http://169.254.169.254.  1 s per request, one attempt each.
- * -ENOENT with why when AWS_EC2_METADATA_DISABLED is "true"; -ETIMEDOUT
- * when the token PUT got no answer (why names the hop limit, the usual
- * cause in a container); another negative error with why.
+ * -ENOENT with why when AWS_EC2_METADATA_DISABLED is "true" or no role is
+ * attached; -ETIMEDOUT when the token PUT got no answer (why names the hop
+ * limit, the usual cause in a container); another negative error with why.
  */
 int aws_imds_fetch(aws_creds_t *out, char *why, size_t whylen);
 
@@ -54,6 +54,28 @@ int aws_ecs_fetch(aws_creds_t *out, char *why, size_t whylen);
  * would (quotes and backslashes, no expansion), run without a shell with
  * our environment, stdout read (64 KiB at most) within 60 s, then parsed.
  * A non-zero exit is an error naming the status and the last line of its
- * stderr.
+ * stderr.  0; -EINVAL (the command's quotes, or the document); -ECHILD (a
+ * non-zero exit or a signal); -ETIMEDOUT, -EFBIG (killed); another
+ * negative errno when it cannot be started (-ENOENT, -EACCES).
  */
 int aws_process_fetch(const char *cmd, aws_creds_t *out, char *why, size_t whylen);
+
+/* --- for tests ------------------------------------------------------------- */
+
+/*
+ * cmd split into words as aws_process_fetch does: blanks separate words;
+ * '...' is literal; in "..." a backslash escapes $ ` " \ and a newline
+ * (removed), else it stays; outside quotes a backslash escapes any
+ * character (a newline: removed).  The number of words, with *argv a
+ * NULL-terminated array in one allocation (free(*argv)); -EINVAL with why
+ * for an unclosed quote or a backslash at the end, -ENOMEM.
+ */
+int aws_split_words(const char *cmd, char ***argv, char *why, size_t whylen);
+
+/* Is AWS_CONTAINER_CREDENTIALS_FULL_URI's value one we may ask (https, or
+ * http to a loopback address, "localhost", 169.254.170.2, 169.254.170.23
+ * or fd00:ec2::23)?  0, or -EINVAL with why. */
+int aws_container_uri_check(const char *uri, char *why, size_t whylen);
+
+/* aws_process_fetch with its time limit in milliseconds (60000 there). */
+int aws_process_run(const char *cmd, long limit_ms, aws_creds_t *out, char *why, size_t whylen);

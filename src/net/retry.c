@@ -16,6 +16,12 @@ struct ratelimit {
 	double burst;  /* bucket size */
 	double tokens; /* may go negative: requests queued behind each other */
 	double stamp;  /* monotonic seconds of the last update */
+	/* ratelimit_share: each user's rate; the limiter runs at the least */
+	struct owner {
+		char *id;
+		double rate;
+	} *owner;
+	size_t nowner;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -28,9 +34,9 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-ratelimit_t *ratelimit_get(const char *id, double per_second)
+/* The limiter named id, made if new; called locked. */
+static struct ratelimit *find_or_make(const char *id)
 {
-	pthread_mutex_lock(&lock);
 	struct ratelimit *r = limiters;
 	while (r != NULL && strcmp(r->id, id) != 0) {
 		r = r->next;
@@ -46,11 +52,53 @@ ratelimit_t *ratelimit_get(const char *id, double per_second)
 			r->tokens = 1;
 			r->next = limiters;
 			limiters = r;
+			r->burst = 1; /* no bursts: providers count per second, evenly */
 		}
 	}
+	return r;
+}
+
+ratelimit_t *ratelimit_get(const char *id, double per_second)
+{
+	pthread_mutex_lock(&lock);
+	struct ratelimit *r = find_or_make(id);
 	if (r != NULL) {
 		r->rate = per_second > 0 ? per_second : 1;
-		r->burst = 1; /* no bursts: providers count per second, evenly */
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+ratelimit_t *ratelimit_share(const char *id, const char *user, double per_second)
+{
+	pthread_mutex_lock(&lock);
+	struct ratelimit *r = find_or_make(id);
+	size_t i = 0;
+	while (r != NULL && i < r->nowner && strcmp(r->owner[i].id, user) != 0) {
+		i++;
+	}
+	if (r != NULL && i == r->nowner) {
+		struct owner *o = realloc(r->owner, (r->nowner + 1) * sizeof(*o));
+		char *uid = strdup(user);
+		if (o == NULL || uid == NULL) {
+			free(uid);
+			if (o != NULL) {
+				r->owner = o;
+			}
+			pthread_mutex_unlock(&lock);
+			return NULL;
+		}
+		r->owner = o;
+		r->owner[r->nowner++] = (struct owner){ uid, 0 };
+	}
+	if (r != NULL) {
+		r->owner[i].rate = per_second > 0 ? per_second : 1;
+		r->rate = r->owner[0].rate;
+		for (size_t k = 1; k < r->nowner; k++) {
+			if (r->owner[k].rate < r->rate) {
+				r->rate = r->owner[k].rate;
+			}
+		}
 	}
 	pthread_mutex_unlock(&lock);
 	return r;
@@ -76,6 +124,10 @@ void ratelimit_cleanup(void)
 	pthread_mutex_lock(&lock);
 	while (limiters != NULL) {
 		struct ratelimit *n = limiters->next;
+		for (size_t i = 0; i < limiters->nowner; i++) {
+			free(limiters->owner[i].id);
+		}
+		free(limiters->owner);
 		free(limiters->id);
 		free(limiters);
 		limiters = n;

@@ -17,6 +17,12 @@ typedef struct ratelimit ratelimit_t;
  * memory.  Thread-safe. */
 ratelimit_t *ratelimit_get(const char *id, double per_second);
 
+/* The limiter id shared by several users (route53 targets in one AWS
+ * account): each says its own rate, and the limiter runs at the smallest
+ * (a user's rate is replaced when it asks again).  NULL when out of
+ * memory. */
+ratelimit_t *ratelimit_share(const char *id, const char *user, double per_second);
+
 /* Take one token: the seconds to sleep before sending (0 when free now).
  * The caller sleeps; the token is taken either way. */
 double ratelimit_take(ratelimit_t *r);

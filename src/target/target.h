@@ -151,6 +151,10 @@ typedef struct {
 	 * a negative error. */
 	int (*servers)(target_t *t, char (*out)[80], size_t max, target_stats_t *stats, char *err,
 	               size_t errlen);
+	/* Optional: what `zonesync check` can learn of the target without
+	 * changing anything (where its credentials come from).  0 with msg,
+	 * or a negative error with msg saying what is wrong. */
+	int (*probe)(const conf_target_t *t, char *msg, size_t msglen);
 	/* The view rules of this target (the engine fills in the apex policy
 	 * from the rules' defaults and the shared apex-ns/soa-serial keys). */
 	zone_view_rules_t (*rules)(const conf_target_t *t);

@@ -413,6 +413,8 @@ class R53Zonesync(ZonesyncCommands, Zonesync):
                          [{"id": "p", "address": f"[{LOOPBACK}@{primary_port}]", "key": "xfr"}],
                          [], keys={"xfr": secret}, port=port, level=level)
         self.env = aws_env()
+        # STS too (the account id behind the shared rate limit; roles).
+        self.env["AWS_ENDPOINT_URL_STS"] = endpoint
         self.proc.env = self.env
         lines = ["server:",
                  f"  listen: [{LOOPBACK}@{self.port}]",

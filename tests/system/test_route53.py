@@ -430,6 +430,93 @@ def test_signed_zone(lab, moto):
         assert t["skipped"].get(rdtype, 0) > 0, f"{rdtype} not counted as skipped: {t}"
 
 
+# TXT as people write it (issue 14): printable ASCII as it is inside the
+# quotes, only '"' and backslash escaped, other bytes \ooo.  Zone text (decimal
+# escapes) and the Route 53 Value zonesync must send for it.
+PEOPLE = [
+    ("example.com.", "TXT", '"v=spf1 mx -all"', '"v=spf1 mx -all"'),
+    ("spf", "SPF", '"v=spf1 mx -all"', '"v=spf1 mx -all"'),
+    ("quote", "TXT", '"say \\"hi\\"" "back\\\\slash"', '"say \\"hi\\"" "back\\\\slash"'),
+    ("odd", "TXT", '"caf\\195\\169 tab\\009x" "" "del\\127 ~"',
+     '"caf\\303\\251 tab\\011x" "" "del\\177 ~"'),
+]
+# The same values as zonesync wrote them before: the space as \040.
+OLD_FORM = {
+    ("example.com.", "TXT"): '"v=spf1\\040mx\\040-all"',
+    ("spf.example.com.", "SPF"): '"v=spf1\\040mx\\040-all"',
+    ("quote.example.com.", "TXT"): '"say\\040\\"hi\\"" "back\\\\slash"',
+    ("odd.example.com.", "TXT"): '"caf\\303\\251\\040tab\\011x" "" "del\\177\\040~"',
+}
+
+
+def people_zone(serial=1):
+    # The apex TXT "v=spf1 mx -all" is in zone_text already.
+    return zone_text(serial, "".join(f"{n} {t} {z}\n" for n, t, z, _ in PEOPLE
+                                     if n != "example.com."))
+
+
+def test_txt_as_people_write_it(lab, moto):
+    """TXT and SPF values land as people write them: the AWS CLI lists
+    exactly "v=spf1 mx -all" (no \\040), a quote and a backslash escaped
+    with a backslash, other bytes as \\ooo; a zonesync with a fresh state
+    reads them back and finds nothing to change."""
+    knot = lab.knot({ZONE: people_zone()})
+    zid = moto.create_zone(ZONE)
+    zs = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    sync_ok(zs)
+    assert_in_sync(moto, zid, knot)
+    listing = moto.list(zid)
+    for name, rdtype, _, want in PEOPLE:
+        fqdn = name if name.endswith(".") else f"{name}.{ZONE}"
+        (rs,) = rrset_of(listing, fqdn, rdtype)
+        assert [v["Value"] for v in rs["ResourceRecords"]] == [want], rs
+
+    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    _, t = plan_target(plan_json(fresh, rc=0))
+    assert t["changes"] == [], t
+    mark = moto.mark()
+    r = sync_ok(fresh)
+    assert moto.request_count(mark, zid)[0] == 0, describe(r)
+
+
+def test_txt_old_octal_form_no_change(lab, moto):
+    """A hosted zone holding TXT and SPF values in the form zonesync wrote
+    before (a space as \\040, written here with the AWS CLI) equals the zone
+    on the wire: a zonesync with a fresh state plans nothing and sends no
+    ChangeResourceRecordSets, and a later change to such a set lands."""
+    knot = lab.knot({ZONE: people_zone()})
+    zid = moto.create_zone(ZONE)
+    zs = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    sync_ok(zs)
+    moto.change(zid, [
+        {"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": name, "Type": rdtype, "TTL": 3600, "ResourceRecords": [{"Value": value}]}}
+        for (name, rdtype), value in OLD_FORM.items()])
+    listing = moto.list(zid)
+    for (name, rdtype), value in OLD_FORM.items():
+        (rs,) = rrset_of(listing, name, rdtype)
+        assert [v["Value"] for v in rs["ResourceRecords"]] == [value], rs
+    assert_in_sync(moto, zid, knot)
+
+    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    _, t = plan_target(plan_json(fresh, rc=0))
+    assert t["changes"] == [], t
+    mark = moto.mark()
+    r = sync_ok(fresh)
+    assert moto.requests(mark, zid)["change"] == 0, describe(r)
+
+    # Changed on the primary: a set held in the old form is replaced, one
+    # deleted (its DELETE repeats the listed old text), one request.
+    knot.change(ZONE, unset=[("quote", "TXT"), ("spf", "SPF")],
+                set=[("spf", 3600, "SPF", '"v=spf1 a mx -all"')])
+    mark = moto.mark()
+    r = sync_ok(fresh)
+    assert moto.request_count(mark, zid) == (1, 0), describe(r)
+    assert_in_sync(moto, zid, knot)
+    (rs,) = rrset_of(moto.list(zid), "spf.example.com.", "SPF")
+    assert [v["Value"] for v in rs["ResourceRecords"]] == ['"v=spf1 a mx -all"'], rs
+
+
 # --- 4. plan --------------------------------------------------------------------------------
 
 def test_plan(lab, moto):

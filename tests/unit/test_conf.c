@@ -239,6 +239,8 @@ static const char FULL[] =
         "    region: eu-west-1\n"
         "    profile: zonesync\n"
         "    credentials-file: /etc/zonesync/aws\n"
+        "    role-arn: arn:aws:iam::123456789012:role/zonesync\n"
+        "    external-id: ext-1\n"
         "    apex-ns: sync\n"
         "    soa-serial: mirror\n"
         "    rate-limit: 7\n"
@@ -353,6 +355,8 @@ static void test_full(void **state)
 	assert_string_equal(conf_target_str(r53, "region"), "eu-west-1");
 	assert_string_equal(conf_target_str(r53, "profile"), "zonesync");
 	assert_string_equal(conf_target_str(r53, "credentials-file"), "/etc/zonesync/aws");
+	assert_string_equal(conf_target_str(r53, "role-arn"), "arn:aws:iam::123456789012:role/zonesync");
+	assert_string_equal(conf_target_str(r53, "external-id"), "ext-1");
 	assert_string_equal(conf_target_str(r53, "apex-ns"), "sync");
 	assert_string_equal(conf_target_str(r53, "soa-serial"), "mirror");
 	assert_int_equal(conf_target_int(r53, "rate-limit", 5), 7);

@@ -274,6 +274,92 @@ static void test_parse_rrsets(void **state)
 	zone_free(&z);
 }
 
+/* TXT and SPF values in the form zonesync wrote before issue 14 (a space as
+ * \040): the same rdata as the plain form, so no change; a DELETE repeats
+ * the listed text, an UPSERT sends the new form. */
+static const char OLD_PAGE[] =
+        "<?xml version=\"1.0\"?>\n"
+        "<ListResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+        "<ResourceRecordSets>"
+        "<ResourceRecordSet><Name>example.com.</Name><Type>TXT</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"v=spf1\\040mx\\040-all\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>spf.example.com.</Name><Type>SPF</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"v=spf1\\040-all\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>t.example.com.</Name><Type>TXT</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"say\\040\\\"hi\\\"\\040\\\\o/\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "<ResourceRecordSet><Name>u.example.com.</Name><Type>TXT</Type><TTL>300</TTL>"
+        "<ResourceRecords><ResourceRecord><Value>\"a\\040b\"</Value>"
+        "</ResourceRecord></ResourceRecords></ResourceRecordSet>"
+        "</ResourceRecordSets><IsTruncated>false</IsTruncated>"
+        "<MaxItems>300</MaxItems></ListResourceRecordSetsResponse>";
+
+static void test_old_txt_form(void **state)
+{
+	(void)state;
+	zone_t live;
+	zone_init(&live);
+	knot_dname_storage_t apex;
+	dns_name_from_str("example.com.", apex);
+	zone_set_apex(&live, apex);
+	r53_next_t next;
+	char err[512] = "";
+	r53_raw_t raw = { 0 };
+	assert_int_equal(
+	        r53_parse_rrsets(OLD_PAGE, strlen(OLD_PAGE), &live, &raw, NULL, &next, err, 512),
+	        0);
+	assert_int_equal(zone_finish(&live), 0);
+	assert_int_equal(live.count, 4);
+
+	/* The zone as people write it: only the SOA (not on the page) differs. */
+	zone_t same;
+	load_ok(&same, "$ORIGIN example.com.\n@ 300 SOA ns hm 1 2 3 4 5\n"
+	               "@ 300 TXT \"v=spf1 mx -all\"\nspf 300 SPF \"v=spf1 -all\"\n"
+	               "t 300 TXT \"say \\\"hi\\\" \\\\o/\"\nu 300 TXT \"a b\"\n");
+	zone_diff_t d;
+	assert_int_equal(zone_diff(&live, &same, &d), 0);
+	assert_int_equal(d.count, 1);
+	assert_int_equal(d.change[0].new.type, KNOT_RRTYPE_SOA);
+	zone_diff_free(&d);
+	zone_free(&same);
+
+	/* t deleted, u changed: the DELETE sends t's text as listed, the
+	 * UPSERT u's new value as people write it. */
+	zone_t want;
+	load_ok(&want, "$ORIGIN example.com.\n@ 300 SOA ns hm 1 2 3 4 5\n"
+	               "@ 300 TXT \"v=spf1 mx -all\"\nspf 300 SPF \"v=spf1 -all\"\n"
+	               "u 300 TXT \"a b\" \"c\"\n");
+	assert_int_equal(zone_diff(&live, &want, &d), 0);
+	r53_plan_t p;
+	assert_int_equal(r53_plan(&d, true, apex, &raw, &p, err, 512), 0);
+	size_t deletes = 0, upserts = 0;
+	for (size_t i = 0; i < p.count; i++) {
+		const r53_change_t *c = &p.change[i];
+		if (c->set->type == KNOT_RRTYPE_SOA) {
+			continue;
+		}
+		assert_int_equal(c->set->type, KNOT_RRTYPE_TXT);
+		assert_int_equal(c->set->count, 1);
+		if (c->action == R53_DELETE) {
+			assert_string_equal(c->values[0], "\"say\\040\\\"hi\\\"\\040\\\\o/\"");
+			deletes++;
+		} else {
+			assert_int_equal(c->action, R53_UPSERT);
+			assert_string_equal(c->values[0], "\"a b\" \"c\"");
+			upserts++;
+		}
+	}
+	assert_int_equal(deletes, 1);
+	assert_int_equal(upserts, 1);
+	r53_plan_free(&p);
+	zone_diff_free(&d);
+	zone_free(&want);
+	r53_raw_free(&raw);
+	zone_free(&live);
+}
+
 static void test_parse_rrsets_errors(void **state)
 {
 	(void)state;
@@ -423,99 +509,6 @@ static void test_values(void **state)
 	dns_scanner_free(sc);
 }
 
-static void test_credentials_ini(void **state)
-{
-	(void)state;
-	aws_creds_t c;
-	const char *ini = "# comment\n[default]\naws_access_key_id = AKD\n"
-	                  "aws_secret_access_key=SKD\n\n[profile x]\naws_access_key_id=AKX\n"
-	                  "[prod]\n aws_access_key_id = AKP \naws_secret_access_key = SKP\n"
-	                  "aws_session_token = TOK\n";
-	assert_int_equal(aws_creds_parse_ini(ini, "default", &c), 0);
-	assert_string_equal(c.access_key, "AKD");
-	assert_string_equal(c.secret_key, "SKD");
-	assert_string_equal(c.session_token, "");
-	assert_int_equal(aws_creds_parse_ini(ini, "prod", &c), 0);
-	assert_string_equal(c.access_key, "AKP");
-	assert_string_equal(c.session_token, "TOK");
-	/* A section without its secret, and a missing one. */
-	assert_int_equal(aws_creds_parse_ini(ini, "profile x", &c), -ENODATA);
-	assert_int_equal(aws_creds_parse_ini(ini, "nope", &c), -ENOENT);
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-/* The message for a credentials file we may not read names the cause. */
-static bool unreadable_named(const char *path)
-{
-	aws_creds_t c;
-	char err[1024];
-	return aws_creds_load("p", path, &c, err, sizeof(err)) == -ENOENT &&
-	       strstr(err, "noperm: cannot read: permission denied: mode 0000, owner ") != NULL &&
-	       strstr(err, "we run as uid ") != NULL;
-}
-
-/* Each file's own cause: missing, unreadable, no section, no secret. */
-static void test_credentials_causes(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/zs-creds-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cred[100], conf[100], noperm[100], err[1024];
-	snprintf(cred, sizeof(cred), "%s/credentials", dir);
-	snprintf(conf, sizeof(conf), "%s/config", dir);
-	snprintf(noperm, sizeof(noperm), "%s/noperm", dir);
-	write_file(cred, "[p]\naws_access_key_id = AK\n[q]\naws_access_key_id = AK\n"
-	                 "aws_secret_access_key = SK\n", 0640);
-	write_file(noperm, "[p]\naws_access_key_id = AK\naws_secret_access_key = SK\n", 0);
-	setenv("AWS_CONFIG_FILE", conf, 1);
-	unsetenv("AWS_ACCESS_KEY_ID");
-	aws_creds_t c;
-
-	assert_int_equal(aws_creds_load("q", cred, &c, err, sizeof(err)), 0);
-	assert_string_equal(c.secret_key, "SK");
-
-	assert_int_equal(aws_creds_load("p", cred, &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "credentials [p]: needs both aws_access_key_id and "
-	                            "aws_secret_access_key"));
-	assert_non_null(strstr(err, "/config: no such file"));
-	assert_null(strstr(err, "AK"));
-
-	assert_int_equal(aws_creds_load("r", cred, &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "credentials: no section [r]"));
-
-	assert_int_equal(aws_creds_load("p", dir, &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, ": cannot read: Is a directory"));
-
-	/* Root reads it anyway: as root, ask from a child that is nobody. */
-	assert_int_equal(chmod(dir, 0755), 0);
-	if (geteuid() != 0) {
-		assert_true(unreadable_named(noperm));
-	} else {
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			_exit(setgid(65534) == 0 && setuid(65534) == 0 && unreadable_named(noperm)
-			              ? 0
-			              : 1);
-		}
-		int status;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	unsetenv("AWS_CONFIG_FILE");
-	unlink(cred);
-	unlink(noperm);
-	rmdir(dir);
-}
-
 static bool only_a(uint16_t t)
 {
 	return t == KNOT_RRTYPE_A || t == KNOT_RRTYPE_SOA || t == KNOT_RRTYPE_NS;
@@ -555,12 +548,11 @@ int main(void)
 		cmocka_unit_test(test_apex_soa_ns_never_deleted_or_created),
 		cmocka_unit_test(test_too_many_values),
 		cmocka_unit_test(test_parse_rrsets),
+		cmocka_unit_test(test_old_txt_form),
 		cmocka_unit_test(test_parse_rrsets_errors),
 		cmocka_unit_test(test_parse_errors_both_forms),
 		cmocka_unit_test(test_parse_zones_exact_name),
 		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_credentials_ini),
-		cmocka_unit_test(test_credentials_causes),
 		cmocka_unit_test(test_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

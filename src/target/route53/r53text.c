@@ -151,11 +151,13 @@ int r53_txt_from_rdata(const uint8_t *rd, size_t len, char *out, size_t size)
 			uint8_t c = rd[pos + i];
 			char tmp[5];
 			size_t tl;
+			/* As people write it: printable ASCII (the space too)
+			 * as it is, '"' and '\\' escaped, other bytes \ooo. */
 			if (c == '"' || c == '\\') {
 				tmp[0] = '\\';
 				tmp[1] = (char)c;
 				tl = 2;
-			} else if (c <= 0x20 || c >= 0x7f) {
+			} else if (c < 0x20 || c >= 0x7f) {
 				snprintf(tmp, sizeof(tmp), "\\%03o", c);
 				tl = 4;
 			} else {

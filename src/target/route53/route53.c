@@ -37,7 +37,8 @@ struct target {
 	const conf_target_t *conf;
 	const conf_zone_t *zone;
 	http_t *http;
-	aws_creds_t creds;
+	aws_source_t *src; /* shared, process-wide: the credentials' cache */
+	aws_creds_t creds; /* the copy the current request is signed with */
 	char base[512]; /* scheme://host[:port], no trailing slash */
 	char host[300]; /* host[:port] as in the Host header */
 	char region[64];
@@ -93,6 +94,19 @@ static bool stopping(const target_t *t)
 	return stop != NULL && atomic_load(stop);
 }
 
+/* Say where the credentials of t came from (never the credentials). */
+static void log_creds(const target_t *t, const char *what)
+{
+	char exp[32] = "never";
+	if (t->creds.expires != 0) {
+		struct tm tm;
+		gmtime_r(&t->creds.expires, &tm);
+		strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	log_info("route53 credentials %s: target=%s source=%s key=%.4s... expires=%s", what,
+	         t->conf->id, LOGV(t->creds.source), t->creds.access_key, exp);
+}
+
 /* Why a failed request is sent again (a fixed set: a metric label). */
 static const char *resend_reason(const r53_error_t *e)
 {
@@ -129,8 +143,6 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		snprintf(e->msg, sizeof(e->msg), "request URL too long");
 		return -EPROTO;
 	}
-	sigv4_creds_t creds = { t->creds.access_key, t->creds.secret_key,
-		                t->creds.session_token[0] != '\0' ? t->creds.session_token : NULL };
 	sigv4_pair_t ctype = { "content-type", "application/xml" };
 	bool write = !http_idempotent(method);
 	double started = retry_clock();
@@ -144,6 +156,21 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			snprintf(e->msg, sizeof(e->msg), "stopped (the daemon is stopping)");
 			return -ECANCELED;
 		}
+		/* Credentials for this request only: a refresh happens here,
+		 * between requests, never in the middle of one. */
+		char cerr[sizeof(e->msg)];
+		int got = aws_source_creds(t->src, &t->creds, cerr, sizeof(cerr));
+		if (got < 0) {
+			memset(e, 0, sizeof(*e));
+			snprintf(e->msg, sizeof(e->msg), "%s", cerr);
+			return -EACCES;
+		}
+		if (got > 0) {
+			log_creds(t, "refreshed");
+		}
+		sigv4_creds_t creds = { t->creds.access_key, t->creds.secret_key,
+			                t->creds.session_token[0] != '\0' ? t->creds.session_token
+			                                                   : NULL };
 		char date[17];
 		time_t now = time(NULL);
 		struct tm tm;
@@ -336,6 +363,7 @@ static void cache_set(const target_t *t, bool forget)
 
 void route53_cleanup(void)
 {
+	aws_sources_cleanup();
 	pthread_mutex_lock(&cache_lock);
 	while (cache != NULL) {
 		struct zone_cache *n = cache->next;
@@ -440,6 +468,28 @@ static void r53_close(target_t *t)
 	}
 }
 
+/* The rate limiter of t's account (Route 53 counts requests per account):
+ * shared by every target whose credentials are of that account at this
+ * endpoint.  When the account cannot be told, the access key stands for
+ * it (a key belongs to one account). */
+static ratelimit_t *account_limiter(target_t *t)
+{
+	char account[16], why[600], key[900];
+	int ret = aws_source_account(t->src, account, why, sizeof(why));
+	if (ret == 0) {
+		snprintf(key, sizeof(key), "route53 %s account %s", t->base, account);
+	} else {
+		if (ret != -EAGAIN) {
+			log_warning("route53: target=%s: the AWS account of its credentials is "
+			            "unknown (%s): its rate limit is shared only with targets using "
+			            "the same access key",
+			            t->conf->id, LOGV(why));
+		}
+		snprintf(key, sizeof(key), "route53 %s key %s", t->base, t->creds.access_key);
+	}
+	return ratelimit_share(key, t->conf->id, (double)conf_target_int(t->conf, "rate-limit", 5));
+}
+
 static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **out,
                     target_stats_t *stats, char *err, size_t errlen)
 {
@@ -450,18 +500,33 @@ static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **o
 	t->conf = tc;
 	t->zone = zc;
 	const char *endpoint = conf_target_str(tc, "endpoint");
+	if (endpoint == NULL) {
+		endpoint = aws_endpoint_env("ROUTE_53");
+	}
 	const char *region = conf_target_str(tc, "region");
 	snprintf(t->region, sizeof(t->region), "%s", region != NULL ? region : "us-east-1");
 	int ret = parse_endpoint(t, endpoint != NULL ? endpoint : "https://route53.amazonaws.com",
 	                         err, errlen);
+	if (ret == 0 && conf_target_str(tc, "external-id") != NULL &&
+	    conf_target_str(tc, "role-arn") == NULL) {
+		snprintf(err, errlen, "external-id is given without role-arn: it goes with the role");
+		ret = -EINVAL;
+	}
 	if (ret == 0) {
-		ret = aws_creds_load(conf_target_str(tc, "profile"),
-		                     conf_target_str(tc, "credentials-file"), &t->creds, err,
-		                     errlen);
+		aws_want_t want = { .profile = conf_target_str(tc, "profile"),
+			            .credentials_file = conf_target_str(tc, "credentials-file"),
+			            .role_arn = conf_target_str(tc, "role-arn"),
+			            .external_id = conf_target_str(tc, "external-id") };
+		t->src = aws_source_get(&want);
+		ret = t->src != NULL ? aws_source_creds(t->src, &t->creds, err, errlen) : -ENOMEM;
+		if (ret > 0) {
+			log_creds(t, "found");
+			ret = 0;
+		}
 	}
 	if (ret == 0) {
 		t->http = http_new(HTTP_TIMEOUT_MS);
-		t->rl = ratelimit_get(tc->id, (double)conf_target_int(tc, "rate-limit", 5));
+		t->rl = account_limiter(t);
 		ret = t->http != NULL && t->rl != NULL ? 0 : -ENOMEM;
 	}
 	const char *id = conf_target_str(tc, "hosted-zone-id");
@@ -935,7 +1000,42 @@ static zone_view_rules_t r53_rules(const conf_target_t *tc)
 		                    .max_values = R53_MAX_VALUES };
 }
 
+/* --- probe (check) ------------------------------------------------------------- */
+
+static int r53_probe(const conf_target_t *tc, char *msg, size_t msglen)
+{
+	aws_want_t want = { .profile = conf_target_str(tc, "profile"),
+		            .credentials_file = conf_target_str(tc, "credentials-file"),
+		            .role_arn = conf_target_str(tc, "role-arn"),
+		            .external_id = conf_target_str(tc, "external-id") };
+	aws_source_t *src = aws_source_get(&want);
+	if (src == NULL) {
+		return -ENOMEM;
+	}
+	aws_creds_t c;
+	int ret = aws_source_creds(src, &c, msg, msglen);
+	if (ret < 0) {
+		return ret;
+	}
+	char account[16], why[600], exp[48] = "";
+	if (c.expires != 0) {
+		struct tm tm;
+		gmtime_r(&c.expires, &tm);
+		strftime(exp, sizeof(exp), ", expire %Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	if (aws_source_account(src, account, why, sizeof(why)) == 0) {
+		snprintf(msg, msglen, "AWS credentials from %s (account %s%s)", c.source, account,
+		         exp);
+	} else {
+		snprintf(msg, msglen, "AWS credentials from %s (account unknown: %s%s)", c.source,
+		         why, exp);
+	}
+	memset(&c, 0, sizeof(c));
+	return 0;
+}
+
 static const target_ops_t OPS = {
+	.probe = r53_probe,
 	.open = r53_open,
 	.start = r53_start,
 	.read = r53_read,
@@ -953,7 +1053,12 @@ static const conf_item_t ITEMS[] = {
 	{ .name = "region", .type = CONF_STR, .restart = true,
 	  .help = "signing region, us-east-1 by default" },
 	{ .name = "profile", .type = CONF_STR, .restart = true,
-	  .help = "profile in the shared credentials file" },
+	  .help = "AWS profile (shared config and credentials files); the environment's "
+	          "keys are then not used" },
+	{ .name = "role-arn", .type = CONF_STR, .restart = true,
+	  .help = "IAM role to assume (STS AssumeRole) with the credentials found" },
+	{ .name = "external-id", .type = CONF_STR, .restart = true,
+	  .help = "ExternalId for role-arn" },
 	{ .name = "credentials-file", .type = CONF_PATH, .restart = true, .reads = true,
 	  .help = "shared credentials file" },
 	TARGET_ITEM_APEX_NS,
