@@ -14,8 +14,9 @@ test the normal paths against moto_server, the strict and failing ones here:
     reported to use since 2024 (Code InvalidChangeBatch, Message "[m1, m2]");
   - GetChange PENDING for a configurable number of polls, then INSYNC;
   - ListResourceRecordSets paged (maxitems default and max 300, order by
-    reversed labels then type), ListHostedZonesByName with real "starting at
-    dnsname" semantics and paging, GetHostedZone with its DelegationSet;
+    reversed labels then type), ListHostedZones paged by Marker/NextMarker,
+    ListHostedZonesByName with real "starting at dnsname" semantics and
+    paging, GetHostedZone with its DelegationSet;
   - names returned lowercase, octal-escaped (\\052 for *), with a trailing
     dot; names in requests decoded and compared case-insensitively;
   - injected faults (Throttling, PriorRequestNotComplete, 429/5xx, dropped
@@ -38,7 +39,7 @@ Control API (JSON, no authorization), also available as methods of FakeRoute53:
        {"hosted_zone_id", "dns_name", "evaluate_target_health"}; optional
        "set_identifier" and "weight"
   POST /_fake/faults {"faults": [{"op", "fault", "message"?, "messages"?, "skip"?}]}  append
-       op: change | list | getchange | zone (GetHostedZone, ListHostedZonesByName) | any
+       op: change | list | getchange | zone (GetHostedZone, ListHostedZones[ByName]) | any
        fault: Throttling | PriorRequestNotComplete | 429 | 500 | 502 | 503 | 504 |
               close (drop the connection, nothing applied) | close-after (apply the
               change, then drop the connection) | reset-after (apply the change, then
@@ -532,6 +533,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(404, "UnknownOperation", f"No operation at {path}")
         route = (method, tuple(parts[2:3]), len(parts))
         ops = {("GET", ("hostedzonesbyname",), 3): ("zone", self.zones_by_name),
+               ("GET", ("hostedzone",), 3): ("zone", self.list_zones),
                ("GET", ("hostedzone",), 4): ("zone", self.get_zone),
                ("GET", ("hostedzone",), 5): ("list", self.list_rrsets),
                ("POST", ("hostedzone",), 5): ("change", self.change),
@@ -602,6 +604,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out += [el("NextDNSName", rest[0].name), el("NextHostedZoneId", rest[0].id)]
         out.append(el("MaxItems", maxitems))
         return 200, document("ListHostedZonesByNameResponse", *out)
+
+    def list_zones(self, _, query, body, entry):
+        """ListHostedZones: every zone in id order, paged by Marker (the id
+        of the first zone of the page) and NextMarker."""
+        maxitems = self.maxitems(query, ZONES_PAGE_MAX)
+        zones = sorted(self.state.zones.values(), key=lambda z: z.id)
+        marker = query.get("marker")
+        if marker is not None:
+            zones = [z for z in zones if z.id >= marker]
+        page, rest = zones[:maxitems], zones[maxitems:]
+        out = [el("HostedZones", None, *(zone_xml(z) for z in page)),
+               el("Marker", marker or ""), el("IsTruncated", str(bool(rest)).lower())]
+        if rest:
+            out.append(el("NextMarker", rest[0].id))
+        out.append(el("MaxItems", maxitems))
+        return 200, document("ListHostedZonesResponse", *out)
 
     def maxitems(self, query, limit):
         text = query.get("maxitems", str(limit))
