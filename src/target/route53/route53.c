@@ -462,7 +462,7 @@ static int list_zones(target_t *t, struct listing *l, target_stats_t *stats, cha
 {
 	r53_zones_t z = { 0 };
 	r53_zone_next_t next = { 0 };
-	char asked[R53_ID_MAX] = "";
+	char asked[sizeof(next.marker)] = "";
 	size_t n;
 	int ret = 0;
 	for (n = 1;; n++) {
@@ -756,22 +756,28 @@ static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errle
 /* --- create: true ------------------------------------------------------------- */
 
 /*
- * The CallerReference of our CreateHostedZone for this (target, zone).
- * Route 53 creates at most one hosted zone per CallerReference, so a
- * request sent again after a lost answer (or by a second zonesync with the
- * same configuration) cannot make two zones: it gets HostedZoneAlreadyExists.
- * Derived, not random: "zonesync-" and the first 32 hex digits of
- * SHA-256(target id, zone name).  But Route 53 keeps a used reference after
- * the zone is deleted: when a user deleted the zone zonesync made, the same
- * reference is refused for ever.  So after HostedZoneAlreadyExists we list
- * the zones again: the zone is there (our earlier request made it) and is
- * taken, or it is not (deleted since) and we create it once more with the
- * reference and the current time ("-UNIXTIME"), a reference never used.
+ * The CallerReference of our CreateHostedZone for t's zone.  Route 53
+ * creates at most one hosted zone per CallerReference and account, so a
+ * request sent again after a lost answer cannot make two zones: it gets
+ * HostedZoneAlreadyExists.  Derived, not random: "zonesync-" and the first
+ * 32 hex digits of SHA-256("zonesync", zone name).  Of the zone name only,
+ * not of the target id too: two targets (or two hosts, two configurations)
+ * writing the same zone in the same account write the one public hosted
+ * zone of its name, so they must not make two; the account scopes the
+ * reference already.
+ *
+ * Route 53 keeps a used reference after its zone is deleted: when a user
+ * deleted the zone zonesync made, that reference is refused for ever.  So
+ * after HostedZoneAlreadyExists we list the zones again: the zone is there
+ * (an earlier request made it) and is taken, or it is not (deleted since)
+ * and we create it once more with the reference and the current time
+ * ("-UNIXTIME"), a reference never used; a lost answer to that request is
+ * sent again with the same one.  (zonesync never deletes a hosted zone.)
  */
 static void caller_reference(const target_t *t, time_t now, char out[R53_ID_MAX])
 {
 	char in[1400], hex[SIGV4_HEX_LEN + 1];
-	int n = snprintf(in, sizeof(in), "%s\n%s", t->conf->id, t->zone->domain);
+	int n = snprintf(in, sizeof(in), "zonesync\n%s", t->zone->domain);
 	sigv4_sha256_hex(in, n < 0 ? 0 : (size_t)n < sizeof(in) ? (size_t)n : sizeof(in) - 1, hex);
 	if (now == 0) {
 		snprintf(out, R53_ID_MAX, "zonesync-%.32s", hex);
@@ -819,6 +825,21 @@ static int create_zone(target_t *t, target_stats_t *stats, char *err, size_t err
 	if (r53_name_from_wire(t->zone->name, want, sizeof(want)) < 0) {
 		snprintf(err, errlen, "zone name cannot be written for Route 53");
 		return -EINVAL;
+	}
+	/* Made meanwhile by another target of this endpoint and account? */
+	candidates_t c = { 0 };
+	pthread_mutex_lock(&cache_lock);
+	struct listing *l = listing_find(t);
+	if (l != NULL) {
+		candidates(t, l, &c);
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (c.count > 0) {
+		int ret = pick_zone(t, &c, want, stats, err, errlen);
+		if (ret == 0) {
+			cache_set(t, false);
+		}
+		return ret;
 	}
 	caller_reference(t, 0, ref);
 	bool renewed = false;
@@ -1039,7 +1060,6 @@ static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target
 	zone_set_apex(live, t->zone->name);
 	r53_raw_free(&t->raw);
 	if (t->missing) {
-		(void)stats;
 		return zone_finish(live); /* nothing yet: the push creates the zone */
 	}
 	char path[300];
@@ -1298,11 +1318,18 @@ static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t
 	if (t->missing) {
 		/* Its apex SOA and NS come with it: the plan UPSERTs them. */
 		ret = create_zone(t, stats, err, errlen);
+		if (ret == 0 && !live_known) {
+			/* Only a delta to push (the zone was deleted after an
+			 * earlier sync): the whole zone is needed, a read tells. */
+			snprintf(err, errlen, "hosted zone %s created for %s: reading it to push "
+			         "the whole zone", t->zone_id, t->zone->domain);
+			ret = -ESTALE;
+		}
+		t->missing = ret != 0 && ret != -ESTALE;
 		if (ret != 0) {
 			r53_plan_free(&p);
 			return ret;
 		}
-		t->missing = false;
 	}
 	if (conf_target_str(t->conf, "apex-ns") != NULL &&
 	    strcmp(conf_target_str(t->conf, "apex-ns"), "sync") == 0) {
