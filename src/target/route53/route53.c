@@ -298,11 +298,11 @@ static void call_failed(const r53_error_t *e, char *err, size_t errlen, const ch
  * across a request.  A listing's fetch lock makes one lister at a time
  * (the others wait and find it listed).
  */
-#define ZONES_PAGE 100      /* maxitems: Route 53's most */
-#define ZONES_MAX 100000    /* hosted zones of one account we hold */
+#define ZONES_PAGE 100   /* maxitems: Route 53's most */
+#define ZONES_MAX 100000 /* hosted zones of one account we hold */
 #define ZONES_PAGES (ZONES_MAX / ZONES_PAGE + 1)
 #define RELIST_SECS 60.0
-#define CANDIDATES_MAX 16   /* hosted zones of one name we choose among */
+#define CANDIDATES_MAX 16 /* hosted zones of one name we choose among */
 
 struct zone_cache {
 	struct zone_cache *next;
@@ -333,8 +333,7 @@ static const char *account_key(const target_t *t)
 
 static void cache_key(const target_t *t, char *key, size_t size)
 {
-	snprintf(key, size, "%s %s %s %s", t->base, account_key(t), t->conf->id,
-	         t->zone->domain);
+	snprintf(key, size, "%s %s %s %s", t->base, account_key(t), t->conf->id, t->zone->domain);
 }
 
 static bool cache_get(target_t *t)
@@ -508,8 +507,8 @@ static int list_zones(target_t *t, struct listing *l, target_stats_t *stats, cha
 			snprintf(err, errlen,
 			         "ListHostedZones of %s: page %zu does not advance (%s, NextMarker "
 			         "'%s'): the listing would never end",
-			         t->base, n, next.zones == 0 ? "no hosted zone" : "the marker it "
-			                                                         "started from",
+			         t->base, n,
+			         next.zones == 0 ? "no hosted zone" : "the marker it started from",
 			         next.marker);
 			ret = -EPROTO;
 			break;
@@ -643,14 +642,14 @@ static int pick_by_vpc(target_t *t, const candidates_t *c, const char *want, con
  * (public: the one public zone; private: the one private zone, or with
  * vpc-id the one associated with that VPC).  0 with t->zone_id set;
  * -ENOENT with err set when there is none; another error. */
-static int pick_zone(target_t *t, const candidates_t *c, const char *want,
-                     target_stats_t *stats, char *err, size_t errlen)
+static int pick_zone(target_t *t, const candidates_t *c, const char *want, target_stats_t *stats,
+                     char *err, size_t errlen)
 {
 	const char *kind = t->private_zone ? "private" : "public";
 	if (c->count == 0) {
-		const char *hint = !t->private_zone ? "create it, set create: true, or set "
-		                                      "hosted-zone-id"
-		                                    : "create it with its VPC, or set hosted-zone-id";
+		const char *hint = t->private_zone ? "create it with its VPC, or set hosted-zone-id"
+		                                   : "create it, set create: true, or set "
+		                                     "hosted-zone-id";
 		snprintf(err, errlen, "no %s hosted zone named %s in this account (%s)%s", kind,
 		         want, hint,
 		         c->other == 0 ? ""
@@ -684,8 +683,7 @@ static int pick_zone(target_t *t, const candidates_t *c, const char *want,
  * outcome is unknown).  0 with t->zone_id set (and remembered), -ENOENT
  * with err set when there is none, or another error.
  */
-static int lookup_zone(target_t *t, bool force, target_stats_t *stats, char *err,
-                       size_t errlen)
+static int lookup_zone(target_t *t, bool force, target_stats_t *stats, char *err, size_t errlen)
 {
 	char want[1100];
 	if (r53_name_from_wire(t->zone->name, want, sizeof(want)) < 0) {
