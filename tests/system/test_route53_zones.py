@@ -291,3 +291,57 @@ def test_create_idempotent_and_after_deletion(fake_lab):
     assert m and m.group(1) == ours[0]["id"], describe(r)
     fake_in_sync(fake, ours[0]["id"], knot)
     assert len(fake.rrsets(other)) == 2, "example.net. was written"
+
+
+# --- 5. the daemon: listed again at most once a minute ---------------------------------------------
+
+def test_daemon_lists_again_at_most_once_a_minute(tmp_path, zonesync):  # noqa: ARG001
+    """The daemon, its zone's hosted zone missing: the push fails and is
+    retried (after 10 s, 20 s, 40 s) without listing the account again
+    within a minute; the zone created meanwhile (by someone else) is found by
+    the first retry a minute after the listing, and synced."""
+    import os
+    from conftest import ROOT
+    from fake_route53 import FakeRoute53
+    from servers import Knot, free_port
+    from motolab import R53Zonesync
+    from test_route53_faults import assert_in_sync as fake_in_sync
+    from test_route53_faults import zone_text as fake_zone_text
+
+    fake = FakeRoute53().start()
+    fake.create_zone("example.net.")
+    zs_port = free_port()
+    knot = Knot(tmp_path / "knot", {ZONE: fake_zone_text(1)}, zs_port)
+    (tmp_path / "zs").mkdir()
+    binary = os.environ.get("ZONESYNC_BIN", os.path.join(ROOT, "build", "zonesync"))
+    zs = R53Zonesync(binary, tmp_path / "zs", fake.url, knot.port, knot.secret,
+                     [{"domain": ZONE}], [{"id": "aws", "rate-limit": 50}], port=zs_port)
+
+    def listings():
+        return [e for e in fake.log() if e["method"] == "GET" and
+                e["path"].rstrip("/") == "/2013-04-01/hostedzone"]
+    try:
+        knot.start()
+        zs.start()
+        zs.wait_log(r"target failed: zone=example\.com\. target=aws", timeout=20)
+        t0 = time.monotonic()
+        assert len(listings()) == 1, [e["path"] for e in fake.log()]
+        zid = fake.create_zone(ZONE)
+        # Two retries (10 s and 30 s after the first failure): no listing.
+        mark = zs.mark()
+        zs.wait_log(r"target failed: zone=example\.com\. target=aws", timeout=20, since=mark)
+        mark = zs.mark()
+        zs.wait_log(r"target failed: zone=example\.com\. target=aws", timeout=30, since=mark)
+        assert len(listings()) == 1, "listed again within a minute"
+        assert "no public hosted zone named example.com." in zs.log()
+        zs.wait_log(r"target synced: zone=example\.com\. target=aws serial=1 mode=full",
+                    timeout=60, since=mark)
+        assert time.monotonic() - t0 >= 55
+        assert len(listings()) == 2, [e["path"] for e in listings()]
+        fake_in_sync(fake, zid, knot)
+        assert zs.stop() == 0
+        assert zs.problems() == []
+    finally:
+        zs.stop()
+        knot.stop()
+        fake.stop()
