@@ -306,7 +306,7 @@ static void call_failed(const r53_error_t *e, char *err, size_t errlen, const ch
 
 struct zone_cache {
 	struct zone_cache *next;
-	char key[1700]; /* endpoint, account, target id, zone */
+	char key[1800]; /* endpoint, account, target id, zone, kind, VPC */
 	char id[R53_ID_MAX];
 };
 
@@ -331,14 +331,18 @@ static const char *account_key(const target_t *t)
 	return t->creds.access_key;
 }
 
+/* What the choice depends on: a reload that changes private or vpc-id
+ * must choose again. */
 static void cache_key(const target_t *t, char *key, size_t size)
 {
-	snprintf(key, size, "%s %s %s %s", t->base, account_key(t), t->conf->id, t->zone->domain);
+	const char *vpc = conf_target_str(t->conf, "vpc-id");
+	snprintf(key, size, "%s %s %s %s %s %s", t->base, account_key(t), t->conf->id,
+	         t->zone->domain, t->private_zone ? "private" : "public", vpc != NULL ? vpc : "-");
 }
 
 static bool cache_get(target_t *t)
 {
-	char key[1700];
+	char key[1800];
 	cache_key(t, key, sizeof(key));
 	pthread_mutex_lock(&cache_lock);
 	struct zone_cache *c = cache;
@@ -365,7 +369,7 @@ static struct listing *listing_find(const target_t *t)
 
 static void cache_set(const target_t *t, bool forget)
 {
-	char key[1700];
+	char key[1800];
 	cache_key(t, key, sizeof(key));
 	pthread_mutex_lock(&cache_lock);
 	struct zone_cache **pc = &cache;
