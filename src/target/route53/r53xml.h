@@ -73,7 +73,7 @@ typedef struct {
 typedef struct {
 	size_t zones; /* HostedZone elements on the page just read */
 	bool truncated;
-	char marker[R53_ID_MAX]; /* NextMarker */
+	char marker[512]; /* NextMarker (an opaque token for some emulators) */
 } r53_zone_next_t;
 
 /*
