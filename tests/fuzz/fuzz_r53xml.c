@@ -90,7 +90,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r53_raw_free(&raw);
 	target_foreign_free(&foreign);
 	zone_free(&z);
-	r53_parse_zones(xml, size, apex, id, &next);
+	/* A listing page: every zone read is found again once sorted. */
+	r53_zones_t zones = { 0 };
+	r53_zone_next_t znext;
+	if (r53_parse_zone_list(xml, size, &zones, 1000, &znext, err, sizeof(err)) == 0) {
+		if (zones.count > 1000 || (znext.truncated && znext.marker[0] == '\0')) {
+			abort();
+		}
+		r53_zones_sort(&zones);
+		for (size_t i = 0; i < zones.count; i++) {
+			size_t first, n = r53_zones_find(&zones, zones.e[i].name, &first);
+			if (n == 0 || i < first || i >= first + n) {
+				abort();
+			}
+		}
+	}
+	r53_zones_free(&zones);
+	r53_zone_info_t info;
+	if (r53_parse_zone_info(xml, size, &info) == 0 &&
+	    (info.id[0] == '\0' || info.ns > R53_NS_MAX)) {
+		abort();
+	}
 	r53_parse_change(xml, size, id, status);
 	r53_parse_error(xml, size, code, sizeof(code), msg, sizeof(msg));
 	knot_dname_storage_t ns[4];

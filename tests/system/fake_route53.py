@@ -14,8 +14,9 @@ test the normal paths against moto_server, the strict and failing ones here:
     reported to use since 2024 (Code InvalidChangeBatch, Message "[m1, m2]");
   - GetChange PENDING for a configurable number of polls, then INSYNC;
   - ListResourceRecordSets paged (maxitems default and max 300, order by
-    reversed labels then type), ListHostedZonesByName with real "starting at
-    dnsname" semantics and paging, GetHostedZone with its DelegationSet;
+    reversed labels then type), ListHostedZones paged by Marker/NextMarker,
+    ListHostedZonesByName with real "starting at dnsname" semantics and
+    paging, GetHostedZone with its DelegationSet;
   - names returned lowercase, octal-escaped (\\052 for *), with a trailing
     dot; names in requests decoded and compared case-insensitively;
   - injected faults (Throttling, PriorRequestNotComplete, 429/5xx, dropped
@@ -31,6 +32,7 @@ Control API (JSON, no authorization), also available as methods of FakeRoute53:
   POST /_fake/zones {"name", "id"?, "private"?}        -> {"id": "Z..."}
        (a new zone has an SOA and an NS set of 4 name servers at its apex)
   GET  /_fake/zones                      -> [{"id", "name", "private"}]
+  DELETE /_fake/zones/ID                 delete a hosted zone (its CallerReference stays used)
   GET  /_fake/zones/ID/rrsets            -> [rrset], in listing order
   POST /_fake/zones/ID/rrsets {"put": [rrset], "delete": [{"name","type","set_identifier"?}]}
        edit the store directly ("behind zonesync's back"), no checks
@@ -38,7 +40,8 @@ Control API (JSON, no authorization), also available as methods of FakeRoute53:
        {"hosted_zone_id", "dns_name", "evaluate_target_health"}; optional
        "set_identifier" and "weight"
   POST /_fake/faults {"faults": [{"op", "fault", "message"?, "messages"?, "skip"?}]}  append
-       op: change | list | getchange | zone (GetHostedZone, ListHostedZonesByName) | any
+       op: change | list | getchange | zone (GetHostedZone, ListHostedZones[ByName]) |
+           createzone (CreateHostedZone, one zone per CallerReference) | any
        fault: Throttling | PriorRequestNotComplete | 429 | 500 | 502 | 503 | 504 |
               close (drop the connection, nothing applied) | close-after (apply the
               change, then drop the connection) | reset-after (apply the change, then
@@ -335,6 +338,7 @@ class State:
 
     def reset(self):
         self.zones = {}        # id -> Zone
+        self.references = set()  # CallerReferences used, kept after their zone is deleted
         self.changes = {}      # change id -> {"id", "pending", "submitted", "comment"}
         self.faults = []
         self.log = []
@@ -532,6 +536,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(404, "UnknownOperation", f"No operation at {path}")
         route = (method, tuple(parts[2:3]), len(parts))
         ops = {("GET", ("hostedzonesbyname",), 3): ("zone", self.zones_by_name),
+               ("GET", ("hostedzone",), 3): ("zone", self.list_zones),
+               ("POST", ("hostedzone",), 3): ("createzone", self.create_hosted_zone),
                ("GET", ("hostedzone",), 4): ("zone", self.get_zone),
                ("GET", ("hostedzone",), 5): ("list", self.list_rrsets),
                ("POST", ("hostedzone",), 5): ("change", self.change),
@@ -602,6 +608,55 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out += [el("NextDNSName", rest[0].name), el("NextHostedZoneId", rest[0].id)]
         out.append(el("MaxItems", maxitems))
         return 200, document("ListHostedZonesByNameResponse", *out)
+
+    def create_hosted_zone(self, _, query, body, entry):
+        """CreateHostedZone: one zone per CallerReference, for ever (a reference
+        stays used after its zone is deleted: HostedZoneAlreadyExists)."""
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as e:
+            raise ApiError(400, "MalformedInput", f"Could not parse the request XML: {e}")
+        q = lambda t: f"{{{NS}}}{t}"  # noqa: E731
+        name, ref = root.findtext(q("Name")), root.findtext(q("CallerReference"))
+        if root.tag != q("CreateHostedZoneRequest") or not name or not ref or len(ref) > 128:
+            raise ApiError(400, "InvalidInput", "Name and CallerReference (1 to 128 "
+                           "characters) are required")
+        cfg = root.find(q("HostedZoneConfig"))
+        private = cfg is not None and cfg.findtext(q("PrivateZone")) == "true"
+        if private:
+            raise ApiError(400, "InvalidInput", "a private hosted zone needs a VPC")
+        entry["caller_reference"] = ref
+        if ref in self.state.references:
+            raise ApiError(409, "HostedZoneAlreadyExists", "A hosted zone has already been "
+                           f"created with the specified caller reference {ref}.")
+        self.state.references.add(ref)
+        z = Zone(new_id("Z", 21), name)
+        z.caller_reference = ref
+        z.comment = cfg.findtext(q("Comment")) if cfg is not None else None
+        self.state.zones[z.id] = z
+        entry["created"] = z.id
+        c = {"id": new_id("C"), "pending": 1, "comment": None,
+             "submitted": datetime.datetime.now(datetime.timezone.utc)
+                                  .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+        ns = el("DelegationSet", None, el("NameServers", None,
+                                          *(el("NameServer", n) for n in z.name_servers)))
+        return 201, document("CreateHostedZoneResponse", zone_xml(z), change_info(c), ns)
+
+    def list_zones(self, _, query, body, entry):
+        """ListHostedZones: every zone in id order, paged by Marker (the id
+        of the first zone of the page) and NextMarker."""
+        maxitems = self.maxitems(query, ZONES_PAGE_MAX)
+        zones = sorted(self.state.zones.values(), key=lambda z: z.id)
+        marker = query.get("marker")
+        if marker is not None:
+            zones = [z for z in zones if z.id >= marker]
+        page, rest = zones[:maxitems], zones[maxitems:]
+        out = [el("HostedZones", None, *(zone_xml(z) for z in page)),
+               el("Marker", marker or ""), el("IsTruncated", str(bool(rest)).lower())]
+        if rest:
+            out.append(el("NextMarker", rest[0].id))
+        out.append(el("MaxItems", maxitems))
+        return 200, document("ListHostedZonesResponse", *out)
 
     def maxitems(self, query, limit):
         text = query.get("maxitems", str(limit))
@@ -734,6 +789,11 @@ class FakeRoute53:
             self.state.zones[z.id] = z
             return z.id
 
+    def delete_zone(self, zid):
+        """Delete a hosted zone as a user would (its CallerReference stays used)."""
+        with self.state.lock:
+            del self.state.zones[zid]
+
     def zones(self):
         with self.state.lock:
             return [{"id": z.id, "name": z.name, "private": z.private}
@@ -801,6 +861,9 @@ class FakeRoute53:
                 return {"id": self.create_zone(data["name"], data.get("id"),
                                                bool(data.get("private")))}
             return self.zones()
+        if method == "DELETE" and len(parts) == 2 and parts[0] == "zones":
+            self.delete_zone(parts[1])
+            return {}
         if len(parts) == 3 and parts[0] == "zones" and parts[2] == "rrsets":
             if method == "POST":
                 self.edit(parts[1], data.get("put", ()), data.get("delete", ()))

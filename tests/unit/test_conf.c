@@ -244,6 +244,9 @@ static const char FULL[] =
         "    apex-ns: sync\n"
         "    soa-serial: mirror\n"
         "    rate-limit: 7\n"
+        "    private: true\n"
+        "    vpc-id: vpc-0123456789abcdef0\n"
+        "    create: no\n"
         "    serving: [192.0.2.53, \"2001:db8::53@5353\"]\n"
         "    reconcile-interval: 6h\n"
         "  - id: pdns\n"
@@ -360,6 +363,9 @@ static void test_full(void **state)
 	assert_string_equal(conf_target_str(r53, "apex-ns"), "sync");
 	assert_string_equal(conf_target_str(r53, "soa-serial"), "mirror");
 	assert_int_equal(conf_target_int(r53, "rate-limit", 5), 7);
+	assert_true(conf_target_bool(r53, "private", false));
+	assert_string_equal(conf_target_str(r53, "vpc-id"), "vpc-0123456789abcdef0");
+	assert_false(conf_target_bool(r53, "create", true));
 	assert_string_equal(conf_target_str(pdns, "url"), "https://pdns.example.net:8443/api");
 	assert_string_equal(conf_target_str(pdns, "server-id"), "ns1");
 	assert_string_equal(conf_target_str(pdns, "api-key-file"), "/etc/zonesync/pdns.key");

@@ -414,32 +414,146 @@ static void test_parse_errors_both_forms(void **state)
 	assert_int_equal(r53_parse_error("nope", 4, code, 64, msg, 512), -EINVAL);
 }
 
-static void test_parse_zones_exact_name(void **state)
+static void test_parse_zone_list(void **state)
 {
 	(void)state;
-	knot_dname_storage_t apex;
-	dns_name_from_str("example.com.", apex);
-	char id[R53_ID_MAX];
-	r53_next_t next;
-	/* The answer starts at the name: a private zone of the same name, then
-	 * ours, then a longer one. */
-	const char *x =
-	        "<ListHostedZonesByNameResponse><HostedZones>"
+	r53_zones_t z = { 0 };
+	r53_zone_next_t next;
+	char err[256];
+	/* A page: a private and a public zone of one name, another name in
+	 * capitals, a zone without an id (left out); truncated. */
+	const char *p1 =
+	        "<ListHostedZonesResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+	        "<HostedZones>"
 	        "<HostedZone><Id>/hostedzone/ZPRIV</Id><Name>example.com.</Name>"
-	        "<Config><PrivateZone>true</PrivateZone></Config></HostedZone>"
+	        "<CallerReference>r1</CallerReference>"
+	        "<Config><Comment>c</Comment><PrivateZone>true</PrivateZone></Config>"
+	        "<ResourceRecordSetCount>2</ResourceRecordSetCount></HostedZone>"
 	        "<HostedZone><Id>/hostedzone/ZPUB</Id><Name>example.com.</Name>"
 	        "<Config><PrivateZone>false</PrivateZone></Config></HostedZone>"
-	        "</HostedZones><IsTruncated>false</IsTruncated></ListHostedZonesByNameResponse>";
-	assert_int_equal(r53_parse_zones(x, strlen(x), apex, id, &next), 0);
-	assert_string_equal(id, "ZPUB");
-	/* Only other names: not found, and no point paging on. */
-	const char *y =
-	        "<ListHostedZonesByNameResponse><HostedZones>"
-	        "<HostedZone><Id>/hostedzone/Z2</Id><Name>example.net.</Name></HostedZone>"
-	        "</HostedZones><IsTruncated>true</IsTruncated><NextDNSName>f.</NextDNSName>"
-	        "</ListHostedZonesByNameResponse>";
-	assert_int_equal(r53_parse_zones(y, strlen(y), apex, id, &next), -ENOENT);
+	        "<HostedZone><Id>/hostedzone/ZNET</Id><Name>Example.NET.</Name></HostedZone>"
+	        "<HostedZone><Name>noid.example.</Name></HostedZone>"
+	        "</HostedZones><Marker></Marker><IsTruncated>true</IsTruncated>"
+	        "<NextMarker>ZNEXT</NextMarker><MaxItems>100</MaxItems></ListHostedZonesResponse>";
+	assert_int_equal(r53_parse_zone_list(p1, strlen(p1), &z, 100, &next, err, sizeof(err)), 0);
+	assert_int_equal(next.zones, 4);
+	assert_true(next.truncated);
+	assert_string_equal(next.marker, "ZNEXT");
+	assert_int_equal(z.count, 3);
+	/* The last page: a sub-zone. */
+	const char *p2 = "<ListHostedZonesResponse><HostedZones>"
+	                 "<HostedZone><Id>ZSUB</Id><Name>sub.example.com</Name>"
+	                 "<Config><PrivateZone>false</PrivateZone></Config></HostedZone>"
+	                 "</HostedZones><IsTruncated>false</IsTruncated></ListHostedZonesResponse>";
+	assert_int_equal(r53_parse_zone_list(p2, strlen(p2), &z, 100, &next, err, sizeof(err)), 0);
 	assert_false(next.truncated);
+	assert_int_equal(z.count, 4);
+	r53_zones_sort(&z);
+
+	knot_dname_storage_t name;
+	size_t first, n;
+	dns_name_from_str("EXAMPLE.com.", name);
+	n = r53_zones_find(&z, name, &first);
+	assert_int_equal(n, 2);
+	assert_string_equal(z.e[first].id, "ZPRIV"); /* by id within a name */
+	assert_true(z.e[first].private_zone);
+	assert_string_equal(z.e[first + 1].id, "ZPUB");
+	assert_false(z.e[first + 1].private_zone);
+	dns_name_from_str("example.net.", name);
+	assert_int_equal(r53_zones_find(&z, name, &first), 1);
+	assert_string_equal(z.e[first].id, "ZNET");
+	dns_name_from_str("sub.example.com.", name);
+	assert_int_equal(r53_zones_find(&z, name, &first), 1);
+	dns_name_from_str("com.", name);
+	assert_int_equal(r53_zones_find(&z, name, &first), 0);
+	dns_name_from_str("example.org.", name);
+	assert_int_equal(r53_zones_find(&z, name, &first), 0);
+
+	/* Dropped (NoSuchHostedZone), added (created), found again. */
+	r53_zones_drop(&z, "ZPUB");
+	dns_name_from_str("example.com.", name);
+	assert_int_equal(r53_zones_find(&z, name, &first), 1);
+	assert_int_equal(r53_zones_add(&z, name, "ZNEW", false), 0);
+	r53_zones_sort(&z);
+	assert_int_equal(r53_zones_find(&z, name, &first), 2);
+	assert_string_equal(z.e[first].id, "ZNEW");
+
+	/* Bounded; not a listing; truncated without a marker. */
+	assert_int_equal(r53_parse_zone_list(p2, strlen(p2), &z, z.count, &next, err,
+	                                     sizeof(err)),
+	                 -EFBIG);
+	const char *bad = "<ListHostedZonesByNameResponse/>";
+	assert_int_equal(r53_parse_zone_list(bad, strlen(bad), &z, 100, &next, err, sizeof(err)),
+	                 -EINVAL);
+	const char *nomark = "<ListHostedZonesResponse><HostedZones/><IsTruncated>true"
+	                     "</IsTruncated></ListHostedZonesResponse>";
+	assert_int_equal(r53_parse_zone_list(nomark, strlen(nomark), &z, 100, &next, err,
+	                                     sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "NextMarker"));
+	r53_zones_free(&z);
+
+	/* Many zones: found by bisection, each. */
+	for (int i = 0; i < 3000; i++) {
+		char text[64], id[32];
+		snprintf(text, sizeof(text), "z%d.example.", (i * 7919) % 3000);
+		snprintf(id, sizeof(id), "Z%d", (i * 7919) % 3000);
+		dns_name_from_str(text, name);
+		assert_int_equal(r53_zones_add(&z, name, id, i % 2 == 0), 0);
+	}
+	r53_zones_sort(&z);
+	for (int i = 0; i < 3000; i += 97) {
+		char text[64], id[32];
+		snprintf(text, sizeof(text), "Z%d.EXAMPLE.", i);
+		snprintf(id, sizeof(id), "Z%d", i);
+		dns_name_from_str(text, name);
+		assert_int_equal(r53_zones_find(&z, name, &first), 1);
+		assert_string_equal(z.e[first].id, id);
+	}
+	r53_zones_free(&z);
+}
+
+static void test_parse_zone_info(void **state)
+{
+	(void)state;
+	r53_zone_info_t info;
+	/* CreateHostedZone's answer: id and delegation set. */
+	const char *created =
+	        "<CreateHostedZoneResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+	        "<HostedZone><Id>/hostedzone/ZNEW</Id><Name>example.com.</Name>"
+	        "<CallerReference>zonesync-x</CallerReference><Config><Comment>zonesync</Comment>"
+	        "<PrivateZone>false</PrivateZone></Config></HostedZone>"
+	        "<ChangeInfo><Id>/change/C1</Id><Status>PENDING</Status></ChangeInfo>"
+	        "<DelegationSet><NameServers><NameServer>ns-1.awsdns-01.COM</NameServer>"
+	        "<NameServer>ns-2.awsdns-02.net.</NameServer></NameServers></DelegationSet>"
+	        "</CreateHostedZoneResponse>";
+	assert_int_equal(r53_parse_zone_info(created, strlen(created), &info), 0);
+	assert_string_equal(info.id, "ZNEW");
+	assert_false(info.private_zone);
+	assert_int_equal(info.ns, 2);
+	knot_dname_storage_t ns1;
+	dns_name_from_str("ns-1.awsdns-01.com.", ns1);
+	assert_true(knot_dname_is_equal(info.nameserver[0], ns1));
+	assert_int_equal(info.vpcs, 0);
+	/* GetHostedZone of a private zone: its VPCs, no delegation set. */
+	const char *priv =
+	        "<GetHostedZoneResponse><HostedZone><Id>/hostedzone/ZP</Id>"
+	        "<Name>example.com.</Name><Config><PrivateZone>true</PrivateZone></Config>"
+	        "</HostedZone><VPCs><VPC><VPCRegion>us-east-1</VPCRegion><VPCId>vpc-1</VPCId>"
+	        "</VPC><VPC><VPCRegion>eu-west-1</VPCRegion><VPCId>vpc-2</VPCId></VPC></VPCs>"
+	        "</GetHostedZoneResponse>";
+	assert_int_equal(r53_parse_zone_info(priv, strlen(priv), &info), 0);
+	assert_true(info.private_zone);
+	assert_int_equal(info.vpcs, 2);
+	assert_string_equal(info.vpc[1], "vpc-2");
+	assert_int_equal(info.ns, 0);
+	/* Neither answer, or no id. */
+	const char *other = "<ListHostedZonesResponse/>";
+	assert_int_equal(r53_parse_zone_info(other, strlen(other), &info), -EINVAL);
+	const char *noid = "<GetHostedZoneResponse><HostedZone><Name>a.</Name></HostedZone>"
+	                   "</GetHostedZoneResponse>";
+	assert_int_equal(r53_parse_zone_info(noid, strlen(noid), &info), -EINVAL);
+	assert_int_equal(r53_parse_zone_info("<a", 2, &info), -EINVAL);
 }
 
 static void value_round(const char *zone_line, uint16_t type, const char *r53)
@@ -551,7 +665,8 @@ int main(void)
 		cmocka_unit_test(test_old_txt_form),
 		cmocka_unit_test(test_parse_rrsets_errors),
 		cmocka_unit_test(test_parse_errors_both_forms),
-		cmocka_unit_test(test_parse_zones_exact_name),
+		cmocka_unit_test(test_parse_zone_list),
+		cmocka_unit_test(test_parse_zone_info),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_view),
 	};

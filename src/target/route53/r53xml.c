@@ -257,47 +257,192 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
 	return ret;
 }
 
-int r53_parse_zones(const char *xml, size_t len, const knot_dname_t *apex, char id[R53_ID_MAX],
-                    r53_next_t *next)
+int r53_zones_add(r53_zones_t *z, const knot_dname_t *name, const char *id, bool private_zone)
+{
+	size_t n = knot_dname_size(name);
+	if (n == 0 || strlen(id) >= R53_ID_MAX) {
+		return -EINVAL;
+	}
+	if (z->count == z->cap) {
+		size_t cap = z->cap ? z->cap * 2 : 64;
+		r53_zone_entry_t *e = realloc(z->e, cap * sizeof(*e));
+		if (e == NULL) {
+			return -ENOMEM;
+		}
+		z->e = e;
+		z->cap = cap;
+	}
+	r53_zone_entry_t *e = &z->e[z->count];
+	e->name = malloc(n);
+	if (e->name == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(e->name, name, n);
+	knot_dname_to_lower(e->name);
+	copy(e->id, sizeof(e->id), id);
+	e->private_zone = private_zone;
+	z->count++;
+	return 0;
+}
+
+/* Wire names in any total order (equal names equal): length, then bytes. */
+static int name_cmp(const uint8_t *a, const uint8_t *b)
+{
+	size_t x = knot_dname_size(a), y = knot_dname_size(b);
+	if (x != y) {
+		return x < y ? -1 : 1;
+	}
+	return memcmp(a, b, x);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const r53_zone_entry_t *x = a, *y = b;
+	int c = name_cmp(x->name, y->name);
+	return c != 0 ? c : strcmp(x->id, y->id);
+}
+
+void r53_zones_sort(r53_zones_t *z)
+{
+	if (z->count > 1) {
+		qsort(z->e, z->count, sizeof(*z->e), entry_cmp);
+	}
+}
+
+size_t r53_zones_find(const r53_zones_t *z, const knot_dname_t *name, size_t *first)
+{
+	knot_dname_storage_t lower;
+	size_t n = knot_dname_size(name);
+	*first = 0;
+	if (n == 0 || n > sizeof(lower)) {
+		return 0;
+	}
+	memcpy(lower, name, n);
+	knot_dname_to_lower(lower);
+	/* The first entry not below the name, then the run of equal ones. */
+	size_t lo = 0, hi = z->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (name_cmp(z->e[mid].name, lower) < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	size_t end = lo;
+	while (end < z->count && name_cmp(z->e[end].name, lower) == 0) {
+		end++;
+	}
+	*first = lo;
+	return end - lo;
+}
+
+void r53_zones_drop(r53_zones_t *z, const char *id)
+{
+	for (size_t i = 0; i < z->count; i++) {
+		if (strcmp(z->e[i].id, id) == 0) {
+			free(z->e[i].name);
+			memmove(&z->e[i], &z->e[i + 1], (z->count - i - 1) * sizeof(*z->e));
+			z->count--;
+			return;
+		}
+	}
+}
+
+void r53_zones_free(r53_zones_t *z)
+{
+	for (size_t i = 0; i < z->count; i++) {
+		free(z->e[i].name);
+	}
+	free(z->e);
+	memset(z, 0, sizeof(*z));
+}
+
+int r53_parse_zone_list(const char *xml, size_t len, r53_zones_t *out, size_t max,
+                        r53_zone_next_t *next, char *err, size_t errlen)
 {
 	memset(next, 0, sizeof(*next));
 	xmlDocPtr doc = parse(xml, len);
 	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
-	if (!is(root, "ListHostedZonesByNameResponse")) {
+	if (!is(root, "ListHostedZonesResponse")) {
+		snprintf(err, errlen, "ListHostedZones: not a hosted zone listing");
 		xmlFreeDoc(doc);
 		return -EINVAL;
 	}
-	int ret = -ENOENT;
-	bool past = false; /* zones come in name order: past ours, stop */
+	int ret = 0;
 	xmlNode *zones = child(root, "HostedZones");
-	for (xmlNode *z = zones != NULL ? zones->children : NULL; z != NULL; z = z->next) {
+	for (xmlNode *z = zones != NULL ? zones->children : NULL; z != NULL && ret == 0;
+	     z = z->next) {
 		if (!is(z, "HostedZone")) {
 			continue;
 		}
+		next->zones++;
 		knot_dname_storage_t name;
-		if (r53_name_to_wire(text(child(z, "Name")), name) < 0) {
+		const char *id = strip(text(child(z, "Id")), "/hostedzone/");
+		if (r53_name_to_wire(text(child(z, "Name")), name) < 0 || *id == '\0' ||
+		    strlen(id) >= R53_ID_MAX) {
 			continue;
 		}
-		if (!knot_dname_is_equal(name, apex)) {
-			past = true;
-			continue;
+		if (out->count >= max) {
+			snprintf(err, errlen, "ListHostedZones: more than %zu hosted zones", max);
+			ret = -EFBIG;
+			break;
 		}
-		xmlNode *cfg = child(z, "Config");
-		if (strcmp(text(child(cfg, "PrivateZone")), "true") == 0) {
-			continue; /* a private zone of the same name is not ours */
-		}
-		copy(id, R53_ID_MAX, strip(text(child(z, "Id")), "/hostedzone/"));
-		ret = 0;
-		break;
+		bool priv = strcmp(text(child(child(z, "Config"), "PrivateZone")), "true") == 0;
+		ret = r53_zones_add(out, name, id, priv);
 	}
-	if (ret != 0 && !past && strcmp(text(child(root, "IsTruncated")), "true") == 0) {
+	if (ret == 0 && strcmp(text(child(root, "IsTruncated")), "true") == 0) {
 		next->truncated = true;
-		copy(next->name, sizeof(next->name), text(child(root, "NextDNSName")));
-		copy(next->identifier, sizeof(next->identifier),
-		     text(child(root, "NextHostedZoneId")));
+		const char *m = text(child(root, "NextMarker"));
+		if (*m == '\0' || strlen(m) >= sizeof(next->marker)) {
+			snprintf(err, errlen, "ListHostedZones: truncated without a usable NextMarker");
+			ret = -EINVAL;
+		} else {
+			copy(next->marker, sizeof(next->marker), m);
+		}
 	}
 	xmlFreeDoc(doc);
 	return ret;
+}
+
+int r53_parse_zone_info(const char *xml, size_t len, r53_zone_info_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	xmlNode *hz = child(root, "HostedZone");
+	const char *id = strip(text(child(hz, "Id")), "/hostedzone/");
+	if ((!is(root, "GetHostedZoneResponse") && !is(root, "CreateHostedZoneResponse")) ||
+	    *id == '\0' || strlen(id) >= R53_ID_MAX) {
+		xmlFreeDoc(doc);
+		return -EINVAL;
+	}
+	copy(out->id, sizeof(out->id), id);
+	out->private_zone = strcmp(text(child(child(hz, "Config"), "PrivateZone")), "true") == 0;
+	xmlNode *vpcs = child(root, "VPCs");
+	for (xmlNode *v = vpcs != NULL ? vpcs->children : NULL; v != NULL; v = v->next) {
+		if (is(v, "VPC")) {
+			if (out->vpcs < R53_VPCS_MAX) {
+				copy(out->vpc[out->vpcs], R53_VPC_ID_MAX, text(child(v, "VPCId")));
+			}
+			out->vpcs++;
+		}
+	}
+	/* CreateHostedZone of a private zone answers with one VPC, alone. */
+	xmlNode *one = child(root, "VPC");
+	if (one != NULL && out->vpcs == 0) {
+		copy(out->vpc[0], R53_VPC_ID_MAX, text(child(one, "VPCId")));
+		out->vpcs = 1;
+	}
+	xmlNode *ns = child(child(root, "DelegationSet"), "NameServers");
+	for (xmlNode *c = ns != NULL ? ns->children : NULL; c != NULL && out->ns < R53_NS_MAX;
+	     c = c->next) {
+		if (is(c, "NameServer") && r53_name_to_wire(text(c), out->nameserver[out->ns]) > 0) {
+			out->ns++;
+		}
+	}
+	xmlFreeDoc(doc);
+	return 0;
 }
 
 int r53_parse_change(const char *xml, size_t len, char id[R53_ID_MAX], char status[16])

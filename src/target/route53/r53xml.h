@@ -1,6 +1,6 @@
 /*
- * Route 53's XML: the answers we read (record set pages, hosted zones,
- * change info, both error forms) and the change batches we send.  Parsing
+ * Route 53's XML: the answers we read (record set pages, hosted zone
+ * listings and descriptions, change info, both error forms) and the change batches we send.  Parsing
  * is bounded (libxml2 without network or entity expansion) and every
  * problem names the record set it is in.
  */
@@ -57,11 +57,62 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
                      target_foreign_t *foreign,
                      r53_next_t *next, char *err, size_t errlen);
 
-/* One ListHostedZonesByName page: the id (without "/hostedzone/") of the
- * public zone named apex, if on this page.  0 found, -ENOENT not here
- * (next says whether and where to go on), -EINVAL bad XML. */
-int r53_parse_zones(const char *xml, size_t len, const knot_dname_t *apex, char id[R53_ID_MAX],
-                    r53_next_t *next);
+/* Hosted zones of one account, as ListHostedZones lists them. */
+typedef struct {
+	uint8_t *name; /* wire, lowercase */
+	char id[R53_ID_MAX]; /* without "/hostedzone/" */
+	bool private_zone;
+} r53_zone_entry_t;
+
+typedef struct {
+	r53_zone_entry_t *e;
+	size_t count, cap;
+} r53_zones_t;
+
+/* Where the next ListHostedZones page starts. */
+typedef struct {
+	size_t zones; /* HostedZone elements on the page just read */
+	bool truncated;
+	char marker[512]; /* NextMarker (an opaque token for some emulators) */
+} r53_zone_next_t;
+
+/*
+ * One ListHostedZones page: its zones appended to out, at most max in all
+ * (a zone whose name or id cannot be read is left out: it cannot be one of
+ * ours).  0; -EFBIG past max; -EINVAL with err saying what is wrong (not
+ * a listing, truncated without NextMarker); -ENOMEM.
+ */
+int r53_parse_zone_list(const char *xml, size_t len, r53_zones_t *out, size_t max,
+                        r53_zone_next_t *next, char *err, size_t errlen);
+
+/* Add one entry (unsorted until r53_zones_sort).  0 or -ENOMEM/-EINVAL. */
+int r53_zones_add(r53_zones_t *z, const knot_dname_t *name, const char *id, bool private_zone);
+/* Sort by name, then id: r53_zones_find needs it. */
+void r53_zones_sort(r53_zones_t *z);
+/* The entries of a sorted listing named name (any case): how many, from
+ * index *first.  O(log n). */
+size_t r53_zones_find(const r53_zones_t *z, const knot_dname_t *name, size_t *first);
+/* Remove the entry with that id, if any (order kept). */
+void r53_zones_drop(r53_zones_t *z, const char *id);
+void r53_zones_free(r53_zones_t *z);
+
+#define R53_VPCS_MAX 16
+#define R53_NS_MAX 16
+#define R53_VPC_ID_MAX 64
+
+/* A hosted zone as GetHostedZone and CreateHostedZone describe it. */
+typedef struct {
+	char id[R53_ID_MAX]; /* without "/hostedzone/" */
+	bool private_zone;
+	size_t vpcs; /* VPC elements; the first R53_VPCS_MAX ids in vpc */
+	char vpc[R53_VPCS_MAX][R53_VPC_ID_MAX];
+	size_t ns; /* delegation set (public zones), wire, lowercased */
+	knot_dname_storage_t nameserver[R53_NS_MAX];
+} r53_zone_info_t;
+
+/* GetHostedZoneResponse or CreateHostedZoneResponse.  0, or -EINVAL when
+ * it is neither or has no HostedZone Id. */
+int r53_parse_zone_info(const char *xml, size_t len, r53_zone_info_t *out);
 
 /* ChangeInfo of ChangeResourceRecordSets/GetChange: id without "/change/",
  * status "PENDING" or "INSYNC".  0 or -EINVAL. */

@@ -43,6 +43,8 @@ struct target {
 	char host[300]; /* host[:port] as in the Host header */
 	char region[64];
 	char zone_id[R53_ID_MAX];
+	bool private_zone; /* private: true */
+	bool missing;      /* create: true and no hosted zone yet: apply creates it */
 	r53_raw_t raw; /* texts of the last read, for DELETEs */
 	ratelimit_t *rl;
 	const target_opts_t *run;  /* the push's, from start: cancellation */
@@ -309,25 +311,65 @@ static void call_failed(const r53_error_t *e, char *err, size_t errlen, const ch
 
 /* --- open: credentials, endpoint, hosted zone ------------------------------ */
 
-/* Hosted zone ids found by name, kept for the life of the process so that
- * the daemon looks each up once; forgotten when Route 53 says the zone is
- * gone (NoSuchHostedZone). */
+/*
+ * Hosted zones by name.  One ListHostedZones listing per endpoint and
+ * account, kept for the life of the process and shared by every target and
+ * zone that uses them: the daemon lists an account's zones once, not once
+ * per zone (10,000 zones are 100 pages).  A name not in the listing lists
+ * again, at most once per RELIST_SECS per listing (a zone created
+ * meanwhile).  Which zone a (target, zone) pair took is kept too, and
+ * forgotten, with its entry in the listing, when Route 53 says the zone is
+ * gone (NoSuchHostedZone), so that it is found again by name.
+ *
+ * cache_lock guards both lists and the listings' entries; it is never held
+ * across a request.  A listing's fetch lock makes one lister at a time
+ * (the others wait and find it listed).
+ */
+#define ZONES_PAGE 100   /* maxitems: Route 53's most */
+#define ZONES_MAX 100000 /* hosted zones of one account we hold */
+#define ZONES_PAGES (ZONES_MAX / ZONES_PAGE + 1)
+#define RELIST_SECS 60.0
+#define CANDIDATES_MAX 16 /* hosted zones of one name we choose among */
+
 struct zone_cache {
 	struct zone_cache *next;
-	char key[1400]; /* endpoint, target id, zone */
+	char key[1800]; /* endpoint, account, target id, zone, kind, VPC */
 	char id[R53_ID_MAX];
 };
+
+struct listing {
+	struct listing *next;
+	char base[512];
+	char account[256];
+	pthread_mutex_t fetch;
+	r53_zones_t zones; /* sorted */
+	bool listed;
+	double listed_at; /* retry_clock() */
+};
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zone_cache *cache;
+static struct listing *listings;
 
+/* Which account the listing belongs to.  For now the access key (one key,
+ * one account); to become the AWS account id with the credential chain. */
+static const char *account_key(const target_t *t)
+{
+	return t->creds.access_key;
+}
+
+/* What the choice depends on: a reload that changes private or vpc-id
+ * must choose again. */
 static void cache_key(const target_t *t, char *key, size_t size)
 {
-	snprintf(key, size, "%s %s %s", t->base, t->conf->id, t->zone->domain);
+	const char *vpc = conf_target_str(t->conf, "vpc-id");
+	snprintf(key, size, "%s %s %s %s %s %s", t->base, account_key(t), t->conf->id,
+	         t->zone->domain, t->private_zone ? "private" : "public", vpc != NULL ? vpc : "-");
 }
 
 static bool cache_get(target_t *t)
 {
-	char key[1400];
+	char key[1800];
 	cache_key(t, key, sizeof(key));
 	pthread_mutex_lock(&cache_lock);
 	struct zone_cache *c = cache;
@@ -341,9 +383,20 @@ static bool cache_get(target_t *t)
 	return c != NULL;
 }
 
+/* The listing of t's endpoint and account (under cache_lock). */
+static struct listing *listing_find(const target_t *t)
+{
+	struct listing *l = listings;
+	while (l != NULL &&
+	       (strcmp(l->base, t->base) != 0 || strcmp(l->account, account_key(t)) != 0)) {
+		l = l->next;
+	}
+	return l;
+}
+
 static void cache_set(const target_t *t, bool forget)
 {
-	char key[1400];
+	char key[1800];
 	cache_key(t, key, sizeof(key));
 	pthread_mutex_lock(&cache_lock);
 	struct zone_cache **pc = &cache;
@@ -358,6 +411,10 @@ static void cache_set(const target_t *t, bool forget)
 		memcpy((*pc)->key, key, sizeof(key));
 		memcpy((*pc)->id, t->zone_id, sizeof(t->zone_id));
 	}
+	struct listing *l = forget ? listing_find(t) : NULL;
+	if (l != NULL && t->zone_id[0] != '\0') {
+		r53_zones_drop(&l->zones, t->zone_id);
+	}
 	pthread_mutex_unlock(&cache_lock);
 }
 
@@ -369,6 +426,13 @@ void route53_cleanup(void)
 		struct zone_cache *n = cache->next;
 		free(cache);
 		cache = n;
+	}
+	while (listings != NULL) {
+		struct listing *n = listings->next;
+		r53_zones_free(&listings->zones);
+		pthread_mutex_destroy(&listings->fetch);
+		free(listings);
+		listings = n;
 	}
 	pthread_mutex_unlock(&cache_lock);
 }
@@ -402,60 +466,485 @@ static bool same_marker(const r53_next_t *a, const r53_next_t *b)
 	       strcmp(a->identifier, b->identifier) == 0;
 }
 
-static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errlen)
+/* The listing of t's endpoint and account, made empty when new. */
+static struct listing *listing_get(const target_t *t)
 {
-	if (cache_get(t)) {
+	pthread_mutex_lock(&cache_lock);
+	struct listing *l = listing_find(t);
+	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
+		snprintf(l->base, sizeof(l->base), "%s", t->base);
+		snprintf(l->account, sizeof(l->account), "%s", account_key(t));
+		pthread_mutex_init(&l->fetch, NULL);
+		l->next = listings;
+		listings = l;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return l;
+}
+
+/*
+ * ListHostedZones, every page, into l (its fetch lock held).  Bounded: at
+ * most ZONES_PAGE zones a page, ZONES_MAX in all, ZONES_PAGES pages, and
+ * every truncated page holds zones and a NextMarker other than the marker
+ * it was asked from.  0, or an error with err set (l unchanged).
+ */
+static int list_zones(target_t *t, struct listing *l, target_stats_t *stats, char *err,
+                      size_t errlen)
+{
+	r53_zones_t z = { 0 };
+	r53_zone_next_t next = { 0 };
+	char asked[sizeof(next.marker)] = "";
+	size_t n;
+	int ret = 0;
+	for (n = 1;; n++) {
+		if (stopping(t)) {
+			snprintf(err, errlen, "ListHostedZones: stopped after %zu pages", n - 1);
+			ret = -ECANCELED;
+			break;
+		}
+		sigv4_pair_t q[2] = { { "maxitems", "100" } };
+		size_t nq = 1;
+		if (n > 1) {
+			q[0] = (sigv4_pair_t){ "marker", asked };
+			q[nq++] = (sigv4_pair_t){ "maxitems", "100" };
+		}
+		http_response_t resp;
+		r53_error_t e;
+		ret = call(t, "GET", API "/hostedzone", q, nq, NULL, 0, &resp, stats, &e);
+		if (ret != 0) {
+			call_failed(&e, err, errlen, "ListHostedZones of %s, page %zu", t->base, n);
+			break;
+		}
+		stats->reads++;
+		char perr[512];
+		ret = r53_parse_zone_list(resp.body, resp.len, &z, ZONES_MAX, &next, perr,
+		                          sizeof(perr));
+		http_response_free(&resp);
+		if (ret != 0) {
+			snprintf(err, errlen, "%s (page %zu, from %s)", perr, n, t->base);
+			break;
+		}
+		if (next.zones > ZONES_PAGE) {
+			snprintf(err, errlen,
+			         "ListHostedZones of %s: page %zu holds %zu hosted zones, more than "
+			         "the %d asked for",
+			         t->base, n, next.zones, ZONES_PAGE);
+			ret = -EPROTO;
+			break;
+		}
+		if (!next.truncated) {
+			break;
+		}
+		if (next.zones == 0 || strcmp(next.marker, asked) == 0) {
+			snprintf(err, errlen,
+			         "ListHostedZones of %s: page %zu does not advance (%s, NextMarker "
+			         "'%s'): the listing would never end",
+			         t->base, n,
+			         next.zones == 0 ? "no hosted zone" : "the marker it started from",
+			         next.marker);
+			ret = -EPROTO;
+			break;
+		}
+		if (n >= ZONES_PAGES) {
+			snprintf(err, errlen,
+			         "ListHostedZones of %s: still truncated after %zu pages (%zu hosted "
+			         "zones), stopped reading",
+			         t->base, n, z.count);
+			ret = -EFBIG;
+			break;
+		}
+		snprintf(asked, sizeof(asked), "%s", next.marker);
+	}
+	if (ret != 0) {
+		r53_zones_free(&z);
+		return ret;
+	}
+	r53_zones_sort(&z);
+	size_t count = z.count;
+	pthread_mutex_lock(&cache_lock);
+	r53_zones_free(&l->zones);
+	l->zones = z;
+	l->listed = true;
+	l->listed_at = retry_clock();
+	pthread_mutex_unlock(&cache_lock);
+	log_info("route53 hosted zones listed: target=%s endpoint=%s zones=%zu pages=%zu",
+	         t->conf->id, t->base, count, n);
+	return 0;
+}
+
+/* The hosted zones named like t's zone, of the kind it wants (private or
+ * public): their ids (at most max) and how many; *other: of the other kind. */
+typedef struct {
+	size_t count, other;
+	char id[CANDIDATES_MAX][R53_ID_MAX];
+} candidates_t;
+
+static void candidates(const target_t *t, const struct listing *l, candidates_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	size_t first, n = r53_zones_find(&l->zones, t->zone->name, &first);
+	for (size_t i = first; i < first + n; i++) {
+		const r53_zone_entry_t *e = &l->zones.e[i];
+		if (e->private_zone != t->private_zone) {
+			c->other++;
+		} else if (c->count++ < CANDIDATES_MAX) {
+			memcpy(c->id[c->count - 1], e->id, R53_ID_MAX);
+		}
+	}
+}
+
+/* "Z1, Z2, ..." of the candidates, for messages. */
+static void candidate_list(const candidates_t *c, const bool *keep, char *out, size_t size)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < c->count && i < CANDIDATES_MAX && o < size; i++) {
+		if (keep == NULL || keep[i]) {
+			o += (size_t)snprintf(out + o, size - o, "%s%s", o > 0 ? ", " : "", c->id[i]);
+		}
+	}
+	if (c->count > CANDIDATES_MAX && o < size) {
+		snprintf(out + o, size - o, ", ...");
+	}
+}
+
+/* The private zone among the candidates associated with vpc-id (one
+ * GetHostedZone each): 0 with t->zone_id set, or an error naming them. */
+static int pick_by_vpc(target_t *t, const candidates_t *c, const char *want, const char *vpc,
+                       target_stats_t *stats, char *err, size_t errlen)
+{
+	char ids[CANDIDATES_MAX * (R53_ID_MAX + 2) + 8];
+	candidate_list(c, NULL, ids, sizeof(ids));
+	if (c->count > CANDIDATES_MAX) {
+		snprintf(err, errlen,
+		         "%zu private hosted zones named %s in this account (%s): too many to ask "
+		         "which is associated with VPC %s; set hosted-zone-id",
+		         c->count, want, ids, vpc);
+		return -EINVAL;
+	}
+	bool keep[CANDIDATES_MAX] = { false };
+	size_t found = 0, at = 0;
+	for (size_t i = 0; i < c->count; i++) {
+		char path[300];
+		snprintf(path, sizeof(path), API "/hostedzone/%s", c->id[i]);
+		http_response_t resp;
+		r53_error_t e;
+		int ret = call(t, "GET", path, NULL, 0, NULL, 0, &resp, stats, &e);
+		if (ret != 0) {
+			call_failed(&e, err, errlen, "GetHostedZone %s (private, named %s)", c->id[i],
+			            want);
+			return ret;
+		}
+		stats->reads++;
+		r53_zone_info_t info;
+		ret = r53_parse_zone_info(resp.body, resp.len, &info);
+		http_response_free(&resp);
+		if (ret != 0) {
+			snprintf(err, errlen, "GetHostedZone %s: unreadable answer", c->id[i]);
+			return -EPROTO;
+		}
+		for (size_t k = 0; k < info.vpcs && k < R53_VPCS_MAX && !keep[i]; k++) {
+			keep[i] = strcmp(info.vpc[k], vpc) == 0;
+		}
+		if (keep[i]) {
+			found++;
+			at = i;
+		}
+	}
+	if (found == 1) {
+		memcpy(t->zone_id, c->id[at], sizeof(t->zone_id));
 		return 0;
 	}
+	if (found == 0) {
+		snprintf(err, errlen,
+		         "no private hosted zone named %s is associated with VPC %s (private "
+		         "zones of that name: %s): check vpc-id, or associate the VPC",
+		         want, vpc, ids);
+		return -ENOENT;
+	}
+	candidate_list(c, keep, ids, sizeof(ids));
+	snprintf(err, errlen,
+	         "%zu private hosted zones named %s are associated with VPC %s (%s): set "
+	         "hosted-zone-id to the one to write",
+	         found, want, vpc, ids);
+	return -EINVAL;
+}
+
+/* The zone named in the listing of the kind t wants, decided by the rules
+ * (public: the one public zone; private: the one private zone, or with
+ * vpc-id the one associated with that VPC).  0 with t->zone_id set;
+ * -ENOENT with err set when there is none; another error. */
+static int pick_zone(target_t *t, const candidates_t *c, const char *want, target_stats_t *stats,
+                     char *err, size_t errlen)
+{
+	const char *kind = t->private_zone ? "private" : "public";
+	if (c->count == 0) {
+		const char *hint = t->private_zone ? "create it with its VPC, or set hosted-zone-id"
+		                                   : "create it, set create: true, or set "
+		                                     "hosted-zone-id";
+		snprintf(err, errlen, "no %s hosted zone named %s in this account (%s)%s", kind,
+		         want, hint,
+		         c->other == 0 ? ""
+		         : t->private_zone
+		                 ? "; a public one has that name: drop private: true to write it"
+		                 : "; a private one has that name: set private: true to write it");
+		return -ENOENT;
+	}
+	const char *vpc = conf_target_str(t->conf, "vpc-id");
+	if (t->private_zone && vpc != NULL) {
+		return pick_by_vpc(t, c, want, vpc, stats, err, errlen);
+	}
+	if (c->count > 1) {
+		char ids[CANDIDATES_MAX * (R53_ID_MAX + 2) + 8];
+		candidate_list(c, NULL, ids, sizeof(ids));
+		snprintf(err, errlen, "%zu %s hosted zones named %s in this account (%s): set %s",
+		         c->count, kind, want, ids,
+		         t->private_zone ? "vpc-id to the VPC of the one to write, or "
+		                           "hosted-zone-id"
+		                         : "hosted-zone-id to the one to write");
+		return -EINVAL;
+	}
+	memcpy(t->zone_id, c->id[0], sizeof(t->zone_id));
+	return 0;
+}
+
+/*
+ * Find t's hosted zone by name in the shared listing: listed when it is
+ * not yet, listed again when the name is missing and the listing is older
+ * than RELIST_SECS, or at once with force (after a CreateHostedZone whose
+ * outcome is unknown).  0 with t->zone_id set (and remembered), -ENOENT
+ * with err set when there is none, or another error.
+ */
+static int lookup_zone(target_t *t, bool force, target_stats_t *stats, char *err, size_t errlen)
+{
 	char want[1100];
 	if (r53_name_from_wire(t->zone->name, want, sizeof(want)) < 0) {
 		snprintf(err, errlen, "zone name cannot be written for Route 53");
 		return -EINVAL;
 	}
-	r53_next_t next = { 0 };
-	snprintf(next.name, sizeof(next.name), "%s", want);
-	for (int page = 0; page < 1000; page++) {
-		sigv4_pair_t q[3] = { { "dnsname", next.name }, { "maxitems", "100" } };
-		size_t nq = 2;
-		if (next.identifier[0] != '\0') {
-			q[nq++] = (sigv4_pair_t){ "hostedzoneid", next.identifier };
+	struct listing *l = listing_get(t);
+	if (l == NULL) {
+		return -ENOMEM;
+	}
+	candidates_t c;
+	int ret = 0;
+	bool fresh = false;
+	pthread_mutex_lock(&l->fetch);
+	for (;;) {
+		pthread_mutex_lock(&cache_lock);
+		bool listed = l->listed;
+		double age = retry_clock() - l->listed_at;
+		candidates(t, l, &c);
+		pthread_mutex_unlock(&cache_lock);
+		if (fresh || (listed && !force && (c.count > 0 || age < RELIST_SECS))) {
+			break;
+		}
+		ret = list_zones(t, l, stats, err, errlen);
+		if (ret != 0) {
+			break;
+		}
+		fresh = true;
+	}
+	pthread_mutex_unlock(&l->fetch);
+	if (ret == 0) {
+		ret = pick_zone(t, &c, want, stats, err, errlen);
+	}
+	if (ret == 0) {
+		cache_set(t, false);
+	}
+	return ret;
+}
+
+/* A hosted zone created: into the shared listing, so that every target of
+ * this endpoint and account finds it. */
+static void listing_add(const target_t *t, const char *id)
+{
+	struct listing *l = listing_get(t);
+	if (l == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&cache_lock);
+	size_t first, n = r53_zones_find(&l->zones, t->zone->name, &first);
+	bool have = false;
+	for (size_t i = first; i < first + n && !have; i++) {
+		have = strcmp(l->zones.e[i].id, id) == 0;
+	}
+	if (!have && r53_zones_add(&l->zones, t->zone->name, id, false) == 0) {
+		r53_zones_sort(&l->zones);
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static int find_zone(target_t *t, target_stats_t *stats, char *err, size_t errlen)
+{
+	if (cache_get(t)) {
+		return 0;
+	}
+	return lookup_zone(t, false, stats, err, errlen);
+}
+
+/* --- create: true ------------------------------------------------------------- */
+
+/*
+ * The CallerReference of our CreateHostedZone for t's zone.  Route 53
+ * creates at most one hosted zone per CallerReference and account, so a
+ * request sent again after a lost answer cannot make two zones: it gets
+ * HostedZoneAlreadyExists.  Derived, not random: "zonesync-" and the first
+ * 32 hex digits of SHA-256("zonesync", zone name).  Of the zone name only,
+ * not of the target id too: two targets (or two hosts, two configurations)
+ * writing the same zone in the same account write the one public hosted
+ * zone of its name, so they must not make two; the account scopes the
+ * reference already.
+ *
+ * Route 53 keeps a used reference after its zone is deleted: when a user
+ * deleted the zone zonesync made, that reference is refused for ever.  So
+ * after HostedZoneAlreadyExists we list the zones again: the zone is there
+ * (an earlier request made it) and is taken, or it is not (deleted since)
+ * and we create it once more with the reference and the current time
+ * ("-UNIXTIME"), a reference never used; a lost answer to that request is
+ * sent again with the same one.  (zonesync never deletes a hosted zone.)
+ */
+static void caller_reference(const target_t *t, time_t now, char out[R53_ID_MAX])
+{
+	char in[1400], hex[SIGV4_HEX_LEN + 1];
+	int n = snprintf(in, sizeof(in), "zonesync\n%s", t->zone->domain);
+	sigv4_sha256_hex(in, n < 0 ? 0 : (size_t)n < sizeof(in) ? (size_t)n : sizeof(in) - 1, hex);
+	if (now == 0) {
+		snprintf(out, R53_ID_MAX, "zonesync-%.32s", hex);
+	} else {
+		snprintf(out, R53_ID_MAX, "zonesync-%.32s-%lld", hex, (long long)now);
+	}
+}
+
+static int create_body(const char *name, const char *ref, r53_buf_t *b)
+{
+	int ret = 0;
+#define ADD(s) ret |= r53_buf_add(b, (s), strlen(s))
+	ADD("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<CreateHostedZoneRequest xmlns=\"" XMLNS "\"><Name>");
+	ret |= r53_buf_add_escaped(b, name, strlen(name));
+	ADD("</Name><CallerReference>");
+	ret |= r53_buf_add_escaped(b, ref, strlen(ref));
+	ADD("</CallerReference><HostedZoneConfig><Comment>zonesync</Comment>"
+	    "<PrivateZone>false</PrivateZone></HostedZoneConfig></CreateHostedZoneRequest>\n");
+#undef ADD
+	return ret != 0 ? -ENOMEM : 0;
+}
+
+/* The name servers of a new hosted zone, for the log: "a, b, c". */
+static void ns_list(const r53_zone_info_t *info, char *out, size_t size)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < info->ns && o < size; i++) {
+		char name[DNS_NAME_STR_MAX];
+		if (dns_name_to_str(info->nameserver[i], name, sizeof(name)) != NULL) {
+			o += (size_t)snprintf(out + o, size - o, "%s%s", o > 0 ? " " : "", name);
+		}
+	}
+}
+
+/*
+ * CreateHostedZone of t's zone (public; create: true, before the first
+ * push).  A lost answer or HostedZoneAlreadyExists lists the zones again
+ * (see caller_reference).  0 with t->zone_id set, or an error.
+ */
+static int create_zone(target_t *t, target_stats_t *stats, char *err, size_t errlen)
+{
+	char want[1100], ref[R53_ID_MAX];
+	if (r53_name_from_wire(t->zone->name, want, sizeof(want)) < 0) {
+		snprintf(err, errlen, "zone name cannot be written for Route 53");
+		return -EINVAL;
+	}
+	/* Made meanwhile by another target of this endpoint and account? */
+	candidates_t c = { 0 };
+	pthread_mutex_lock(&cache_lock);
+	struct listing *l = listing_find(t);
+	if (l != NULL) {
+		candidates(t, l, &c);
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (c.count > 0) {
+		int ret = pick_zone(t, &c, want, stats, err, errlen);
+		if (ret == 0) {
+			cache_set(t, false);
+		}
+		return ret;
+	}
+	caller_reference(t, 0, ref);
+	bool renewed = false;
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		r53_buf_t body = { 0 };
+		if (create_body(want, ref, &body) != 0) {
+			r53_buf_free(&body);
+			return -ENOMEM;
 		}
 		http_response_t resp;
 		r53_error_t e;
-		int ret = call(t, "GET", API "/hostedzonesbyname", q, nq, NULL, 0, &resp, stats, &e);
-		if (ret != 0) {
-			call_failed(&e, err, errlen, "ListHostedZonesByName %s", want);
-			return ret;
-		}
-		stats->reads++;
-		r53_next_t n2;
-		ret = r53_parse_zones(resp.body, resp.len, t->zone->name, t->zone_id, &n2);
-		http_response_free(&resp);
+		int ret = call(t, "POST", API "/hostedzone", NULL, 0, body.data, body.len, &resp,
+		               stats, &e);
+		r53_buf_free(&body);
 		if (ret == 0) {
+			stats->writes++;
+			r53_zone_info_t info;
+			ret = r53_parse_zone_info(resp.body, resp.len, &info);
+			http_response_free(&resp);
+			if (ret != 0) {
+				/* Created, but where?  The next open lists again. */
+				snprintf(err, errlen,
+				         "CreateHostedZone %s: unreadable answer (the zone may exist "
+				         "now: it is looked for by name next time)",
+				         want);
+				return -EPROTO;
+			}
+			memcpy(t->zone_id, info.id, sizeof(t->zone_id));
+			listing_add(t, info.id);
 			cache_set(t, false);
+			char ns[R53_NS_MAX * DNS_NAME_STR_MAX];
+			ns_list(&info, ns, sizeof(ns));
+			log_notice("route53 hosted zone created: target=%s zone=%s id=%s "
+			           "caller-reference=%s name servers: %s (delegate the zone to them "
+			           "at its parent, the registrar)",
+			           t->conf->id, t->zone->domain, info.id, ref,
+			           ns[0] != '\0' ? ns : "(none in the answer)");
 			return 0;
 		}
-		if (ret == -EINVAL) {
-			snprintf(err, errlen, "ListHostedZonesByName %s: unreadable answer", want);
+		bool taken = ret == -EPROTO && strcmp(e.code, "HostedZoneAlreadyExists") == 0;
+		if (!taken && !e.unanswered) {
+			call_failed(&e, err, errlen, "CreateHostedZone %s (create: true)", want);
 			return ret;
 		}
-		if (!n2.truncated) {
-			break;
+		/* Made by our own earlier request (answer lost), or by someone
+		 * else meanwhile: then it is listed now. */
+		char lerr[1024];
+		ret = lookup_zone(t, true, stats, lerr, sizeof(lerr));
+		if (ret == 0) {
+			log_notice("route53 hosted zone found after CreateHostedZone %s: target=%s "
+			           "zone=%s id=%s",
+			           taken ? "said it exists" : "went unanswered", t->conf->id,
+			           t->zone->domain, t->zone_id);
+			return 0;
 		}
-		if (page > 0 && same_marker(&n2, &next)) {
-			snprintf(err, errlen,
-			         "ListHostedZonesByName %s: the next page starts where this one did "
-			         "(%s %s): the listing would never end",
-			         want, n2.name, n2.identifier);
+		if (ret != -ENOENT) {
+			snprintf(err, errlen, "%s", lerr);
+			return ret;
+		}
+		if (taken && renewed) {
+			call_failed(&e, err, errlen, "CreateHostedZone %s, CallerReference %s", want,
+			            ref);
 			return -EPROTO;
 		}
-		next = n2;
+		if (taken) {
+			/* The reference belongs to a zone deleted since. */
+			caller_reference(t, time(NULL), ref);
+			renewed = true;
+			log_notice("route53 CallerReference of zone %s used before by a hosted zone "
+			           "deleted since: target=%s creating it with %s",
+			           t->zone->domain, t->conf->id, ref);
+		}
 	}
-	snprintf(err, errlen,
-	         "no public hosted zone named %s in this account (create it, or set "
-	         "hosted-zone-id)",
-	         want);
-	return -ENOENT;
+	snprintf(err, errlen, "CreateHostedZone %s: no answer after 3 attempts", want);
+	return -EIO;
 }
 
 static void r53_close(target_t *t)
@@ -499,6 +988,25 @@ static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **o
 	}
 	t->conf = tc;
 	t->zone = zc;
+	t->private_zone = conf_target_bool(tc, "private", false);
+	bool create = conf_target_bool(tc, "create", false);
+	if (t->private_zone && create) {
+		snprintf(err, errlen,
+		         "target %s: create: true with private: true: zonesync creates public "
+		         "hosted zones only (a private one needs its VPC); create it with its VPC, "
+		         "or drop create",
+		         tc->id);
+		free(t);
+		return -EINVAL;
+	}
+	if (!t->private_zone && conf_target_str(tc, "vpc-id") != NULL) {
+		snprintf(err, errlen,
+		         "target %s: vpc-id is for private hosted zones: set private: true, or "
+		         "drop vpc-id",
+		         tc->id);
+		free(t);
+		return -EINVAL;
+	}
 	const char *endpoint = conf_target_str(tc, "endpoint");
 	if (endpoint == NULL) {
 		endpoint = aws_endpoint_env("ROUTE_53");
@@ -535,6 +1043,14 @@ static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **o
 		snprintf(t->zone_id, sizeof(t->zone_id), "%s", p);
 	} else if (ret == 0) {
 		ret = find_zone(t, stats, err, errlen);
+		if (ret == -ENOENT && create) {
+			/* Created by the first push (apply), not by a plan. */
+			log_info("route53 hosted zone missing: target=%s zone=%s: the next push "
+			         "creates it (create: true)",
+			         tc->id, zc->domain);
+			t->missing = true;
+			ret = 0;
+		}
 	}
 	if (ret != 0) {
 		r53_close(t);
@@ -610,6 +1126,9 @@ static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target
 	zone_init(live);
 	zone_set_apex(live, t->zone->name);
 	r53_raw_free(&t->raw);
+	if (t->missing) {
+		return zone_finish(live); /* nothing yet: the push creates the zone */
+	}
 	char path[300];
 	snprintf(path, sizeof(path), API "/hostedzone/%s/rrset", t->zone_id);
 	/* Route 53 fills every page but the last: twice the pages the records
@@ -730,6 +1249,17 @@ static bool stale(const r53_error_t *e)
 	        strstr(e->msg, "but it already exists") != NULL);
 }
 
+/* Why a private hosted zone has no name servers to ask. */
+static void private_servers(const target_t *t, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+	         "hosted zone %s of %s is private: it is served only inside its VPCs, by the "
+	         "VPC's resolver, not by a delegation set that can be asked from here; to "
+	         "check it, list resolver addresses reachable from this host in the "
+	         "target's 'serving' key",
+	         t->zone_id, t->zone->domain);
+}
+
 /* The hosted zone's delegation set (GetHostedZone): the count, or <0. */
 static int delegation_set(target_t *t, knot_dname_storage_t *ns, size_t max,
                           target_stats_t *stats, char *err, size_t errlen)
@@ -745,7 +1275,14 @@ static int delegation_set(target_t *t, knot_dname_storage_t *ns, size_t max,
 	}
 	stats->reads++;
 	int n = r53_parse_nameservers(resp.body, resp.len, ns, max);
+	r53_zone_info_t info;
+	bool priv = n <= 0 && r53_parse_zone_info(resp.body, resp.len, &info) == 0 &&
+	            info.private_zone;
 	http_response_free(&resp);
+	if (priv) {
+		private_servers(t, err, errlen);
+		return -EOPNOTSUPP;
+	}
 	if (n <= 0) {
 		snprintf(err, errlen, "GetHostedZone %s: no delegation set in the answer",
 		         t->zone_id);
@@ -845,6 +1382,22 @@ static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t
 	if (ret != 0) {
 		return ret;
 	}
+	if (t->missing) {
+		/* Its apex SOA and NS come with it: the plan UPSERTs them. */
+		ret = create_zone(t, stats, err, errlen);
+		if (ret == 0 && !live_known) {
+			/* Only a delta to push (the zone was deleted after an
+			 * earlier sync): the whole zone is needed, a read tells. */
+			snprintf(err, errlen, "hosted zone %s created for %s: reading it to push "
+			         "the whole zone", t->zone_id, t->zone->domain);
+			ret = -ESTALE;
+		}
+		t->missing = ret != 0 && ret != -ESTALE;
+		if (ret != 0) {
+			r53_plan_free(&p);
+			return ret;
+		}
+	}
 	if (conf_target_str(t->conf, "apex-ns") != NULL &&
 	    strcmp(conf_target_str(t->conf, "apex-ns"), "sync") == 0) {
 		ret = check_apex_ns(t, &p, stats, err, errlen);
@@ -931,6 +1484,16 @@ static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t
 static int r53_servers(target_t *t, char (*out)[80], size_t max, target_stats_t *stats,
                        char *err, size_t errlen)
 {
+	if (t->private_zone) {
+		private_servers(t, err, errlen);
+		return -EOPNOTSUPP;
+	}
+	if (t->missing) {
+		snprintf(err, errlen,
+		         "no hosted zone named %s yet: the first sync creates it (create: true)",
+		         t->zone->domain);
+		return -ENOENT;
+	}
 	knot_dname_storage_t ns[16];
 	int n = delegation_set(t, ns, 16, stats, err, errlen);
 	if (n < 0) {
@@ -1048,6 +1611,12 @@ static const target_ops_t OPS = {
 static const conf_item_t ITEMS[] = {
 	{ .name = "hosted-zone-id", .type = CONF_STR, .restart = true,
 	  .help = "hosted zone id (Z...); found by the zone name when absent" },
+	{ .name = "private", .type = CONF_BOOL, .restart = true,
+	  .help = "write the private hosted zone of the zone's name, not the public one" },
+	{ .name = "vpc-id", .type = CONF_STR, .restart = true,
+	  .help = "with private: the VPC whose private hosted zone of that name to write" },
+	{ .name = "create", .type = CONF_BOOL, .restart = true,
+	  .help = "create the public hosted zone when missing (never deleted)" },
 	{ .name = "endpoint", .type = CONF_URL, .restart = true,
 	  .help = "API endpoint (tests, China, GovCloud)" },
 	{ .name = "region", .type = CONF_STR, .restart = true,

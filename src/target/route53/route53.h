@@ -11,7 +11,7 @@
 
 extern const target_type_t route53_type;
 
-/* Forget the hosted zone ids found by name (at exit). */
+/* Forget the hosted zone listings and the ids found by name (at exit). */
 void route53_cleanup(void);
 
 /* Batching, exposed for tests: the changes of d as Route 53 actions cut
