@@ -39,6 +39,7 @@ struct target {
 	http_t *http;
 	aws_source_t *src; /* shared, process-wide: the credentials' cache */
 	aws_creds_t creds; /* the copy the current request is signed with */
+	char account[140]; /* the AWS account id, or "key AKID" when unknown */
 	char base[512]; /* scheme://host[:port], no trailing slash */
 	char host[300]; /* host[:port] as in the Host header */
 	char region[64];
@@ -351,11 +352,12 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zone_cache *cache;
 static struct listing *listings;
 
-/* Which account the listing belongs to.  For now the access key (one key,
- * one account); to become the AWS account id with the credential chain. */
+/* Which account the listing belongs to: the AWS account id, or when it
+ * cannot be told the access key (one key, one account); set at open by
+ * account_limiter(). */
 static const char *account_key(const target_t *t)
 {
-	return t->creds.access_key;
+	return t->account;
 }
 
 /* What the choice depends on: a reload that changes private or vpc-id
@@ -966,8 +968,10 @@ static ratelimit_t *account_limiter(target_t *t)
 	char account[16], why[600], key[900];
 	int ret = aws_source_account(t->src, account, why, sizeof(why));
 	if (ret == 0) {
+		snprintf(t->account, sizeof(t->account), "%s", account);
 		snprintf(key, sizeof(key), "route53 %s account %s", t->base, account);
 	} else {
+		snprintf(t->account, sizeof(t->account), "key %.128s", t->creds.access_key);
 		if (ret != -EAGAIN) {
 			log_warning("route53: target=%s: the AWS account of its credentials is "
 			            "unknown (%s): its rate limit is shared only with targets using "
