@@ -215,6 +215,64 @@ static void skipped_text(render_t *r, const zone_view_skipped_t *s)
 	}
 }
 
+/* What the rules kept out of one side's view, for JSON. */
+static void kept_json(json_t *a, const zone_view_skipped_t *s, const char *side)
+{
+	for (size_t i = 0; i < s->nkept; i++) {
+		const zone_view_kept_t *k = &s->kept[i];
+		json_t *names = json_array();
+		for (size_t n = 0; n < k->nnames; n++) {
+			json_array_append_new(names, jstr(k->names[n]));
+		}
+		json_array_append_new(a, json_pack("{s:s,s:o,s:s,s:I,s:I,s:o}", "kind",
+		                                   k->ignore ? "ignore" : "exclude", "rule",
+		                                   jstr(k->rule->text), "side", side, "rrsets",
+		                                   (json_int_t)k->rrsets, "records",
+		                                   (json_int_t)k->records, "names", names));
+	}
+}
+
+static json_t *sets_json(const target_foreign_t *f)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < f->count; i++) {
+		const target_foreign_set_t *s = &f->set[i];
+		json_array_append_new(a, json_pack("{s:o,s:s,s:s}", "name", jstr(s->name), "type",
+		                                   s->type, "why", s->why));
+	}
+	return a;
+}
+
+/* What the rules did, and the conflicts, as text lines. */
+static void rules_text(render_t *r, const engine_result_t *res)
+{
+	const zone_view_skipped_t *sides[2] = { &res->skipped, &res->live_kept };
+	for (int side = 0; side < 2; side++) {
+		for (size_t i = 0; i < sides[side]->nkept; i++) {
+			const zone_view_kept_t *k = &sides[side]->kept[i];
+			fprintf(r->f, "  kept out by %s %s (%s): %zu RRset%s:", k->ignore ? "ignore" : "exclude",
+			        k->rule->text, side == 0 ? "primary" : "target", k->rrsets,
+			        k->rrsets == 1 ? "" : "s");
+			for (size_t n = 0; n < k->nnames; n++) {
+				fprintf(r->f, "%s %s", n == 0 ? "" : ",", k->names[n]);
+			}
+			fputs(k->rrsets > k->nnames ? ", ...\n" : "\n", r->f);
+		}
+	}
+	if (res->skipped.ttl_clamped > 0) {
+		fprintf(r->f, "  ttl bounds: %zu RRset%s pushed with a clamped TTL\n",
+		        res->skipped.ttl_clamped, res->skipped.ttl_clamped == 1 ? "" : "s");
+	}
+	if (res->conflicts.count > 0) {
+		fprintf(r->f, "  conflicts, not pushed: %zu RRset%s the target holds as its own:\n",
+		        res->conflicts.count, res->conflicts.count == 1 ? "" : "s");
+		for (size_t i = 0; i < res->conflicts.count; i++) {
+			const target_foreign_set_t *c = &res->conflicts.set[i];
+			fprintf(r->f, "    %s %s (%s)\n", c->name, c->type, c->why);
+		}
+	}
+}
+
 static void target_json(render_t *r, const conf_target_t *tc, const engine_result_t *res)
 {
 	FILE *f = r->f;
@@ -239,17 +297,18 @@ static void target_json(render_t *r, const conf_target_t *tc, const engine_resul
 		json_object_set_new(skipped, dns_type_str(res->skipped.skip[i].type, type, 32),
 		                    json_integer((json_int_t)res->skipped.skip[i].records));
 	}
-	json_t *left = json_array();
-	for (size_t i = 0; i < res->foreign.count; i++) {
-		const target_foreign_set_t *s = &res->foreign.set[i];
-		json_array_append_new(left, json_pack("{s:o,s:s,s:s}", "name", jstr(s->name),
-		                                      "type", s->type, "why", s->why));
-	}
+	json_t *left = sets_json(&res->foreign);
+	json_t *kept = json_array();
+	kept_json(kept, &res->skipped, "primary");
+	kept_json(kept, &res->live_kept, "target");
 	json_t *tail = json_pack(
 	        "{s:o,s:I,s:o,s:{s:I,s:I,s:I},s:I}", "skipped", skipped, "foreign",
 	        (json_int_t)res->foreign.count, "left_alone", left, "summary", "add",
 	        (json_int_t)res->diff.added, "update", (json_int_t)res->diff.replaced, "delete",
 	        (json_int_t)res->diff.deleted, "requests", (json_int_t)res->stats.requests);
+	json_object_set_new(tail, "kept_out", kept);
+	json_object_set_new(tail, "conflicts", sets_json(&res->conflicts));
+	json_object_set_new(tail, "ttl_clamped", json_integer((json_int_t)res->skipped.ttl_clamped));
 	if (res->notifier) {
 		json_object_set_new(tail, "notify", json_boolean(res->notify));
 	}
@@ -325,6 +384,7 @@ static void listed_text(render_t *r, const conf_zone_t *zc, const conf_target_t 
 		fputc('\n', f);
 	}
 	left_alone_text(r, res);
+	rules_text(r, res);
 	if (res->refused && !verify) {
 		fprintf(f, "  refused: %s\n", res->error);
 	}
@@ -360,6 +420,9 @@ static void sync_text(render_t *r, const conf_zone_t *zc, const conf_target_t *t
 		fprintf(f, "  skipped, %s cannot hold them: ", tc->type->name);
 		skipped_text(r, &res->skipped);
 		fputc('\n', f);
+	}
+	if (res->conflicts.count > 0 || res->skipped.ttl_clamped > 0) {
+		rules_text(r, res);
 	}
 }
 

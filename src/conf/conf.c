@@ -563,6 +563,7 @@ static int load_value(struct ctx *c, const ynode_t *n, const char *v, const conf
 		}
 		goto store_ref;
 	case CONF_MAP:
+	case CONF_RULES:
 		return -1; /* not a value: load_items() */
 	}
 	if (dst != NULL) {
@@ -648,6 +649,99 @@ static void check_at_least(struct ctx *c, const ynode_t *map, const conf_item_t 
 	}
 }
 
+/* One rule's type part: one type or a list of them, into types[] (at
+ * most max); the count, or -1 reported. */
+static int rule_types(struct ctx *c, const ynode_t *n, const char *where, const char **types,
+                      size_t max)
+{
+	if (n->kind == YNODE_SCALAR) {
+		types[0] = n->value;
+		return 1;
+	}
+	if (n->kind != YNODE_SEQ || n->n == 0 || n->n > max) {
+		err_at(c, n, "%s: type must be a type or a list of 1 to %zu types", where, max);
+		return -1;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->item[i]->kind != YNODE_SCALAR) {
+			err_at(c, n->item[i], "%s: type must be a type or a list of types", where);
+			return -1;
+		}
+		types[i] = n->item[i]->value;
+	}
+	return (int)n->n;
+}
+
+/* A CONF_RULES key: a list of maps {name, type, value}, each made into a
+ * zone_rule_t (array at dst, count at cnt; only checked when dst is NULL). */
+static void load_rules(struct ctx *c, const ynode_t *n, const conf_item_t *it, const char *pre,
+                       void *dst, void *cnt)
+{
+	static const conf_item_t parts[] = {
+		{ .name = "name", .type = CONF_STR },
+		{ .name = "type", .type = CONF_STR },
+		{ .name = "value", .type = CONF_STR },
+		{ .name = NULL },
+	};
+	if (n->kind != YNODE_SEQ) {
+		err_at(c, n, "%s'%s' must be a list of rules ({ name: GLOB, type: TYPE, value: "
+		             "GLOB })",
+		       pre, it->name);
+		return;
+	}
+	zone_rule_t *rules = calloc(n->n + 1, sizeof(*rules));
+	size_t count = 0;
+	if (rules == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const ynode_t *e = n->item[i];
+		char where[400];
+		snprintf(where, sizeof(where), "%s%s[%zu]", pre, it->name, i);
+		if (want(c, e, YNODE_MAP, it->name, "a list of maps") == NULL) {
+			continue;
+		}
+		unsigned before = c->errors;
+		check_keys(c, e, parts, NULL, where);
+		if (e->n == 0) {
+			err_at(c, e, "%s: a rule needs at least one of name, type and value", where);
+			continue;
+		}
+		const ynode_t *nn = ynode_get(e, "name"), *tn = ynode_get(e, "type"),
+		              *vn = ynode_get(e, "value");
+		const char *name = nn != NULL ? scalar(c, nn, "name") : NULL;
+		const char *value = vn != NULL ? scalar(c, vn, "value") : NULL;
+		const char *types[64];
+		int ntypes = tn != NULL ? rule_types(c, tn, where, types, 64) : 0;
+		if (c->errors != before || ntypes < 0) {
+			continue;
+		}
+		char err[300];
+		zone_rule_t r;
+		int ret = zone_rule_make(name, types, (size_t)ntypes, value, &r, err, sizeof(err));
+		if (ret != 0) {
+			const ynode_t *at = strncmp(err, "name", 4) == 0   ? nn
+			                    : strncmp(err, "type", 4) == 0 ? tn
+			                    : strncmp(err, "value", 5) == 0 ? vn
+			                                                   : e;
+			err_at(c, at != NULL ? at : e, "%s: %s", where,
+			       ret == -ENOMEM ? "out of memory" : err);
+			continue;
+		}
+		if (dst != NULL) {
+			rules[count++] = r;
+		} else {
+			zone_rule_free(&r);
+		}
+	}
+	if (dst != NULL) {
+		memcpy(dst, &rules, sizeof(rules));
+		memcpy(cnt, &count, sizeof(count));
+	} else {
+		free(rules);
+	}
+}
+
 /*
  * The keys of items in map (NULL or not a map: none given), in the order of
  * the table: each checked, and stored in base (the section's structure)
@@ -667,6 +761,8 @@ static void load_items(struct ctx *c, const ynode_t *map, const conf_item_t *ite
 				check_keys(c, n, it->sub, NULL, sub);
 			}
 			load_items(c, n, it->sub, sub, pre, base);
+		} else if (n != NULL && it->type == CONF_RULES) {
+			load_rules(c, n, it, pre, dst, dst ? (char *)base + it->count_off : NULL);
 		} else if (n != NULL && it->list) {
 			load_list(c, n, it, where, pre, dst,
 			          dst ? (char *)base + it->count_off : NULL);
@@ -693,6 +789,17 @@ static void free_items(const conf_item_t *items, void *base)
 		char *p;
 		if (it->type == CONF_MAP) {
 			free_items(it->sub, base);
+		}
+		if (it->type == CONF_RULES && it->size > 0) {
+			zone_rule_t *rules;
+			size_t n;
+			memcpy(&rules, (char *)base + it->off, sizeof(rules));
+			memcpy(&n, (char *)base + it->count_off, sizeof(n));
+			for (size_t i = 0; i < n; i++) {
+				zone_rule_free(&rules[i]);
+			}
+			free(rules);
+			continue;
 		}
 		if (it->size == 0 || (!it->list && !is_text(it))) {
 			continue;
@@ -1280,6 +1387,20 @@ static bool value_same(const conf_item_t *it, const void *a, const void *b)
 static bool field_same(const conf_item_t *it, const void *a, const void *b)
 {
 	const char *fa = (const char *)a + it->off, *fb = (const char *)b + it->off;
+	if (it->type == CONF_RULES) {
+		size_t na, nb;
+		const zone_rule_t *ra, *rb;
+		memcpy(&na, (const char *)a + it->count_off, sizeof(na));
+		memcpy(&nb, (const char *)b + it->count_off, sizeof(nb));
+		memcpy(&ra, fa, sizeof(ra));
+		memcpy(&rb, fb, sizeof(rb));
+		for (size_t i = 0; na == nb && i < na; i++) {
+			if (strcmp(ra[i].text, rb[i].text) != 0) {
+				return false;
+			}
+		}
+		return na == nb;
+	}
 	if (!it->list) {
 		return value_same(it, fa, fb);
 	}

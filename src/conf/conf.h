@@ -16,6 +16,7 @@
 #include "conf/schema.h"
 #include "conf/yaml.h"
 #include "net/addr.h"
+#include "zone/rules.h"
 #include "obs/log.h"
 
 #define CONF_DEFAULT_PATH "/etc/zonesync/zonesync.yaml"
@@ -40,6 +41,7 @@ typedef struct conf_target {
 	const conf_type_t *type; /* one of the types conf_load was given */
 	const ynode_t *node; /* its section; read type keys with conf_target_*() */
 	const conf_key_t *key; /* its key (the type's key-reference item), NULL: none */
+	zone_rules_t rules;    /* its ignore, exclude and ttl keys (added to the zone's) */
 } conf_target_t;
 
 typedef struct {
@@ -62,6 +64,7 @@ typedef struct conf_zone {
 	/* Seconds between reads of each target's live records that repair
 	 * drift (a target's own reconcile-interval overrides); 0: never. */
 	uint32_t reconcile_interval;
+	zone_rules_t rules; /* ignore, exclude, ttl: for all its targets */
 } conf_zone_t;
 
 

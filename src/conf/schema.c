@@ -86,11 +86,34 @@ const conf_item_t conf_primary_items[] = {
 
 /* Besides these, a target has the keys of its type (conf_type_t), compared
  * too by conf_target_same(). */
+/* The rules' keys, the same in a zone and in a target (zone/rules.h). */
+#define RULES_ITEMS(T)                                                                             \
+	{ .name = "ignore", .type = CONF_RULES, .restart = true,                                   \
+	  LIST_AT(T, rules.ignore, rules.nignore),                                                 \
+	  .help = "provider records never read, changed or deleted: {name, type, value}" },        \
+	{ .name = "exclude", .type = CONF_RULES, .restart = true,                                  \
+	  LIST_AT(T, rules.exclude, rules.nexclude),                                               \
+	  .help = "primary records never pushed: {name, type, value}" },                           \
+	{ .name = "ttl", .type = CONF_MAP, .sub = T##_ttl_items,                                    \
+	  .help = "bounds of the TTLs pushed: {min, max}" }
+
+#define TTL_ITEMS(T)                                                                               \
+	static const conf_item_t T##_ttl_items[] = {                                               \
+		{ .name = "min", .type = CONF_DURATION, .max = INT32_MAX, .restart = true,           \
+		  AT(T, rules.ttl_min), .help = "TTLs below are pushed as this" },                   \
+		{ .name = "max", .type = CONF_DURATION, .min = 1, .max = INT32_MAX, .at_least = "min",         \
+		  .restart = true, AT(T, rules.ttl_max), .help = "TTLs above are pushed as this" },  \
+		{ .name = NULL },                                                                  \
+	}
+TTL_ITEMS(conf_target_t);
+TTL_ITEMS(conf_zone_t);
+
 const conf_item_t conf_target_items[] = {
 	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
 	  AT(conf_target_t, id), .help = "the target's name, referred to by zones" },
 	{ .name = "type", .type = CONF_STR, .required = true, .restart = true,
 	  .help = "the provider: route53, powerdns, rfc2136, zonefile or exec" },
+	RULES_ITEMS(conf_target_t),
 	{ .name = NULL },
 };
 
@@ -131,6 +154,7 @@ const conf_item_t conf_zone_items[] = {
 	{ .name = "reconcile-interval", .type = CONF_DURATION, .max = UINT32_MAX, .def = "1d",
 	  .restart = true, AT(conf_zone_t, reconcile_interval),
 	  .help = "time between reads of each target that repair drift; 0: never" },
+	RULES_ITEMS(conf_zone_t),
 	{ .name = NULL },
 };
 

@@ -31,6 +31,7 @@ typedef enum {
 	CONF_PRIMARYREF, /* id of a primary section */
 	CONF_TARGETREF,  /* id of a target section */
 	CONF_MAP,        /* a map of the keys in sub */
+	CONF_RULES,      /* a list of maps {name, type, value}: zone_rule_t array */
 } conf_vtype_t;
 
 typedef struct conf_item {

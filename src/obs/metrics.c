@@ -65,6 +65,9 @@ static const family_t FAMILIES[M_COUNT] = {
 	                       "RRsets written to targets by operation: add, change, delete." },
 	[M_DRIFT_REPAIRED] = { "zonesync_drift_repaired_total", COUNTER, { "zone", "target" },
 	                       "RRsets found changed on a target that was in sync, put back." },
+	[M_CONFLICTS] = { "zonesync_conflicts", GAUGE, { "zone", "target" },
+	                  "RRsets of the primary not pushed at the last full compare: the target "
+	                  "holds that name and type as its own (ignored, alias, routed)." },
 	[M_API_REQUESTS] = { "zonesync_api_requests_total", COUNTER, { "target" },
 	                     "Requests to the target's API (HTTP or DNS)." },
 	[M_API_RETRIES] = { "zonesync_api_retries_total", COUNTER, { "target" },

@@ -9,6 +9,7 @@
 #include <libknot/rrtype/soa.h>
 
 #include "dns/name.h"
+#include "dns/rdata.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 
@@ -132,6 +133,61 @@ static int want_full(engine_zone_t *z, const conf_target_t *tc, const zone_view_
 	return ret;
 }
 
+/* Is the added RRset c held by the target as its own: an RRset an ignore
+ * rule kept out of the live view, or one the provider's read left alone
+ * (matched by name text and type)?  The reason, or NULL. */
+static const char *held_by_target(const engine_result_t *r, const zone_change_t *c,
+                                  const char *owner, const char *type)
+{
+	for (size_t i = 0; i < r->live_kept.nheld; i++) {
+		const zone_view_held_t *h = &r->live_kept.held[i];
+		if (h->type == c->new.type && h->keylen == c->new.keylen &&
+		    memcmp(h->key, c->new.key, h->keylen) == 0) {
+			return "ignored at the target";
+		}
+	}
+	for (size_t i = 0; i < r->foreign.count; i++) {
+		const target_foreign_set_t *f = &r->foreign.set[i];
+		if (strcasecmp(f->type, type) == 0 && strcasecmp(f->name, owner) == 0) {
+			return f->why;
+		}
+	}
+	return NULL;
+}
+
+/* Additions at a name and type the target holds as its own are taken out
+ * of the diff and reported: a conflict is never forced. */
+static int drop_conflicts(engine_result_t *r)
+{
+	if (r->live_kept.nheld == 0 && r->foreign.count == 0) {
+		return 0;
+	}
+	size_t keep = 0;
+	for (size_t i = 0; i < r->diff.count; i++) {
+		const zone_change_t *c = &r->diff.change[i];
+		if (c->kind == ZONE_CHANGE_ADD) {
+			char owner[DNS_NAME_STR_MAX], type[32];
+			knot_dname_storage_t wire;
+			const char *why = NULL;
+			if (dns_name_from_key(c->new.key, c->new.keylen, wire) >= 0 &&
+			    dns_name_to_str(wire, owner, sizeof(owner)) != NULL) {
+				why = held_by_target(r, c, owner,
+				                     dns_type_str(c->new.type, type, sizeof(type)));
+			}
+			if (why != NULL) {
+				if (target_foreign_add(&r->conflicts, owner, type, why) != 0) {
+					return -ENOMEM;
+				}
+				r->diff.added--;
+				continue;
+			}
+		}
+		r->diff.change[keep++] = *c;
+	}
+	r->diff.count = keep;
+	return 0;
+}
+
 /* Read the live records and diff them against the desired view. */
 static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
                      const conf_target_t *tc, const zone_view_rules_t *rules, engine_result_t *r)
@@ -140,16 +196,23 @@ static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
 	zone_view_free(&r->base);
 	zone_free(&r->live);
 	target_foreign_free(&r->foreign);
+	target_foreign_free(&r->conflicts);
+	zone_view_skipped_free(&r->live_kept);
 	int ret = ops->read(t, &r->live, &r->foreign, &r->stats, r->error, sizeof(r->error));
 	if (ret != 0) {
 		return ret;
 	}
 	ret = want_full(z, tc, rules, r->live.apex, r);
 	if (ret == 0) {
-		ret = zone_view(&r->live, rules, &r->base, NULL);
+		zone_view_rules_t live = *rules;
+		live.primary_side = false;
+		ret = zone_view(&r->live, &live, &r->base, &r->live_kept);
 	}
 	if (ret == 0) {
 		ret = zone_diff(&r->base, &r->want, &r->diff);
+	}
+	if (ret == 0) {
+		ret = drop_conflicts(r);
 	}
 	r->total = r->base.rrsets;
 	if (ret != 0 && r->error[0] == '\0') {
@@ -163,6 +226,12 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 {
 	if (o->plan) {
 		return;
+	}
+	if (r->conflicts.count > 0) {
+		const target_foreign_set_t *c = &r->conflicts.set[0];
+		log_warning("conflicts, not pushed: zone=%s target=%s count=%zu first=\"%s %s\" "
+		            "why=\"%s\": the target holds these names and types as its own",
+		            zc->domain, tc->id, r->conflicts.count, c->name, c->type, c->why);
 	}
 	if (r->ret == 0 && r->uptodate) {
 		log_debug("target up to date: zone=%s target=%s serial=%u", zc->domain, tc->id,
@@ -307,6 +376,13 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 		goto out;
 	}
 	zone_view_rules_t rules = ops->rules(tc);
+	if (zone_rules_add(&r->rules, &zc->rules) != 0 || zone_rules_add(&r->rules, &tc->rules) != 0) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		r->ret = -ENOMEM;
+		goto out;
+	}
+	rules.filter = &r->rules;
+	rules.primary_side = true;
 	const engine_delta_t *d = z->delta;
 	/* soa-serial: mirror needs the target's own SOA: always read. */
 	r->incremental = !o->plan && !full && d != NULL && ts.has_serial && !ts.dirty &&
@@ -398,6 +474,9 @@ out:
 		engine_gauges(zc, tc, &ts);
 	} else if (!o->plan) {
 		engine_account(zc, tc, &ts, r->ret, r->refused, r->secs, &r->stats, &r->diff);
+		if (!r->incremental && !r->notifier && r->ret == 0) {
+			metrics_set(M_CONFLICTS, (double)r->conflicts.count, zc->domain, tc->id);
+		}
 		/* Every push, so that the series exists (at 0) before a repair. */
 		metrics_add(M_DRIFT_REPAIRED, r->drift ? (double)r->diff.count : 0, zc->domain,
 		            tc->id);
@@ -412,6 +491,9 @@ void engine_result_free(engine_result_t *r)
 	zone_view_free(&r->want);
 	zone_view_free(&r->delta_want);
 	target_foreign_free(&r->foreign);
+	target_foreign_free(&r->conflicts);
+	zone_view_skipped_free(&r->live_kept);
+	zone_rules_free(&r->rules);
 	zone_free(&r->live);
 	zone_view_skipped_free(&r->skipped);
 	free(r->soa);

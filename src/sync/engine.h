@@ -78,6 +78,11 @@ typedef struct {
 	bool has_previous; /* the serial the target was at, if any */
 	uint32_t previous;
 	target_foreign_t foreign; /* live sets left alone (aliases, weighted...) */
+	/* Primary RRsets not pushed because the target holds that name and
+	 * type as its own (an ignored, alias or routed set): reported. */
+	target_foreign_t conflicts;
+	zone_rules_t rules;          /* the zone's and the target's, for the views */
+	zone_view_skipped_t live_kept; /* what the ignore rules held out of the live view */
 	size_t total;             /* RRsets the limits are measured against */
 	zone_view_skipped_t skipped;
 	zone_diff_t diff;

@@ -1,11 +1,13 @@
 #include "zone/view.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libknot/descriptor.h>
 
 #include "dns/name.h"
+#include "dns/rdata.h"
 
 static int skip_add(zone_view_skipped_t *s, const zone_rrset_t *set)
 {
@@ -42,6 +44,125 @@ static bool is_wildcard(const zone_rrset_t *set)
 	       (set->keylen == 2 || set->key[set->keylen - 3] == 0x00);
 }
 
+/* One more RRset (new_set) or record kept out by rule r. */
+static int kept_add(zone_view_skipped_t *s, const zone_rule_t *r, bool ignore, const char *owner,
+                    const zone_rrset_t *set, size_t records, bool new_set)
+{
+	if (s == NULL) {
+		return 0;
+	}
+	size_t i = 0;
+	while (i < s->nkept && s->kept[i].rule != r) {
+		i++;
+	}
+	if (i == s->nkept) {
+		zone_view_kept_t *n = realloc(s->kept, (s->nkept + 1) * sizeof(*n));
+		if (n == NULL) {
+			return -ENOMEM;
+		}
+		s->kept = n;
+		n[i] = (zone_view_kept_t){ .rule = r, .ignore = ignore };
+		s->nkept++;
+	}
+	zone_view_kept_t *k = &s->kept[i];
+	k->records += records;
+	if (!new_set) {
+		return 0;
+	}
+	k->rrsets++;
+	if (k->nnames < ZONE_VIEW_NAMES) {
+		char type[16], buf[KNOT_DNAME_TXT_MAXLEN + 24];
+		snprintf(buf, sizeof(buf), "%s %s", owner, dns_type_str(set->type, type, sizeof(type)));
+		if ((k->names[k->nnames] = strdup(buf)) == NULL) {
+			return -ENOMEM;
+		}
+		k->nnames++;
+	}
+	return 0;
+}
+
+static int held_add(zone_view_skipped_t *s, const zone_rrset_t *set)
+{
+	if (s == NULL) {
+		return 0;
+	}
+	if ((s->nheld & (s->nheld - 1)) == 0) { /* 0, 1, 2, 4...: grow */
+		size_t cap = s->nheld == 0 ? 4 : 2 * s->nheld;
+		zone_view_held_t *n = realloc(s->held, cap * sizeof(*n));
+		if (n == NULL) {
+			return -ENOMEM;
+		}
+		s->held = n;
+	}
+	s->held[s->nheld++] = (zone_view_held_t){ set->key, set->keylen, set->type };
+	return 0;
+}
+
+/* The owner of set as text, into buf. */
+static const char *owner_text(const zone_rrset_t *set, char *buf, size_t size)
+{
+	knot_dname_storage_t wire;
+	if (dns_name_from_key(set->key, set->keylen, wire) < 0 ||
+	    dns_name_to_str(wire, buf, size) == NULL) {
+		snprintf(buf, size, "?");
+	}
+	return buf;
+}
+
+/* Is set kept out whole by an ignore rule?  1 yes, 0 no, <0 error. */
+static int ignored(const zone_view_rules_t *r, const knot_dname_t *apex, const char *owner,
+                   const zone_rrset_t *set, zone_view_skipped_t *skipped)
+{
+	for (size_t i = 0; i < r->filter->nignore; i++) {
+		const zone_rule_t *rule = &r->filter->ignore[i];
+		if (zone_rule_match_set(rule, apex, owner, set)) {
+			int ret = kept_add(skipped, rule, true, owner, set, set->count, true);
+			if (ret == 0) {
+				ret = held_add(skipped, set);
+			}
+			return ret < 0 ? ret : 1;
+		}
+	}
+	return 0;
+}
+
+/* Copy the records of set into out but those an exclude rule matches
+ * (primary side), their TTL within the bounds.  The records copied. */
+static int copy_set(const zone_view_rules_t *r, const knot_dname_t *apex, const char *owner,
+                    const zone_rrset_t *set, zone_t *out, zone_view_skipped_t *skipped)
+{
+	const zone_rules_t *f = r->primary_side ? r->filter : NULL;
+	size_t n = 0;
+	const zone_rule_t *seen = NULL;
+	for (size_t i = 0; i < set->count; i++) {
+		const zone_rule_t *hit = NULL;
+		for (size_t k = 0; f != NULL && k < f->nexclude && hit == NULL; k++) {
+			if (zone_rule_match_rr(&f->exclude[k], apex, owner, set, i)) {
+				hit = &f->exclude[k];
+			}
+		}
+		if (hit != NULL) {
+			if (kept_add(skipped, hit, false, owner, set, 1, hit != seen) != 0) {
+				return -ENOMEM;
+			}
+			seen = hit;
+			continue;
+		}
+		out->rr[out->count + n++] = set->rr[i];
+	}
+	if (f != NULL && n > 0 &&
+	    (set->ttl < f->ttl_min || (f->ttl_max != 0 && set->ttl > f->ttl_max))) {
+		uint32_t ttl = set->ttl < f->ttl_min ? f->ttl_min : f->ttl_max;
+		for (size_t i = 0; i < n; i++) {
+			out->rr[out->count + i].ttl = ttl;
+		}
+		if (skipped != NULL) {
+			skipped->ttl_clamped++;
+		}
+	}
+	return (int)n;
+}
+
 int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
               zone_view_skipped_t *skipped)
 {
@@ -69,6 +190,19 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 		if (apex && set.type == KNOT_RRTYPE_NS && !r->apex_ns) {
 			continue;
 		}
+		char owner[KNOT_DNAME_TXT_MAXLEN + 1];
+		bool filtered = !zone_rules_empty(r->filter) && src->apex_len > 0;
+		if (filtered) {
+			owner_text(&set, owner, sizeof(owner));
+			int ign = ignored(r, src->apex, owner, &set, skipped);
+			if (ign != 0) {
+				if (ign < 0) {
+					zone_view_free(out);
+					return -ENOMEM;
+				}
+				continue;
+			}
+		}
 		bool keep = (r->type_ok == NULL || r->type_ok(set.type)) &&
 		            (r->max_values == 0 || set.count <= r->max_values) &&
 		            !(r->no_wildcard_ns && set.type == KNOT_RRTYPE_NS && is_wildcard(&set));
@@ -79,9 +213,19 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 			}
 			continue;
 		}
-		memcpy(&out->rr[out->count], set.rr, set.count * sizeof(*set.rr));
-		out->count += set.count;
-		out->rrsets++;
+		if (!filtered) {
+			memcpy(&out->rr[out->count], set.rr, set.count * sizeof(*set.rr));
+			out->count += set.count;
+			out->rrsets++;
+			continue;
+		}
+		int n = copy_set(r, src->apex, owner, &set, out, skipped);
+		if (n < 0) {
+			zone_view_free(out);
+			return n;
+		}
+		out->count += (size_t)n;
+		out->rrsets += n > 0;
 	}
 	out->sorted = true;
 	out->owners_in_apex = src->owners_in_apex;
@@ -90,6 +234,13 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 
 void zone_view_skipped_free(zone_view_skipped_t *s)
 {
+	for (size_t i = 0; i < s->nkept; i++) {
+		for (size_t k = 0; k < s->kept[i].nnames; k++) {
+			free(s->kept[i].names[k]);
+		}
+	}
+	free(s->kept);
+	free(s->held);
 	free(s->skip);
 	memset(s, 0, sizeof(*s));
 }

@@ -142,6 +142,8 @@ static const char *other_value(const conf_item_t *it, const conf_zone_t *z, char
 		return "q";
 	case CONF_TARGETREF:
 		return "[g]";
+	case CONF_RULES:
+		return "[{ name: x }]";
 	case CONF_LIMIT:
 		/* The same number, as a count instead of a percentage or back. */
 		memcpy(&l, field, sizeof(l));
@@ -188,6 +190,21 @@ static void test_restart_keys(void **state)
 		n++;
 	}
 	assert_true(n >= 14); /* not an empty loop */
+	/* A key of a map (ttl.min) restarts the zone too. */
+	load_zone(&b, "ttl", "{ min: 60 }");
+	assert_false(conf_zone_same(&a.zone[0], &b.zone[0]));
+	conf_free(&b);
+	/* Rules are compared by what they say, not where they are. */
+	conf_free(&a);
+	load_zone(&a, "ignore", "[{ name: x }]");
+	load_zone(&b, "ignore", "[{ name: x }]");
+	assert_true(conf_zone_same(&a.zone[0], &b.zone[0]));
+	conf_free(&b);
+	load_zone(&b, "ignore", "[{ name: x, type: A }]");
+	assert_false(conf_zone_same(&a.zone[0], &b.zone[0]));
+	conf_free(&b);
+	conf_free(&a);
+	load_zone(&a, NULL, NULL);
 	/* The same text again is the same zone. */
 	load_zone(&b, NULL, NULL);
 	assert_true(conf_zone_same(&a.zone[0], &b.zone[0]));

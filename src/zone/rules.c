@@ -1,0 +1,329 @@
+#include "zone/rules.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libknot/descriptor.h>
+#include <libknot/rrset.h>
+
+#include "dns/name.h"
+#include "dns/rdata.h"
+
+void zone_rule_free(zone_rule_t *r)
+{
+	free(r->name);
+	free(r->types);
+	free(r->value);
+	free(r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *c = d; c != NULL && *c != '\0'; c++) {
+		*c = (char)tolower((unsigned char)*c);
+	}
+	return d;
+}
+
+/* "10.0.0.0/8", "2001:db8::/32", or an address alone (all its bits). */
+static int parse_prefix(const char *s, zone_rule_t *r)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(s) >= sizeof(buf)) {
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	long bits = -1;
+	if (slash != NULL) {
+		*slash = '\0';
+		char *end;
+		bits = strtol(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end != '\0' || bits < 0) {
+			return -EINVAL;
+		}
+	}
+	if (inet_pton(AF_INET, buf, r->addr) == 1) {
+		r->family = AF_INET;
+		r->bits = bits < 0 ? 32 : (unsigned)bits;
+		return bits > 32 ? -EINVAL : 0;
+	}
+	if (inet_pton(AF_INET6, buf, r->addr) == 1) {
+		r->family = AF_INET6;
+		r->bits = bits < 0 ? 128 : (unsigned)bits;
+		return bits > 128 ? -EINVAL : 0;
+	}
+	return -EINVAL;
+}
+
+int zone_rule_make(const char *name, const char *const *types, size_t ntypes, const char *value,
+                   zone_rule_t *out, char *err, size_t errlen)
+{
+	zone_rule_t r = { 0 };
+	char text[1024];
+	size_t o = 0;
+	if (name != NULL) {
+		if (*name == '\0' || strlen(name) > 1024) {
+			snprintf(err, errlen, "name: must be a glob of 1 to 1024 characters");
+			return -EINVAL;
+		}
+		r.name = lower_dup(name);
+		r.absolute = name[strlen(name) - 1] == '.' && strcmp(name, ".") != 0;
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "name=%.200s", name);
+	}
+	if (ntypes > 0) {
+		r.types = calloc(ntypes, sizeof(*r.types));
+		if (r.types == NULL) {
+			zone_rule_free(&r);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < ntypes; i++) {
+			if (knot_rrtype_from_string(types[i], &r.types[i]) != 0) {
+				snprintf(err, errlen, "type: '%.40s' is not a record type", types[i]);
+				zone_rule_free(&r);
+				return -EINVAL;
+			}
+			if (o < sizeof(text)) {
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "%s%s%.20s",
+				                      o > 0 && i == 0 ? " " : "",
+				                      i == 0 ? "type=" : ",", types[i]);
+			}
+		}
+		r.ntypes = ntypes;
+	}
+	if (value != NULL) {
+		if (*value == '\0') {
+			snprintf(err, errlen, "value: must not be empty");
+			zone_rule_free(&r);
+			return -EINVAL;
+		}
+		bool addresses = ntypes > 0;
+		for (size_t i = 0; i < ntypes; i++) {
+			addresses &= r.types[i] == KNOT_RRTYPE_A || r.types[i] == KNOT_RRTYPE_AAAA;
+		}
+		if (addresses && strpbrk(value, "*?[") == NULL) {
+			if (parse_prefix(value, &r) != 0) {
+				snprintf(err, errlen,
+				         "value: '%.80s' is not an address prefix (ADDRESS[/BITS]) "
+				         "nor a glob",
+				         value);
+				zone_rule_free(&r);
+				return -EINVAL;
+			}
+			r.prefix = true;
+		}
+		r.value = r.prefix ? strdup(value) : lower_dup(value);
+		if (o < sizeof(text)) {
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%svalue=%.200s",
+			                      o > 0 ? " " : "", value);
+		}
+	}
+	if (o == 0) {
+		snprintf(text, sizeof(text), "all");
+	}
+	r.text = strdup(text);
+	if ((name != NULL && r.name == NULL) || (value != NULL && r.value == NULL) ||
+	    r.text == NULL) {
+		zone_rule_free(&r);
+		return -ENOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+static int rule_copy(const zone_rule_t *from, zone_rule_t *to)
+{
+	*to = *from;
+	to->name = from->name != NULL ? strdup(from->name) : NULL;
+	to->value = from->value != NULL ? strdup(from->value) : NULL;
+	to->text = strdup(from->text);
+	to->types = from->ntypes > 0 ? malloc(from->ntypes * sizeof(*to->types)) : NULL;
+	if ((from->name != NULL && to->name == NULL) || (from->value != NULL && to->value == NULL) ||
+	    to->text == NULL || (from->ntypes > 0 && to->types == NULL)) {
+		zone_rule_free(to);
+		return -ENOMEM;
+	}
+	if (from->ntypes > 0) {
+		memcpy(to->types, from->types, from->ntypes * sizeof(*to->types));
+	}
+	return 0;
+}
+
+static int append(zone_rule_t **to, size_t *n, const zone_rule_t *from, size_t count)
+{
+	if (count == 0) {
+		return 0;
+	}
+	zone_rule_t *a = realloc(*to, (*n + count) * sizeof(*a));
+	if (a == NULL) {
+		return -ENOMEM;
+	}
+	*to = a;
+	for (size_t i = 0; i < count; i++) {
+		if (rule_copy(&from[i], &a[*n]) != 0) {
+			return -ENOMEM;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+int zone_rules_add(zone_rules_t *to, const zone_rules_t *from)
+{
+	if (append(&to->ignore, &to->nignore, from->ignore, from->nignore) != 0 ||
+	    append(&to->exclude, &to->nexclude, from->exclude, from->nexclude) != 0) {
+		return -ENOMEM;
+	}
+	if (from->ttl_min != 0) {
+		to->ttl_min = from->ttl_min;
+	}
+	if (from->ttl_max != 0) {
+		to->ttl_max = from->ttl_max;
+	}
+	return 0;
+}
+
+void zone_rules_free(zone_rules_t *r)
+{
+	for (size_t i = 0; i < r->nignore; i++) {
+		zone_rule_free(&r->ignore[i]);
+	}
+	for (size_t i = 0; i < r->nexclude; i++) {
+		zone_rule_free(&r->exclude[i]);
+	}
+	free(r->ignore);
+	free(r->exclude);
+	memset(r, 0, sizeof(*r));
+}
+
+bool zone_rules_empty(const zone_rules_t *r)
+{
+	return r == NULL || (r->nignore == 0 && r->nexclude == 0 && r->ttl_min == 0 &&
+	                     r->ttl_max == 0);
+}
+
+/* The owner relative to apex ("@" at the apex), or the full name. */
+static bool name_matches(const zone_rule_t *r, const knot_dname_t *apex, const char *owner)
+{
+	if (r->name == NULL) {
+		return true;
+	}
+	if (r->absolute) {
+		return fnmatch(r->name, owner, FNM_CASEFOLD) == 0;
+	}
+	char rel[KNOT_DNAME_TXT_MAXLEN + 1], ap[KNOT_DNAME_TXT_MAXLEN + 1];
+	if (dns_name_to_str(apex, ap, sizeof(ap)) == NULL) {
+		return false;
+	}
+	size_t ol = strlen(owner), al = strlen(ap);
+	if (strcasecmp(owner, ap) == 0) {
+		strcpy(rel, "@");
+	} else if (strcmp(ap, ".") == 0) {
+		snprintf(rel, sizeof(rel), "%.*s", (int)(ol > 0 ? ol - 1 : 0), owner);
+	} else if (ol > al + 1 && owner[ol - al - 1] == '.' &&
+	           strcasecmp(owner + ol - al, ap) == 0) {
+		snprintf(rel, sizeof(rel), "%.*s", (int)(ol - al - 1), owner);
+	} else {
+		return false; /* not in the zone */
+	}
+	return fnmatch(r->name, rel, FNM_CASEFOLD) == 0;
+}
+
+static bool type_matches(const zone_rule_t *r, uint16_t type)
+{
+	for (size_t i = 0; i < r->ntypes; i++) {
+		if (r->types[i] == type) {
+			return true;
+		}
+	}
+	return r->ntypes == 0;
+}
+
+static bool prefix_matches(const zone_rule_t *r, const zone_rr_t *rr)
+{
+	size_t len = r->family == AF_INET ? 4 : 16;
+	if ((rr->type != KNOT_RRTYPE_A && rr->type != KNOT_RRTYPE_AAAA) || rr->rd->len != len ||
+	    (r->family == AF_INET) != (rr->type == KNOT_RRTYPE_A)) {
+		return false;
+	}
+	unsigned full = r->bits / 8, rest = r->bits % 8;
+	if (memcmp(rr->rd->data, r->addr, full) != 0) {
+		return false;
+	}
+	if (rest == 0) {
+		return true;
+	}
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (rr->rd->data[full] & mask) == (r->addr[full] & mask);
+}
+
+static bool value_matches(const zone_rule_t *r, const knot_dname_t *owner_wire,
+                          const zone_rr_t *rr)
+{
+	if (r->value == NULL) {
+		return true;
+	}
+	if (r->prefix) {
+		return prefix_matches(r, rr);
+	}
+	knot_rrset_t rs;
+	knot_rrset_init(&rs, (knot_dname_t *)owner_wire, rr->type, KNOT_CLASS_IN, rr->ttl);
+	rs.rrs.count = 1;
+	rs.rrs.size = knot_rdata_size(rr->rd->len);
+	rs.rrs.rdata = (knot_rdata_t *)rr->rd;
+	char *buf = NULL;
+	size_t size = 0;
+	bool match = dns_rr_text(&rs, 0, 0, &buf, &size) >= 0 &&
+	             fnmatch(r->value, buf, FNM_CASEFOLD) == 0;
+	free(buf);
+	return match;
+}
+
+bool zone_rule_match_rr(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
+                        const zone_rrset_t *set, size_t i)
+{
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_storage_t wire;
+	if (!type_matches(r, set->type) ||
+	    dns_name_from_key(set->key, set->keylen, wire) < 0) {
+		return false;
+	}
+	if (owner == NULL) {
+		if (dns_name_to_str(wire, text, sizeof(text)) == NULL) {
+			return false;
+		}
+		owner = text;
+	}
+	return name_matches(r, apex, owner) && value_matches(r, wire, &set->rr[i]);
+}
+
+bool zone_rule_match_set(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
+                         const zone_rrset_t *set)
+{
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_storage_t wire;
+	if (!type_matches(r, set->type) || dns_name_from_key(set->key, set->keylen, wire) < 0) {
+		return false;
+	}
+	if (owner == NULL) {
+		if (dns_name_to_str(wire, text, sizeof(text)) == NULL) {
+			return false;
+		}
+		owner = text;
+	}
+	if (!name_matches(r, apex, owner)) {
+		return false;
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		if (value_matches(r, wire, &set->rr[i])) {
+			return true;
+		}
+	}
+	return false;
+}
