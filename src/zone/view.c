@@ -113,9 +113,15 @@ static const char *owner_text(const zone_rrset_t *set, char *buf, size_t size)
 static int ignored(const zone_view_rules_t *r, const knot_dname_t *apex, const char *owner,
                    const zone_rrset_t *set, zone_view_skipped_t *skipped)
 {
-	for (size_t i = 0; i < r->filter->nignore; i++) {
-		const zone_rule_t *rule = &r->filter->ignore[i];
-		if (zone_rule_match_set(rule, apex, owner, set)) {
+	size_t n = r->filter != NULL ? r->filter->nignore : 0;
+	for (size_t i = 0; i <= n; i++) {
+		const zone_rule_t *rule = NULL;
+		if (i < n && zone_rule_match_set(&r->filter->ignore[i], apex, owner, set)) {
+			rule = &r->filter->ignore[i];
+		} else if (i == n && r->hold != NULL && !r->primary_side) {
+			rule = r->hold(r->hold_ctx, set);
+		}
+		if (rule != NULL) {
 			int ret = kept_add(skipped, rule, true, owner, set, set->count, true);
 			if (ret == 0) {
 				ret = held_add(skipped, set);
@@ -191,7 +197,8 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 			continue;
 		}
 		char owner[KNOT_DNAME_TXT_MAXLEN + 1];
-		bool filtered = !zone_rules_empty(r->filter) && src->apex_len > 0;
+		bool filtered = (!zone_rules_empty(r->filter) || (r->hold != NULL && !r->primary_side)) &&
+		                src->apex_len > 0;
 		if (filtered) {
 			owner_text(&set, owner, sizeof(owner));
 			int ign = ignored(r, src->apex, owner, &set, skipped);

@@ -26,6 +26,12 @@ typedef struct {
 	 * the view of a provider's applies the ignore rules only. */
 	const zone_rules_t *filter;
 	bool primary_side;
+	/* Provider side: RRsets the target holds as its own beside the ignore
+	 * rules (records another tool owns): kept out and held as an ignore
+	 * rule would, reported under the rule returned; NULL: not held.
+	 * hold NULL: none. */
+	const zone_rule_t *(*hold)(void *ctx, const zone_rrset_t *set);
+	void *hold_ctx;
 } zone_view_rules_t;
 
 /* What one rule kept out of a view: counts, and the first names. */
