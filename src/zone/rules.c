@@ -208,31 +208,55 @@ bool zone_rules_empty(const zone_rules_t *r)
 	                     r->ttl_max == 0);
 }
 
-/* The owner relative to apex ("@" at the apex), or the full name. */
-static bool name_matches(const zone_rule_t *r, const knot_dname_t *apex, const char *owner)
+void zone_rule_owner_init(zone_rule_owner_t *o, const char *apex, const zone_rrset_t *set)
+{
+	o->set = set;
+	o->apex = apex;
+	o->ready = false;
+}
+
+static void owner_ready(zone_rule_owner_t *o)
+{
+	if (o->ready) {
+		return;
+	}
+	o->ready = true;
+	o->in_zone = false;
+	if (dns_name_from_key(o->set->key, o->set->keylen, o->wire) < 0 ||
+	    dns_name_to_str(o->wire, o->full, sizeof(o->full)) == NULL) {
+		snprintf(o->full, sizeof(o->full), "?");
+		return;
+	}
+	size_t ol = strlen(o->full), al = strlen(o->apex);
+	if (strcasecmp(o->full, o->apex) == 0) {
+		strcpy(o->rel, "@");
+	} else if (strcmp(o->apex, ".") == 0) {
+		snprintf(o->rel, sizeof(o->rel), "%.*s", (int)(ol > 0 ? ol - 1 : 0), o->full);
+	} else if (ol > al + 1 && o->full[ol - al - 1] == '.' &&
+	           strcasecmp(o->full + ol - al, o->apex) == 0) {
+		snprintf(o->rel, sizeof(o->rel), "%.*s", (int)(ol - al - 1), o->full);
+	} else {
+		return; /* not in the zone: no relative glob matches */
+	}
+	o->in_zone = true;
+}
+
+const char *zone_rule_owner_text(zone_rule_owner_t *o)
+{
+	owner_ready(o);
+	return o->full;
+}
+
+static bool name_matches(const zone_rule_t *r, zone_rule_owner_t *o)
 {
 	if (r->name == NULL) {
 		return true;
 	}
+	owner_ready(o);
 	if (r->absolute) {
-		return fnmatch(r->name, owner, FNM_CASEFOLD) == 0;
+		return fnmatch(r->name, o->full, FNM_CASEFOLD) == 0;
 	}
-	char rel[KNOT_DNAME_TXT_MAXLEN + 1], ap[KNOT_DNAME_TXT_MAXLEN + 1];
-	if (dns_name_to_str(apex, ap, sizeof(ap)) == NULL) {
-		return false;
-	}
-	size_t ol = strlen(owner), al = strlen(ap);
-	if (strcasecmp(owner, ap) == 0) {
-		strcpy(rel, "@");
-	} else if (strcmp(ap, ".") == 0) {
-		snprintf(rel, sizeof(rel), "%.*s", (int)(ol > 0 ? ol - 1 : 0), owner);
-	} else if (ol > al + 1 && owner[ol - al - 1] == '.' &&
-	           strcasecmp(owner + ol - al, ap) == 0) {
-		snprintf(rel, sizeof(rel), "%.*s", (int)(ol - al - 1), owner);
-	} else {
-		return false; /* not in the zone */
-	}
-	return fnmatch(r->name, rel, FNM_CASEFOLD) == 0;
+	return o->in_zone && fnmatch(r->name, o->rel, FNM_CASEFOLD) == 0;
 }
 
 static bool type_matches(const zone_rule_t *r, uint16_t type)
@@ -285,43 +309,33 @@ static bool value_matches(const zone_rule_t *r, const knot_dname_t *owner_wire,
 	return match;
 }
 
-bool zone_rule_match_rr(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
-                        const zone_rrset_t *set, size_t i)
+bool zone_rule_match_rr(const zone_rule_t *r, zone_rule_owner_t *o, size_t i)
 {
-	char text[KNOT_DNAME_TXT_MAXLEN + 1];
-	knot_dname_storage_t wire;
-	if (!type_matches(r, set->type) ||
-	    dns_name_from_key(set->key, set->keylen, wire) < 0) {
+	if (!type_matches(r, o->set->type) || !name_matches(r, o)) {
 		return false;
 	}
-	if (owner == NULL) {
-		if (dns_name_to_str(wire, text, sizeof(text)) == NULL) {
-			return false;
-		}
-		owner = text;
+	if (r->value == NULL) {
+		return true;
 	}
-	return name_matches(r, apex, owner) && value_matches(r, wire, &set->rr[i]);
+	if (!r->prefix) {
+		owner_ready(o); /* the text of a record names its owner */
+	}
+	return value_matches(r, o->wire, &o->set->rr[i]);
 }
 
-bool zone_rule_match_set(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
-                         const zone_rrset_t *set)
+bool zone_rule_match_set(const zone_rule_t *r, zone_rule_owner_t *o)
 {
-	char text[KNOT_DNAME_TXT_MAXLEN + 1];
-	knot_dname_storage_t wire;
-	if (!type_matches(r, set->type) || dns_name_from_key(set->key, set->keylen, wire) < 0) {
+	if (!type_matches(r, o->set->type) || !name_matches(r, o)) {
 		return false;
 	}
-	if (owner == NULL) {
-		if (dns_name_to_str(wire, text, sizeof(text)) == NULL) {
-			return false;
-		}
-		owner = text;
+	if (r->value == NULL) {
+		return true;
 	}
-	if (!name_matches(r, apex, owner)) {
-		return false;
+	if (!r->prefix) {
+		owner_ready(o);
 	}
-	for (size_t i = 0; i < set->count; i++) {
-		if (value_matches(r, wire, &set->rr[i])) {
+	for (size_t i = 0; i < o->set->count; i++) {
+		if (value_matches(r, o->wire, &o->set->rr[i])) {
 			return true;
 		}
 	}

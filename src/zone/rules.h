@@ -61,13 +61,26 @@ int zone_rules_add(zone_rules_t *to, const zone_rules_t *from);
 void zone_rules_free(zone_rules_t *r);
 bool zone_rules_empty(const zone_rules_t *r);
 
-/* Does rule r match the RRset set of a zone with apex apex?  For a rule
- * with a value, any record of the set matching makes the set match.
- * owner: the owner's text (dns_name_to_str), or NULL to compute it. */
-bool zone_rule_match_set(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
-                         const zone_rrset_t *set);
+/* The owner of one RRset as the rules see it, worked out once, when a
+ * rule first needs it (most RRsets fail a rule on their type alone). */
+typedef struct {
+	const zone_rrset_t *set;
+	const char *apex; /* the zone's apex as text ("example.com.") */
+	bool ready, in_zone;
+	knot_dname_storage_t wire;
+	char full[KNOT_DNAME_TXT_MAXLEN + 1]; /* "www.example.com." */
+	char rel[KNOT_DNAME_TXT_MAXLEN + 1];  /* "www", "@" at the apex */
+} zone_rule_owner_t;
 
-/* Does rule r match record i of set (value parts only; name and type as
- * above)? */
-bool zone_rule_match_rr(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
-                        const zone_rrset_t *set, size_t i);
+/* Start o for set, in the zone whose apex text is apex. */
+void zone_rule_owner_init(zone_rule_owner_t *o, const char *apex, const zone_rrset_t *set);
+
+/* The owner's text (computed if not yet). */
+const char *zone_rule_owner_text(zone_rule_owner_t *o);
+
+/* Does rule r match the RRset of o?  For a rule with a value, any record
+ * of the set matching makes the set match. */
+bool zone_rule_match_set(const zone_rule_t *r, zone_rule_owner_t *o);
+
+/* Does rule r match record i of o's RRset? */
+bool zone_rule_match_rr(const zone_rule_t *r, zone_rule_owner_t *o, size_t i);

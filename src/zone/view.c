@@ -45,9 +45,10 @@ static bool is_wildcard(const zone_rrset_t *set)
 }
 
 /* One more RRset (new_set) or record kept out by rule r. */
-static int kept_add(zone_view_skipped_t *s, const zone_rule_t *r, bool ignore, const char *owner,
-                    const zone_rrset_t *set, size_t records, bool new_set)
+static int kept_add(zone_view_skipped_t *s, const zone_rule_t *r, bool ignore,
+                    zone_rule_owner_t *o, size_t records, bool new_set)
 {
+	const zone_rrset_t *set = o->set;
 	if (s == NULL) {
 		return 0;
 	}
@@ -72,7 +73,8 @@ static int kept_add(zone_view_skipped_t *s, const zone_rule_t *r, bool ignore, c
 	k->rrsets++;
 	if (k->nnames < ZONE_VIEW_NAMES) {
 		char type[16], buf[KNOT_DNAME_TXT_MAXLEN + 24];
-		snprintf(buf, sizeof(buf), "%s %s", owner, dns_type_str(set->type, type, sizeof(type)));
+		snprintf(buf, sizeof(buf), "%s %s", zone_rule_owner_text(o),
+		         dns_type_str(set->type, type, sizeof(type)));
 		if ((k->names[k->nnames] = strdup(buf)) == NULL) {
 			return -ENOMEM;
 		}
@@ -98,31 +100,21 @@ static int held_add(zone_view_skipped_t *s, const zone_rrset_t *set)
 	return 0;
 }
 
-/* The owner of set as text, into buf. */
-static const char *owner_text(const zone_rrset_t *set, char *buf, size_t size)
-{
-	knot_dname_storage_t wire;
-	if (dns_name_from_key(set->key, set->keylen, wire) < 0 ||
-	    dns_name_to_str(wire, buf, size) == NULL) {
-		snprintf(buf, size, "?");
-	}
-	return buf;
-}
-
 /* Is set kept out whole by an ignore rule?  1 yes, 0 no, <0 error. */
-static int ignored(const zone_view_rules_t *r, const knot_dname_t *apex, const char *owner,
-                   const zone_rrset_t *set, zone_view_skipped_t *skipped)
+static int ignored(const zone_view_rules_t *r, zone_rule_owner_t *o,
+                   zone_view_skipped_t *skipped)
 {
+	const zone_rrset_t *set = o->set;
 	size_t n = r->filter != NULL ? r->filter->nignore : 0;
 	for (size_t i = 0; i <= n; i++) {
 		const zone_rule_t *rule = NULL;
-		if (i < n && zone_rule_match_set(&r->filter->ignore[i], apex, owner, set)) {
+		if (i < n && zone_rule_match_set(&r->filter->ignore[i], o)) {
 			rule = &r->filter->ignore[i];
 		} else if (i == n && r->hold != NULL && !r->primary_side) {
 			rule = r->hold(r->hold_ctx, set);
 		}
 		if (rule != NULL) {
-			int ret = kept_add(skipped, rule, true, owner, set, set->count, true);
+			int ret = kept_add(skipped, rule, true, o, set->count, true);
 			if (ret == 0) {
 				ret = held_add(skipped, set);
 			}
@@ -134,21 +126,22 @@ static int ignored(const zone_view_rules_t *r, const knot_dname_t *apex, const c
 
 /* Copy the records of set into out but those an exclude rule matches
  * (primary side), their TTL within the bounds.  The records copied. */
-static int copy_set(const zone_view_rules_t *r, const knot_dname_t *apex, const char *owner,
-                    const zone_rrset_t *set, zone_t *out, zone_view_skipped_t *skipped)
+static int copy_set(const zone_view_rules_t *r, zone_rule_owner_t *o, zone_t *out,
+                    zone_view_skipped_t *skipped)
 {
+	const zone_rrset_t *set = o->set;
 	const zone_rules_t *f = r->primary_side ? r->filter : NULL;
 	size_t n = 0;
 	const zone_rule_t *seen = NULL;
 	for (size_t i = 0; i < set->count; i++) {
 		const zone_rule_t *hit = NULL;
 		for (size_t k = 0; f != NULL && k < f->nexclude && hit == NULL; k++) {
-			if (zone_rule_match_rr(&f->exclude[k], apex, owner, set, i)) {
+			if (zone_rule_match_rr(&f->exclude[k], o, i)) {
 				hit = &f->exclude[k];
 			}
 		}
 		if (hit != NULL) {
-			if (kept_add(skipped, hit, false, owner, set, 1, hit != seen) != 0) {
+			if (kept_add(skipped, hit, false, o, 1, hit != seen) != 0) {
 				return -ENOMEM;
 			}
 			seen = hit;
@@ -186,6 +179,10 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 	uint8_t apex_key[DNS_KEY_MAX];
 	size_t apex_keylen = src->apex_len > 0 ? dns_name_key(src->apex, apex_key) : SIZE_MAX;
 
+	char apex_text[KNOT_DNAME_TXT_MAXLEN + 1];
+	bool filtered = (!zone_rules_empty(r->filter) || (r->hold != NULL && !r->primary_side)) &&
+	                src->apex_len > 0 && dns_name_to_str(src->apex, apex_text,
+	                                                     sizeof(apex_text)) != NULL;
 	size_t pos = 0;
 	zone_rrset_t set;
 	while (zone_rrset_next(src, &pos, &set)) {
@@ -196,12 +193,10 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 		if (apex && set.type == KNOT_RRTYPE_NS && !r->apex_ns) {
 			continue;
 		}
-		char owner[KNOT_DNAME_TXT_MAXLEN + 1];
-		bool filtered = (!zone_rules_empty(r->filter) || (r->hold != NULL && !r->primary_side)) &&
-		                src->apex_len > 0;
+		zone_rule_owner_t owner;
 		if (filtered) {
-			owner_text(&set, owner, sizeof(owner));
-			int ign = ignored(r, src->apex, owner, &set, skipped);
+			zone_rule_owner_init(&owner, apex_text, &set);
+			int ign = ignored(r, &owner, skipped);
 			if (ign != 0) {
 				if (ign < 0) {
 					zone_view_free(out);
@@ -226,7 +221,7 @@ int zone_view(const zone_t *src, const zone_view_rules_t *r, zone_t *out,
 			out->rrsets++;
 			continue;
 		}
-		int n = copy_set(r, src->apex, owner, &set, out, skipped);
+		int n = copy_set(r, &owner, out, skipped);
 		if (n < 0) {
 			zone_view_free(out);
 			return n;
