@@ -26,7 +26,7 @@ struct zone_extdns {
 	size_t apex_len;
 };
 
-static char rule_text[] = "owned by external-dns (ignore-owned-by)";
+static char rule_text[] = "owned-by=external-dns";
 const zone_rule_t zone_extdns_rule = { .text = rule_text };
 
 /* The types external-dns's TXT registry names in a new-format marker

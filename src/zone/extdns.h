@@ -49,7 +49,8 @@ void zone_extdns_free(zone_extdns_t *x);
 size_t zone_extdns_markers(const zone_extdns_t *x);
 size_t zone_extdns_claims(const zone_extdns_t *x);
 
-/* The rule an owned RRset is reported under ("owned by external-dns"). */
+/* The rule an owned RRset is reported under ("owned-by=external-dns", in
+ * the form of the ignore rules' text). */
 extern const zone_rule_t zone_extdns_rule;
 
 /* The hold callback of zone_view_rules_t (ctx: a zone_extdns_t): does
