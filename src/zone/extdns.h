@@ -36,7 +36,9 @@
 typedef struct zone_extdns zone_extdns_t;
 
 /* Is the TXT rdata (wire form) an external-dns marker?  owner, when not
- * NULL, gets its external-dns/owner value (cut to size; "" without one). */
+ * NULL, gets its external-dns/owner value (cut to size; "" without one).
+ * False too when out of memory (a copy of the text): for reports and
+ * tests; the index reads markers itself and fails then. */
 bool zone_extdns_marker(const uint8_t *rdata, size_t rdlen, char *owner, size_t size);
 
 /* The index of what the markers of z (finished, apex set) own, into *out.

@@ -4,8 +4,9 @@ HTTP API) and moto_server (Route 53), with knotd as the primary.
 What external-dns writes is put at the provider first, as external-dns's
 TXT registry writes it in the new format: a marker TXT named TYPE-NAME
 ("heritage=external-dns,external-dns/owner=...,external-dns/resource=...")
-beside the records it owns, written through the provider's own API (the
-PowerDNS API, the Route 53 API); then `zonesync sync` runs with the key set
+beside the records it owns (and one in the old format, at the name of the
+A it owns), written through the provider's own API (the PowerDNS API, the
+Route 53 API); then `zonesync sync` runs with the key set
 on the target.  The primary holds records of its own and some at names and
 types external-dns owns, which must be reported as conflicts (stdout
 "conflicts, not pushed") and never written.
@@ -36,6 +37,9 @@ EXTDNS = [
     # Its record already gone (external-dns deletes the record first):
     # the name is still claimed.
     ("cname-shop.example.com.", "TXT", 300, [marker("ingress/shop/shop")]),
+    # The old format (before external-dns 0.12): the marker at the name itself.
+    ("legacy.example.com.", "TXT", 300, [marker("service/old/legacy")]),
+    ("legacy.example.com.", "A", 300, ["198.51.100.30"]),
 ]
 OWNED = {(n, t) for n, t, _, _ in EXTDNS}
 
