@@ -496,6 +496,7 @@ static int load_value(struct ctx *c, const ynode_t *n, const char *v, const conf
 			bad_choice(c, n, it, pre, v);
 			return -1;
 		}
+		u += it->def == NULL; /* 0 stays "absent" */
 		break;
 	case CONF_LIMIT: {
 		conf_limit_t l;

@@ -36,12 +36,20 @@ typedef struct {
 	size_t nnotify_from;
 } conf_primary_t;
 
+/* ignore-owned-by: whose records a target leaves alone beside its rules
+ * (the key's choices in conf/schema.c, stored as their index + 1). */
+typedef enum {
+	CONF_OWNED_NONE = 0,
+	CONF_OWNED_EXTERNAL_DNS, /* external-dns's TXT registry (zone/extdns.h) */
+} conf_owned_by_t;
+
 typedef struct conf_target {
 	char *id;
 	const conf_type_t *type; /* one of the types conf_load was given */
 	const ynode_t *node; /* its section; read type keys with conf_target_*() */
 	const conf_key_t *key; /* its key (the type's key-reference item), NULL: none */
 	zone_rules_t rules;    /* its ignore, exclude and ttl keys (added to the zone's) */
+	conf_owned_by_t ignore_owned_by; /* its ignore-owned-by key */
 } conf_target_t;
 
 typedef struct {

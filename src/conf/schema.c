@@ -108,12 +108,18 @@ const conf_item_t conf_primary_items[] = {
 TTL_ITEMS(conf_target_t);
 TTL_ITEMS(conf_zone_t);
 
+/* In the order of conf_owned_by_t, from its second value. */
+static const char *const owned_by_choices[] = { "external-dns", NULL };
+
 const conf_item_t conf_target_items[] = {
 	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
 	  AT(conf_target_t, id), .help = "the target's name, referred to by zones" },
 	{ .name = "type", .type = CONF_STR, .required = true, .restart = true,
 	  .help = "the provider: route53, powerdns, rfc2136, zonefile or exec" },
 	RULES_ITEMS(conf_target_t),
+	{ .name = "ignore-owned-by", .type = CONF_ENUM, .choices = owned_by_choices,
+	  .restart = true, AT(conf_target_t, ignore_owned_by),
+	  .help = "leave alone the records another tool marks as its own: external-dns" },
 	{ .name = NULL },
 };
 

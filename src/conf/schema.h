@@ -18,7 +18,8 @@ typedef enum {
 	CONF_STR,        /* any non-empty string */
 	CONF_INT,        /* integer in [min, max] */
 	CONF_BOOL,       /* true/false/yes/no/on/off */
-	CONF_ENUM,       /* one of choices (stored: its index) */
+	CONF_ENUM,       /* one of choices (stored: its index; without a default, its
+	                  * index + 1, and 0 when absent) */
 	CONF_ADDR,       /* IP[@PORT] */
 	CONF_URL,        /* http:// or https:// URL */
 	CONF_PATH,       /* file path; "%s" stands for the zone name where allowed */

@@ -139,6 +139,10 @@ static int want_full(engine_zone_t *z, const conf_target_t *tc, const zone_view_
 static const char *held_by_target(const engine_result_t *r, const zone_change_t *c,
                                   const char *owner, const char *type)
 {
+	/* What external-dns's markers claim, its records there or not. */
+	if (r->extdns != NULL && zone_extdns_hold(r->extdns, &c->new) != NULL) {
+		return "owned by external-dns";
+	}
 	for (size_t i = 0; i < r->live_kept.nheld; i++) {
 		const zone_view_held_t *h = &r->live_kept.held[i];
 		if (h->type == c->new.type && h->keylen == c->new.keylen &&
@@ -159,7 +163,8 @@ static const char *held_by_target(const engine_result_t *r, const zone_change_t 
  * of the diff and reported: a conflict is never forced. */
 static int drop_conflicts(engine_result_t *r)
 {
-	if (r->live_kept.nheld == 0 && r->foreign.count == 0) {
+	if (r->live_kept.nheld == 0 && r->foreign.count == 0 &&
+	    zone_extdns_claims(r->extdns) == 0) {
 		return 0;
 	}
 	size_t keep = 0;
@@ -198,14 +203,21 @@ static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
 	target_foreign_free(&r->foreign);
 	target_foreign_free(&r->conflicts);
 	zone_view_skipped_free(&r->live_kept);
+	zone_extdns_free(r->extdns);
+	r->extdns = NULL;
 	int ret = ops->read(t, &r->live, &r->foreign, &r->stats, r->error, sizeof(r->error));
 	if (ret != 0) {
 		return ret;
 	}
 	ret = want_full(z, tc, rules, r->live.apex, r);
+	zone_view_rules_t live = *rules;
+	live.primary_side = false;
+	if (ret == 0 && tc->ignore_owned_by == CONF_OWNED_EXTERNAL_DNS) {
+		ret = zone_extdns_index(&r->live, &r->extdns);
+		live.hold = zone_extdns_hold;
+		live.hold_ctx = r->extdns;
+	}
 	if (ret == 0) {
-		zone_view_rules_t live = *rules;
-		live.primary_side = false;
 		ret = zone_view(&r->live, &live, &r->base, &r->live_kept);
 	}
 	if (ret == 0) {
@@ -384,9 +396,11 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	rules.filter = &r->rules;
 	rules.primary_side = true;
 	const engine_delta_t *d = z->delta;
-	/* soa-serial: mirror needs the target's own SOA: always read. */
+	/* soa-serial: mirror needs the target's own SOA, ignore-owned-by
+	 * what the other tool owns now: always read. */
 	r->incremental = !o->plan && !full && d != NULL && ts.has_serial && !ts.dirty &&
-	                 !ts.refused && ts.serial == d->from && !mirrors_soa(tc, &rules);
+	                 !ts.refused && ts.serial == d->from && !mirrors_soa(tc, &rules) &&
+	                 tc->ignore_owned_by == CONF_OWNED_NONE;
 	bool guarded = !r->notifier && !(ops->flags & TARGET_UNGUARDED);
 
 	target_t *t = NULL;
@@ -493,6 +507,8 @@ void engine_result_free(engine_result_t *r)
 	target_foreign_free(&r->foreign);
 	target_foreign_free(&r->conflicts);
 	zone_view_skipped_free(&r->live_kept);
+	zone_extdns_free(r->extdns);
+	r->extdns = NULL;
 	zone_rules_free(&r->rules);
 	zone_free(&r->live);
 	zone_view_skipped_free(&r->skipped);

@@ -36,6 +36,7 @@
 #include "store/store.h"
 #include "target/target.h"
 #include "zone/diff.h"
+#include "zone/extdns.h"
 #include "zone/view.h"
 
 /* The RRsets a transfer changed, whole, before and after it. */
@@ -83,6 +84,9 @@ typedef struct {
 	target_foreign_t conflicts;
 	zone_rules_t rules;          /* the zone's and the target's, for the views */
 	zone_view_skipped_t live_kept; /* what the ignore rules held out of the live view */
+	/* ignore-owned-by: external-dns: what its markers in the live
+	 * records own (the live view's hold), or NULL. */
+	zone_extdns_t *extdns;
 	size_t total;             /* RRsets the limits are measured against */
 	zone_view_skipped_t skipped;
 	zone_diff_t diff;

@@ -259,6 +259,7 @@ static const char FULL[] =
         "    create: yes\n"
         "    batch-size: 100000\n"
         "    reconcile-interval: 0\n"
+        "    ignore-owned-by: external-dns\n"
         "  - { id: upd, type: rfc2136, address: \"2001:db8::53@5353\", key: K1, apex-ns: keep,"
         " soa-serial: keep, timeout: 3600, batch-size: 65535, serving: [192.0.2.55],"
         " reconcile-interval: 2s }\n"
@@ -372,6 +373,10 @@ static void test_full(void **state)
 	assert_string_equal(conf_target_str(pdns, "api-key-env"), "PDNS_KEY");
 	assert_true(conf_target_bool(pdns, "create", false));
 	assert_int_equal(conf_target_int(pdns, "batch-size", 1), 100000);
+	/* ignore-owned-by: stored as its index + 1, absent 0 (no default). */
+	assert_int_equal(pdns->ignore_owned_by, CONF_OWNED_EXTERNAL_DNS);
+	assert_int_equal(r53->ignore_owned_by, CONF_OWNED_NONE);
+	assert_int_equal(hook->ignore_owned_by, CONF_OWNED_NONE);
 	assert_string_equal(conf_target_str(upd, "address"), "2001:db8::53@5353");
 	assert_string_equal(conf_target_str(upd, "key"), "K1");
 	assert_non_null(upd->key);
@@ -1141,6 +1146,13 @@ static void test_enum(void **state)
 	              "target 'a' (type route53): 'apex-ns' is 'maybe', expected one of keep, sync",
 	              "2:57", "'soa-serial' is 'increment', expected one of keep, mirror", /* */
 	              "3:58", "target 'u' (type rfc2136): 'apex-ns' is 'KEEP', expected one of");
+	expect_errors("target:\n"
+	              "  - { id: a, type: route53, ignore-owned-by: External-DNS }\n"
+	              "  - { id: b, type: route53, ignore-owned-by: [external-dns] }\n",
+	              "2:46",
+	              "target 'a' (type route53): 'ignore-owned-by' is 'External-DNS', expected "
+	              "one of external-dns",
+	              "3:46", "ignore-owned-by");
 	expect_errors("server:\n"
 	              "  log: { target: file, level: verbose }\n",
 	              "2:18", "'target': 'file' is not one of stderr, syslog", /* */
