@@ -31,7 +31,9 @@ static void on_target(void *ctx, const conf_zone_t *zc, const conf_target_t *tc,
 		/* A notifier behind is one change: it would be told. */
 		size_t n = r->notifier ? (run->mode == PASS_PLAN && r->notify) : r->diff.count;
 		run->changes += n;
-		run->differ += run->mode == PASS_VERIFY ? n : 0;
+		/* A conflict is a difference too: the target does not serve
+		 * the primary's RRset there. */
+		run->differ += run->mode == PASS_VERIFY ? n + r->conflicts.count : 0;
 	}
 	render_target(&run->out, zc, tc, z, r);
 	if (run->serving && !r->notifier && (r->ret == 0 || r->refused)) {

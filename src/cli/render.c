@@ -357,7 +357,13 @@ static void listed_text(render_t *r, const conf_zone_t *zc, const conf_target_t 
 		}
 		return;
 	}
-	if (verify && d->count == 0) {
+	if (verify && d->count == 0 && res->conflicts.count > 0) {
+		fprintf(f,
+		        "%s -> %s (%s): %zu RRset%s of the primary's serial %u held by the target "
+		        "as its own (conflicts)\n",
+		        zone, who, kind, res->conflicts.count, res->conflicts.count == 1 ? "" : "s",
+		        z->serial);
+	} else if (verify && d->count == 0) {
 		fprintf(f, "%s -> %s (%s): same as the primary, serial %u\n", zone, who, kind,
 		        z->serial);
 	} else if (verify) {
