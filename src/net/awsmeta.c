@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include "net/fileerr.h"
 #include "net/http.h"
+#include "net/spawn.h"
 
 extern char **environ;
 
@@ -910,27 +910,8 @@ int aws_process_run(const char *cmd, long limit_ms, aws_creds_t *out, char *why,
 		         strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, e[1], 2);
-	posix_spawnattr_init(&attr);
-	/* Its own process group, so that a kill reaches what it started too;
-	 * default signal handling, whatever ours is. */
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                        POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	int rc = net_spawn(&pid, argv, environ, -1, o[1], e[1]);
 	close(o[1]);
 	close(e[1]);
 	o[1] = e[1] = -1;

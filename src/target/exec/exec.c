@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <jansson.h>
 
 #include "conf/yaml.h"
+#include "net/spawn.h"
 #include "obs/log.h"
 
 extern char **environ;
@@ -223,28 +223,9 @@ int exec_run(const conf_target_t *t, const exec_event_t *ev, exec_result_t *res,
 		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-	posix_spawnattr_init(&attr);
-	/* Its own process group, so that a timeout kills what it started too;
-	 * default signal handling, whatever ours is. */
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                        POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
 	double t0 = mono();
-	int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	int rc = net_spawn(&pid, argv, env, in[0], out[1], out[1]);
 	close(in[0]);
 	close(out[1]);
 	in[0] = out[1] = -1;
