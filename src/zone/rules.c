@@ -186,6 +186,15 @@ int zone_rules_add(zone_rules_t *to, const zone_rules_t *from)
 	if (from->ttl_max != 0) {
 		to->ttl_max = from->ttl_max;
 	}
+	/* Each section's pair is ordered (the loader checks), the mix may not
+	 * be: from's bound wins, so that no TTL is clamped both ways. */
+	if (to->ttl_max != 0 && to->ttl_min > to->ttl_max) {
+		if (from->ttl_max != 0) {
+			to->ttl_min = to->ttl_max;
+		} else {
+			to->ttl_max = to->ttl_min;
+		}
+	}
 	return 0;
 }
 
@@ -301,6 +310,24 @@ bool zone_rule_match_rr(const zone_rule_t *r, const knot_dname_t *apex, const ch
 		owner = text;
 	}
 	return name_matches(r, apex, owner) && value_matches(r, wire, &set->rr[i]);
+}
+
+bool zone_rule_match_name_type(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
+                               const zone_rrset_t *set)
+{
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_storage_t wire;
+	if (!type_matches(r, set->type)) {
+		return false;
+	}
+	if (owner == NULL) {
+		if (dns_name_from_key(set->key, set->keylen, wire) < 0 ||
+		    dns_name_to_str(wire, text, sizeof(text)) == NULL) {
+			return false;
+		}
+		owner = text;
+	}
+	return name_matches(r, apex, owner);
 }
 
 bool zone_rule_match_set(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,

@@ -56,7 +56,8 @@ int zone_rule_make(const char *name, const char *const *types, size_t ntypes, co
 void zone_rule_free(zone_rule_t *r);
 
 /* Append a copy of each rule of from to to (a target's rules after its
- * zone's); the TTL bounds of from, where set, replace to's.  0, -ENOMEM. */
+ * zone's); the TTL bounds of from, where set, replace to's, and where the
+ * two then cross (to's min above from's max), from's bound wins.  0, -ENOMEM. */
 int zone_rules_add(zone_rules_t *to, const zone_rules_t *from);
 void zone_rules_free(zone_rules_t *r);
 bool zone_rules_empty(const zone_rules_t *r);
@@ -66,6 +67,12 @@ bool zone_rules_empty(const zone_rules_t *r);
  * owner: the owner's text (dns_name_to_str), or NULL to compute it. */
 bool zone_rule_match_set(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
                          const zone_rrset_t *set);
+
+/* Does rule r match an RRset at set's owner and type, whatever its values
+ * (its name and type parts only)?  What a rule with a value may hold at a
+ * target only the target's records tell. */
+bool zone_rule_match_name_type(const zone_rule_t *r, const knot_dname_t *apex, const char *owner,
+                               const zone_rrset_t *set);
 
 /* Does rule r match record i of set (value parts only; name and type as
  * above)? */
