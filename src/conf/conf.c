@@ -1399,7 +1399,7 @@ static bool field_same(const conf_item_t *it, const void *a, const void *b)
 		memcpy(&ra, fa, sizeof(ra));
 		memcpy(&rb, fb, sizeof(rb));
 		for (size_t i = 0; na == nb && i < na; i++) {
-			if (strcmp(ra[i].text, rb[i].text) != 0) {
+			if (!zone_rule_equal(&ra[i], &rb[i])) {
 				return false;
 			}
 		}

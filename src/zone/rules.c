@@ -22,6 +22,18 @@ void zone_rule_free(zone_rule_t *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static bool text_equal(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+bool zone_rule_equal(const zone_rule_t *a, const zone_rule_t *b)
+{
+	return text_equal(a->name, b->name) && text_equal(a->value, b->value) &&
+	       a->ntypes == b->ntypes &&
+	       (a->ntypes == 0 || memcmp(a->types, b->types, a->ntypes * sizeof(*a->types)) == 0);
+}
+
 static char *lower_dup(const char *s)
 {
 	char *d = strdup(s);

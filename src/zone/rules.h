@@ -55,6 +55,9 @@ int zone_rule_make(const char *name, const char *const *types, size_t ntypes, co
                    zone_rule_t *out, char *err, size_t errlen);
 void zone_rule_free(zone_rule_t *r);
 
+/* Do a and b say the same (all their parts, not only their text)? */
+bool zone_rule_equal(const zone_rule_t *a, const zone_rule_t *b);
+
 /* Append a copy of each rule of from to to (a target's rules after its
  * zone's); the TTL bounds of from, where set, replace to's, and where the
  * two then cross (to's min above from's max), from's bound wins.  0, -ENOMEM. */

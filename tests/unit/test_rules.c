@@ -93,6 +93,16 @@ static void test_make_errors(void **state)
 	r = rule(NULL, NULL, NULL);
 	assert_string_equal(r.text, "all");
 	zone_rule_free(&r);
+	/* Equal by what they say: names and globs fold case. */
+	zone_rule_t a = rule("www", "A", "x*"), b = rule("WWW", "a", "X*"),
+	            c = rule("www", "AAAA", "x*"), d = rule("www", NULL, "x*");
+	assert_true(zone_rule_equal(&a, &b));
+	assert_false(zone_rule_equal(&a, &c));
+	assert_false(zone_rule_equal(&a, &d));
+	zone_rule_free(&a);
+	zone_rule_free(&b);
+	zone_rule_free(&c);
+	zone_rule_free(&d);
 }
 
 static void test_names(void **state)
