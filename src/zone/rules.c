@@ -223,6 +223,25 @@ void zone_rules_free(zone_rules_t *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bool zone_rules_equal(const zone_rules_t *a, const zone_rules_t *b)
+{
+	if (a->nignore != b->nignore || a->nexclude != b->nexclude || a->ttl_min != b->ttl_min ||
+	    a->ttl_max != b->ttl_max) {
+		return false;
+	}
+	for (size_t i = 0; i < a->nignore; i++) {
+		if (!zone_rule_equal(&a->ignore[i], &b->ignore[i])) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < a->nexclude; i++) {
+		if (!zone_rule_equal(&a->exclude[i], &b->exclude[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool zone_rules_empty(const zone_rules_t *r)
 {
 	return r == NULL || (r->nignore == 0 && r->nexclude == 0 && r->ttl_min == 0 &&

@@ -63,6 +63,8 @@ bool zone_rule_equal(const zone_rule_t *a, const zone_rule_t *b);
  * two then cross (to's min above from's max), from's bound wins.  0, -ENOMEM. */
 int zone_rules_add(zone_rules_t *to, const zone_rules_t *from);
 void zone_rules_free(zone_rules_t *r);
+/* Do a and b say the same (rules in the same order, the same bounds)? */
+bool zone_rules_equal(const zone_rules_t *a, const zone_rules_t *b);
 bool zone_rules_empty(const zone_rules_t *r);
 
 /* Does rule r match the RRset set of a zone with apex apex?  For a rule

@@ -444,3 +444,30 @@ def test_plan_json_kept_out_names_the_rule(lab, moto):
          ("_acme-challenge.www.example.com. TXT",)),
     ], t["kept_out"]
     assert t["changes"] == [] and t["conflicts"] == [] and t["ttl_clamped"] == 0, t
+
+
+# --- rules edited under a running daemon -----------------------------------------------------
+
+def test_rules_edited_and_reloaded_apply_at_once(lab, moto):
+    """The daemon runs with exclude {name: "*.internal"} and no drift check;
+    the rule is removed and the configuration reloaded (SIGHUP): the record
+    it kept out is pushed at once, not at the next serial or reconcile.
+    Fails if a change of a zone's rules leaves its targets trusted as in
+    sync (their state says so, but for the old rules)."""
+    import signal
+    knot = lab.knot({ZONE: zone_text(1, "db.internal A 192.0.2.9\n")})
+    zid = moto.create_zone(ZONE)
+    zs = lab.zonesync(knot, [lab.aws(zid)],
+                      [{"domain": ZONE, "exclude": '[{ name: "*.internal" }]',
+                        "reconcile-interval": 0}])
+    mark = zs.start()
+    zs.wait_log(r"target synced: zone=example\.com\. target=aws serial=1 ", timeout=30,
+                since=mark)
+    assert ("db.internal.example.com.", "A") not in listing_view(moto.list(zid), ZONE)
+    zs.without("exclude")
+    mark = zs.mark()
+    zs.proc.proc.send_signal(signal.SIGHUP)
+    zs.wait_log(r"zone's rules changed: zone=example\.com\. target=aws: pushed again in full",
+                timeout=10, since=mark)
+    wait_until(lambda: ("db.internal.example.com.", "A") in listing_view(moto.list(zid), ZONE),
+               20, 0.5, "the record the removed rule kept out")
