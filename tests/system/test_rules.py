@@ -471,3 +471,41 @@ def test_rules_edited_and_reloaded_apply_at_once(lab, moto):
                 timeout=10, since=mark)
     wait_until(lambda: ("db.internal.example.com.", "A") in listing_view(moto.list(zid), ZONE),
                20, 0.5, "the record the removed rule kept out")
+
+
+# --- a wildcard alias, named as Route 53 names it --------------------------------------------
+
+@pytest.fixture
+def fakelab(tmp_path, zonesync):
+    """The fake Route 53 of test_route53_faults (names listed octal-escaped,
+    CREATE over an existing set refused, as Route 53 does)."""
+    from conftest import binary_path
+    from test_route53_faults import Lab as FakeLab
+    lab = FakeLab(tmp_path, binary_path())
+    yield lab
+    lab.close()
+
+
+def test_primary_wildcard_at_a_wildcard_alias_is_a_conflict(fakelab):
+    """Route 53 lists a wildcard alias as "\\052.example.com."; the primary
+    has "*.example.com. A": a conflict, reported, and the rest of the zone
+    is pushed.  Fails if the alias's name is compared as Route 53 wrote it:
+    the CREATE is sent, refused ("already exists"), read again, refused
+    again, and nothing of the zone lands."""
+    knot = fakelab.knot(zone_text(1, "* 300 A 192.0.2.99\nx 300 A 192.0.2.98\n"))
+    fake = fakelab.fake
+    zid = fake.create_zone(ZONE)
+    alias = {"name": "*.example.com.", "type": "A", "alias": {
+        "hosted_zone_id": "Z35SXDOTRQ7X7K", "dns_name": "lb-1.elb.amazonaws.com.",
+        "evaluate_target_health": False}}
+    fake.edit(zid, put=[alias])
+    zs = fakelab.zonesync(knot, **{"hosted-zone-id": zid})
+    r = zs.plan_text()
+    assert "*.example.com. A (alias)" in r.stdout, describe(r)
+    assert "192.0.2.99" not in r.stdout, describe(r)
+    r = zs.sync()
+    assert r.returncode == 0, describe(r)
+    assert "conflicts, not pushed: 1 RRset" in r.stdout, describe(r)
+    sets = fake.rrsets(zid)
+    assert [s for s in sets if "alias" in s] == [{**alias, "name": "\\052.example.com."}], sets
+    assert any(s["name"] == "x.example.com." for s in sets), sets
