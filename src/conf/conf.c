@@ -699,7 +699,11 @@ static void load_rules(struct ctx *c, const ynode_t *n, const conf_item_t *it, c
 		const ynode_t *e = n->item[i];
 		char where[400];
 		snprintf(where, sizeof(where), "%s%s[%zu]", pre, it->name, i);
-		if (want(c, e, YNODE_MAP, it->name, "a list of maps") == NULL) {
+		char key[3][48]; /* "ignore[2]", "ignore[2].name", "ignore[2].value" */
+		snprintf(key[0], sizeof(key[0]), "%.16s[%zu]", it->name, i);
+		snprintf(key[1], sizeof(key[1]), "%.16s[%zu].name", it->name, i);
+		snprintf(key[2], sizeof(key[2]), "%.16s[%zu].value", it->name, i);
+		if (want(c, e, YNODE_MAP, key[0], "a map {name, type, value}") == NULL) {
 			continue;
 		}
 		unsigned before = c->errors;
@@ -710,8 +714,8 @@ static void load_rules(struct ctx *c, const ynode_t *n, const conf_item_t *it, c
 		}
 		const ynode_t *nn = ynode_get(e, "name"), *tn = ynode_get(e, "type"),
 		              *vn = ynode_get(e, "value");
-		const char *name = nn != NULL ? scalar(c, nn, "name") : NULL;
-		const char *value = vn != NULL ? scalar(c, vn, "value") : NULL;
+		const char *name = nn != NULL ? scalar(c, nn, key[1]) : NULL;
+		const char *value = vn != NULL ? scalar(c, vn, key[2]) : NULL;
 		const char *types[64];
 		int ntypes = tn != NULL ? rule_types(c, tn, where, types, 64) : 0;
 		if (c->errors != before || ntypes < 0) {
@@ -1396,7 +1400,7 @@ static bool field_same(const conf_item_t *it, const void *a, const void *b)
 		memcpy(&ra, fa, sizeof(ra));
 		memcpy(&rb, fb, sizeof(rb));
 		for (size_t i = 0; na == nb && i < na; i++) {
-			if (strcmp(ra[i].text, rb[i].text) != 0) {
+			if (!zone_rule_equal(&ra[i], &rb[i])) {
 				return false;
 			}
 		}

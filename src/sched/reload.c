@@ -87,14 +87,20 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 				metrics_forget(z->conf->domain, was->target[o]->id);
 			}
 		}
+		/* Its rules changed: what each target holds, in sync by its
+		 * state, was so for the old rules. */
+		bool rules = was != NULL && !zone_rules_equal(&was->rules, &z->conf->rules);
 		for (size_t k = 0; was != NULL && k < z->ntargets; k++) {
 			for (size_t o = 0; o < was->ntarget; o++) {
 				const conf_target_t *a = was->target[o], *b = z->targets[k].conf;
-				if (strcmp(a->id, b->id) == 0 && !conf_target_same(a, b)) {
+				bool same = strcmp(a->id, b->id) != 0 || conf_target_same(a, b);
+				if (strcmp(a->id, b->id) == 0 && (rules || !same)) {
 					z->targets[k].reconcile = true;
-					log_info("target's configuration changed: zone=%s "
+					log_info("%s: zone=%s "
 					         "target=%s: "
 					         "pushed again in full (its live records read)",
+					         !same ? "target's configuration changed"
+					               : "zone's rules changed",
 					         z->conf->domain, b->id);
 				}
 			}

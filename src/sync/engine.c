@@ -193,6 +193,27 @@ static int drop_conflicts(engine_result_t *r)
 	return 0;
 }
 
+/* Does an addition of the diff fall where an ignore rule may hold an RRset
+ * of the target's own (by name and type: the value only a read shows)? */
+static bool may_conflict(const engine_result_t *r, const knot_dname_t *apex)
+{
+	char apex_text[DNS_NAME_STR_MAX];
+	if (r->rules.nignore == 0 || dns_name_to_str(apex, apex_text, sizeof(apex_text)) == NULL) {
+		return false;
+	}
+	for (size_t i = 0; i < r->diff.count; i++) {
+		const zone_change_t *c = &r->diff.change[i];
+		zone_rule_owner_t o;
+		zone_rule_owner_init(&o, apex_text, &c->new);
+		for (size_t k = 0; c->kind == ZONE_CHANGE_ADD && k < r->rules.nignore; k++) {
+			if (zone_rule_match_name_type(&r->rules.ignore[k], &o)) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* Read the live records and diff them against the desired view. */
 static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
                      const conf_target_t *tc, const zone_view_rules_t *rules, engine_result_t *r)
@@ -413,6 +434,12 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	}
 	if (r->incremental) {
 		r->ret = delta_diff(z, zc, &rules, r);
+		if (r->ret == 0 && may_conflict(r, zc->name)) {
+			/* Only a read tells a conflict from a plain addition:
+			 * a conflict is never written over the target's own. */
+			r->incremental = false;
+			r->ret = full_diff(z, ops, t, tc, &rules, r);
+		}
 	} else if (!r->notifier) {
 		r->ret = full_diff(z, ops, t, tc, &rules, r);
 	}

@@ -22,6 +22,18 @@ void zone_rule_free(zone_rule_t *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static bool text_equal(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+bool zone_rule_equal(const zone_rule_t *a, const zone_rule_t *b)
+{
+	return text_equal(a->name, b->name) && text_equal(a->value, b->value) &&
+	       a->ntypes == b->ntypes &&
+	       (a->ntypes == 0 || memcmp(a->types, b->types, a->ntypes * sizeof(*a->types)) == 0);
+}
+
 static char *lower_dup(const char *s)
 {
 	char *d = strdup(s);
@@ -186,6 +198,15 @@ int zone_rules_add(zone_rules_t *to, const zone_rules_t *from)
 	if (from->ttl_max != 0) {
 		to->ttl_max = from->ttl_max;
 	}
+	/* Each section's pair is ordered (the loader checks), the mix may not
+	 * be: from's bound wins, so that no TTL is clamped both ways. */
+	if (to->ttl_max != 0 && to->ttl_min > to->ttl_max) {
+		if (from->ttl_max != 0) {
+			to->ttl_min = to->ttl_max;
+		} else {
+			to->ttl_max = to->ttl_min;
+		}
+	}
 	return 0;
 }
 
@@ -200,6 +221,25 @@ void zone_rules_free(zone_rules_t *r)
 	free(r->ignore);
 	free(r->exclude);
 	memset(r, 0, sizeof(*r));
+}
+
+bool zone_rules_equal(const zone_rules_t *a, const zone_rules_t *b)
+{
+	if (a->nignore != b->nignore || a->nexclude != b->nexclude || a->ttl_min != b->ttl_min ||
+	    a->ttl_max != b->ttl_max) {
+		return false;
+	}
+	for (size_t i = 0; i < a->nignore; i++) {
+		if (!zone_rule_equal(&a->ignore[i], &b->ignore[i])) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < a->nexclude; i++) {
+		if (!zone_rule_equal(&a->exclude[i], &b->exclude[i])) {
+			return false;
+		}
+	}
+	return true;
 }
 
 bool zone_rules_empty(const zone_rules_t *r)
@@ -321,6 +361,11 @@ bool zone_rule_match_rr(const zone_rule_t *r, zone_rule_owner_t *o, size_t i)
 		owner_ready(o); /* the text of a record names its owner */
 	}
 	return value_matches(r, o->wire, &o->set->rr[i]);
+}
+
+bool zone_rule_match_name_type(const zone_rule_t *r, zone_rule_owner_t *o)
+{
+	return type_matches(r, o->set->type) && name_matches(r, o);
 }
 
 bool zone_rule_match_set(const zone_rule_t *r, zone_rule_owner_t *o)

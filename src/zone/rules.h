@@ -55,10 +55,16 @@ int zone_rule_make(const char *name, const char *const *types, size_t ntypes, co
                    zone_rule_t *out, char *err, size_t errlen);
 void zone_rule_free(zone_rule_t *r);
 
+/* Do a and b say the same (all their parts, not only their text)? */
+bool zone_rule_equal(const zone_rule_t *a, const zone_rule_t *b);
+
 /* Append a copy of each rule of from to to (a target's rules after its
- * zone's); the TTL bounds of from, where set, replace to's.  0, -ENOMEM. */
+ * zone's); the TTL bounds of from, where set, replace to's, and where the
+ * two then cross (to's min above from's max), from's bound wins.  0, -ENOMEM. */
 int zone_rules_add(zone_rules_t *to, const zone_rules_t *from);
 void zone_rules_free(zone_rules_t *r);
+/* Do a and b say the same (rules in the same order, the same bounds)? */
+bool zone_rules_equal(const zone_rules_t *a, const zone_rules_t *b);
 bool zone_rules_empty(const zone_rules_t *r);
 
 /* The owner of one RRset as the rules see it, worked out once, when a
@@ -84,3 +90,8 @@ bool zone_rule_match_set(const zone_rule_t *r, zone_rule_owner_t *o);
 
 /* Does rule r match record i of o's RRset? */
 bool zone_rule_match_rr(const zone_rule_t *r, zone_rule_owner_t *o, size_t i);
+
+/* Does rule r match an RRset at o's owner and type, whatever its values
+ * (its name and type parts only)?  What a rule with a value may hold at a
+ * target only the target's records tell. */
+bool zone_rule_match_name_type(const zone_rule_t *r, zone_rule_owner_t *o);

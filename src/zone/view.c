@@ -44,9 +44,10 @@ static bool is_wildcard(const zone_rrset_t *set)
 	       (set->keylen == 2 || set->key[set->keylen - 3] == 0x00);
 }
 
-/* One more RRset (new_set) or record kept out by rule r. */
+/* records more of o's set kept out by rule r (the set counted once per
+ * rule, however the rules take turns in it). */
 static int kept_add(zone_view_skipped_t *s, const zone_rule_t *r, bool ignore,
-                    zone_rule_owner_t *o, size_t records, bool new_set)
+                    zone_rule_owner_t *o, size_t records)
 {
 	const zone_rrset_t *set = o->set;
 	if (s == NULL) {
@@ -67,9 +68,10 @@ static int kept_add(zone_view_skipped_t *s, const zone_rule_t *r, bool ignore,
 	}
 	zone_view_kept_t *k = &s->kept[i];
 	k->records += records;
-	if (!new_set) {
+	if (k->last == set->rr) {
 		return 0;
 	}
+	k->last = set->rr;
 	k->rrsets++;
 	if (k->nnames < ZONE_VIEW_NAMES) {
 		char type[16], buf[KNOT_DNAME_TXT_MAXLEN + 24];
@@ -114,7 +116,7 @@ static int ignored(const zone_view_rules_t *r, zone_rule_owner_t *o,
 			rule = r->hold(r->hold_ctx, set);
 		}
 		if (rule != NULL) {
-			int ret = kept_add(skipped, rule, true, o, set->count, true);
+			int ret = kept_add(skipped, rule, true, o, set->count);
 			if (ret == 0) {
 				ret = held_add(skipped, set);
 			}
@@ -132,7 +134,6 @@ static int copy_set(const zone_view_rules_t *r, zone_rule_owner_t *o, zone_t *ou
 	const zone_rrset_t *set = o->set;
 	const zone_rules_t *f = r->primary_side ? r->filter : NULL;
 	size_t n = 0;
-	const zone_rule_t *seen = NULL;
 	for (size_t i = 0; i < set->count; i++) {
 		const zone_rule_t *hit = NULL;
 		for (size_t k = 0; f != NULL && k < f->nexclude && hit == NULL; k++) {
@@ -141,10 +142,9 @@ static int copy_set(const zone_view_rules_t *r, zone_rule_owner_t *o, zone_t *ou
 			}
 		}
 		if (hit != NULL) {
-			if (kept_add(skipped, hit, false, o, 1, hit != seen) != 0) {
+			if (kept_add(skipped, hit, false, o, 1) != 0) {
 				return -ENOMEM;
 			}
-			seen = hit;
 			continue;
 		}
 		out->rr[out->count + n++] = set->rr[i];

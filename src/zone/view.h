@@ -42,6 +42,7 @@ typedef struct {
 	size_t rrsets, records;
 	char *names[ZONE_VIEW_NAMES]; /* "owner TYPE", malloc'd */
 	size_t nnames;
+	const void *last; /* the RRset counted last (its first record) */
 } zone_view_kept_t;
 
 /* An RRset an ignore rule held out of a view (its key and type point into

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libknot/descriptor.h>
+
 #include "conf/conf.h"
 #include "target/target.h"
 
@@ -249,6 +251,8 @@ static const char FULL[] =
         "    create: no\n"
         "    serving: [192.0.2.53, \"2001:db8::53@5353\"]\n"
         "    reconcile-interval: 6h\n"
+        "    ignore: [{ name: \"_acme-challenge.*\", type: TXT }]\n"
+        "    ttl: { max: 1h }\n"
         "  - id: pdns\n"
         "    type: powerdns\n"
         "    url: \"https://pdns.example.net:8443/api\"\n"
@@ -284,6 +288,14 @@ static const char FULL[] =
         "    transfer-max-bytes: 512M\n"
         "    transfer-timeout: 15m\n"
         "    reconcile-interval: 3d\n"
+        "    ignore:\n"
+        "      - { name: \"_*\", type: CNAME, value: \"*.acm-validations.aws.\" }\n"
+        "      - name: \"*.example.org.\"\n"
+        "        type: [TXT, mx]\n"
+        "    exclude:\n"
+        "      - { name: \"*.internal\" }\n"
+        "      - { type: [A, AAAA], value: 10.0.0.0/8 }\n"
+        "    ttl: { min: 1m, max: 2d }\n"
         "  - { domain: example.net, primary: P1, target: R53, max-delete: 0, max-update: 100% }\n";
 
 static void test_full(void **state)
@@ -470,6 +482,29 @@ static void test_full(void **state)
 	assert_int_equal(z->xfr_max_bytes, 512ull << 20);
 	assert_int_equal(z->xfr_timeout, 900);
 	assert_int_equal(z->reconcile_interval, 3 * 86400);
+	/* The rules, as zone/rules.h made them. */
+	assert_int_equal(z->rules.nignore, 2);
+	assert_string_equal(z->rules.ignore[0].name, "_*");
+	assert_int_equal(z->rules.ignore[0].ntypes, 1);
+	assert_int_equal(z->rules.ignore[0].types[0], KNOT_RRTYPE_CNAME);
+	assert_string_equal(z->rules.ignore[0].value, "*.acm-validations.aws.");
+	assert_false(z->rules.ignore[0].prefix);
+	assert_true(z->rules.ignore[1].absolute);
+	assert_int_equal(z->rules.ignore[1].ntypes, 2);
+	assert_int_equal(z->rules.ignore[1].types[1], KNOT_RRTYPE_MX);
+	assert_null(z->rules.ignore[1].value);
+	assert_int_equal(z->rules.nexclude, 2);
+	assert_string_equal(z->rules.exclude[0].text, "name=*.internal");
+	assert_true(z->rules.exclude[1].prefix);
+	assert_int_equal(z->rules.exclude[1].bits, 8);
+	assert_int_equal(z->rules.ttl_min, 60);
+	assert_int_equal(z->rules.ttl_max, 2 * 86400);
+	assert_true(zone_rules_empty(&conf.zone[0].rules));
+	assert_int_equal(r53->rules.nignore, 1);
+	assert_string_equal(r53->rules.ignore[0].text, "name=_acme-challenge.* type=TXT");
+	assert_int_equal(r53->rules.ttl_min, 0);
+	assert_int_equal(r53->rules.ttl_max, 3600);
+	assert_true(zone_rules_empty(&pdns->rules));
 
 	z = &conf.zone[2];
 	assert_string_equal(z->domain, "example.net.");
@@ -2235,6 +2270,55 @@ static unsigned check_defaults(const conf_item_t *items, const conf_t *min, cons
 
 #define MINIMAL "primary: [{ id: p, address: 192.0.2.1 }]\n"
 
+/* --- ignore, exclude, ttl ------------------------------------------------- */
+
+static void test_rules_errors(void **state)
+{
+	(void)state;
+	expect_errors(ZONE_HEAD
+	              "    ignore:\n"
+	              "      - {}\n"
+	              "      - { name: x, kind: A }\n"
+	              "      - { type: [A, [AAAA]] }\n"
+	              "      - { type: [] }\n"
+	              "      - { type: BOGUS }\n"
+	              "      - { type: A, value: 10.0.0.0/33 }\n"
+	              "      - just-a-name\n"
+	              "    exclude: { name: x }\n"
+	              "    ttl: { min: 10m, max: 5m }\n",
+	              "6:9", "zone 'example.com': ignore[0]: a rule needs at least one of name, "
+	                     "type and value",
+	              "7:20", "unknown key 'kind' in zone 'example.com': ignore[1]",
+	              "8:21", "zone 'example.com': ignore[2]: type must be a type or a list of types",
+	              "9:17", "zone 'example.com': ignore[3]: type must be a type or a list of 1 to 64",
+	              "10:17", "zone 'example.com': ignore[4]: type: 'BOGUS' is not a record type",
+	              "11:27", "zone 'example.com': ignore[5]: value: '10.0.0.0/33' is not an address "
+	                       "prefix",
+	              "12:9", "'ignore[6]' must be a map {name, type, value}, not a value",
+	              "13:14", "zone 'example.com': 'exclude' must be a list of rules",
+	              "14:27", "zone 'example.com': 'max' (300) is below 'min' (600)");
+	/* The parts' own values name the rule too. */
+	expect_errors(ZONE_HEAD
+	              "    exclude: [{ name: \"\" }, { value: [a] }]\n",
+	              "5:23", "'exclude[0].name' must not be empty",
+	              "5:38", "'exclude[1].value' must be a value, not a list");
+	/* A target's keys, the same way. */
+	expect_errors("primary: [{ id: p, address: 192.0.2.1 }]\n"
+	              "target:\n"
+	              "  - { id: f, type: zonefile, path: /tmp/x, ttl: { min: 1d, max: 1h },\n"
+	              "      ignore: [{ type: TXT, value: \"\" }] }\n"
+	              "zone: [{ domain: example.com, primary: p, target: f }]\n",
+	              "4:36", "'ignore[0].value' must not be empty",
+	              "3:65", "target 'f' (type zonefile): 'max' (3600) is below 'min' (86400)");
+	/* ttl: max 0 is no bound to give; min 0 is none. */
+	expect_error(ZONE_HEAD "    ttl: { max: 0 }\n", "5:17", "'max' must be a duration from 1s");
+	conf_t conf;
+	load_ok(&conf, ZONE_HEAD "    ttl: { min: 0 }\n    ignore: [{ name: \"@\" }]\n");
+	assert_int_equal(conf.zone[0].rules.ttl_min, 0);
+	assert_int_equal(conf.zone[0].rules.nignore, 1);
+	conf_free(&conf);
+}
+
 static void test_table_defaults(void **state)
 {
 	(void)state;
@@ -2406,6 +2490,7 @@ int main(int argc, char **argv)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_rules_errors),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_unknown_key_top),

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "dns/rdata.h"
 #include "obs/log.h"
 #include "store/store.h"
 #include "sync/engine.h"
@@ -144,10 +145,292 @@ static void test_serial_is_the_pushed_snapshots(void **state)
 	log_close();
 }
 
+/* --- a fake target: live records from text, foreign sets, applies recorded -- */
+
+static struct {
+	const char *live;      /* zone text of its live records (ZONE format, serial 1) */
+	const char *foreign[4]; /* "name TYPE why" of sets its read leaves alone */
+	size_t applies;        /* apply calls */
+	bool live_known;       /* of the last apply */
+	char changes[2048];    /* of the last apply: "+owner TYPE", "-owner TYPE", "~..." */
+} fake;
+
+static int fake_open(const conf_target_t *t, const conf_zone_t *z, target_t **out,
+                     target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)t, (void)z, (void)stats, (void)err, (void)errlen;
+	*out = (target_t *)&fake;
+	return 0;
+}
+
+static void fake_close(target_t *t)
+{
+	(void)t;
+}
+
+static int fake_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
+                     char *err, size_t errlen)
+{
+	(void)t, (void)stats, (void)err, (void)errlen;
+	char text[2048];
+	snprintf(text, sizeof(text), ZONE, 1u, fake.live);
+	load_ok(live, text);
+	for (size_t i = 0; i < 4 && fake.foreign[i] != NULL; i++) {
+		char name[256], type[16], why[64];
+		assert_int_equal(sscanf(fake.foreign[i], "%255s %15s %63s", name, type, why), 3);
+		static const char *const whys[] = { "alias", "routing", NULL };
+		const char *w = strcmp(why, "alias") == 0 ? whys[0] : whys[1];
+		assert_int_equal(target_foreign_add(foreign, name, type, w), 0);
+	}
+	return 0;
+}
+
+static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
+                      target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)t, (void)o, (void)stats, (void)err, (void)errlen;
+	fake.applies++;
+	fake.live_known = p->live_known;
+	fake.changes[0] = '\0';
+	for (size_t i = 0; i < p->diff->count; i++) {
+		const zone_change_t *c = &p->diff->change[i];
+		const zone_rrset_t *s = c->kind == ZONE_CHANGE_DELETE ? &c->old : &c->new;
+		knot_dname_storage_t wire;
+		char owner[DNS_NAME_STR_MAX], type[16], line[DNS_NAME_STR_MAX + 32];
+		assert_true(dns_name_from_key(s->key, s->keylen, wire) >= 0);
+		assert_non_null(dns_name_to_str(wire, owner, sizeof(owner)));
+		snprintf(line, sizeof(line), "%c%s %s ",
+		         c->kind == ZONE_CHANGE_ADD      ? '+'
+		         : c->kind == ZONE_CHANGE_DELETE ? '-'
+		                                         : '~',
+		         owner, dns_type_str(s->type, type, sizeof(type)));
+		strncat(fake.changes, line, sizeof(fake.changes) - strlen(fake.changes) - 1);
+	}
+	return 0;
+}
+
+static zone_view_rules_t fake_rules(const conf_target_t *t)
+{
+	(void)t;
+	return (zone_view_rules_t){ 0 };
+}
+
+static const target_ops_t fake_ops = {
+	.open = fake_open, .close = fake_close, .read = fake_read,
+	.apply = fake_apply, .rules = fake_rules,
+};
+static const conf_item_t fake_items[] = { TARGET_ITEM_END };
+static const target_type_t fake_type = {
+	.conf = { .name = "fake", .items = fake_items, .summary = "a test target" },
+	.ops = &fake_ops,
+};
+static const conf_type_t *const fake_registry[] = { &fake_type.conf, NULL };
+
+/* A config with the fake target and these zone keys. */
+static void load_fake(conf_t *c, const char *zone_keys)
+{
+	char text[2048];
+	snprintf(text, sizeof(text),
+	         "server: { listen: [127.0.0.1@5353], state: %s }\n"
+	         "primary:\n  - { id: p, address: [192.0.2.1] }\n"
+	         "target:\n  - { id: t, type: fake }\n"
+	         "zone:\n  - domain: example.com\n    primary: p\n    target: [t]\n%s",
+	         dir, zone_keys);
+	assert_int_equal(
+	        conf_load_string(c, "test.yaml", text, strlen(text), fake_registry, stderr), 0);
+}
+
+static bool conflict(const engine_result_t *r, const char *name, const char *type,
+                     const char *why)
+{
+	for (size_t i = 0; i < r->conflicts.count; i++) {
+		const target_foreign_set_t *c = &r->conflicts.set[i];
+		if (strcmp(c->name, name) == 0 && strcmp(c->type, type) == 0 &&
+		    strcmp(c->why, why) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A primary addition at a name and type the target holds as its own (an
+ * RRset an ignore rule keeps out of the live view, an alias its read left
+ * alone) is taken out of the diff and reported, never written; the other
+ * changes go.  Fails if drop_conflicts() lets either through to apply, or
+ * if it drops an addition nothing holds.
+ */
+static void test_conflicts_dropped(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	memset(&fake, 0, sizeof(fake));
+	fake.live = "_acme-challenge.www TXT \"live-token\"\n";
+	fake.foreign[0] = "alias.example.com. A alias";
+	conf_t c;
+	load_fake(&c, "    ignore: [{ name: \"_acme-challenge.*\", type: TXT, value: "
+	              "\"\\\"live*\" }]\n");
+	const conf_zone_t *zc = &c.zone[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 2, "_acme-challenge.www TXT \"from-primary\"\n"
+	                "alias A 192.0.2.7\n"
+	                "www A 192.0.2.8\n");
+	engine_zone_t ez = { .store = st, .serial = 2 };
+	engine_opts_t o = { 0 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
+	assert_int_equal(r.conflicts.count, 2);
+	assert_true(conflict(&r, "_acme-challenge.www.example.com.", "TXT",
+	                     "ignored at the target"));
+	assert_true(conflict(&r, "alias.example.com.", "A", "alias"));
+	assert_int_equal(fake.applies, 1);
+	assert_string_equal(fake.changes, "+www.example.com. A ");
+	assert_int_equal(r.diff.added, 1);
+	assert_int_equal(r.diff.count, 1);
+	/* The ignored live set is reported as kept out, by its rule. */
+	assert_int_equal(r.live_kept.nkept, 1);
+	assert_string_equal(r.live_kept.kept[0].names[0], "_acme-challenge.www.example.com. TXT");
+	engine_result_free(&r);
+
+	/* A plan says the same and writes nothing. */
+	o.plan = true;
+	fake.applies = 0;
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
+	assert_int_equal(r.conflicts.count, 2);
+	assert_int_equal(fake.applies, 0);
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
+/*
+ * max-delete counts what would be deleted: RRsets an ignore rule holds at
+ * the target are neither deleted nor counted (nor in the total), additions
+ * dropped as conflicts are not counted either; a record an exclude rule
+ * keeps from the primary that the target has is deleted, and counted.
+ * Fails if held RRsets count as deletions (refused with 1 allowed) or are
+ * sent to apply.
+ */
+static void test_limits_count_what_is_applied(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	memset(&fake, 0, sizeof(fake));
+	fake.live = "_acme-challenge.a TXT \"1\"\n_acme-challenge.b TXT \"2\"\n"
+	            "_acme-challenge.c TXT \"3\"\n_acme-challenge.d TXT \"4\"\n"
+	            "old A 192.0.2.9\n";
+	conf_t c;
+	load_fake(&c, "    max-delete: 1\n"
+	              "    ignore: [{ name: \"_acme-challenge.*\", type: TXT }]\n"
+	              "    exclude: [{ name: \"*.internal\" }]\n");
+	const conf_zone_t *zc = &c.zone[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 2, "www A 192.0.2.8\n");
+	engine_zone_t ez = { .store = st, .serial = 2 };
+	engine_opts_t o = { 0 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
+	assert_false(r.refused);
+	assert_int_equal(r.diff.deleted, 1);
+	assert_int_equal(r.total, 2); /* ns1 A, old A: not the 4 held (no apex SOA, NS) */
+	assert_string_equal(fake.changes, "-old.example.com. A +www.example.com. A ");
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+
+	/* Two deletions, one of them an excluded record: over the limit. */
+	fake.live = "_acme-challenge.a TXT \"1\"\nold A 192.0.2.9\ndb.internal A 10.0.0.1\n";
+	fake.applies = 0;
+	store_at(st, 3, "db.internal A 10.0.0.1\n");
+	ez = (engine_zone_t){ .store = st, .serial = 3 };
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), -EPERM);
+	assert_true(r.refused);
+	assert_int_equal(r.diff.deleted, 2);
+	assert_int_equal(fake.applies, 0);
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
+/*
+ * An incremental push (a clean target, the IXFR delta, no read) that adds
+ * an RRset at a name and type an ignore rule may hold at the target (the
+ * rule's value decides, and only the live records show it) reads the
+ * target first, so that the conflict is reported, not written over the
+ * target's own set (PowerDNS replaces an RRset whole; Route 53 upserts
+ * additions it does not know to be absent).  Fails if the addition
+ * reaches apply from the delta alone.
+ */
+static void test_incremental_addition_at_an_ignored_name(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	memset(&fake, 0, sizeof(fake));
+	fake.live = "_acme-challenge.www TXT \"live-token\"\n";
+	conf_t c;
+	load_fake(&c, "    ignore: [{ name: \"_acme-challenge.*\", type: TXT, value: "
+	              "\"\\\"live*\" }]\n");
+	const conf_zone_t *zc = &c.zone[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 3, "_acme-challenge.www TXT \"from-primary\"\nwww A 192.0.2.8\n");
+	store_target_t ts = { .has_serial = true, .serial = 2 };
+	assert_int_equal(store_target_set(st, zc->name, "t", &ts), 0);
+	engine_delta_t d = { .from = 2, .to = 3 };
+	records(&d.old, "");
+	records(&d.new, "_acme-challenge.www TXT \"from-primary\"\nwww A 192.0.2.8\n");
+	zone_set_apex(&d.old, zc->name);
+	zone_set_apex(&d.new, zc->name);
+	engine_zone_t ez = { .store = st, .serial = 3, .delta = &d };
+	engine_opts_t o = { 0 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
+	assert_string_equal(fake.changes, "+www.example.com. A ");
+	assert_true(fake.live_known);
+	assert_int_equal(r.conflicts.count, 1);
+	assert_true(conflict(&r, "_acme-challenge.www.example.com.", "TXT",
+	                     "ignored at the target"));
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+
+	/* An addition no ignore rule could hold stays incremental. */
+	store_at(st, 4, "_acme-challenge.www TXT \"from-primary\"\nwww A 192.0.2.8\n"
+	                "new A 192.0.2.10\n");
+	engine_delta_free(&d);
+	d = (engine_delta_t){ .from = 3, .to = 4 };
+	records(&d.old, "");
+	records(&d.new, "new A 192.0.2.10\n");
+	zone_set_apex(&d.old, zc->name);
+	zone_set_apex(&d.new, zc->name);
+	ez = (engine_zone_t){ .store = st, .serial = 4, .delta = &d };
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
+	assert_true(r.incremental);
+	assert_string_equal(fake.changes, "+new.example.com. A ");
+	assert_false(fake.live_known);
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+	engine_delta_free(&d);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_serial_is_the_pushed_snapshots, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_count_what_is_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incremental_addition_at_an_ignored_name, setup,
 		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,20 @@ void r53_raw_free(r53_raw_t *raw)
 	memset(raw, 0, sizeof(*raw));
 }
 
+/* A set left alone, named as zonesync names owners ("*.example.com.", not
+ * Route 53's "\\052.example.com."), so that the engine matches it with the
+ * primary's (a conflict) and reports read the same; as listed when that
+ * name does not parse. */
+static int foreign_add(target_foreign_t *f, const char *name, const char *type, const char *why)
+{
+	knot_dname_storage_t wire;
+	char text[DNS_NAME_STR_MAX];
+	if (r53_name_to_wire(name, wire) > 0 && dns_name_to_str(wire, text, sizeof(text)) != NULL) {
+		name = text;
+	}
+	return target_foreign_add(f, name, type, why);
+}
+
 int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
                      target_foreign_t *foreign,
                      r53_next_t *next, char *err, size_t errlen)
@@ -179,9 +193,8 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
 		const char *name = text(child(s, "Name"));
 		const char *tname = text(child(s, "Type"));
 		if (child(s, "AliasTarget") != NULL || child(s, "SetIdentifier") != NULL) {
-			ret = target_foreign_add(foreign, name, tname,
-			                         child(s, "AliasTarget") != NULL ? "alias"
-			                                                         : "routing policy");
+			ret = foreign_add(foreign, name, tname,
+			                  child(s, "AliasTarget") != NULL ? "alias" : "routing policy");
 			continue;
 		}
 		knot_dname_storage_t owner;
@@ -236,7 +249,7 @@ int r53_parse_rrsets(const char *xml, size_t len, zone_t *live, r53_raw_t *raw,
 			if (raw != NULL) {
 				raw_truncate(raw, raw_mark);
 			}
-			ret = target_foreign_add(foreign, name, tname, "a value zonesync cannot read");
+			ret = foreign_add(foreign, name, tname, "a value zonesync cannot read");
 		}
 	}
 	if (ret == 0 && strcmp(text(child(root, "IsTruncated")), "true") == 0) {
