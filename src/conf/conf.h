@@ -36,12 +36,20 @@ typedef struct {
 	size_t nnotify_from;
 } conf_primary_t;
 
+/* A target's adopt key: what the first push does with the records the
+ * target holds and the primary lacks (sync/engine.h, first contact). */
+typedef enum {
+	CONF_ADOPT_KEEP,    /* leave them until --force or a full compare holds none */
+	CONF_ADOPT_REPLACE, /* delete them: the primary's zone is the whole truth */
+} conf_adopt_t;
+
 typedef struct conf_target {
 	char *id;
 	const conf_type_t *type; /* one of the types conf_load was given */
 	const ynode_t *node; /* its section; read type keys with conf_target_*() */
 	const conf_key_t *key; /* its key (the type's key-reference item), NULL: none */
 	zone_rules_t rules;    /* its ignore, exclude and ttl keys (added to the zone's) */
+	conf_adopt_t adopt;
 } conf_target_t;
 
 typedef struct {

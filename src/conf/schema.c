@@ -108,11 +108,17 @@ const conf_item_t conf_primary_items[] = {
 TTL_ITEMS(conf_target_t);
 TTL_ITEMS(conf_zone_t);
 
+/* In the order of conf_adopt_t: stored as the index. */
+static const char *const adopt_choices[] = { "keep", "replace", NULL };
+
 const conf_item_t conf_target_items[] = {
 	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
 	  AT(conf_target_t, id), .help = "the target's name, referred to by zones" },
 	{ .name = "type", .type = CONF_STR, .required = true, .restart = true,
 	  .help = "the provider: route53, powerdns, rfc2136, zonefile or exec" },
+	{ .name = "adopt", .type = CONF_ENUM, .choices = adopt_choices, .def = "keep",
+	  .restart = true, AT(conf_target_t, adopt),
+	  .help = "at first contact, keep (default) the records the primary lacks, or replace them" },
 	RULES_ITEMS(conf_target_t),
 	{ .name = NULL },
 };
