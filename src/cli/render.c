@@ -273,6 +273,50 @@ static void rules_text(render_t *r, const engine_result_t *res)
 	}
 }
 
+/* First contact: the RRsets left, named up to this many (then a count). */
+#define LEFT_LISTED 20
+
+static void left_text(render_t *r, const engine_result_t *res)
+{
+	const zone_diff_t *l = &res->left;
+	if (l->count == 0) {
+		return;
+	}
+	fprintf(r->f,
+	        "  not deleted, first contact: %zu RRset%s the target holds and the primary "
+	        "lacks:\n",
+	        l->count, l->count == 1 ? "" : "s");
+	for (size_t i = 0; i < l->count && i < LEFT_LISTED; i++) {
+		char name[DNS_NAME_STR_MAX], type[32];
+		const zone_rrset_t *s = &l->change[i].old;
+		if (dns_key_to_str(s->key, s->keylen, name, sizeof(name)) == NULL) {
+			snprintf(name, sizeof(name), "?");
+		}
+		fprintf(r->f, "    %s %s\n", name, dns_type_str(s->type, type, sizeof(type)));
+	}
+	if (l->count > LEFT_LISTED) {
+		fprintf(r->f, "    ... and %zu more\n", l->count - LEFT_LISTED);
+	}
+	fputs("  to delete them (adopt the target): 'zonesync sync --force' once, or adopt: "
+	      "replace on the target\n",
+	      r->f);
+}
+
+static json_t *left_json(const engine_result_t *res)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < res->left.count && i < LEFT_LISTED; i++) {
+		char name[DNS_NAME_STR_MAX], type[32];
+		const zone_rrset_t *s = &res->left.change[i].old;
+		if (dns_key_to_str(s->key, s->keylen, name, sizeof(name)) == NULL) {
+			snprintf(name, sizeof(name), "?");
+		}
+		json_array_append_new(a, json_pack("{s:o,s:s}", "name", jstr(name), "type",
+		                                   dns_type_str(s->type, type, sizeof(type))));
+	}
+	return json_pack("{s:I,s:o}", "count", (json_int_t)res->left.count, "rrsets", a);
+}
+
 static void target_json(render_t *r, const conf_target_t *tc, const engine_result_t *res)
 {
 	FILE *f = r->f;
@@ -309,6 +353,8 @@ static void target_json(render_t *r, const conf_target_t *tc, const engine_resul
 	json_object_set_new(tail, "kept_out", kept);
 	json_object_set_new(tail, "conflicts", sets_json(&res->conflicts));
 	json_object_set_new(tail, "ttl_clamped", json_integer((json_int_t)res->skipped.ttl_clamped));
+	json_object_set_new(tail, "unadopted", json_boolean(res->unadopted));
+	json_object_set_new(tail, "not_deleted", left_json(res));
 	if (res->notifier) {
 		json_object_set_new(tail, "notify", json_boolean(res->notify));
 	}
@@ -391,6 +437,7 @@ static void listed_text(render_t *r, const conf_zone_t *zc, const conf_target_t 
 	}
 	left_alone_text(r, res);
 	rules_text(r, res);
+	left_text(r, res);
 	if (res->refused && !verify) {
 		fprintf(f, "  refused: %s\n", res->error);
 	}
@@ -429,6 +476,9 @@ static void sync_text(render_t *r, const conf_zone_t *zc, const conf_target_t *t
 	}
 	if (res->conflicts.count > 0 || res->skipped.ttl_clamped > 0) {
 		rules_text(r, res);
+	}
+	if (res->ret == 0) {
+		left_text(r, res);
 	}
 }
 

@@ -32,7 +32,9 @@ static void usage(FILE *out)
 	        "could not record it: see LAST ERROR); refused (a safety limit refused\n"
 	        "the push: it waits for a new serial or `sync --force`); and with no\n"
 	        "daemon running: dirty\n"
-	        "(a push was cut short), behind.  Zone states: ok, failing (the last\n"
+	        "(a push was cut short), behind.  A target first met holding records the\n"
+	        "primary lacks is unadopted (a line says so) until `sync --force`.\n"
+	        "Zone states: ok, failing (the last\n"
 	        "check of the primary or transfer failed, or the daemon cannot write its\n"
 	        "state: the error follows), expired (the primary silent past the SOA\n"
 	        "expire), no-data.  PRIMARY is the serial the primary answered last.\n"
@@ -339,6 +341,14 @@ static void print_text(const struct zrow *rows, size_t nzone, json_t *zones)
 				printf("%-*s  last check %s: %s\n", (int)width[C_ZONE], "",
 				       when(r->zi.checked, t, sizeof(t)), r->zi.check_error);
 			}
+			for (size_t k = 0; k < r->zc->ntarget; k++) {
+				if (r->ts[k].has_serial && r->ts[k].unadopted) {
+					printf("%-*s  %s unadopted: %s\n", (int)width[C_ZONE], "",
+					       r->zc->target[k]->id,
+					       "it holds RRsets the primary lacks, not deleted "
+					       "(zonesync plan lists them)");
+				}
+			}
 		}
 	}
 }
@@ -440,11 +450,12 @@ int cli_status(int argc, char **argv)
 			int64_t behind = behind_of(zi, ts);
 			json_array_append_new(
 			        targets,
-			        json_pack("{s:o,s:s,s:o,s:o,s:s,s:b,s:o,s:o}", "target",
+			        json_pack("{s:o,s:s,s:o,s:o,s:s,s:b,s:b,s:o,s:o}", "target",
 			                  render_json_str(tc->id), "type", tc->type->name, "serial",
 			                  jserial(ts->has_serial, ts->serial), "behind",
 			                  behind >= 0 ? json_integer(behind) : json_null(), "state",
-			                  tstate, "dirty", ts->dirty, "last_ok", jtime(ts->last_ok),
+			                  tstate, "dirty", ts->dirty, "unadopted",
+			                  ts->has_serial && ts->unadopted, "last_ok", jtime(ts->last_ok),
 			                  "last_error",
 			                  jerror(serr != NULL ? serr : ts->last_error)));
 		}

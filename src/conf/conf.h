@@ -42,6 +42,12 @@ typedef enum {
 	CONF_OWNED_NONE = 0,
 	CONF_OWNED_EXTERNAL_DNS, /* external-dns's TXT registry (zone/extdns.h) */
 } conf_owned_by_t;
+/* A target's adopt key: what the first push does with the records the
+ * target holds and the primary lacks (sync/engine.h, first contact). */
+typedef enum {
+	CONF_ADOPT_KEEP,    /* leave them until --force or a full compare holds none */
+	CONF_ADOPT_REPLACE, /* delete them: the primary's zone is the whole truth */
+} conf_adopt_t;
 
 typedef struct conf_target {
 	char *id;
@@ -50,6 +56,7 @@ typedef struct conf_target {
 	const conf_key_t *key; /* its key (the type's key-reference item), NULL: none */
 	zone_rules_t rules;    /* its ignore, exclude and ttl keys (added to the zone's) */
 	conf_owned_by_t ignore_owned_by; /* its ignore-owned-by key */
+	conf_adopt_t adopt;
 } conf_target_t;
 
 typedef struct {

@@ -110,12 +110,17 @@ TTL_ITEMS(conf_zone_t);
 
 /* In the order of conf_owned_by_t, from its second value. */
 static const char *const owned_by_choices[] = { "external-dns", NULL };
+/* In the order of conf_adopt_t: stored as the index. */
+static const char *const adopt_choices[] = { "keep", "replace", NULL };
 
 const conf_item_t conf_target_items[] = {
 	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
 	  AT(conf_target_t, id), .help = "the target's name, referred to by zones" },
 	{ .name = "type", .type = CONF_STR, .required = true, .restart = true,
 	  .help = "the provider: route53, powerdns, rfc2136, zonefile or exec" },
+	{ .name = "adopt", .type = CONF_ENUM, .choices = adopt_choices, .def = "keep",
+	  .restart = true, AT(conf_target_t, adopt),
+	  .help = "at first contact, keep (default) the records the primary lacks, or replace them" },
 	RULES_ITEMS(conf_target_t),
 	{ .name = "ignore-owned-by", .type = CONF_ENUM, .choices = owned_by_choices,
 	  .restart = true, AT(conf_target_t, ignore_owned_by),

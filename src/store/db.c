@@ -12,7 +12,7 @@
 
 #include "store/internal.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 static const char SCHEMA[] =
         "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
@@ -95,6 +95,16 @@ static int migrate(store_t *s, int *version)
 		 * refused (NULL: none), waiting for a newer one or --force. */
 		ret = store_exec(s, "ALTER TABLE target ADD COLUMN refused INTEGER;");
 		v = 3;
+	}
+	if (ret == 0 && v == 3) {
+		/* 4: a target first met holding records the primary lacks, whose
+		 * deletions are held back until it is adopted (--force, adopt:
+		 * replace, or a full compare with nothing to hold).  Every target
+		 * pushed before knew no such rule: its records were the primary's
+		 * already, so it starts adopted (0). */
+		ret = store_exec(s, "ALTER TABLE target ADD COLUMN unadopted INTEGER NOT NULL "
+		                    "DEFAULT 0;");
+		v = 4;
 	}
 	if (ret == 0 && v <= SCHEMA_VERSION) {
 		char sql[100];

@@ -100,7 +100,8 @@ int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, s
 	}
 	sqlite3_stmt *st;
 	if (store_prepare(s,
-	                  "SELECT has_serial, serial, dirty, last_ok, last_error, refused "
+	                  "SELECT has_serial, serial, dirty, last_ok, last_error, refused, "
+	                  "unadopted "
 	                  "FROM target WHERE zone=?1 AND id=?2",
 	                  &st) != SQLITE_OK) {
 		return store_failure(s, "reading the target's state");
@@ -117,6 +118,7 @@ int store_target_get(store_t *s, const knot_dname_t *apex, const char *target, s
 		snprintf(out->last_error, sizeof(out->last_error), "%s", e ? (const char *)e : "");
 		out->refused = sqlite3_column_type(st, 5) != SQLITE_NULL;
 		out->refused_serial = (uint32_t)sqlite3_column_int64(st, 5);
+		out->unadopted = sqlite3_column_int(st, 6) != 0;
 	}
 	store_done(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -134,7 +136,8 @@ int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
 	sqlite3_stmt *st;
 	if (store_prepare(s,
 	                  "INSERT OR REPLACE INTO target(zone, id, has_serial, serial, dirty, "
-	                  "last_ok, last_error, refused) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                  "last_ok, last_error, refused, unadopted) "
+	                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	                  &st) != SQLITE_OK) {
 		return store_failure(s, "recording the target's state");
 	}
@@ -150,6 +153,7 @@ int store_target_set(store_t *s, const knot_dname_t *apex, const char *target,
 	} else {
 		sqlite3_bind_null(st, 8);
 	}
+	sqlite3_bind_int(st, 9, in->unadopted);
 	int rc = sqlite3_step(st);
 	store_done(st);
 	return rc == SQLITE_DONE ? 0 : store_failure(s, "recording the target's state");

@@ -95,7 +95,10 @@ int store_zone_timers(store_t *s, const knot_dname_t *apex, int64_t refreshed, i
 
 /* Per-target state: the serial last pushed (has_serial false if never).
  * refused: a safety limit refused the push of refused_serial (the reason
- * in last_error); the target waits for a newer serial or a forced push. */
+ * in last_error); the target waits for a newer serial or a forced push.
+ * unadopted: the target held records the primary lacks when zonesync first
+ * met it, and they were left (see sync/engine.h, first contact); a pair
+ * never pushed (!has_serial) is unadopted too, whatever this says. */
 typedef struct {
 	bool has_serial;
 	uint32_t serial;
@@ -103,6 +106,7 @@ typedef struct {
 	int64_t last_ok;
 	bool refused;
 	uint32_t refused_serial;
+	bool unadopted;
 	char last_error[256];
 } store_target_t;
 

@@ -214,11 +214,71 @@ static bool may_conflict(const engine_result_t *r, const knot_dname_t *apex)
 	return false;
 }
 
+engine_adopt_t engine_adopt(const engine_adopt_in_t *in)
+{
+	engine_adopt_t out = { 0 };
+	if (!in->guarded) {
+		return out;
+	}
+	bool first = !in->known || in->unadopted;
+	bool told = in->force || in->replace;
+	/* Told to adopt a pair met before: what it left is deleted now,
+	 * which takes a read (the pair may be clean). */
+	out.read = in->known && in->unadopted && told;
+	if (!first || told) {
+		out.adopts = first;
+		return out;
+	}
+	/* Only a read can find the provider's own records: a push of the
+	 * primary's changes deletes what the primary deleted. */
+	out.hold = in->read && in->deletions > 0;
+	out.unadopted = !in->read || in->deletions > 0;
+	out.adopts = !out.unadopted;
+	return out;
+}
+
+/* First contact: take the deletions out of the diff into r->left when
+ * engine_adopt says so (before the limits: they measure what is applied). */
+static int hold_deletions(engine_adopt_in_t in, engine_result_t *r)
+{
+	in.deletions = r->diff.deleted;
+	engine_adopt_t a = engine_adopt(&in);
+	r->unadopted = a.unadopted;
+	r->adopted = a.adopts;
+	if (!a.hold) {
+		return 0;
+	}
+	size_t keep = 0;
+	for (size_t i = 0; i < r->diff.count; i++) {
+		const zone_change_t *c = &r->diff.change[i];
+		if (c->kind != ZONE_CHANGE_DELETE) {
+			r->diff.change[keep++] = *c;
+			continue;
+		}
+		if (r->left.count == r->left.cap) {
+			size_t cap = r->left.cap ? 2 * r->left.cap : 16;
+			zone_change_t *n = realloc(r->left.change, cap * sizeof(*n));
+			if (n == NULL) {
+				snprintf(r->error, sizeof(r->error), "out of memory");
+				return -ENOMEM;
+			}
+			r->left.change = n;
+			r->left.cap = cap;
+		}
+		r->left.change[r->left.count++] = *c;
+		r->left.deleted++;
+		r->diff.deleted--;
+	}
+	r->diff.count = keep;
+	return 0;
+}
+
 /* Read the live records and diff them against the desired view. */
 static int full_diff(engine_zone_t *z, const target_ops_t *ops, target_t *t,
                      const conf_target_t *tc, const zone_view_rules_t *rules, engine_result_t *r)
 {
 	zone_diff_free(&r->diff);
+	zone_diff_free(&r->left); /* it points into base */
 	zone_view_free(&r->base);
 	zone_free(&r->live);
 	target_foreign_free(&r->foreign);
@@ -265,6 +325,23 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 		log_warning("conflicts, not pushed: zone=%s target=%s count=%zu first=\"%s %s\" "
 		            "why=\"%s\": the target holds these names and types as its own",
 		            zc->domain, tc->id, r->conflicts.count, c->name, c->type, c->why);
+	}
+	if (r->ret == 0 && r->left.count > 0) {
+		char owner[DNS_NAME_STR_MAX], type[32];
+		const zone_rrset_t *d = &r->left.change[0].old;
+		if (dns_key_to_str(d->key, d->keylen, owner, sizeof(owner)) == NULL) {
+			snprintf(owner, sizeof(owner), "?");
+		}
+		log_notice("first contact, not deleted: zone=%s target=%s count=%zu first=\"%s %s\": "
+		           "the target holds RRsets the primary lacks and zonesync has not adopted "
+		           "it; to delete them, run 'zonesync sync --force' once or set adopt: "
+		           "replace on the target (zonesync plan lists them)",
+		           zc->domain, tc->id, r->left.count, LOGV(owner),
+		           dns_type_str(d->type, type, sizeof(type)));
+	} else if (r->ret == 0 && r->adopted && r->diff.deleted > 0) {
+		log_notice("target adopted: zone=%s target=%s deleted=%zu: the RRsets it held that "
+		           "the primary lacks are deleted, it now holds the primary's zone",
+		           zc->domain, tc->id, r->diff.deleted);
 	}
 	if (r->ret == 0 && r->uptodate) {
 		log_debug("target up to date: zone=%s target=%s serial=%u", zc->domain, tc->id,
@@ -396,7 +473,15 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	r->previous = ts.serial;
 	r->notifier = ops->read == NULL;
 	bool clean = ts.has_serial && !ts.dirty && ts.serial == z->serial;
-	bool full = o->full && !r->notifier;
+	/* First contact applies to providers that serve; a file written
+	 * whole holds only what zonesync wrote. */
+	bool guarded = !r->notifier && !(ops->flags & (TARGET_UNGUARDED | TARGET_WHOLE));
+	engine_adopt_in_t adopt = { .guarded = guarded,
+		                    .known = ts.has_serial,
+		                    .unadopted = ts.unadopted,
+		                    .force = o->force,
+		                    .replace = tc->adopt == CONF_ADOPT_REPLACE };
+	bool full = (o->full || engine_adopt(&adopt).read) && !r->notifier;
 	if (!o->plan && !o->force && !full && ts.refused && ts.refused_serial == z->serial) {
 		snprintf(r->error, sizeof(r->error), "%s", ts.last_error);
 		r->refused = r->held = true;
@@ -422,7 +507,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	r->incremental = !o->plan && !full && d != NULL && ts.has_serial && !ts.dirty &&
 	                 !ts.refused && ts.serial == d->from && !mirrors_soa(tc, &rules) &&
 	                 tc->ignore_owned_by == CONF_OWNED_NONE;
-	bool guarded = !r->notifier && !(ops->flags & TARGET_UNGUARDED);
+	bool limited = !r->notifier && !(ops->flags & TARGET_UNGUARDED);
 
 	target_t *t = NULL;
 	r->ret = ops->open(tc, zc, &t, &r->stats, r->error, sizeof(r->error));
@@ -446,7 +531,11 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	if (r->ret == 0 && (ops->flags & TARGET_WHOLE) && !o->plan) {
 		r->ret = want_full(z, tc, &rules, zc->name, r);
 	}
-	if (r->ret == 0 && guarded && !o->force) {
+	adopt.read = !r->incremental && !r->notifier;
+	if (r->ret == 0) {
+		r->ret = hold_deletions(adopt, r);
+	}
+	if (r->ret == 0 && limited && !o->force) {
 		r->ret = check_limits(zc, r);
 	}
 	/* A notifier has nothing to compare: it is behind or not. */
@@ -473,7 +562,11 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			r->error[0] = '\0';
 			r->incremental = false;
 			r->ret = full_diff(z, ops, t, tc, &rules, r);
-			if (r->ret == 0 && guarded && !o->force) {
+			adopt.read = true;
+			if (r->ret == 0) {
+				r->ret = hold_deletions(adopt, r);
+			}
+			if (r->ret == 0 && limited && !o->force) {
 				r->ret = check_limits(zc, r);
 			}
 			push.live_known = true;
@@ -492,13 +585,16 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 close:
 	ops->close(t);
 record:
-	/* What differed on a target in sync was changed outside zonesync. */
-	r->drift = r->ret == 0 && !o->plan && clean && !r->notifier && r->diff.count > 0;
+	/* What differed on a target in sync was changed outside zonesync;
+	 * what adopting it deletes was there before zonesync came. */
+	r->drift = r->ret == 0 && !o->plan && clean && !r->notifier && r->diff.count > 0 &&
+	           !r->adopted;
 	if (!o->plan && z->store != NULL) {
 		if (r->ret == 0) {
 			ts = (store_target_t){ .has_serial = true,
 				               .serial = z->serial,
-				               .last_ok = (int64_t)time(NULL) };
+				               .last_ok = (int64_t)time(NULL),
+				               .unadopted = r->unadopted };
 			record(z->store, zc, tc, &ts, NULL);
 		} else {
 			ts.refused = r->refused;
@@ -528,6 +624,7 @@ out:
 void engine_result_free(engine_result_t *r)
 {
 	zone_diff_free(&r->diff);
+	zone_diff_free(&r->left);
 	zone_view_free(&r->base);
 	zone_view_free(&r->want);
 	zone_view_free(&r->delta_want);

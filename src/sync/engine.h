@@ -26,6 +26,17 @@
  * A refusal is a decision, not a failure: it is recorded with the serial
  * refused, and that serial is not tried again (no read) until a newer one
  * comes or the push is forced or full.
+ *
+ * First contact (never assume we are alone): a provider zonesync has never
+ * pushed to may hold records the primary lacks (certificate validations, a
+ * console's records).  Until the pair is adopted, a push that read the
+ * provider deletes none of its RRsets: adds and updates go, the deletions
+ * are left out, reported (r->left) and logged.  The pair is adopted by
+ * --force, by the target's adopt: replace, or by a read that finds nothing
+ * to leave (an empty provider zone: at once); the store keeps it unadopted
+ * meanwhile.  A push of an IXFR's changes (no read) deletes what the
+ * primary deleted: that is the primary's word.  Zone files and notifiers
+ * hold only what zonesync wrote: the rule is for providers that serve.
  */
 #pragma once
 
@@ -66,6 +77,28 @@ typedef struct {
 	target_opts_t topts;
 } engine_opts_t;
 
+/* What first contact decides for one push of a (zone, target) pair. */
+typedef struct {
+	bool guarded;     /* a provider that serves (not a notifier, not a file written whole) */
+	bool known;       /* a serial was ever recorded for the pair (has_serial) */
+	bool unadopted;   /* its stored flag */
+	bool read;        /* the changes come from a read of the provider */
+	bool force;       /* --force */
+	bool replace;     /* the target's adopt: replace */
+	size_t deletions; /* RRsets the diff would delete */
+} engine_adopt_in_t;
+
+typedef struct {
+	bool read;      /* adopting now (forced, or replace): read the provider, even if clean */
+	bool hold;      /* leave the deletions out of this push */
+	bool unadopted; /* the pair's flag once the push succeeds */
+	bool adopts;    /* the push ends first contact (deleting what it held, if any) */
+} engine_adopt_t;
+
+/* The first-contact decision (see above): pure, the engine's one place
+ * for it.  read is known without the diff (deletions and read unused). */
+engine_adopt_t engine_adopt(const engine_adopt_in_t *in);
+
 typedef struct {
 	int ret;           /* 0, or the error of the push */
 	bool refused;      /* a safety limit stopped it (ret -EPERM) */
@@ -87,6 +120,11 @@ typedef struct {
 	/* ignore-owned-by: external-dns: what its markers in the live
 	 * records own (the live view's hold), or NULL. */
 	zone_extdns_t *extdns;
+	/* First contact: the deletions left out of the diff (changes into
+	 * base), reported; whether the pair is, or stays, unadopted. */
+	zone_diff_t left;
+	bool unadopted;
+	bool adopted; /* this push ended first contact */
 	size_t total;             /* RRsets the limits are measured against */
 	zone_view_skipped_t skipped;
 	zone_diff_t diff;

@@ -424,9 +424,11 @@ def test_change_behind_the_back_is_reconciled(lab):
                        ("extra.example.com.", "TXT"): "delete"}, t
 
     # The next full push (any push that reads the live records: here the
-    # primary's next change, or a zonesync with a fresh state).
+    # primary's next change, or a zonesync with a fresh state).  A fresh
+    # state is first contact, which deletes nothing unless told
+    # (test_first_contact.py): adopt: replace tells it.
     knot.change(ZONE, set=[("new", 300, "A", "192.0.2.1")])
-    fresh = lab.zonesync(pdns, knot)
+    fresh = lab.zonesync(pdns, knot, targets=[{"id": "pdns", "adopt": "replace"}])
     mark = pdns.mark()
     r = sync_ok(fresh)
     assert pdns.requests(mark).get("PATCH") == 1, describe(r)

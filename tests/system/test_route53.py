@@ -340,7 +340,11 @@ def test_zone_content(lab, moto):
 
     # A zonesync that knows nothing (fresh state) lists the live record sets,
     # parses Route 53's text of every type and finds them equal to the zone.
-    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    # A fresh state is first contact, which deletes nothing unless told
+    # (test_first_contact.py): adopt: replace tells it the hosted zone is
+    # all the primary's, and still the alias and weighted sets stay.
+    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid,
+                                         "adopt": "replace"}])
     plan = plan_json(fresh, rc=0)
     _, t = plan_target(plan)
     assert t["error"] is None and t["changes"] == [], plan
@@ -618,7 +622,11 @@ def test_max_delete_is_a_share_of_the_target(lab, moto):
     assert len(assert_in_sync(moto, zid, knot)) == 27
 
     knot.change(ZONE, unset=[(f"h{i}", "A") for i in range(7)])
-    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    # A fresh state is first contact, which deletes nothing unless told
+    # (test_first_contact.py): adopt: replace makes this plan the full
+    # compare of an adopted target that the limit is about.
+    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid,
+                                         "adopt": "replace"}])
     _, t = plan_target(plan_json(fresh, rc=3))
     assert t["summary"]["delete"] == 7 and not t.get("refused"), t
     r = sync_ok(zs)  # incremental: the IXFR's 7 deletions
@@ -685,7 +693,8 @@ def test_hosted_zone_found_by_name(lab, moto):
 def test_alias_and_set_identifier_never_deleted(lab, moto):
     """An alias record set and a weighted one (SetIdentifier), made with the
     AWS CLI, survive incremental syncs, a full reconcile by a zonesync that
-    knows nothing (fresh state) and a --force sync; plan never lists them."""
+    knows nothing (fresh state, adopt: replace) and a --force sync; plan
+    never lists them."""
     knot = lab.knot({ZONE: zone_text(1)})
     zid = moto.create_zone(ZONE)
     zs = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
@@ -711,7 +720,11 @@ def test_alias_and_set_identifier_never_deleted(lab, moto):
     assert_in_sync(moto, zid, knot)
     assert specials() == keep
 
-    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    # A fresh state is first contact, which deletes nothing unless told
+    # (test_first_contact.py): adopt: replace tells it the hosted zone is
+    # all the primary's, and still the alias and weighted sets stay.
+    fresh = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid,
+                                         "adopt": "replace"}])
     plan = plan_json(fresh, rc=0)
     _, t = plan_target(plan)
     assert t["changes"] == [], plan

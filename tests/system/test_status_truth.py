@@ -209,14 +209,17 @@ def test_never_pushed_is_never_and_unknown_is_null(tmp_path):
         assert by["second-copy-of-the-zone"] == {
             "target": "second-copy-of-the-zone", "type": "zonefile", "serial": None,
             "behind": None, "state": "never", "dirty": False, "last_ok": None,
-            "last_error": None}, by
+            "last_error": None,
+            # Never pushed: not (yet) left anything (first contact).
+            "unadopted": False}, by
         assert isinstance(z["checked"], int) and isinstance(z["expire_at"], int), z
         assert other == {"zone": "other.test.", "serial": None, "primary_serial": None,
                          "state": "no-data", "checked": None, "refreshed": None,
                          "expire_at": None, "last_error": None, "targets": [
                              {"target": "file", "type": "zonefile", "serial": None,
                               "behind": None, "state": "never", "dirty": False,
-                              "last_ok": None, "last_error": None}]}, other
+                              "last_ok": None, "last_error": None,
+                              "unadopted": False}]}, other
         text = status(zs, conf=conf).stdout
         line = next(ln for ln in text.splitlines() if "second-copy-of-the-zone" in ln)
         assert re.search(r"second-copy-of-the-zone\s+zonefile\s+-\s+-\s+never\s+-\s+-$",

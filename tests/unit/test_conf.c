@@ -253,6 +253,7 @@ static const char FULL[] =
         "    reconcile-interval: 6h\n"
         "    ignore: [{ name: \"_acme-challenge.*\", type: TXT }]\n"
         "    ttl: { max: 1h }\n"
+        "    adopt: replace\n"
         "  - id: pdns\n"
         "    type: powerdns\n"
         "    url: \"https://pdns.example.net:8443/api\"\n"
@@ -379,6 +380,8 @@ static void test_full(void **state)
 	assert_true(conf_target_bool(r53, "private", false));
 	assert_string_equal(conf_target_str(r53, "vpc-id"), "vpc-0123456789abcdef0");
 	assert_false(conf_target_bool(r53, "create", true));
+	assert_int_equal(r53->adopt, CONF_ADOPT_REPLACE);
+	assert_int_equal(pdns->adopt, CONF_ADOPT_KEEP);
 	assert_string_equal(conf_target_str(pdns, "url"), "https://pdns.example.net:8443/api");
 	assert_string_equal(conf_target_str(pdns, "server-id"), "ns1");
 	assert_string_equal(conf_target_str(pdns, "api-key-file"), "/etc/zonesync/pdns.key");
@@ -2236,9 +2239,18 @@ static void assert_same_value(const conf_item_t *it, const void *a, const void *
 
 /* Each default of a table (given as text) is what a minimal configuration
  * holds, exactly as if written out in the file: the key in open ... close,
- * in the server or (zone) in the first zone. */
+ * in the server, the first zone or the first target (in). */
+enum { IN_SERVER, IN_ZONE, IN_TARGET };
+
+static const void *section_of(const conf_t *c, int in)
+{
+	return in == IN_ZONE ? (const void *)&c->zone[0]
+	       : in == IN_TARGET ? (const void *)&c->target[0]
+	                         : (const void *)c;
+}
+
 static unsigned check_defaults(const conf_item_t *items, const conf_t *min, const char *open,
-                               const char *close, bool zone)
+                               const char *close, int in)
 {
 	unsigned n = 0;
 	for (const conf_item_t *it = items; it->name != NULL; it++) {
@@ -2246,7 +2258,7 @@ static unsigned check_defaults(const conf_item_t *items, const conf_t *min, cons
 			char sub_open[256], sub_close[64];
 			snprintf(sub_open, sizeof(sub_open), "%s%s: { ", open, it->name);
 			snprintf(sub_close, sizeof(sub_close), " }%s", close);
-			n += check_defaults(it->sub, min, sub_open, sub_close, zone);
+			n += check_defaults(it->sub, min, sub_open, sub_close, in);
 			continue;
 		}
 		if (it->def == NULL) {
@@ -2260,8 +2272,7 @@ static unsigned check_defaults(const conf_item_t *items, const conf_t *min, cons
 		snprintf(yaml, sizeof(yaml), "%s%s: \"%s\"%s", open, it->name, it->def, close);
 		conf_t c;
 		load_ok(&c, yaml);
-		assert_same_value(it, zone ? (const void *)&min->zone[0] : (const void *)min,
-		                  zone ? (const void *)&c.zone[0] : (const void *)&c);
+		assert_same_value(it, section_of(min, in), section_of(&c, in));
 		conf_free(&c);
 		n++;
 	}
@@ -2327,8 +2338,8 @@ static void test_table_defaults(void **state)
 	/* Not an empty loop: at least the keys of today. */
 	assert_true(check_defaults(conf_zone_items, &min,
 	                           MINIMAL "zone: [{ domain: example.com, primary: p, ", " }]\n",
-	                           true) >= 11);
-	assert_true(check_defaults(conf_server_items, &min, "server: { ", " }\n", false) >= 6);
+	                           IN_ZONE) >= 11);
+	assert_true(check_defaults(conf_server_items, &min, "server: { ", " }\n", IN_SERVER) >= 6);
 	/* They are the documented values (zonesync.yaml(5)). */
 	assert_server_defaults(&min);
 	assert_zone_defaults(&min.zone[0]);
@@ -2338,10 +2349,18 @@ static void test_table_defaults(void **state)
 	assert_true(min.zone[0].max_delete.percent);
 	assert_int_equal(min.zone[0].max_delete.value, 30);
 	/* These sections have none. */
-	const conf_item_t *const none[] = { conf_key_items, conf_primary_items, conf_target_items };
+	const conf_item_t *const none[] = { conf_key_items, conf_primary_items };
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
-		assert_int_equal(check_defaults(none[i], &min, "", "", false), 0);
+		assert_int_equal(check_defaults(none[i], &min, "", "", IN_SERVER), 0);
 	}
+	conf_free(&min);
+	/* A target's: adopt. */
+#define MIN_TARGET MINIMAL "target: [{ id: f, type: zonefile, path: /tmp/%s.zone"
+	load_ok(&min, MIN_TARGET " }]\n");
+	assert_int_equal(min.target[0].adopt, CONF_ADOPT_KEEP);
+	assert_int_equal(check_defaults(conf_target_items, &min, MIN_TARGET ", ", " }]\n", IN_TARGET),
+	                 1);
+#undef MIN_TARGET
 	conf_free(&min);
 }
 

@@ -1,5 +1,5 @@
-/* The sync engine against a real store and a zone file target: what one
- * push records and says. */
+/* The sync engine against a real store and a zone file target, or a fake
+ * provider held in memory: what one push records, says and writes. */
 #include "helpers.h"
 
 #include <fcntl.h>
@@ -145,21 +145,86 @@ static void test_serial_is_the_pushed_snapshots(void **state)
 	log_close();
 }
 
-/* --- a fake target: live records from text, foreign sets, applies recorded -- */
+/* --- first contact ---------------------------------------------------------
+ *
+ * The decision as a table, then the engine with a fake provider: a zone
+ * held in memory that read copies and apply edits, per target.
+ */
 
-static struct {
-	const char *live;      /* zone text of its live records (ZONE format, serial 1) */
-	const char *foreign[4]; /* "name TYPE why" of sets its read leaves alone */
-	size_t applies;        /* apply calls */
-	bool live_known;       /* of the last apply */
-	char changes[2048];    /* of the last apply: "+owner TYPE", "-owner TYPE", "~..." */
-} fake;
+static void test_adopt_decision(void **state)
+{
+	(void)state;
+	/* clang-format off */
+	static const struct {
+		engine_adopt_in_t in;
+		engine_adopt_t out;
+	} cases[] = {
+		/* First push, the provider holds what the primary lacks: held. */
+		{ { .guarded = true, .read = true, .deletions = 2 },
+		  { .hold = true, .unadopted = true } },
+		/* First push, nothing to leave (an empty zone): adopted at once. */
+		{ { .guarded = true, .read = true }, { .adopts = true } },
+		/* Forced or adopt: replace: nothing held, adopted. */
+		{ { .guarded = true, .read = true, .force = true, .deletions = 2 }, { .adopts = true } },
+		{ { .guarded = true, .read = true, .replace = true, .deletions = 2 },
+		  { .adopts = true } },
+		/* Unadopted, read again (reconcile, --full, a dirty target). */
+		{ { .guarded = true, .known = true, .unadopted = true, .read = true, .deletions = 2 },
+		  { .hold = true, .unadopted = true } },
+		/* Unadopted, a read with nothing left to hold: adopted. */
+		{ { .guarded = true, .known = true, .unadopted = true, .read = true },
+		  { .adopts = true } },
+		/* Unadopted, an IXFR's changes (no read): the primary's deletions
+		 * go, the pair stays unadopted. */
+		{ { .guarded = true, .known = true, .unadopted = true, .deletions = 1 },
+		  { .unadopted = true } },
+		/* Unadopted, forced or replace: a read is asked, then adopted. */
+		{ { .guarded = true, .known = true, .unadopted = true, .force = true },
+		  { .read = true, .adopts = true } },
+		{ { .guarded = true, .known = true, .unadopted = true, .replace = true,
+		    .read = true, .deletions = 3 },
+		  { .read = true, .adopts = true } },
+		/* Adopted: deletions go, read or not. */
+		{ { .guarded = true, .known = true, .read = true, .deletions = 5 }, { 0 } },
+		{ { .guarded = true, .known = true, .deletions = 5 }, { 0 } },
+		/* A zone file or a notifier: never. */
+		{ { .read = true, .deletions = 5 }, { 0 } },
+		{ { .known = true, .unadopted = true, .read = true, .deletions = 5 }, { 0 } },
+	};
+	/* clang-format on */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		engine_adopt_t a = engine_adopt(&cases[i].in);
+		if (a.read != cases[i].out.read || a.hold != cases[i].out.hold ||
+		    a.unadopted != cases[i].out.unadopted || a.adopts != cases[i].out.adopts) {
+			fail_msg("case %zu: read=%d hold=%d unadopted=%d adopts=%d", i, a.read,
+			         a.hold, a.unadopted, a.adopts);
+		}
+	}
+}
 
-static int fake_open(const conf_target_t *t, const conf_zone_t *z, target_t **out,
+/* The fake provider: one zone per target id, in memory. */
+static struct fake {
+	const char *id;
+	zone_t live;
+	size_t applies, deleted; /* apply calls, RRsets deleted */
+} fakes[2] = { { .id = "f" }, { .id = "g" } };
+
+static struct fake *fake_of(const conf_target_t *tc)
+{
+	for (size_t i = 0; i < 2; i++) {
+		if (strcmp(fakes[i].id, tc->id) == 0) {
+			return &fakes[i];
+		}
+	}
+	fail_msg("no fake %s", tc->id);
+	return NULL;
+}
+
+static int fake_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **out,
                      target_stats_t *stats, char *err, size_t errlen)
 {
-	(void)t, (void)z, (void)stats, (void)err, (void)errlen;
-	*out = (target_t *)&fake;
+	(void)zc, (void)stats, (void)err, (void)errlen;
+	*out = (target_t *)fake_of(tc);
 	return 0;
 }
 
@@ -168,16 +233,374 @@ static void fake_close(target_t *t)
 	(void)t;
 }
 
+/* Copy the records of from into to (finished), but those of the RRsets
+ * the diff deletes or replaces; then the new sides of d. */
+static void fake_copy(const zone_t *from, const zone_diff_t *d, zone_t *to)
+{
+	zone_init(to);
+	zone_set_apex(to, from->apex);
+	size_t pos = 0;
+	zone_rrset_t set;
+	while (zone_rrset_next(from, &pos, &set)) {
+		bool gone = false;
+		for (size_t i = 0; d != NULL && i < d->count && !gone; i++) {
+			const zone_change_t *c = &d->change[i];
+			gone = c->kind != ZONE_CHANGE_ADD && zone_rrset_cmp(&c->old, &set) == 0;
+		}
+		for (size_t i = 0; !gone && i < set.count; i++) {
+			assert_int_equal(zone_add_keyed(to, set.key, set.keylen, set.type, set.ttl,
+			                                set.rr[i].rd),
+			                 0);
+		}
+	}
+	for (size_t i = 0; d != NULL && i < d->count; i++) {
+		const zone_rrset_t *n = &d->change[i].new;
+		for (size_t k = 0; d->change[i].kind != ZONE_CHANGE_DELETE && k < n->count; k++) {
+			assert_int_equal(
+			        zone_add_keyed(to, n->key, n->keylen, n->type, n->ttl, n->rr[k].rd),
+			        0);
+		}
+	}
+	assert_int_equal(zone_finish(to), 0);
+}
+
 static int fake_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
+                     char *err, size_t errlen)
+{
+	(void)foreign, (void)err, (void)errlen;
+	struct fake *f = (struct fake *)t;
+	stats->requests++;
+	fake_copy(&f->live, NULL, live);
+	return 0;
+}
+
+static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
+                      target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)o, (void)err, (void)errlen;
+	struct fake *f = (struct fake *)t;
+	zone_t next;
+	fake_copy(&f->live, p->diff, &next);
+	zone_free(&f->live);
+	f->live = next;
+	f->applies++;
+	f->deleted += p->diff->deleted;
+	stats->requests++;
+	return 0;
+}
+
+static zone_view_rules_t fake_rules(const conf_target_t *tc)
+{
+	(void)tc;
+	return (zone_view_rules_t){ .apex_soa = false, .apex_ns = false };
+}
+
+static const target_ops_t fake_ops = {
+	.open = fake_open,
+	.close = fake_close,
+	.read = fake_read,
+	.apply = fake_apply,
+	.rules = fake_rules,
+};
+static const conf_item_t fake_items[] = { TARGET_ITEM_RECONCILE_INTERVAL, TARGET_ITEM_END };
+static const target_type_t fake_type = { .conf = { .name = "fake", .items = fake_items },
+	                                 .ops = &fake_ops };
+static const conf_type_t *const fake_registry[] = { &fake_type.conf, NULL };
+
+static void fake_conf(conf_t *c, const char *zone_extra)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "server: { listen: [127.0.0.1@5353], state: %s }\n"
+	         "primary:\n  - { id: p, address: [192.0.2.1] }\n"
+	         "target:\n  - { id: f, type: fake }\n  - { id: g, type: fake, adopt: replace }\n"
+	         "zone:\n  - { domain: example.com, primary: p, target: [f, g]%s }\n",
+	         dir, zone_extra);
+	assert_int_equal(
+	        conf_load_string(c, "test.yaml", text, strlen(text), fake_registry, stderr), 0);
+}
+
+/* The provider's zone: the apex and ns1 (as the primary has them), then
+ * extra. */
+static void fake_holds(struct fake *f, const char *extra)
+{
+	char text[2048];
+	snprintf(text, sizeof(text), ZONE, 1u, extra);
+	zone_free(&f->live);
+	load_ok(&f->live, text);
+	f->applies = f->deleted = 0;
+}
+
+static bool fake_has(const struct fake *f, const char *owner, uint16_t type)
+{
+	knot_dname_storage_t name;
+	assert_true(dns_name_from_str(owner, name) > 0);
+	zone_rrset_t set;
+	return zone_find(&f->live, name, type, &set);
+}
+
+typedef struct {
+	engine_zone_t *ez;
+	const conf_zone_t *zc;
+	const conf_target_t *tc;
+	engine_opts_t o;
+	engine_result_t r;
+} fpush_t;
+
+static void fpush(void *arg)
+{
+	fpush_t *p = arg;
+	engine_push(p->ez, p->zc, p->tc, &p->o, &p->r);
+}
+
+/* One push of target tc with options o: its result in p (free it), its
+ * log returned (malloc'd). */
+static char *push_fake(fpush_t *p, engine_zone_t *ez, const conf_zone_t *zc,
+                       const conf_target_t *tc, engine_opts_t o)
+{
+	*p = (fpush_t){ .ez = ez, .zc = zc, .tc = tc, .o = o };
+	char *log = captured(fpush, p);
+	assert_int_equal(p->r.ret, 0);
+	return log;
+}
+
+static store_target_t state_of(store_t *st, const conf_zone_t *zc, const char *id)
+{
+	store_target_t ts;
+	assert_int_equal(store_target_get(st, zc->name, id, &ts), 0);
+	return ts;
+}
+
+#define HANDMADE "legacy A 192.0.2.10\nlegacy TXT \"made by hand\"\nacme TXT \"token\"\n"
+
+/*
+ * First contact with a provider holding RRsets the primary lacks: the
+ * primary's records arrive, none of the provider's is deleted (reported in
+ * r.left, logged at notice), the pair stays unadopted through a second full
+ * push, an IXFR push still deletes what the primary deleted, and --force
+ * adopts it (reading it though it is up to date): then, and only then, the
+ * hand-made RRsets go, and later drift is repaired as ever.  Fails with the
+ * engine of before first contact (the first push deleted the three) or with
+ * a forced push that took the target for up to date (nothing deleted).
+ */
+static void test_first_contact_keeps(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_INFO);
+	conf_t c;
+	fake_conf(&c, "");
+	const conf_zone_t *zc = &c.zone[0];
+	const conf_target_t *f = zc->target[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 1, "www A 192.0.2.80\nold A 192.0.2.81\n");
+	struct fake *fk = fake_of(f);
+	fake_holds(fk, HANDMADE);
+
+	engine_zone_t ez = { .store = st, .serial = 1 };
+	fpush_t p;
+	char *log = push_fake(&p, &ez, zc, f, (engine_opts_t){ 0 });
+	assert_int_equal(p.r.diff.added, 2);
+	assert_int_equal(p.r.diff.deleted, 0);
+	assert_int_equal(p.r.left.count, 3); /* legacy A, legacy TXT, acme TXT */
+	assert_int_equal(p.r.left.deleted, 3);
+	assert_true(p.r.unadopted);
+	assert_false(p.r.drift);
+	assert_int_equal(fk->deleted, 0);
+	assert_true(fake_has(fk, "www.example.com.", KNOT_RRTYPE_A));
+	assert_true(fake_has(fk, "legacy.example.com.", KNOT_RRTYPE_TXT));
+	if (strstr(log, "first contact, not deleted: zone=example.com. target=f count=3") == NULL ||
+	    strstr(log, "zonesync sync --force") == NULL) {
+		fail_msg("no notice of what was left in:\n%s", log);
+	}
+	free(log);
+	engine_result_free(&p.r);
+	store_target_t ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.unadopted && !ts.dirty);
+
+	/* A full compare again (reconcile, sync --full): still left. */
+	log = push_fake(&p, &ez, zc, f, (engine_opts_t){ .full = true });
+	assert_int_equal(p.r.diff.count, 0);
+	assert_int_equal(p.r.left.count, 3);
+	assert_false(p.r.drift);
+	assert_int_equal(fk->applies, 1);
+	assert_non_null(strstr(log, "first contact, not deleted"));
+	free(log);
+	engine_result_free(&p.r);
+	assert_true(state_of(st, zc, "f").unadopted);
+
+	/* The primary deletes old.example.com by IXFR: deleted, no read. */
+	store_at(st, 2, "www A 192.0.2.80\n");
+	engine_delta_t d = { .from = 1, .to = 2 };
+	char text[512];
+	snprintf(text, sizeof(text), ZONE, 1u, "old A 192.0.2.81\n");
+	load_ok(&d.old, text);
+	snprintf(text, sizeof(text), ZONE, 2u, "");
+	load_ok(&d.new, text);
+	engine_zone_t ez2 = { .store = st, .serial = 2, .delta = &d };
+	log = push_fake(&p, &ez2, zc, f, (engine_opts_t){ 0 });
+	assert_true(p.r.incremental);
+	assert_int_equal(p.r.diff.deleted, 1);
+	assert_int_equal(p.r.left.count, 0);
+	assert_false(fake_has(fk, "old.example.com.", KNOT_RRTYPE_A));
+	assert_true(fake_has(fk, "legacy.example.com.", KNOT_RRTYPE_A));
+	free(log);
+	engine_result_free(&p.r);
+	engine_zone_free(&ez2);
+	engine_delta_free(&d);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.unadopted && ts.serial == 2);
+
+	/* --force, the target clean at the serial: read, and adopted. */
+	engine_zone_t ez3 = { .store = st, .serial = 2 };
+	log = push_fake(&p, &ez3, zc, f, (engine_opts_t){ .force = true });
+	assert_false(p.r.uptodate);
+	assert_int_equal(p.r.diff.deleted, 3);
+	assert_int_equal(p.r.left.count, 0);
+	assert_true(p.r.adopted);
+	assert_false(p.r.unadopted);
+	assert_false(p.r.drift); /* what adopting deletes is not drift */
+	assert_false(fake_has(fk, "legacy.example.com.", KNOT_RRTYPE_A));
+	assert_false(fake_has(fk, "acme.example.com.", KNOT_RRTYPE_TXT));
+	assert_true(fake_has(fk, "www.example.com.", KNOT_RRTYPE_A));
+	assert_non_null(strstr(log, "target adopted: zone=example.com. target=f deleted=3"));
+	free(log);
+	engine_result_free(&p.r);
+	assert_false(state_of(st, zc, "f").unadopted);
+
+	/* Adopted: a record made by hand later is drift, repaired. */
+	fake_holds(fk, "www A 192.0.2.80\nlater A 192.0.2.99\n");
+	log = push_fake(&p, &ez3, zc, f, (engine_opts_t){ .full = true });
+	assert_int_equal(p.r.diff.deleted, 1);
+	assert_true(p.r.drift);
+	assert_false(fake_has(fk, "later.example.com.", KNOT_RRTYPE_A));
+	free(log);
+	engine_result_free(&p.r);
+
+	engine_zone_free(&ez3);
+	engine_zone_free(&ez);
+	zone_free(&fk->live);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
+/*
+ * adopt: replace deletes at first contact; an empty provider zone is
+ * adopted at once, without a notice; and max-delete measures what is
+ * applied: a first contact with many foreign RRsets is not refused for
+ * deletions it does not make.  Fails if replace were ignored, if an empty
+ * zone stayed unadopted, or if the limits counted the held deletions.
+ */
+static void test_first_contact_replace_empty_limits(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_INFO);
+	conf_t c;
+	fake_conf(&c, ", max-delete: 1");
+	const conf_zone_t *zc = &c.zone[0];
+	const conf_target_t *f = zc->target[0], *g = zc->target[1];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 1, "www A 192.0.2.80\n");
+	engine_zone_t ez = { .store = st, .serial = 1 };
+	fpush_t p;
+
+	/* g (adopt: replace): the hand-made RRsets go at once; two
+	 * deletions over max-delete 1 are refused like any others. */
+	fake_holds(fake_of(g), "legacy A 192.0.2.10\n");
+	char *log = push_fake(&p, &ez, zc, g, (engine_opts_t){ 0 });
+	assert_int_equal(p.r.diff.deleted, 1);
+	assert_int_equal(p.r.left.count, 0);
+	assert_false(p.r.unadopted);
+	assert_false(fake_has(fake_of(g), "legacy.example.com.", KNOT_RRTYPE_A));
+	assert_null(strstr(log, "first contact"));
+	free(log);
+	engine_result_free(&p.r);
+	assert_false(state_of(st, zc, "g").unadopted);
+
+	/* f, empty (its apex and ns1 only): adopted, no notice. */
+	fake_holds(fake_of(f), "");
+	log = push_fake(&p, &ez, zc, f, (engine_opts_t){ 0 });
+	assert_int_equal(p.r.diff.added, 1);
+	assert_int_equal(p.r.left.count, 0);
+	assert_false(p.r.unadopted);
+	assert_null(strstr(log, "first contact"));
+	free(log);
+	engine_result_free(&p.r);
+	store_target_t ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && !ts.unadopted);
+
+	/* A fresh pair (state forgotten) holding 3 foreign RRsets with
+	 * max-delete 1: not refused, they are not deleted. */
+	assert_int_equal(store_target_set(st, zc->name, "f", &(store_target_t){ 0 }), 0);
+	fake_holds(fake_of(f), HANDMADE);
+	log = push_fake(&p, &ez, zc, f, (engine_opts_t){ 0 });
+	assert_false(p.r.refused);
+	assert_int_equal(p.r.left.count, 3);
+	free(log);
+	engine_result_free(&p.r);
+	/* Forced: the limits are overridden too, and it is adopted. */
+	log = push_fake(&p, &ez, zc, f, (engine_opts_t){ .force = true });
+	assert_int_equal(p.r.diff.deleted, 3);
+	assert_false(state_of(st, zc, "f").unadopted);
+	free(log);
+	engine_result_free(&p.r);
+	/* A plan of a fresh pair shows what would be left and changes no
+	 * state. */
+	assert_int_equal(store_target_set(st, zc->name, "f", &(store_target_t){ 0 }), 0);
+	fake_holds(fake_of(f), HANDMADE);
+	log = push_fake(&p, &ez, zc, f, (engine_opts_t){ .plan = true });
+	assert_int_equal(p.r.left.count, 3);
+	assert_true(p.r.unadopted);
+	assert_false(state_of(st, zc, "f").has_serial);
+	assert_int_equal(fake_of(f)->applies, 0);
+	free(log);
+	engine_result_free(&p.r);
+
+	engine_zone_free(&ez);
+	zone_free(&fake_of(f)->live);
+	zone_free(&fake_of(g)->live);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
+/* --- a rfake target: live records from text, foreign sets, applies recorded -- */
+
+static struct {
+	const char *live;      /* zone text of its live records (ZONE format, serial 1) */
+	const char *foreign[4]; /* "name TYPE why" of sets its read leaves alone */
+	size_t applies;        /* apply calls */
+	bool live_known;       /* of the last apply */
+	char changes[2048];    /* of the last apply: "+owner TYPE", "-owner TYPE", "~..." */
+} rfake;
+
+static int rfake_open(const conf_target_t *t, const conf_zone_t *z, target_t **out,
+                     target_stats_t *stats, char *err, size_t errlen)
+{
+	(void)t, (void)z, (void)stats, (void)err, (void)errlen;
+	*out = (target_t *)&rfake;
+	return 0;
+}
+
+static void rfake_close(target_t *t)
+{
+	(void)t;
+}
+
+static int rfake_read(target_t *t, zone_t *live, target_foreign_t *foreign, target_stats_t *stats,
                      char *err, size_t errlen)
 {
 	(void)t, (void)stats, (void)err, (void)errlen;
 	char text[2048];
-	snprintf(text, sizeof(text), ZONE, 1u, fake.live);
+	snprintf(text, sizeof(text), ZONE, 1u, rfake.live);
 	load_ok(live, text);
-	for (size_t i = 0; i < 4 && fake.foreign[i] != NULL; i++) {
+	for (size_t i = 0; i < 4 && rfake.foreign[i] != NULL; i++) {
 		char name[256], type[16], why[64];
-		assert_int_equal(sscanf(fake.foreign[i], "%255s %15s %63s", name, type, why), 3);
+		assert_int_equal(sscanf(rfake.foreign[i], "%255s %15s %63s", name, type, why), 3);
 		static const char *const whys[] = { "alias", "routing", NULL };
 		const char *w = strcmp(why, "alias") == 0 ? whys[0] : whys[1];
 		assert_int_equal(target_foreign_add(foreign, name, type, w), 0);
@@ -185,13 +608,13 @@ static int fake_read(target_t *t, zone_t *live, target_foreign_t *foreign, targe
 	return 0;
 }
 
-static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
+static int rfake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
 	(void)t, (void)o, (void)stats, (void)err, (void)errlen;
-	fake.applies++;
-	fake.live_known = p->live_known;
-	fake.changes[0] = '\0';
+	rfake.applies++;
+	rfake.live_known = p->live_known;
+	rfake.changes[0] = '\0';
 	for (size_t i = 0; i < p->diff->count; i++) {
 		const zone_change_t *c = &p->diff->change[i];
 		const zone_rrset_t *s = c->kind == ZONE_CHANGE_DELETE ? &c->old : &c->new;
@@ -204,40 +627,42 @@ static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *
 		         : c->kind == ZONE_CHANGE_DELETE ? '-'
 		                                         : '~',
 		         owner, dns_type_str(s->type, type, sizeof(type)));
-		strncat(fake.changes, line, sizeof(fake.changes) - strlen(fake.changes) - 1);
+		strncat(rfake.changes, line, sizeof(rfake.changes) - strlen(rfake.changes) - 1);
 	}
 	return 0;
 }
 
-static zone_view_rules_t fake_rules(const conf_target_t *t)
+static zone_view_rules_t rfake_rules(const conf_target_t *t)
 {
 	(void)t;
 	return (zone_view_rules_t){ 0 };
 }
 
-static const target_ops_t fake_ops = {
-	.open = fake_open, .close = fake_close, .read = fake_read,
-	.apply = fake_apply, .rules = fake_rules,
+static const target_ops_t rfake_ops = {
+	.open = rfake_open, .close = rfake_close, .read = rfake_read,
+	.apply = rfake_apply, .rules = rfake_rules,
 };
-static const conf_item_t fake_items[] = { TARGET_ITEM_END };
-static const target_type_t fake_type = {
-	.conf = { .name = "fake", .items = fake_items, .summary = "a test target" },
-	.ops = &fake_ops,
+static const conf_item_t rfake_items[] = { TARGET_ITEM_END };
+static const target_type_t rfake_type = {
+	.conf = { .name = "rfake", .items = rfake_items, .summary = "a test target" },
+	.ops = &rfake_ops,
 };
-static const conf_type_t *const fake_registry[] = { &fake_type.conf, NULL };
+static const conf_type_t *const rfake_registry[] = { &rfake_type.conf, NULL };
 
-/* A config with the fake target and these zone keys. */
-static void load_fake(conf_t *c, const char *zone_keys)
+/* A config with the rfake target and these zone keys. */
+static void rload_fake(conf_t *c, const char *zone_keys)
 {
 	char text[2048];
 	snprintf(text, sizeof(text),
 	         "server: { listen: [127.0.0.1@5353], state: %s }\n"
 	         "primary:\n  - { id: p, address: [192.0.2.1] }\n"
-	         "target:\n  - { id: t, type: fake }\n"
+	         /* adopt: replace: these tests count deletions; first contact
+	          * (which holds them) is test_first_contact_*'s. */
+	         "target:\n  - { id: t, type: rfake, adopt: replace }\n"
 	         "zone:\n  - domain: example.com\n    primary: p\n    target: [t]\n%s",
 	         dir, zone_keys);
 	assert_int_equal(
-	        conf_load_string(c, "test.yaml", text, strlen(text), fake_registry, stderr), 0);
+	        conf_load_string(c, "test.yaml", text, strlen(text), rfake_registry, stderr), 0);
 }
 
 static bool conflict(const engine_result_t *r, const char *name, const char *type,
@@ -264,11 +689,11 @@ static void test_conflicts_dropped(void **state)
 {
 	(void)state;
 	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
-	memset(&fake, 0, sizeof(fake));
-	fake.live = "_acme-challenge.www TXT \"live-token\"\n";
-	fake.foreign[0] = "alias.example.com. A alias";
+	memset(&rfake, 0, sizeof(rfake));
+	rfake.live = "_acme-challenge.www TXT \"live-token\"\n";
+	rfake.foreign[0] = "alias.example.com. A alias";
 	conf_t c;
-	load_fake(&c, "    ignore: [{ name: \"_acme-challenge.*\", type: TXT, value: "
+	rload_fake(&c, "    ignore: [{ name: \"_acme-challenge.*\", type: TXT, value: "
 	              "\"\\\"live*\" }]\n");
 	const conf_zone_t *zc = &c.zone[0];
 	store_t *st;
@@ -285,8 +710,8 @@ static void test_conflicts_dropped(void **state)
 	assert_true(conflict(&r, "_acme-challenge.www.example.com.", "TXT",
 	                     "ignored at the target"));
 	assert_true(conflict(&r, "alias.example.com.", "A", "alias"));
-	assert_int_equal(fake.applies, 1);
-	assert_string_equal(fake.changes, "+www.example.com. A ");
+	assert_int_equal(rfake.applies, 1);
+	assert_string_equal(rfake.changes, "+www.example.com. A ");
 	assert_int_equal(r.diff.added, 1);
 	assert_int_equal(r.diff.count, 1);
 	/* The ignored live set is reported as kept out, by its rule. */
@@ -296,10 +721,10 @@ static void test_conflicts_dropped(void **state)
 
 	/* A plan says the same and writes nothing. */
 	o.plan = true;
-	fake.applies = 0;
+	rfake.applies = 0;
 	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
 	assert_int_equal(r.conflicts.count, 2);
-	assert_int_equal(fake.applies, 0);
+	assert_int_equal(rfake.applies, 0);
 	engine_result_free(&r);
 	engine_zone_free(&ez);
 	store_close(st);
@@ -319,12 +744,12 @@ static void test_limits_count_what_is_applied(void **state)
 {
 	(void)state;
 	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
-	memset(&fake, 0, sizeof(fake));
-	fake.live = "_acme-challenge.a TXT \"1\"\n_acme-challenge.b TXT \"2\"\n"
+	memset(&rfake, 0, sizeof(rfake));
+	rfake.live = "_acme-challenge.a TXT \"1\"\n_acme-challenge.b TXT \"2\"\n"
 	            "_acme-challenge.c TXT \"3\"\n_acme-challenge.d TXT \"4\"\n"
 	            "old A 192.0.2.9\n";
 	conf_t c;
-	load_fake(&c, "    max-delete: 1\n"
+	rload_fake(&c, "    max-delete: 1\n"
 	              "    ignore: [{ name: \"_acme-challenge.*\", type: TXT }]\n"
 	              "    exclude: [{ name: \"*.internal\" }]\n");
 	const conf_zone_t *zc = &c.zone[0];
@@ -339,19 +764,19 @@ static void test_limits_count_what_is_applied(void **state)
 	assert_false(r.refused);
 	assert_int_equal(r.diff.deleted, 1);
 	assert_int_equal(r.total, 2); /* ns1 A, old A: not the 4 held (no apex SOA, NS) */
-	assert_string_equal(fake.changes, "-old.example.com. A +www.example.com. A ");
+	assert_string_equal(rfake.changes, "-old.example.com. A +www.example.com. A ");
 	engine_result_free(&r);
 	engine_zone_free(&ez);
 
 	/* Two deletions, one of them an excluded record: over the limit. */
-	fake.live = "_acme-challenge.a TXT \"1\"\nold A 192.0.2.9\ndb.internal A 10.0.0.1\n";
-	fake.applies = 0;
+	rfake.live = "_acme-challenge.a TXT \"1\"\nold A 192.0.2.9\ndb.internal A 10.0.0.1\n";
+	rfake.applies = 0;
 	store_at(st, 3, "db.internal A 10.0.0.1\n");
 	ez = (engine_zone_t){ .store = st, .serial = 3 };
 	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), -EPERM);
 	assert_true(r.refused);
 	assert_int_equal(r.diff.deleted, 2);
-	assert_int_equal(fake.applies, 0);
+	assert_int_equal(rfake.applies, 0);
 	engine_result_free(&r);
 	engine_zone_free(&ez);
 	store_close(st);
@@ -372,10 +797,10 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
 {
 	(void)state;
 	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
-	memset(&fake, 0, sizeof(fake));
-	fake.live = "_acme-challenge.www TXT \"live-token\"\n";
+	memset(&rfake, 0, sizeof(rfake));
+	rfake.live = "_acme-challenge.www TXT \"live-token\"\n";
 	conf_t c;
-	load_fake(&c, "    ignore: [{ name: \"_acme-challenge.*\", type: TXT, value: "
+	rload_fake(&c, "    ignore: [{ name: \"_acme-challenge.*\", type: TXT, value: "
 	              "\"\\\"live*\" }]\n");
 	const conf_zone_t *zc = &c.zone[0];
 	store_t *st;
@@ -393,8 +818,8 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
 	engine_opts_t o = { 0 };
 	engine_result_t r;
 	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
-	assert_string_equal(fake.changes, "+www.example.com. A ");
-	assert_true(fake.live_known);
+	assert_string_equal(rfake.changes, "+www.example.com. A ");
+	assert_true(rfake.live_known);
 	assert_int_equal(r.conflicts.count, 1);
 	assert_true(conflict(&r, "_acme-challenge.www.example.com.", "TXT",
 	                     "ignored at the target"));
@@ -413,8 +838,8 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
 	ez = (engine_zone_t){ .store = st, .serial = 4, .delta = &d };
 	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), 0);
 	assert_true(r.incremental);
-	assert_string_equal(fake.changes, "+new.example.com. A ");
-	assert_false(fake.live_known);
+	assert_string_equal(rfake.changes, "+new.example.com. A ");
+	assert_false(rfake.live_known);
 	engine_result_free(&r);
 	engine_zone_free(&ez);
 	engine_delta_free(&d);
@@ -427,6 +852,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_serial_is_the_pushed_snapshots, setup,
+		                                teardown),
+		cmocka_unit_test(test_adopt_decision),
+		cmocka_unit_test_setup_teardown(test_first_contact_keeps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_contact_replace_empty_limits, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_count_what_is_applied, setup, teardown),

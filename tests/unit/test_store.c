@@ -234,6 +234,16 @@ static void test_timers_and_targets(void **state)
 	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
 	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
 	assert_false(back.refused);
+	assert_false(back.unadopted);
+	/* Unadopted (first contact left records) until cleared. */
+	t.unadopted = true;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
+	assert_true(back.unadopted);
+	t.unadopted = false;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &back), 0);
+	assert_false(back.unadopted);
 	store_close(s);
 }
 
@@ -259,6 +269,73 @@ static void test_zone_checked(void **state)
 	assert_int_equal(info.checked, 200);
 	assert_int_equal(info.primary_serial, 7);
 	assert_string_equal(info.check_error, "SOA query: timed out");
+	store_close(s);
+}
+
+/*
+ * A state file of version 3 with a target pushed before: brought to 4 with
+ * its target adopted (its records were the primary's already: that
+ * zonesync deleted what the primary lacked), its state kept.  Would fail
+ * if the migration marked old targets unadopted (a notice, and deletions
+ * held, on every target after an upgrade) or lost their serial.
+ */
+static void test_migrate_v3(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	const char *v3 =
+	        "CREATE TABLE meta(k TEXT PRIMARY KEY, v);"
+	        "INSERT INTO meta VALUES('schema', 3);"
+	        "CREATE TABLE zone(id INTEGER PRIMARY KEY, name BLOB NOT NULL UNIQUE,"
+	        "  has_data INTEGER NOT NULL DEFAULT 0, serial INTEGER NOT NULL DEFAULT 0,"
+	        "  refreshed INTEGER NOT NULL DEFAULT 0, expire_at INTEGER NOT NULL DEFAULT 0,"
+	        "  expired INTEGER NOT NULL DEFAULT 0, checked INTEGER NOT NULL DEFAULT 0,"
+	        "  primary_serial INTEGER, check_error TEXT NOT NULL DEFAULT '');"
+	        "CREATE TABLE rr(zone INTEGER NOT NULL, owner BLOB NOT NULL, type INTEGER NOT NULL,"
+	        "  rdata BLOB NOT NULL, ttl INTEGER NOT NULL,"
+	        "  PRIMARY KEY(zone, owner, type, rdata)) WITHOUT ROWID;"
+	        "CREATE TABLE target(zone INTEGER NOT NULL, id TEXT NOT NULL,"
+	        "  has_serial INTEGER NOT NULL DEFAULT 0, serial INTEGER NOT NULL DEFAULT 0,"
+	        "  dirty INTEGER NOT NULL DEFAULT 0, last_ok INTEGER NOT NULL DEFAULT 0,"
+	        "  last_error TEXT NOT NULL DEFAULT '', refused INTEGER,"
+	        "  PRIMARY KEY(zone, id));"
+	        "INSERT INTO zone(name, has_data, serial) "
+	        "  VALUES(x'076578616d706c6503636f6d00', 1, 41);"
+	        "INSERT INTO target(zone, id, has_serial, serial, last_ok, refused) "
+	        "  VALUES(1, 'aws', 1, 41, 99, 42);";
+	assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	store_t *s;
+	char err[256];
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_target_t t;
+	assert_int_equal(store_target_get(s, apex(), "aws", &t), 0);
+	assert_true(t.has_serial);
+	assert_int_equal(t.serial, 41);
+	assert_int_equal(t.last_ok, 99);
+	assert_true(t.refused);
+	assert_int_equal(t.refused_serial, 42);
+	assert_false(t.unadopted);
+	t.unadopted = true;
+	assert_int_equal(store_target_set(s, apex(), "aws", &t), 0);
+	store_close(s);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k='schema'", -1, &st,
+	                                    NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_target_get(s, apex(), "aws", &t), 0);
+	assert_true(t.unadopted);
 	store_close(s);
 }
 
@@ -316,7 +393,7 @@ static void test_migrate_v1(void **state)
 	                 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EIO);
-	assert_non_null(strstr(err, "schema version 99, this zonesync knows 3"));
+	assert_non_null(strstr(err, "schema version 99, this zonesync knows 4"));
 }
 
 static void test_open_errors(void **state)
@@ -408,7 +485,7 @@ static void test_open_readonly(void **state)
 	                 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open_readonly(dir, &r, err, sizeof(err)), -EPROTO);
-	assert_non_null(strstr(err, "schema version 1, this zonesync reads 3"));
+	assert_non_null(strstr(err, "schema version 1, this zonesync reads 4"));
 }
 
 int main(void)
@@ -419,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timers_and_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
