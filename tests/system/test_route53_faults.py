@@ -662,6 +662,35 @@ def test_full_sync_deletes_with_live_text(lab):
     assert_in_sync(fake, zid, knot)
 
 
+def test_incremental_addition_over_a_console_alias_is_a_conflict(lab):
+    """An alias made in the console after the last sync, at the name and
+    type the primary then adds: the incremental push (nothing read) must not
+    overwrite it.  The addition goes as a CREATE, which Route 53 refuses
+    ("already exists") as this strict server does, whole batch and all; the
+    engine reads the zone, finds the alias and reports the conflict.  Fails
+    when incremental additions are UPSERTs: the alias is replaced by the A
+    set.  (moto accepts a CREATE over an alias: only the strict server
+    shows this.)"""
+    knot = lab.knot(zone_text(1, hosts(5)))
+    fake = lab.fake
+    zid = fake.create_zone(ZONE)
+    zs = lab.zonesync(knot, **{"hosted-zone-id": zid})
+    sync(zs, fake)
+    alias = {"hosted_zone_id": zid, "dns_name": "www.example.com.",
+             "evaluate_target_health": False}
+    fake.edit(zid, put=[{"name": "promo.example.com.", "type": "A", "alias": alias}])
+    knot.change(ZONE, set=[("promo", 300, "A", "192.0.2.77"), ("new", 300, "A", "192.0.2.1")])
+    r, entries = sync(zs, fake)
+    ch = changes(entries)
+    where = describe(r) + "\n" + "\n".join(map(summary, entries))
+    assert any(not e.get("applied") for e in ch), where  # the CREATE refused
+    assert lists(entries), where                         # then read
+    got = {(x["name"], x["type"]): x for x in fake.rrsets(zid)}
+    assert got[("promo.example.com.", "A")].get("alias") == alias, where
+    assert ("new.example.com.", "A") in got, where
+    assert "promo.example.com. A (alias)" in r.stdout, where
+
+
 # --- 8. hostile listings, connections that die: bounded, stoppable, never blind -------------
 #
 # The fake Route 53 plays these: moto answers ListResourceRecordSets from its

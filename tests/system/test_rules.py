@@ -375,9 +375,10 @@ def test_primary_record_at_an_alias_is_a_conflict(lab, moto):
     assert alias_of(moto, zid, "alias.example.com.") == keep, describe(r)
 
 
-@pytest.mark.xfail(strict=True, reason="an incremental push reads nothing: the route53 target "
-                   "UPSERTs the addition over the console alias (moto accepts a CREATE over it "
-                   "too); only ignore rules make the engine read first")
+@pytest.mark.xfail(strict=True, reason="moto accepts a CREATE over an alias (Route 53 refuses "
+                   "it, and the engine then reads and reports the conflict: proved against "
+                   "the strict server by test_route53_faults::"
+                   "test_incremental_addition_over_a_console_alias_is_a_conflict)")
 def test_incremental_addition_at_an_alias_is_a_conflict(lab, moto):
     """The same addition taken by an incremental sync (no plan before it):
     the alias must stay and the conflict be reported.  Fails today: the

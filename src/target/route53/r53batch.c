@@ -77,7 +77,7 @@ static bool same_owner(const zone_rrset_t *a, const zone_rrset_t *b)
 	return a->keylen == b->keylen && memcmp(a->key, b->key, a->keylen) == 0;
 }
 
-static int plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
+static int plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
                 zs_scanner_t *sc, r53_plan_t *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
@@ -127,7 +127,13 @@ static int plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
 						continue; /* Route 53 keeps them; never deleted */
 					}
 					a = R53_DELETE;
-				} else if (c->kind == ZONE_CHANGE_ADD && live_known && !apex_fixed) {
+				} else if (c->kind == ZONE_CHANGE_ADD && !apex_fixed) {
+					/* Known absent, or (an incremental push, nothing
+					 * read) absent at the primary's last serial: a
+					 * CREATE, so that a set someone made meanwhile
+					 * (a console alias) is never overwritten: Route 53
+					 * refuses the batch whole ("already exists"), the
+					 * engine reads and finds the conflict. */
 					a = R53_CREATE;
 				} else {
 					a = R53_UPSERT;
@@ -194,7 +200,7 @@ static int plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
 	return 0;
 }
 
-int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r53_raw_t *raw,
+int r53_plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
              r53_plan_t *out, char *err, size_t errlen)
 {
 	zs_scanner_t *sc = dns_scanner_new();
@@ -202,7 +208,7 @@ int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex, r5
 		memset(out, 0, sizeof(*out));
 		return -ENOMEM;
 	}
-	int ret = plan(d, live_known, apex, raw, sc, out, err, errlen);
+	int ret = plan(d, apex, raw, sc, out, err, errlen);
 	dns_scanner_free(sc);
 	return ret;
 }

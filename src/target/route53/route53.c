@@ -1381,7 +1381,7 @@ static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t
 	const zone_diff_t *d = push->diff;
 	bool live_known = push->live_known;
 	r53_plan_t p;
-	int ret = r53_plan(d, live_known, t->zone->name, live_known ? &t->raw : NULL, &p, err,
+	int ret = r53_plan(d, t->zone->name, live_known ? &t->raw : NULL, &p, err,
 	                   errlen);
 	if (ret != 0) {
 		return ret;

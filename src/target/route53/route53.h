@@ -43,11 +43,13 @@ typedef struct {
 	size_t nbatches;
 } r53_plan_t;
 
-/* Turn a diff into actions and batches.  apex: the zone's apex (SOA and NS
- * there are never created or deleted).  raw: the texts of the live values
+/* Turn a diff into actions and batches: an addition is a CREATE (known
+ * absent, or absent at the primary's last serial: a set made meanwhile is
+ * refused, never overwritten), a replacement an UPSERT, a deletion a
+ * DELETE.  apex: the zone's apex (SOA and NS there are never created or
+ * deleted, an apex SOA addition is an UPSERT).  raw: the texts of the live values
  * as listed (DELETEs repeat them), or NULL.  0, -E2BIG with err naming an RRset
  * too large for one request, -EINVAL (a value Route 53 cannot take), -ENOMEM. */
 struct r53_raw;
-int r53_plan(const zone_diff_t *d, bool live_known, const knot_dname_t *apex,
-             struct r53_raw *raw, r53_plan_t *out, char *err, size_t errlen);
+int r53_plan(const zone_diff_t *d, const knot_dname_t *apex, struct r53_raw *raw, r53_plan_t *out, char *err, size_t errlen);
 void r53_plan_free(r53_plan_t *p);
