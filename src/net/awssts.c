@@ -17,6 +17,7 @@
 
 #define STS_VERSION "2011-06-15"
 #define STS_TIMEOUT_MS 10000
+#define STS_IDENTITY_TIMEOUT_MS 3000
 #define STS_ATTEMPTS 4
 #define FORM_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
@@ -211,8 +212,8 @@ static bool retryable(long status, const char *why)
  * out.  what: the action, for messages.
  */
 static int sts_call(const char *url, const char *region, const aws_creds_t *with,
-                    const char *form, size_t form_len, const char *what, aws_creds_t *out,
-                    char *why, size_t whylen)
+                    const char *form, size_t form_len, const char *what, unsigned attempts,
+                    long timeout_ms, aws_creds_t *out, char *why, size_t whylen)
 {
 	const char *p = strstr(url, "://");
 	if (p == NULL || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
@@ -228,13 +229,13 @@ static int sts_call(const char *url, const char *region, const aws_creds_t *with
 	memcpy(host, p + 3, hl);
 	host[hl] = '\0';
 	snprintf(target, sizeof(target), "%.*s/", (int)(p + 3 - url + hl), url);
-	http_t *h = http_new(STS_TIMEOUT_MS);
+	http_t *h = http_new(timeout_ms);
 	if (h == NULL) {
 		return -ENOMEM;
 	}
 	int ret = -EIO;
 	double started = retry_clock();
-	for (unsigned attempt = 1; attempt <= STS_ATTEMPTS; attempt++) {
+	for (unsigned attempt = 1; attempt <= attempts; attempt++) {
 		char date[17];
 		time_t now = time(NULL);
 		struct tm tm;
@@ -306,7 +307,7 @@ static int sts_call(const char *url, const char *region, const aws_creds_t *with
 		snprintf(why, whylen, "STS %s at %.200s: %s", what, target, perr);
 		ret = r == 0 ? -EPROTO : r;
 		double pause = retry_backoff(attempt, 0.2, 2.0);
-		if (!retryable(status, perr) || attempt == STS_ATTEMPTS ||
+		if (!retryable(status, perr) || attempt == attempts ||
 		    !retry_in_time(started, pause, 30)) {
 			break;
 		}
@@ -350,7 +351,8 @@ static int role_call(const char *action, const aws_creds_t *with, const char *to
 	}
 	char what[300];
 	snprintf(what, sizeof(what), "%s %.200s", action, role->arn);
-	int ret = sts_call(url, region, with, f.data, f.len, what, out, why, whylen);
+	int ret = sts_call(url, region, with, f.data, f.len, what, STS_ATTEMPTS, STS_TIMEOUT_MS, out, why,
+	                   whylen);
 	if (ret == 0 && out->access_key[0] == '\0') {
 		snprintf(why, whylen, "STS %s: no Credentials in the answer", what);
 		ret = -EPROTO;
@@ -382,8 +384,10 @@ int aws_sts_caller_account(const aws_creds_t *with, const char *url, const char 
 {
 	static const char form[] = "Action=GetCallerIdentity&Version=" STS_VERSION;
 	aws_creds_t out;
-	int ret = sts_call(url, region, with, form, sizeof(form) - 1, "GetCallerIdentity", &out,
-	                   why, whylen);
+	/* Only the rate limit's key hangs on it: one try, no waits when STS
+	 * cannot be reached (the access key then stands for the account). */
+	int ret = sts_call(url, region, with, form, sizeof(form) - 1, "GetCallerIdentity", 1,
+	                   STS_IDENTITY_TIMEOUT_MS, &out, why, whylen);
 	if (ret == 0) {
 		memcpy(account, out.account, 16);
 	}
