@@ -106,6 +106,10 @@ def pdns_lab(lab, key=True):
     target = pdns.target()
     if key:
         target["ignore-owned-by"] = "external-dns"
+    else:
+        # First contact would keep them anyway (test_first_contact.py):
+        # adopt: replace shows what the key alone prevents.
+        target["adopt"] = "replace"
     zs = lab.zonesync_cli(knot, [target], [{"domain": ZONE, "target": ["pdns"],
                                             "max-delete": "100%", "max-update": "100%"}])
     return knot, pdns, zs
