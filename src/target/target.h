@@ -60,6 +60,37 @@ static inline bool target_cancelled(const target_opts_t *o)
 	return o != NULL && o->cancel != NULL && atomic_load(o->cancel);
 }
 
+/* A provider holds two option sets: run, given by start() for the whole
+ * push (reads included), and opts, given to apply() while it runs.  The
+ * push's cancellation flag (run's, else opts'; NULL: never). */
+static inline const atomic_bool *target_stop_flag(const target_opts_t *run,
+                                                  const target_opts_t *opts)
+{
+	const target_opts_t *o = run != NULL ? run : opts;
+	return o != NULL ? o->cancel : NULL;
+}
+
+/* Is the push stopping? */
+static inline bool target_stopping(const target_opts_t *run, const target_opts_t *opts)
+{
+	const atomic_bool *stop = target_stop_flag(run, opts);
+	return stop != NULL && atomic_load(stop);
+}
+
+/* How long the retries of one request may take, in seconds: bounded for a
+ * one-shot command (its request_timeout_ms), else (0) by the attempts. */
+static inline double target_retry_budget(const target_opts_t *run)
+{
+	return run != NULL ? 3 * (double)run->request_timeout_ms / 1000 : 0;
+}
+
+/* Where progress goes: apply's options, or while reading the run's. */
+static inline const target_opts_t *target_shown_to(const target_opts_t *run,
+                                                   const target_opts_t *opts)
+{
+	return opts != NULL ? opts : run;
+}
+
 /* Counters of one push, for logs and metrics. */
 typedef struct {
 	size_t requests;  /* all HTTP/DNS requests */

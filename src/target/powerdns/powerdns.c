@@ -57,32 +57,6 @@ static bool retryable(const pdns_error_t *e)
 	return e->status == 0 || (e->status >= 500 && e->status <= 599);
 }
 
-/* The push's cancellation flag: from start, or apply's options. */
-static const atomic_bool *stop_flag(const target_t *t)
-{
-	const target_opts_t *o = t->run != NULL ? t->run : t->opts;
-	return o != NULL ? o->cancel : NULL;
-}
-
-/* How long the retries of one request may take: bounded for a one-shot
- * command (target_opts_t), else by the attempts alone. */
-static double retry_budget(const target_t *t)
-{
-	return t->run != NULL ? 3 * (double)t->run->request_timeout_ms / 1000 : 0;
-}
-
-/* Where progress goes: the push's options, or while reading the run's. */
-static const target_opts_t *shown_to(const target_t *t)
-{
-	return t->opts != NULL ? t->opts : t->run;
-}
-
-static bool stopping(const target_t *t)
-{
-	const atomic_bool *stop = stop_flag(t);
-	return stop != NULL && atomic_load(stop);
-}
-
 /*
  * One API call with retries.  0 with resp holding a 2xx answer; -EPROTO
  * with e set for an error answer not worth retrying; -EIO when the
@@ -138,11 +112,11 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 			e->unanswered = true;
 			return -EIO;
 		}
-		if (stopping(t)) {
+		if (target_stopping(t->run, t->opts)) {
 			return -ECANCELED; /* stopping: no retry */
 		}
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
-		if (attempt == MAX_ATTEMPTS || !retry_in_time(started, pause, retry_budget(t))) {
+		if (attempt == MAX_ATTEMPTS || !retry_in_time(started, pause, target_retry_budget(t->run))) {
 			char last[sizeof(e->msg)];
 			snprintf(last, sizeof(last), "%s", e->msg);
 			snprintf(e->msg, sizeof(e->msg),
@@ -158,8 +132,8 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		         t->conf->id, t->zone->domain, method, e->status, reason, attempt, pause,
 		         LOGV(e->msg));
 		stats->wait_secs += pause;
-		target_report(shown_to(t), &t->progress, pause, "retry");
-		if (!retry_sleep_stop(pause, stop_flag(t))) {
+		target_report(target_shown_to(t->run, t->opts), &t->progress, pause, "retry");
+		if (!retry_sleep_stop(pause, target_stop_flag(t->run, t->opts))) {
 			return -ECANCELED;
 		}
 	}
@@ -549,7 +523,7 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 	size_t from = 0;
 	for (size_t b = 0; b < p->nbatches && ret == 0; b++) {
 		size_t to = p->batch_end[b];
-		if (stopping(t)) {
+		if (target_stopping(t->run, t->opts)) {
 			snprintf(err, errlen, "stopped before batch %zu of %zu", b + 1, p->nbatches);
 			ret = -ECANCELED;
 			break;

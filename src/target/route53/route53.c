@@ -71,32 +71,6 @@ static bool retryable(const r53_error_t *e)
 	       strcmp(e->code, "PriorRequestNotComplete") == 0;
 }
 
-/* The push's cancellation flag: from start, or apply's options. */
-static const atomic_bool *stop_flag(const target_t *t)
-{
-	const target_opts_t *o = t->run != NULL ? t->run : t->opts;
-	return o != NULL ? o->cancel : NULL;
-}
-
-/* How long the retries of one request may take: bounded for a one-shot
- * command (target_opts_t), else by the attempts alone. */
-static double retry_budget(const target_t *t)
-{
-	return t->run != NULL ? 3 * (double)t->run->request_timeout_ms / 1000 : 0;
-}
-
-/* Where progress goes: the push's options, or while reading the run's. */
-static const target_opts_t *shown_to(const target_t *t)
-{
-	return t->opts != NULL ? t->opts : t->run;
-}
-
-static bool stopping(const target_t *t)
-{
-	const atomic_bool *stop = stop_flag(t);
-	return stop != NULL && atomic_load(stop);
-}
-
 /* Say where the credentials of t came from (never the credentials). */
 static void log_creds(const target_t *t, const char *what)
 {
@@ -153,9 +127,9 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		double wait = ratelimit_take(t->rl);
 		if (wait > 0) {
 			stats->wait_secs += wait;
-			target_report(shown_to(t), &t->progress, wait, "rate limit");
+			target_report(target_shown_to(t->run, t->opts), &t->progress, wait, "rate limit");
 		}
-		if (!retry_sleep_stop(wait, stop_flag(t))) {
+		if (!retry_sleep_stop(wait, target_stop_flag(t->run, t->opts))) {
 			snprintf(e->msg, sizeof(e->msg), "stopped (the daemon is stopping)");
 			return -ECANCELED;
 		}
@@ -262,7 +236,7 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			return -EIO;
 		}
 		double pause = retry_backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
-		if (attempt == MAX_ATTEMPTS || !retry_in_time(started, pause, retry_budget(t))) {
+		if (attempt == MAX_ATTEMPTS || !retry_in_time(started, pause, target_retry_budget(t->run))) {
 			char last[sizeof(e->msg)];
 			snprintf(last, sizeof(last), "%s", e->msg);
 			snprintf(e->msg, sizeof(e->msg),
@@ -270,7 +244,7 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			         retry_clock() - started, last);
 			return -EIO;
 		}
-		if (stopping(t)) {
+		if (target_stopping(t->run, t->opts)) {
 			/* Stopping: no retry (the write did not land; dirty). */
 			return -ECANCELED;
 		}
@@ -284,8 +258,9 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		         t->conf->id, t->zone->domain, method, path, e->status,
 		         e->code[0] != '\0' ? e->code : "-", reason, attempt, pause, LOGV(e->msg));
 		stats->wait_secs += pause;
-		target_report(shown_to(t), &t->progress, pause, throttled ? "throttled" : "retry");
-		if (!retry_sleep_stop(pause, stop_flag(t))) {
+		target_report(target_shown_to(t->run, t->opts), &t->progress, pause,
+		              throttled ? "throttled" : "retry");
+		if (!retry_sleep_stop(pause, target_stop_flag(t->run, t->opts))) {
 			return -ECANCELED;
 		}
 	}
@@ -499,7 +474,7 @@ static int list_zones(target_t *t, struct listing *l, target_stats_t *stats, cha
 	size_t n;
 	int ret = 0;
 	for (n = 1;; n++) {
-		if (stopping(t)) {
+		if (target_stopping(t->run, t->opts)) {
 			snprintf(err, errlen, "ListHostedZones: stopped after %zu pages", n - 1);
 			ret = -ECANCELED;
 			break;
@@ -1143,7 +1118,7 @@ static int r53_read(target_t *t, zone_t *live, target_foreign_t *foreign, target
 	r53_next_t next = { 0 }, asked;
 	int ret = 0;
 	for (size_t n = 1; ret == 0; n++) {
-		if (stopping(t)) {
+		if (target_stopping(t->run, t->opts)) {
 			snprintf(err, errlen, "ListResourceRecordSets %s: stopped after %zu pages",
 			         t->zone_id, n - 1);
 			ret = -ECANCELED;
@@ -1367,7 +1342,7 @@ static int wait_insync(target_t *t, const char *change_id, target_stats_t *stats
 			         waited);
 			return -ETIMEDOUT;
 		}
-		target_report(shown_to(t), &t->progress, pause, "INSYNC");
+		target_report(target_shown_to(t->run, t->opts), &t->progress, pause, "INSYNC");
 		retry_sleep(pause);
 		waited += pause;
 		stats->wait_secs += pause;
