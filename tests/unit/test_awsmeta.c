@@ -188,21 +188,25 @@ static void test_json_bad(void **state)
 		      { "Token", 4097 },
 		      { "SessionToken", 4097 } };
 	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
+		size_t size = longs[i].len + 256;
 		char *v = malloc(longs[i].len + 1);
-		char *doc = malloc(longs[i].len + 256);
+		char *doc = malloc(size);
+		assert_non_null(v);
+		assert_non_null(doc);
 		memset(v, 'x', longs[i].len);
 		v[longs[i].len] = '\0';
-		sprintf(doc,
-		        "{\"Version\":1,\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"b\",\"%s\":\"%"
-		        "s\"}",
-		        longs[i].key, v);
+		snprintf(doc, size,
+		         "{\"Version\":1,\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"b\",\"%s\":\"%"
+		         "s\"}",
+		         longs[i].key, v);
 		/* the later key wins in the text: a duplicate is refused, so
 		 * put it once only */
 		if (strcmp(longs[i].key, "AccessKeyId") == 0 ||
 		    strcmp(longs[i].key, "SecretAccessKey") == 0) {
-			sprintf(doc, "{\"Version\":1,\"%s\":\"%s\",\"%s\":\"b\"}", longs[i].key, v,
-			        strcmp(longs[i].key, "AccessKeyId") == 0 ? "SecretAccessKey"
-			                                                 : "AccessKeyId");
+			snprintf(doc, size, "{\"Version\":1,\"%s\":\"%s\",\"%s\":\"b\"}",
+			         longs[i].key, v,
+			         strcmp(longs[i].key, "AccessKeyId") == 0 ? "SecretAccessKey"
+			                                                  : "AccessKeyId");
 		}
 		char why[256];
 		aws_creds_t c;
