@@ -241,6 +241,17 @@ static void tried(walk_t *w, const char *fmt, ...)
 	}
 }
 
+/* Add to the trail why a file could not be read, if one could not. */
+static void tried_files(walk_t *w)
+{
+	if (w->cred_why[0] != '\0') {
+		tried(w, "%s", w->cred_why);
+	}
+	if (w->conf_why[0] != '\0') {
+		tried(w, "%s", w->conf_why);
+	}
+}
+
 static const char *env(const char *name)
 {
 	const char *v = getenv(name);
@@ -639,12 +650,7 @@ static int walk(walk_t *w, aws_creds_t *out, char *why, size_t whylen)
 		/* A profile asked for by name must exist (as in the SDKs). */
 		tried(w, "profile %.80s: not in %.200s nor %.200s", profile, w->conf_path,
 		      w->cred_path);
-		if (w->cred_why[0] != '\0') {
-			tried(w, "%s", w->cred_why);
-		}
-		if (w->conf_why[0] != '\0') {
-			tried(w, "%s", w->conf_why);
-		}
+		tried_files(w);
 		snprintf(why, whylen, "no AWS credentials: %s", w->trail);
 		return -ENOENT;
 	}
@@ -693,12 +699,7 @@ static int walk(walk_t *w, aws_creds_t *out, char *why, size_t whylen)
 	tried(w, "profile %.80s: %s%.200s%s%.200s", profile,
 	      exists ? "no credentials in it" : "no such profile in ",
 	      exists ? "" : w->conf_path, exists ? "" : " or ", exists ? "" : w->cred_path);
-	if (w->cred_why[0] != '\0') {
-		tried(w, "%s", w->cred_why);
-	}
-	if (w->conf_why[0] != '\0') {
-		tried(w, "%s", w->conf_why);
-	}
+	tried_files(w);
 	/* 7. the container */
 	int ret = aws_ecs_fetch(out, err, sizeof(err));
 	if (ret == 0) {

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "obs/log.h"
+#include "obs/metrics.h"
+
 extern const target_type_t route53_type, powerdns_type, rfc2136_type, zonefile_type, exec_type;
 
 const conf_type_t *const target_registry[] = {
@@ -96,4 +99,19 @@ void target_foreign_free(target_foreign_t *f)
 	}
 	free(f->set);
 	memset(f, 0, sizeof(*f));
+}
+
+void target_count_resends(const conf_target_t *tc, const conf_zone_t *zc, target_stats_t *stats,
+                          unsigned sends, const char *method, const char *what)
+{
+	if (sends <= 1) {
+		return;
+	}
+	unsigned again = sends - 1;
+	stats->requests += again;
+	stats->retries += again;
+	metrics_add(M_REQUESTS_RESENT, again, tc->id, "reconnect");
+	log_info("%s request re-sent by libcurl: target=%s zone=%s %s %s times=%u: the reused "
+	         "connection closed before an answer",
+	         tc->type->name, tc->id, zc->domain, method, what, again);
 }

@@ -102,6 +102,13 @@ typedef struct {
 	double wait_secs; /* time spent in rate limiting and backoff */
 } target_stats_t;
 
+/* One HTTP request of a push went out sends times (net/http.h): when
+ * libcurl sent it again on a fresh connection (a read whose reused
+ * connection closed before an answer), count the re-sends as requests and
+ * retries, in the metrics, and say so in the log. */
+void target_count_resends(const conf_target_t *tc, const conf_zone_t *zc, target_stats_t *stats,
+                          unsigned sends, const char *method, const char *what);
+
 /* Record sets a read found but leaves alone (aliases, routed sets,
  * disabled records, values zonesync cannot read): named, for plan. */
 typedef struct {

@@ -77,17 +77,8 @@ static int call(target_t *t, const char *method, const char *url, const char *bo
 		memset(e, 0, sizeof(*e));
 		int ret = http_request(t->http, method, url, headers, body != NULL ? 3 : 2, body,
 		                       body_len, resp, neterr, sizeof(neterr));
-		if (resp->sends > 1) {
-			/* libcurl sent it again on a fresh connection (reads only:
-			 * a write always goes on a new one). */
-			unsigned again = resp->sends - 1;
-			stats->requests += again;
-			stats->retries += again;
-			metrics_add(M_REQUESTS_RESENT, again, t->conf->id, "reconnect");
-			log_info("powerdns request re-sent by libcurl: target=%s zone=%s %s times=%u: "
-			         "the reused connection closed before an answer",
-			         t->conf->id, t->zone->domain, method, again);
-		}
+		/* Reads only: a write always goes on a new connection. */
+		target_count_resends(t->conf, t->zone, stats, resp->sends, method, url);
 		if (ret == 0 && resp->status >= 200 && resp->status < 300) {
 			return 0;
 		}

@@ -191,17 +191,8 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 		memset(e, 0, sizeof(*e));
 		int ret = http_request(t->http, method, url, headers, nh, body, body_len, resp,
 		                       neterr, sizeof(neterr));
-		if (resp->sends > 1) {
-			/* libcurl sent it again on a fresh connection (reads only:
-			 * a write always goes on a new one). */
-			unsigned again = resp->sends - 1;
-			stats->requests += again;
-			stats->retries += again;
-			metrics_add(M_REQUESTS_RESENT, again, t->conf->id, "reconnect");
-			log_info("route53 request re-sent by libcurl: target=%s zone=%s %s %s "
-			         "times=%u: the reused connection closed before an answer",
-			         t->conf->id, t->zone->domain, method, path, again);
-		}
+		/* Reads only: a write always goes on a new connection. */
+		target_count_resends(t->conf, t->zone, stats, resp->sends, method, path);
 		if (ret == 0 && resp->status >= 200 && resp->status < 300) {
 			return 0;
 		}
@@ -934,6 +925,17 @@ static void r53_close(target_t *t)
 	}
 }
 
+/* The shared credentials source of a target's profile, credentials-file,
+ * role-arn and external-id keys (NULL: out of memory). */
+static aws_source_t *source_of(const conf_target_t *tc)
+{
+	aws_want_t want = { .profile = conf_target_str(tc, "profile"),
+		            .credentials_file = conf_target_str(tc, "credentials-file"),
+		            .role_arn = conf_target_str(tc, "role-arn"),
+		            .external_id = conf_target_str(tc, "external-id") };
+	return aws_source_get(&want);
+}
+
 /* The rate limiter of t's account (Route 53 counts requests per account):
  * shared by every target whose credentials are of that account at this
  * endpoint.  When the account cannot be told, the access key stands for
@@ -1000,11 +1002,7 @@ static int r53_open(const conf_target_t *tc, const conf_zone_t *zc, target_t **o
 		ret = -EINVAL;
 	}
 	if (ret == 0) {
-		aws_want_t want = { .profile = conf_target_str(tc, "profile"),
-			            .credentials_file = conf_target_str(tc, "credentials-file"),
-			            .role_arn = conf_target_str(tc, "role-arn"),
-			            .external_id = conf_target_str(tc, "external-id") };
-		t->src = aws_source_get(&want);
+		t->src = source_of(tc);
 		ret = t->src != NULL ? aws_source_creds(t->src, &t->creds, err, errlen) : -ENOMEM;
 		if (ret > 0) {
 			log_creds(t, "found");
@@ -1546,11 +1544,7 @@ static zone_view_rules_t r53_rules(const conf_target_t *tc)
 
 static int r53_probe(const conf_target_t *tc, char *msg, size_t msglen)
 {
-	aws_want_t want = { .profile = conf_target_str(tc, "profile"),
-		            .credentials_file = conf_target_str(tc, "credentials-file"),
-		            .role_arn = conf_target_str(tc, "role-arn"),
-		            .external_id = conf_target_str(tc, "external-id") };
-	aws_source_t *src = aws_source_get(&want);
+	aws_source_t *src = source_of(tc);
 	if (src == NULL) {
 		return -ENOMEM;
 	}
