@@ -68,6 +68,9 @@ static const family_t FAMILIES[M_COUNT] = {
 	[M_CONFLICTS] = { "zonesync_conflicts", GAUGE, { "zone", "target" },
 	                  "RRsets of the primary not pushed at the last full compare: the target "
 	                  "holds that name and type as its own (ignored, alias, routed)." },
+	[M_STOOD_DOWN] = { "zonesync_stood_down_total", COUNTER, { "zone", "target" },
+	                   "Pushes not made because the target's SOA serial was ahead of ours "
+	                   "(another zonesync host pushed a newer serial)." },
 	[M_API_REQUESTS] = { "zonesync_api_requests_total", COUNTER, { "target" },
 	                     "Requests to the target's API (HTTP or DNS)." },
 	[M_API_RETRIES] = { "zonesync_api_retries_total", COUNTER, { "target" },

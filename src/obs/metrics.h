@@ -38,6 +38,7 @@ typedef enum {
 	M_RRSETS_CHANGED,     /* counter {zone,target,op}: add, change, delete */
 	M_DRIFT_REPAIRED,     /* counter {zone,target}: RRsets changed outside zonesync, put back */
 	M_CONFLICTS,          /* gauge {zone,target}: primary RRsets not pushed, held by the target */
+	M_STOOD_DOWN,         /* counter {zone,target}: pushes not made, the provider was ahead */
 	M_API_REQUESTS,       /* counter {target} */
 	M_API_RETRIES,        /* counter {target} */
 	M_API_THROTTLES,      /* counter {target} */

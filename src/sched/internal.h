@@ -88,6 +88,10 @@ struct tstate {
 	struct shared_delta_s *delta, *next_delta;
 	uint32_t backoff; /* seconds */
 	char primary[64], next_primary[64];
+	/* The last push stood down (the provider ahead, at provider_serial):
+	 * the zone is refreshed once per provider serial seen, not per push. */
+	bool stood_down, asked;
+	uint32_t provider_serial, asked_serial;
 };
 
 struct sched {

@@ -142,6 +142,8 @@ static void target_run(uv_work_t *w)
 	engine_result_t r;
 	t->failed = engine_push(&ez, zc, tc, &eo, &r) != 0;
 	t->refused = r.refused;
+	t->stood_down = r.stood_down;
+	t->provider_serial = r.provider_serial;
 	t->read = r.ret == 0 && !r.uptodate && !r.incremental && !r.notifier;
 	/* The engine logs a state it could not record: a failure here. */
 	if (store_error(st) != NULL) {
@@ -215,6 +217,12 @@ static void target_end(tstate_t *t)
 	}
 	if (t->read) {
 		sched_target_check_arm(t);
+	}
+	if (t->stood_down && (!t->asked || t->asked_serial != t->provider_serial)) {
+		/* Another host pushed a newer serial: ours may be behind. */
+		t->asked = true;
+		t->asked_serial = t->provider_serial;
+		sched_job_start(z);
 	}
 	if (t->failed && !t->refused) {
 		uint32_t again = t->backoff == 0 ? 10 : t->backoff * 2;

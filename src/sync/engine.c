@@ -11,6 +11,7 @@
 #include "dns/name.h"
 #include "dns/rdata.h"
 #include "obs/log.h"
+#include "dns/serial.h"
 #include "obs/metrics.h"
 
 static double mono(void)
@@ -343,7 +344,12 @@ static void log_result(const conf_zone_t *zc, const conf_target_t *tc, const eng
 		           "the primary lacks are deleted, it now holds the primary's zone",
 		           zc->domain, tc->id, r->diff.deleted);
 	}
-	if (r->ret == 0 && r->uptodate) {
+	if (r->stood_down) {
+		log_notice("target ahead, standing down: zone=%s target=%s serial=%u "
+		           "provider-serial=%u: another writer (a second zonesync host?) pushed "
+		           "a newer serial; not pushed, asking the primary for a refresh",
+		           zc->domain, tc->id, z->serial, r->provider_serial);
+	} else if (r->ret == 0 && r->uptodate) {
 		log_debug("target up to date: zone=%s target=%s serial=%u", zc->domain, tc->id,
 		          z->serial);
 	} else if (r->ret == 0 && r->drift) {
@@ -457,6 +463,50 @@ static int delta_diff(engine_zone_t *z, const conf_zone_t *zc, const zone_view_r
 	return ret;
 }
 
+engine_fence_t engine_fence(bool has_live, uint32_t live, uint32_t ours, bool differs)
+{
+	if (!has_live) {
+		return ENGINE_FENCE_PUSH;
+	}
+	switch (serial_cmp(live, ours)) {
+	case SERIAL_LT:
+		return ENGINE_FENCE_PUSH;
+	case SERIAL_EQ:
+		/* Our serial with other data: drift, or the other host's push
+		 * of this same serial still going: ours brings the same data. */
+		return differs ? ENGINE_FENCE_PUSH : ENGINE_FENCE_NOTHING;
+	default:
+		/* Ahead, or 2^31 away (no order): moving it would be moving it
+		 * back for every secondary that follows the provider. */
+		return ENGINE_FENCE_STAND_DOWN;
+	}
+}
+
+/* soa-serial: mirror: the provider's SOA, as read, decides (engine_fence)
+ * and becomes the push's fence.  Without a read there is nothing to fence
+ * with (a mirror target is always read). */
+static engine_fence_t fence(const conf_target_t *tc, const zone_view_rules_t *rules,
+                            uint32_t serial, engine_result_t *r, target_push_t *push)
+{
+	push->fence_old = push->fence_new = NULL;
+	if (!mirrors_soa(tc, rules) || r->incremental || r->notifier ||
+	    !zone_find(&r->live, r->live.apex, KNOT_RRTYPE_SOA, &r->fence_old) ||
+	    r->fence_old.count != 1 ||
+	    !zone_find(&r->want, r->want.apex, KNOT_RRTYPE_SOA, &r->fence_new)) {
+		return ENGINE_FENCE_PUSH;
+	}
+	uint32_t have = knot_soa_serial(r->fence_old.rr[0].rd);
+	engine_fence_t f = engine_fence(true, have, serial, r->diff.count > 0);
+	if (f == ENGINE_FENCE_STAND_DOWN) {
+		r->stood_down = true;
+		r->provider_serial = have;
+		return f;
+	}
+	push->fence_old = &r->fence_old;
+	push->fence_new = &r->fence_new;
+	return f;
+}
+
 int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
                 const engine_opts_t *o, engine_result_t *r)
 {
@@ -531,6 +581,18 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	if (r->ret == 0 && (ops->flags & TARGET_WHOLE) && !o->plan) {
 		r->ret = want_full(z, tc, &rules, zc->name, r);
 	}
+	target_push_t push = { .diff = &r->diff,
+		               .live_known = !r->incremental,
+		               .want = (ops->flags & TARGET_WHOLE) ? &r->want : NULL,
+		               .serial = z->serial,
+		               .has_previous = ts.has_serial,
+		               .previous = ts.serial,
+		               .primary = z->primary != NULL ? z->primary : "" };
+	/* Before the limits: a provider far ahead is not ours to judge. */
+	if (r->ret == 0 && !o->plan &&
+	    fence(tc, &rules, z->serial, r, &push) == ENGINE_FENCE_STAND_DOWN) {
+		goto close;
+	}
 	adopt.read = !r->incremental && !r->notifier;
 	if (r->ret == 0) {
 		r->ret = hold_deletions(adopt, r);
@@ -543,25 +605,25 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 	if (r->ret != 0 || o->plan) {
 		goto close;
 	}
-	target_push_t push = { .diff = &r->diff,
-		               .live_known = !r->incremental,
-		               .want = (ops->flags & TARGET_WHOLE) ? &r->want : NULL,
-		               .serial = z->serial,
-		               .has_previous = ts.has_serial,
-		               .previous = ts.serial,
-		               .primary = z->primary != NULL ? z->primary : "" };
 	if (ops->apply != NULL && r->diff.count > 0) {
 		ts.dirty = true; /* before the first write: a crash leaves it dirty */
 		record(z->store, zc, tc, &ts, NULL);
 		r->wrote = true;
 		r->ret = ops->apply(t, &push, &o->topts, &r->stats, r->error, sizeof(r->error));
-		if (r->ret == -ESTALE) {
+		/* One re-read for records edited meanwhile; a fenced push more:
+		 * each refusal may be the other host's write, decided anew. */
+		int tries = push.fence_old != NULL ? ENGINE_FENCE_TRIES : 2;
+		for (int n = 1; r->ret == -ESTALE && n < tries; n++) {
 			log_notice("target's records differ from what we expected, reading them "
 			           "again: zone=%s target=%s error=%s",
 			           zc->domain, tc->id, LOGV(r->error));
 			r->error[0] = '\0';
 			r->incremental = false;
 			r->ret = full_diff(z, ops, t, tc, &rules, r);
+			if (r->ret == 0 && fence(tc, &rules, z->serial, r, &push) ==
+			                           ENGINE_FENCE_STAND_DOWN) {
+				break;
+			}
 			adopt.read = true;
 			if (r->ret == 0) {
 				r->ret = hold_deletions(adopt, r);
@@ -576,7 +638,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			}
 		}
 	}
-	if (r->ret == 0 && ops->on_serial != NULL) {
+	if (r->ret == 0 && !r->stood_down && ops->on_serial != NULL) {
 		/* The changes are known from a delta or a read; a notifier
 		 * without a delta does not know them. */
 		push.diff = r->incremental || !r->notifier ? &r->diff : NULL;
@@ -590,7 +652,11 @@ record:
 	r->drift = r->ret == 0 && !o->plan && clean && !r->notifier && r->diff.count > 0 &&
 	           !r->adopted;
 	if (!o->plan && z->store != NULL) {
-		if (r->ret == 0) {
+		if (r->stood_down) {
+			/* Not ours to record: the serial stays the one we
+			 * pushed, dirty if we wrote, no error. */
+			record(z->store, zc, tc, &ts, NULL);
+		} else if (r->ret == 0) {
 			ts = (store_target_t){ .has_serial = true,
 				               .serial = z->serial,
 				               .last_ok = (int64_t)time(NULL),
@@ -607,7 +673,11 @@ out:
 	r->secs = mono() - t0;
 	log_printable(r->error); /* a provider's text in it (names, values) */
 	log_result(zc, tc, z, o, r);
-	if (!o->plan && (r->uptodate || r->held)) {
+	if (!o->plan && r->stood_down) {
+		metrics_add(M_STOOD_DOWN, 1, zc->domain, tc->id);
+		metrics_add(M_API_REQUESTS, (double)r->stats.requests, tc->id);
+		engine_gauges(zc, tc, &ts);
+	} else if (!o->plan && (r->uptodate || r->held)) {
 		engine_gauges(zc, tc, &ts);
 	} else if (!o->plan) {
 		engine_account(zc, tc, &ts, r->ret, r->refused, r->secs, &r->stats, &r->diff);

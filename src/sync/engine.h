@@ -37,6 +37,18 @@
  * meanwhile.  A push of an IXFR's changes (no read) deletes what the
  * primary deleted: that is the primary's word.  Zone files and notifiers
  * hold only what zonesync wrote: the rule is for providers that serve.
+ *
+ * Two hosts (never assume we are alone as a writer): two daemons, each with
+ * its own state, may feed the same zone to the same provider.  With
+ * soa-serial: mirror the provider's apex SOA serial says whose data it
+ * holds, so every push reads it first (engine_fence): a provider ahead of
+ * our serial is left alone (we stand down and ask our primary for a
+ * refresh), one at our serial holding our data needs nothing.  The push
+ * hands the SOA it read to the target (target_push_t.fence_old), and a
+ * provider that can make a write conditional writes only while it still
+ * holds that SOA (or, after the push's first write, the push's own): a
+ * write the other host made meanwhile fails the request whole, and the
+ * engine reads again and decides again, at most ENGINE_FENCE_TRIES times.
  */
 #pragma once
 
@@ -99,8 +111,26 @@ typedef struct {
  * for it.  read is known without the diff (deletions and read unused). */
 engine_adopt_t engine_adopt(const engine_adopt_in_t *in);
 
+/* What a push does about a provider's apex SOA serial (engine_fence). */
+typedef enum {
+	ENGINE_FENCE_PUSH,       /* behind us, or at our serial with other data */
+	ENGINE_FENCE_NOTHING,    /* at our serial, holding our data */
+	ENGINE_FENCE_STAND_DOWN, /* ahead of us (or no order): another writer's */
+} engine_fence_t;
+
+/* The decision, from the provider's serial (has_live false: it has none
+ * to tell, e.g. no SOA in the read, so no fence), ours, and whether the
+ * diff of its records against our view is empty.  Serials compare by RFC
+ * 1982; two that have no order are never written over. */
+engine_fence_t engine_fence(bool has_live, uint32_t live, uint32_t ours, bool differs);
+
+/* Reads of a fenced push (the first and those after a refused write). */
+#define ENGINE_FENCE_TRIES 4
+
 typedef struct {
 	int ret;           /* 0, or the error of the push */
+	bool stood_down;   /* the provider was ahead: not pushed, not failed */
+	uint32_t provider_serial; /* stood_down: the provider's serial */
 	bool refused;      /* a safety limit stopped it (ret -EPERM) */
 	bool held;         /* refused before at this serial: not tried again */
 	bool drift;        /* in sync by its state, yet its records differed */
@@ -135,6 +165,7 @@ typedef struct {
 	zone_t live, base, want, delta_want;
 	bool want_full; /* want is the view of the whole snapshot */
 	uint8_t *soa;
+	zone_rrset_t fence_old, fence_new; /* the push's fence (in live, want) */
 } engine_result_t;
 
 /* Push (or plan) one target of a zone; logs the outcome.  Returns r->ret. */

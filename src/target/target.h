@@ -137,6 +137,14 @@ typedef struct {
 	bool has_previous;       /* the serial the target was at before, if any */
 	uint32_t previous;
 	const char *primary; /* the address the zone came from, "" if unknown */
+	/* The fence (soa-serial: mirror, engine.h): the provider's apex SOA
+	 * as the push's read found it, and the one the push leaves (the same
+	 * but for the serial, or equal).  A provider that can make a write
+	 * conditional makes each write of the push conditional on holding
+	 * fence_old (the first) or fence_new (after the first wrote it); a
+	 * write refused because the SOA differs returns -ESTALE.  Both NULL:
+	 * no fence (no mirror, or no read). */
+	const zone_rrset_t *fence_old, *fence_new;
 } target_push_t;
 
 /* Capabilities, in target_ops_t.flags. */

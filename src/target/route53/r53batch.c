@@ -77,8 +77,86 @@ static bool same_owner(const zone_rrset_t *a, const zone_rrset_t *b)
 	return a->keylen == b->keylen && memcmp(a->key, b->key, a->keylen) == 0;
 }
 
+/* The fence: a DELETE of the apex SOA the provider holds and a CREATE of
+ * the one it should hold, leading a batch.  Route 53 validates a batch's
+ * changes in order and applies all or none (API reference,
+ * ChangeResourceRecordSets, "Change Batches and Transactional Changes"), so
+ * the batch lands only while the SOA is exactly old. */
+typedef struct {
+	const zone_rrset_t *old, *new;
+	char **old_values, **new_values; /* one each: an SOA has one value */
+	size_t old_chars, new_chars;
+} fence_t;
+
+static void fence_free(fence_t *f)
+{
+	for (size_t i = 0; f->old_values != NULL && i < f->old->count; i++) {
+		free(f->old_values[i]);
+	}
+	for (size_t i = 0; f->new_values != NULL && i < f->new->count; i++) {
+		free(f->new_values[i]);
+	}
+	free(f->old_values);
+	free(f->new_values);
+}
+
+static int fence_change(r53_change_t *c, r53_action_t a, const zone_rrset_t *set,
+                        char *const *v, size_t chars)
+{
+	*c = (r53_change_t){ .action = a, .set = set, .cost = { set->count, chars } };
+	c->values = calloc(set->count, sizeof(*c->values));
+	if (c->values == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		if ((c->values[i] = strdup(v[i])) == NULL) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Lead every batch of out with the fence: the first claims the SOA (old to
+ * new), each following one holds the claim (new to new): a batch of
+ * another writer in between changes the SOA, and ours fail whole. */
+static int fence_batches(r53_plan_t *out, const fence_t *f)
+{
+	size_t nb = out->nbatches > 0 ? out->nbatches : 1;
+	r53_change_t *change = calloc(out->count + 2 * nb, sizeof(*change));
+	size_t *end = calloc(nb, sizeof(*end));
+	if (change == NULL || end == NULL) {
+		free(change);
+		free(end);
+		return -ENOMEM;
+	}
+	size_t n = 0, from = 0;
+	int ret = 0;
+	for (size_t b = 0; b < nb; b++) {
+		size_t to = out->nbatches > 0 ? out->batch_end[b] : 0;
+		bool first = b == 0;
+		size_t before = n;
+		ret |= fence_change(&change[n++], R53_DELETE, first ? f->old : f->new,
+		                    first ? f->old_values : f->new_values,
+		                    first ? f->old_chars : f->new_chars);
+		ret |= fence_change(&change[n++], R53_CREATE, f->new, f->new_values, f->new_chars);
+		change[before].unit = change[before + 1].unit = 0;
+		for (size_t i = from; i < to; i++) {
+			change[n++] = out->change[i];
+		}
+		end[b] = n;
+		from = to;
+	}
+	free(out->change);
+	free(out->batch_end);
+	out->change = change;
+	out->batch_end = end;
+	out->count = n;
+	out->nbatches = nb;
+	return ret;
+}
+
 static int plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
-                zs_scanner_t *sc, r53_plan_t *out, char *err, size_t errlen)
+                const fence_t *f, zs_scanner_t *sc, r53_plan_t *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	uint8_t apex_key[DNS_KEY_MAX];
@@ -121,6 +199,9 @@ static int plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
 				bool apex_fixed = at_apex(s, apex_key, apex_keylen) &&
 				                  (s->type == KNOT_RRTYPE_SOA ||
 				                   s->type == KNOT_RRTYPE_NS);
+				if (f != NULL && apex_fixed && s->type == KNOT_RRTYPE_SOA) {
+					continue; /* the fence carries it */
+				}
 				r53_action_t a;
 				if (del) {
 					if (apex_fixed) {
@@ -166,8 +247,13 @@ static int plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
 		}
 		i = j;
 	}
-	/* Fill batches greedily, a unit never split. */
-	r53_cost_t cur = { 0, 0 };
+	/* Fill batches greedily, a unit never split, room kept for the fence. */
+	r53_cost_t cur = { 0, 0 }, room = { R53_MAX_RECORDS, R53_MAX_CHARS };
+	if (f != NULL) {
+		size_t most = f->old_chars > f->new_chars ? f->old_chars : f->new_chars;
+		room.records -= f->old->count + f->new->count;
+		room.chars -= most + f->new_chars;
+	}
 	for (size_t i = 0; i < out->count;) {
 		size_t j = i;
 		r53_cost_t u = { 0, 0 };
@@ -176,17 +262,17 @@ static int plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
 			u.chars += out->change[j].cost.chars;
 			j++;
 		}
-		if (u.records > R53_MAX_RECORDS || u.chars > R53_MAX_CHARS) {
+		if (u.records > room.records || u.chars > room.chars) {
 			char name[1100];
 			set_name(out->change[i].set, name, sizeof(name));
 			snprintf(err, errlen,
 			         "%s: the change at this name counts %zu records and %zu characters, "
-			         "more than one Route 53 request takes (%d, %d)",
-			         name, u.records, u.chars, R53_MAX_RECORDS, R53_MAX_CHARS);
+			         "more than one Route 53 request takes (%zu, %zu)",
+			         name, u.records, u.chars, room.records, room.chars);
 			r53_plan_free(out);
 			return -E2BIG;
 		}
-		if (cur.records + u.records > R53_MAX_RECORDS || cur.chars + u.chars > R53_MAX_CHARS) {
+		if (cur.records + u.records > room.records || cur.chars + u.chars > room.chars) {
 			out->batch_end[out->nbatches++] = i;
 			cur = (r53_cost_t){ 0, 0 };
 		}
@@ -197,20 +283,44 @@ static int plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
 	if (out->count > 0) {
 		out->batch_end[out->nbatches++] = out->count;
 	}
+	if (f != NULL && fence_batches(out, f) != 0) {
+		r53_plan_free(out);
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+int r53_plan_fenced(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
+                    const zone_rrset_t *fence_old, const zone_rrset_t *fence_new,
+                    r53_plan_t *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	zs_scanner_t *sc = dns_scanner_new();
+	if (sc == NULL) {
+		return -ENOMEM;
+	}
+	fence_t f = { .old = fence_old, .new = fence_new };
+	int ret = 0;
+	if (fence_old != NULL) {
+		/* The old SOA as listed (DELETE repeats the listing's text). */
+		ret = values(fence_old, raw, sc, &f.old_values, &f.old_chars, err, errlen);
+		if (ret == 0) {
+			ret = values(fence_new, NULL, sc, &f.new_values, &f.new_chars, err,
+			             errlen);
+		}
+	}
+	if (ret == 0) {
+		ret = plan(d, apex, raw, fence_old != NULL ? &f : NULL, sc, out, err, errlen);
+	}
+	fence_free(&f);
+	dns_scanner_free(sc);
+	return ret;
 }
 
 int r53_plan(const zone_diff_t *d, const knot_dname_t *apex, r53_raw_t *raw,
              r53_plan_t *out, char *err, size_t errlen)
 {
-	zs_scanner_t *sc = dns_scanner_new();
-	if (sc == NULL) {
-		memset(out, 0, sizeof(*out));
-		return -ENOMEM;
-	}
-	int ret = plan(d, apex, raw, sc, out, err, errlen);
-	dns_scanner_free(sc);
-	return ret;
+	return r53_plan_fenced(d, apex, raw, NULL, NULL, out, err, errlen);
 }
 
 void r53_plan_free(r53_plan_t *p)

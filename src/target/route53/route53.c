@@ -1354,8 +1354,11 @@ static int r53_apply(target_t *t, const target_push_t *push, const target_opts_t
 	const zone_diff_t *d = push->diff;
 	bool live_known = push->live_known;
 	r53_plan_t p;
-	int ret = r53_plan(d, t->zone->name, live_known ? &t->raw : NULL, &p, err,
-	                   errlen);
+	/* A fence needs the listed text of the SOA: only after a read. */
+	bool fenced = push->fence_old != NULL && live_known;
+	int ret = r53_plan_fenced(d, t->zone->name, live_known ? &t->raw : NULL,
+	                          fenced ? push->fence_old : NULL,
+	                          fenced ? push->fence_new : NULL, &p, err, errlen);
 	if (ret != 0) {
 		return ret;
 	}

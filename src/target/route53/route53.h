@@ -52,4 +52,12 @@ typedef struct {
  * too large for one request, -EINVAL (a value Route 53 cannot take), -ENOMEM. */
 struct r53_raw;
 int r53_plan(const zone_diff_t *d, const knot_dname_t *apex, struct r53_raw *raw, r53_plan_t *out, char *err, size_t errlen);
+/* The same, fenced (target_push_t): with fence_old, the apex SOA change of
+ * d is left out and every batch starts with DELETE fence_old (the first
+ * batch; the following ones DELETE fence_new, as the first left it) and
+ * CREATE fence_new, so that a batch lands only while the provider's SOA is
+ * what the push read or wrote.  Batches keep room for the two. */
+int r53_plan_fenced(const zone_diff_t *d, const knot_dname_t *apex, struct r53_raw *raw,
+                    const zone_rrset_t *fence_old, const zone_rrset_t *fence_new,
+                    r53_plan_t *out, char *err, size_t errlen);
 void r53_plan_free(r53_plan_t *p);
