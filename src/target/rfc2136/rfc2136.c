@@ -59,6 +59,7 @@ typedef struct {
 	size_t b;
 	const knot_rdata_t *soa; /* the step's SOA, its serial set */
 	uint32_t ttl;
+	const knot_rdata_t *fence; /* the SOA the server must hold, or NULL */
 	char what[2 * DNS_NAME_STR_MAX + 200]; /* for errors: "UPDATE 2 of 5 to ..." */
 	char label[64];                        /* for the retry log: "2/5" */
 } update_t;
@@ -298,9 +299,10 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 	char last[600] = "";
 	for (unsigned attempt = 1;; attempt++) {
 		uint16_t id = sock_random_id();
-		int len = m->plan != NULL
-		                  ? upd_write(m->plan, m->b, apex, id, t->msg, UPD_MSG_MAX)
-		                  : upd_write_soa(apex, id, m->ttl, m->soa, t->msg, UPD_MSG_MAX);
+		int len = m->plan != NULL ? upd_write_fenced(m->plan, m->b, apex, id, m->fence,
+		                                             t->msg, UPD_MSG_MAX)
+		                          : upd_write_soa_fenced(apex, id, m->ttl, m->soa, m->fence,
+		                                                 t->msg, UPD_MSG_MAX);
 		if (len < 0) {
 			snprintf(err, errlen, "%s: cannot write the message", what);
 			return len;
@@ -333,6 +335,17 @@ static int send_update(target_t *t, const update_t *m, target_stats_t *stats, ch
 			}
 			if (a.rcode == KNOT_RCODE_NOERROR) {
 				return 0;
+			}
+			if (a.rcode == KNOT_RCODE_NXRRSET && m->fence != NULL) {
+				/* Our own message, its answer lost, applied
+				 * and sent again fails the same way: only a
+				 * read tells, the engine reads again. */
+				snprintf(err, errlen,
+				         "%s: answered NXRRSET: the zone's SOA is no longer the "
+				         "one read (another writer, or this message applied "
+				         "before its answer was lost)",
+				         what);
+				return -ESTALE;
 			}
 			char rc[32];
 			upd_rcode_str(a.rcode, rc, sizeof(rc));
@@ -435,8 +448,8 @@ static int wanted_serial(target_t *t, const upd_plan_t *p, uint32_t *want,
  * forward, SOA-only messages with the rest of its own SOA, until it comes to
  * the primary's.  0 when the server serves want at the end.
  */
-static int meet_serial(target_t *t, uint32_t want, target_stats_t *stats, char *err,
-                       size_t errlen)
+static int meet_serial(target_t *t, uint32_t want, bool fence, target_stats_t *stats,
+                       char *err, size_t errlen)
 {
 	zone_t soa;
 	int ret = server_soa(t, &soa, stats, err, errlen);
@@ -448,12 +461,16 @@ static int meet_serial(target_t *t, uint32_t want, target_stats_t *stats, char *
 	uint32_t step[UPD_SERIAL_STEPS];
 	size_t n = upd_serial_steps(from, want, step);
 	knot_rdata_t *rd = n > 0 ? malloc(knot_rdata_size(rr->rd->len)) : NULL;
-	if (n > 0 && rd == NULL) {
+	knot_rdata_t *prev = n > 0 ? malloc(knot_rdata_size(rr->rd->len)) : NULL;
+	if (n > 0 && (rd == NULL || prev == NULL)) {
+		free(rd);
+		free(prev);
 		zone_free(&soa);
 		return -ENOMEM;
 	}
 	if (n > 0) {
 		memcpy(rd, rr->rd, knot_rdata_size(rr->rd->len));
+		memcpy(prev, rr->rd, knot_rdata_size(rr->rd->len));
 		t->progress.batches += n;
 		target_report(t->opts, &t->progress, 0, NULL);
 	}
@@ -464,7 +481,9 @@ static int meet_serial(target_t *t, uint32_t want, target_stats_t *stats, char *
 			ret = -ECANCELED;
 			break;
 		}
-		update_t m = { .soa = rd, .ttl = rr->ttl };
+		/* Fenced on the SOA as queried, then as each step left it. */
+		update_t m = { .soa = rd, .ttl = rr->ttl, .fence = fence ? prev : NULL };
+		knot_soa_serial_set(prev, at);
 		knot_soa_serial_set(rd, step[i]);
 		snprintf(m.what, sizeof(m.what),
 		         "soa-serial: mirror: UPDATE to %s setting serial %u (step %zu of %zu from "
@@ -483,6 +502,7 @@ static int meet_serial(target_t *t, uint32_t want, target_stats_t *stats, char *
 		}
 	}
 	free(rd);
+	free(prev);
 	zone_free(&soa);
 	if (ret != 0 || n == 0) {
 		return ret;
@@ -518,7 +538,8 @@ static int r2136_apply(target_t *t, const target_push_t *push, const target_opts
 {
 	const zone_diff_t *d = push->diff;
 	bool live_known = push->live_known;
-	upd_limits_t lim = { .msg_max = UPD_MSG_MAX,
+	bool fenced = push->fence_old != NULL && push->fence_old->count == 1;
+	upd_limits_t lim = { .msg_max = UPD_MSG_MAX - (fenced ? UPD_FENCE_MAX : 0),
 		             .tsig = t->key != NULL ? knot_tsig_wire_size(t->key) : 0,
 		             .max_changes = t->max_changes };
 	upd_plan_t p;
@@ -547,13 +568,27 @@ static int r2136_apply(target_t *t, const target_push_t *push, const target_opts
 		t->progress.records += p.op[i].rrs;
 	}
 	size_t from = 0;
+	/* The fence of the first message is the SOA the push read; the server
+	 * sets a serial of its own at each UPDATE (RFC 2136 3.6), so that of
+	 * each following one is the SOA asked for after the one before. */
+	zone_t left;
+	zone_init(&left);
+	const knot_rdata_t *fence = fenced ? push->fence_old->rr[0].rd : NULL;
 	for (size_t b = 0; b < p.nbatches && ret == 0; b++) {
 		if (target_cancelled(o)) {
 			snprintf(err, errlen, "stopped before UPDATE %zu of %zu", b + 1, p.nbatches);
 			ret = -ECANCELED;
 			break;
 		}
-		update_t m = { .plan = &p, .b = b };
+		if (fenced && b > 0) {
+			zone_free(&left);
+			ret = server_soa(t, &left, stats, err, errlen);
+			if (ret != 0) {
+				break;
+			}
+			fence = left.rr[0].rd;
+		}
+		update_t m = { .plan = &p, .b = b, .fence = fence };
 		batch_str(t, &p, b, m.what, sizeof(m.what));
 		snprintf(m.label, sizeof(m.label), "%zu/%zu", b + 1, p.nbatches);
 		ret = send_update(t, &m, stats, err, errlen);
@@ -568,8 +603,9 @@ static int r2136_apply(target_t *t, const target_push_t *push, const target_opts
 		t->progress.batches_done = b + 1;
 		target_report(t->opts, &t->progress, 0, NULL);
 	}
+	zone_free(&left);
 	if (ret == 0 && t->mirror) {
-		ret = meet_serial(t, want, stats, err, errlen);
+		ret = meet_serial(t, want, push->fence_old != NULL, stats, err, errlen);
 	}
 	t->opts = NULL;
 	upd_plan_free(&p);

@@ -429,8 +429,24 @@ static int put_op(wbuf_t *w, const upd_op_t *op, size_t apex_len)
 	return 0;
 }
 
+/* The prerequisite "RRset exists (value dependent)" (RFC 2136 2.4.2) on the
+ * apex SOA: CLASS IN, TTL 0, the exact rdata.  A server holding another
+ * SOA refuses the whole message with NXRRSET (3.2.5). */
+static void put_fence(wbuf_t *w, const knot_dname_t *apex, const knot_rdata_t *fence)
+{
+	if (fence != NULL) { /* owner: the pointer to the zone section */
+		put_rr(w, apex, 0, KNOT_RRTYPE_SOA, KNOT_CLASS_IN, 0, fence);
+	}
+}
+
 int upd_write(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t id,
               uint8_t *buf, size_t size)
+{
+	return upd_write_fenced(p, b, apex, id, NULL, buf, size);
+}
+
+int upd_write_fenced(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t id,
+                     const knot_rdata_t *fence, uint8_t *buf, size_t size)
 {
 	if (b >= p->nbatches) {
 		return -EINVAL;
@@ -450,10 +466,14 @@ int upd_write(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t 
 	knot_wire_set_opcode(hdr, KNOT_OPCODE_UPDATE);
 	knot_wire_set_qdcount(hdr, 1);               /* ZOCOUNT */
 	knot_wire_set_nscount(hdr, (uint16_t)rrs);    /* UPCOUNT */
+	if (fence != NULL) {
+		knot_wire_set_ancount(hdr, 1); /* PRCOUNT */
+	}
 	put(&w, hdr, sizeof(hdr));
 	put(&w, apex, apex_len);
 	put16(&w, KNOT_RRTYPE_SOA);
 	put16(&w, KNOT_CLASS_IN);
+	put_fence(&w, apex, fence);
 	for (size_t i = from; i < to; i++) {
 		if (put_op(&w, &p->op[i], apex_len) != 0) {
 			return -EINVAL;
@@ -468,6 +488,13 @@ int upd_write(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t 
 int upd_write_soa(const knot_dname_t *apex, uint16_t id, uint32_t ttl, const knot_rdata_t *soa,
                   uint8_t *buf, size_t size)
 {
+	return upd_write_soa_fenced(apex, id, ttl, soa, NULL, buf, size);
+}
+
+int upd_write_soa_fenced(const knot_dname_t *apex, uint16_t id, uint32_t ttl,
+                         const knot_rdata_t *soa, const knot_rdata_t *fence, uint8_t *buf,
+                         size_t size)
+{
 	if (soa == NULL || soa->len < 22) { /* two names of one byte, five numbers */
 		return -EINVAL;
 	}
@@ -478,10 +505,14 @@ int upd_write_soa(const knot_dname_t *apex, uint16_t id, uint32_t ttl, const kno
 	knot_wire_set_opcode(hdr, KNOT_OPCODE_UPDATE);
 	knot_wire_set_qdcount(hdr, 1); /* ZOCOUNT */
 	knot_wire_set_nscount(hdr, 1); /* UPCOUNT */
+	if (fence != NULL) {
+		knot_wire_set_ancount(hdr, 1); /* PRCOUNT */
+	}
 	put(&w, hdr, sizeof(hdr));
 	put(&w, apex, apex_len);
 	put16(&w, KNOT_RRTYPE_SOA);
 	put16(&w, KNOT_CLASS_IN);
+	put_fence(&w, apex, fence);
 	put_rr(&w, apex, 0, KNOT_RRTYPE_SOA, KNOT_CLASS_IN, ttl, soa); /* owner: the pointer */
 	if (w.full) {
 		return -ENOSPC;

@@ -120,6 +120,19 @@ size_t upd_serial_steps(uint32_t have, uint32_t want, uint32_t out[UPD_SERIAL_ST
 int upd_write_soa(const knot_dname_t *apex, uint16_t id, uint32_t ttl, const knot_rdata_t *soa,
                   uint8_t *buf, size_t size);
 
+/* The same with the fence (target_push_t): a prerequisite that the apex
+ * SOA is exactly fence (RFC 2136 2.4.2, value dependent), NULL: none.  A
+ * server holding another SOA answers NXRRSET and applies nothing. */
+int upd_write_fenced(const upd_plan_t *p, size_t b, const knot_dname_t *apex, uint16_t id,
+                     const knot_rdata_t *fence, uint8_t *buf, size_t size);
+int upd_write_soa_fenced(const knot_dname_t *apex, uint16_t id, uint32_t ttl,
+                         const knot_rdata_t *soa, const knot_rdata_t *fence, uint8_t *buf,
+                         size_t size);
+
+/* Room a fence takes in a message: one RR, its owner a pointer, an SOA's
+ * rdata at most two names and five numbers. */
+#define UPD_FENCE_MAX (2 + 10 + 2 * KNOT_DNAME_MAXLEN + 20)
+
 /* What a server answered. */
 typedef struct {
 	uint8_t rcode;       /* of the header */
