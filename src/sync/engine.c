@@ -482,14 +482,18 @@ engine_fence_t engine_fence(bool has_live, uint32_t live, uint32_t ours, bool di
 	}
 }
 
-/* soa-serial: mirror: the provider's SOA, as read, decides (engine_fence)
- * and becomes the push's fence.  Without a read there is nothing to fence
- * with (a mirror target is always read). */
-static engine_fence_t fence(const conf_target_t *tc, const zone_view_rules_t *rules,
-                            uint32_t serial, engine_result_t *r, target_push_t *push)
+/* A provider whose view holds the apex SOA with the primary's serial
+ * (soa-serial: mirror; powerdns's full copy): its SOA, as read, decides
+ * (engine_fence) and becomes the push's fence.  Without a read there is
+ * nothing to fence with (a mirror target is always read).  A file written
+ * whole is this host's own.  --force writes whatever the serial. */
+static engine_fence_t fence(const target_ops_t *ops, const zone_view_rules_t *rules,
+                            const engine_opts_t *o, uint32_t serial, engine_result_t *r,
+                            target_push_t *push)
 {
 	push->fence_old = push->fence_new = NULL;
-	if (!mirrors_soa(tc, rules) || r->incremental || r->notifier ||
+	if (!rules->apex_soa || (ops->flags & (TARGET_WHOLE | TARGET_UNGUARDED)) ||
+	    r->incremental || r->notifier ||
 	    !zone_find(&r->live, r->live.apex, KNOT_RRTYPE_SOA, &r->fence_old) ||
 	    r->fence_old.count != 1 ||
 	    !zone_find(&r->want, r->want.apex, KNOT_RRTYPE_SOA, &r->fence_new)) {
@@ -497,7 +501,7 @@ static engine_fence_t fence(const conf_target_t *tc, const zone_view_rules_t *ru
 	}
 	uint32_t have = knot_soa_serial(r->fence_old.rr[0].rd);
 	engine_fence_t f = engine_fence(true, have, serial, r->diff.count > 0);
-	if (f == ENGINE_FENCE_STAND_DOWN) {
+	if (f == ENGINE_FENCE_STAND_DOWN && !o->force) {
 		r->stood_down = true;
 		r->provider_serial = have;
 		return f;
@@ -590,7 +594,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 		               .primary = z->primary != NULL ? z->primary : "" };
 	/* Before the limits: a provider far ahead is not ours to judge. */
 	if (r->ret == 0 && !o->plan &&
-	    fence(tc, &rules, z->serial, r, &push) == ENGINE_FENCE_STAND_DOWN) {
+	    fence(ops, &rules, o, z->serial, r, &push) == ENGINE_FENCE_STAND_DOWN) {
 		goto close;
 	}
 	adopt.read = !r->incremental && !r->notifier;
@@ -620,7 +624,7 @@ int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc
 			r->error[0] = '\0';
 			r->incremental = false;
 			r->ret = full_diff(z, ops, t, tc, &rules, r);
-			if (r->ret == 0 && fence(tc, &rules, z->serial, r, &push) ==
+			if (r->ret == 0 && fence(ops, &rules, o, z->serial, r, &push) ==
 			                           ENGINE_FENCE_STAND_DOWN) {
 				break;
 			}

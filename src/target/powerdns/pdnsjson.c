@@ -475,6 +475,20 @@ int pdns_parse_zone(const char *json, size_t len, zone_t *live, pdns_zone_info_t
 	return ret;
 }
 
+int pdns_parse_serial(const char *json, size_t len, uint32_t *serial)
+{
+	json_t *root = json != NULL ? json_loadb(json, len, 0, NULL) : NULL;
+	json_t *v = json_is_object(root) ? json_object_get(root, "serial") : NULL;
+	int ret = -EINVAL;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= (json_int_t)UINT32_MAX) {
+		*serial = (uint32_t)json_integer_value(v);
+		ret = 0;
+	}
+	json_decref(root);
+	return ret;
+}
+
 int pdns_parse_error(const char *body, size_t len, char *msg, size_t msglen)
 {
 	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;

@@ -56,6 +56,10 @@ int pdns_parse_zone(const char *json, size_t len, zone_t *live, pdns_zone_info_t
 
 /* The "error" string of an error body into msg; -EINVAL when the body is
  * not JSON with one (msg then holds the start of the body as text). */
+/* The "serial" of a zone object (GET zone, its SOA serial as PowerDNS
+ * serves it): 0, or -EINVAL when the answer holds none in 0..2^32-1. */
+int pdns_parse_serial(const char *json, size_t len, uint32_t *serial);
+
 int pdns_parse_error(const char *body, size_t len, char *msg, size_t msglen);
 
 /* Record content text -> wire rdata (out holds size bytes).  sc is made by

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <libknot/descriptor.h>
+#include <libknot/rrtype/soa.h>
 #include <libzscanner/scanner.h>
 
 #include "conf/conf.h"
@@ -567,6 +568,56 @@ static int patch(target_t *t, const pdns_plan_t *p, bool live_known, target_stat
 	return ret;
 }
 
+/*
+ * PowerDNS's PATCH takes no condition: read, compare, write.  Right before
+ * the first PATCH, the zone's serial must still be the one the push read
+ * (fenced) or last wrote (a push of a delta): else another writer has been
+ * there since, and the engine reads again and decides (-ESTALE).  What
+ * another writer does between this GET and the PATCH is not seen: the
+ * window zonesync.yaml(5) documents.
+ */
+static int compare_serial(target_t *t, const target_push_t *push, target_stats_t *stats,
+                          char *err, size_t errlen)
+{
+	uint32_t expect;
+	if (push->fence_old != NULL && push->fence_old->count == 1) {
+		expect = knot_soa_serial(push->fence_old->rr[0].rd);
+	} else if (push->has_previous && !push->live_known) {
+		expect = push->previous;
+	} else {
+		return 0; /* nothing known to compare with */
+	}
+	char url[2100];
+	snprintf(url, sizeof(url), "%s?rrsets=false", t->zone_url);
+	http_response_t resp;
+	pdns_error_t e;
+	int ret = call(t, "GET", url, NULL, 0, &resp, stats, &e);
+	if (ret != 0) {
+		char m[2300];
+		error_text(t, &e, m, sizeof(m));
+		snprintf(err, errlen, "GET zone %s (its serial, before the PATCH): %s",
+		         t->zone->domain, m);
+		return ret == -EPROTO && e.status == 404 ? -ESTALE : ret; /* a read tells */
+	}
+	stats->reads++;
+	uint32_t now;
+	ret = pdns_parse_serial(resp.body, resp.len, &now);
+	http_response_free(&resp);
+	if (ret != 0) {
+		snprintf(err, errlen, "GET zone %s: no serial in the answer", t->zone->domain);
+		return -EPROTO;
+	}
+	if (now != expect) {
+		snprintf(err, errlen,
+		         "zone %s is at serial %u on PowerDNS server %s, not %u as %s: another "
+		         "writer has been there",
+		         t->zone->domain, now, t->server, expect,
+		         push->fence_old != NULL ? "read" : "last written");
+		return -ESTALE;
+	}
+	return 0;
+}
+
 static int pdns_apply(target_t *t, const target_push_t *push, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
@@ -588,7 +639,10 @@ static int pdns_apply(target_t *t, const target_push_t *push, const target_opts_
 	for (size_t i = 0; i < p.count; i++) {
 		t->progress.records += set_of(p.order[i])->count;
 	}
-	ret = patch(t, &p, live_known, stats, err, errlen);
+	ret = compare_serial(t, push, stats, err, errlen);
+	if (ret == 0) {
+		ret = patch(t, &p, live_known, stats, err, errlen);
+	}
 	t->opts = NULL;
 	pdns_plan_free(&p);
 	free(own.change);
