@@ -233,6 +233,27 @@ static void probe_targets(const conf_t *conf)
 	}
 }
 
+/* Two hosts fence each push with the provider's SOA serial, which a target
+ * holds only with soa-serial: mirror: without it, one host may move the
+ * provider back to an older serial, or undo the other's change. */
+static void check_instances(const conf_t *conf)
+{
+	if (conf->server.instances <= 1) {
+		return;
+	}
+	for (size_t i = 0; i < conf->ntarget; i++) {
+		const conf_target_t *tc = &conf->target[i];
+		if (target_unfenced(tc)) {
+			fprintf(stderr,
+			        "warning: target %s: server.instances is %u but its soa-serial is "
+			        "not mirror: its pushes are not fenced by the provider's SOA serial, "
+			        "so one host may move it back to an older serial or undo another "
+			        "host's change; set soa-serial: mirror\n",
+			        tc->id, conf->server.instances);
+		}
+	}
+}
+
 int cli_check(int argc, char **argv)
 {
 	const char *path;
@@ -251,6 +272,7 @@ int cli_check(int argc, char **argv)
 	printf("%s: ok: %zu zone%s, %zu primar%s, %zu target%s, %zu key%s\n", path, conf.nzone,
 	       conf.nzone == 1 ? "" : "s", conf.nprimary, conf.nprimary == 1 ? "y" : "ies",
 	       conf.ntarget, conf.ntarget == 1 ? "" : "s", conf.nkey, conf.nkey == 1 ? "" : "s");
+	check_instances(&conf);
 	probe_targets(&conf);
 	conf_free(&conf);
 	return CLI_OK;

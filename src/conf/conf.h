@@ -103,6 +103,7 @@ typedef struct {
 		uint32_t tcp_idle_timeout;    /* seconds */
 		uint32_t tcp_session_timeout; /* seconds */
 		uint32_t request_timeout;     /* seconds: an API request of sync/plan/verify */
+		uint32_t instances; /* zonesync hosts feeding the same providers (check warns) */
 	} server;
 	conf_key_t *key;
 	size_t nkey;

@@ -53,6 +53,10 @@ const conf_item_t conf_server_items[] = {
 	{ .name = "request-timeout", .type = CONF_DURATION, .min = 1, .max = 3600, .def = "30s",
 	  AT(conf_t, server.request_timeout),
 	  .help = "limit of one provider API request of sync, plan and verify; 3 times it bounds its retries" },
+	{ .name = "instances", .type = CONF_INT, .min = 1, .max = 64, .def = "1",
+	  AT(conf_t, server.instances),
+	  .help = "zonesync hosts, each with its own state, feeding the same zones to the same "
+	          "providers; over 1, check warns of targets that cannot fence their pushes" },
 	{ .name = "log", .type = CONF_MAP, .sub = log_items, .help = "logging: target and level" },
 	{ .name = NULL },
 };

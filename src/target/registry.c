@@ -27,6 +27,16 @@ bool target_mirrors_serial(const conf_target_t *t)
 	return soa != NULL && strcmp(soa, "mirror") == 0;
 }
 
+bool target_unfenced(const conf_target_t *t)
+{
+	for (const conf_item_t *i = target_type(t)->conf.items; i->name != NULL; i++) {
+		if (strcmp(i->name, "soa-serial") == 0) {
+			return !target_mirrors_serial(t);
+		}
+	}
+	return false;
+}
+
 size_t target_read_max(const conf_zone_t *zc)
 {
 	uint64_t max = zc->xfr_max_records;

@@ -250,6 +250,12 @@ size_t target_read_max(const conf_zone_t *zc);
 /* Does the target mirror the primary's SOA serial (soa-serial: mirror)? */
 bool target_mirrors_serial(const conf_target_t *t);
 
+/* Could the target fence its pushes with its SOA serial (engine.h: two
+ * hosts), but does not, lacking soa-serial: mirror?  A type without that
+ * key fences always (its copy holds the primary's SOA) or never (a file,
+ * a hook: each host's own). */
+bool target_unfenced(const conf_target_t *t);
+
 /* Seconds between the drift checks of this target: its own
  * reconcile-interval, else the zone's; 0: none (also for a target that
  * holds nothing to read). */
