@@ -94,6 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		quiet = true;
 	}
 	const char *json = (const char *)data;
+	uint32_t serial;
+	(void)pdns_parse_serial(json, size, &serial);
 	zone_t z;
 	zone_init(&z);
 	knot_dname_storage_t apex;

@@ -5,7 +5,9 @@ test the normal paths against moto_server, the strict and failing ones here:
   - atomic change batches: the whole batch is rejected on any error;
   - strict DELETE (TTL and every value equal to the current set, text
     compared exactly), CREATE of an existing set refused, apex SOA and NS
-    UPSERTable but never deletable, CNAME conflicts checked change by change;
+    UPSERTable, never left missing at the end of a batch (so DELETE + CREATE
+    of the SOA in one batch is taken, a DELETE alone is not), CNAME
+    conflicts checked change by change;
   - the limits of one request (1,000 ResourceRecord elements, 32,000
     characters of Value text, an UPSERT counted twice; 4,000 characters per
     Value; 400 values per set) -> InvalidChangeBatch;
@@ -377,6 +379,17 @@ class State:
             msg = self._apply_one(zone, work, by_name, action, rr)
             if msg:
                 errors.append(msg)
+        # The apex SOA and NS rules hold for the zone the batch leaves, not
+        # change by change: Route 53 validates a batch's changes in order
+        # and applies all or none (API reference, ChangeResourceRecordSets,
+        # "Change Batches and Transactional Changes"), so DELETE + CREATE of
+        # the apex SOA in one batch (how the SOA was changed before UPSERT
+        # existed, and zonesync's fence) is taken; a DELETE alone is not.
+        if (zone.labels, "SOA", None) not in work:
+            errors.append("A HostedZone must contain exactly one SOA record.")
+        if (zone.labels, "NS", None) not in work:
+            errors.append("A HostedZone must contain at least one NS record for the zone "
+                          "itself.")
         if errors:
             raise InvalidChangeBatch(errors)
         zone.rrsets = work
@@ -396,10 +409,6 @@ class State:
         if action == "DELETE":
             if cur is None:
                 return f"Tried to delete resource record set {desc} but it was not found"
-            if rr["labels"] == zone.labels and rtype == "SOA":
-                return "A HostedZone must contain exactly one SOA record."
-            if rr["labels"] == zone.labels and rtype == "NS":
-                return "A HostedZone must contain at least one NS record for the zone itself."
             same = (cur.get("alias") == rr.get("alias") and cur.get("ttl") == rr.get("ttl")
                     and sorted(cur.get("values", [])) == sorted(rr.get("values", []))
                     and cur.get("weight") == rr.get("weight"))

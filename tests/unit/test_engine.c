@@ -848,12 +848,45 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
 	log_close();
 }
 
+/* Two hosts: the provider's serial against ours decides (RFC 1982). */
+static void test_fence_decision(void **state)
+{
+	(void)state;
+	static const struct {
+		bool has_live;
+		uint32_t live, ours;
+		bool differs;
+		engine_fence_t want;
+	} cases[] = {
+		{ false, 0, 10, true, ENGINE_FENCE_PUSH },          /* nothing to go by */
+		{ true, 9, 10, true, ENGINE_FENCE_PUSH },            /* behind */
+		{ true, 9, 10, false, ENGINE_FENCE_PUSH },           /* behind, only the SOA */
+		{ true, 10, 10, false, ENGINE_FENCE_NOTHING },       /* ours, as ours */
+		{ true, 10, 10, true, ENGINE_FENCE_PUSH },           /* ours, other data */
+		{ true, 11, 10, true, ENGINE_FENCE_STAND_DOWN },     /* ahead */
+		{ true, 11, 10, false, ENGINE_FENCE_STAND_DOWN },
+		{ true, 5, UINT32_MAX - 5, true, ENGINE_FENCE_STAND_DOWN }, /* ahead, wrapped */
+		{ true, UINT32_MAX - 5, 5, true, ENGINE_FENCE_PUSH },       /* behind, wrapped */
+		{ true, 10 + (1u << 31), 10, true, ENGINE_FENCE_STAND_DOWN }, /* no order */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		engine_fence_t got = engine_fence(cases[i].has_live, cases[i].live, cases[i].ours,
+		                                  cases[i].differs);
+		if (got != cases[i].want) {
+			fail_msg("case %zu: live=%u ours=%u differs=%d: got %d, want %d", i,
+			         cases[i].live, cases[i].ours, cases[i].differs, got,
+			         cases[i].want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_serial_is_the_pushed_snapshots, setup,
 		                                teardown),
 		cmocka_unit_test(test_adopt_decision),
+		cmocka_unit_test(test_fence_decision),
 		cmocka_unit_test_setup_teardown(test_first_contact_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_contact_replace_empty_limits, setup,
 		                                teardown),

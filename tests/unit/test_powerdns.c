@@ -156,6 +156,22 @@ static void test_parse_error(void **state)
 	assert_string_equal(msg, "a z");
 }
 
+/* Two hosts: the zone's serial, read right before a PATCH. */
+static void test_parse_serial(void **state)
+{
+	(void)state;
+	uint32_t serial = 0;
+	const char *j = "{\"name\": \"example.com.\", \"serial\": 4294967295, \"rrsets\": []}";
+	assert_int_equal(pdns_parse_serial(j, strlen(j), &serial), 0);
+	assert_int_equal(serial, 4294967295u);
+	static const char *const bad[] = { "{\"serial\": 4294967296}", "{\"serial\": -1}",
+		                           "{\"serial\": \"7\"}", "{}", "[7]", "7", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pdns_parse_serial(bad[i], strlen(bad[i]), &serial), -EINVAL);
+	}
+	assert_int_equal(pdns_parse_serial(NULL, 0, &serial), -EINVAL);
+}
+
 /* --- contents --------------------------------------------------------------- */
 
 /* The content text of the one record of zone text line, checked. */
@@ -535,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_parse_zone),
 		cmocka_unit_test(test_parse_zone_errors),
 		cmocka_unit_test(test_parse_error),
+		cmocka_unit_test(test_parse_serial),
 		cmocka_unit_test(test_contents),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_plan_one_batch_deletes_first),

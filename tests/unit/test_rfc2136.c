@@ -761,6 +761,80 @@ static void test_soa_step_message(void **state)
 	zone_free(&z);
 }
 
+/* Two hosts: a fenced message carries one prerequisite, "the apex SOA is
+ * exactly this" (RFC 2136 2.4.2: class IN, TTL 0, the rdata), before its
+ * updates, which stay as they were. */
+static void check_fence(const uint8_t *buf, int len, const knot_dname_t *apex,
+                        const knot_rdata_t *fence)
+{
+	assert_int_equal(knot_wire_get_ancount(buf), 1); /* PRCOUNT */
+	knot_pkt_t *pkt = knot_pkt_new((uint8_t *)buf, (uint16_t)len, NULL);
+	assert_non_null(pkt);
+	assert_int_equal(knot_pkt_parse(pkt, 0), KNOT_EOK);
+	const knot_pktsection_t *pr = knot_pkt_section(pkt, KNOT_ANSWER);
+	assert_int_equal(pr->count, 1);
+	const knot_rrset_t *rr = knot_pkt_rr(pr, 0);
+	assert_true(dns_name_equal(rr->owner, apex));
+	assert_int_equal(rr->type, KNOT_RRTYPE_SOA);
+	assert_int_equal(rr->rclass, KNOT_CLASS_IN);
+	assert_int_equal(rr->ttl, 0);
+	assert_int_equal(rr->rrs.count, 1);
+	assert_int_equal(rr->rrs.rdata->len, fence->len);
+	assert_memory_equal(rr->rrs.rdata->data, fence->data, fence->len);
+	knot_pkt_free(pkt);
+}
+
+static void test_fenced_messages(void **state)
+{
+	(void)state;
+	zone_t z;
+	load_ok(&z, HEAD);
+	zone_rrset_t soa;
+	assert_true(zone_find(&z, z.apex, KNOT_RRTYPE_SOA, &soa));
+	const knot_rdata_t *fence = soa.rr[0].rd;
+	knot_rdata_t *rd = malloc(knot_rdata_size(fence->len));
+	assert_non_null(rd);
+	memcpy(rd, fence, knot_rdata_size(fence->len));
+	knot_soa_serial_set(rd, 9);
+	uint8_t buf[1024];
+	int len = upd_write_soa_fenced(z.apex, 0x1234, 300, rd, fence, buf, sizeof(buf));
+	assert_true(len > 0);
+	check_fence(buf, len, z.apex, fence);
+	/* the SOA-only message plus one RR: owner pointer, fixed part, rdata */
+	assert_int_equal(len, 12 + 13 + 4 + 2 * (2 + 10) + rd->len + fence->len);
+	assert_true(2 + 10 + fence->len <= UPD_FENCE_MAX);
+
+	/* A plan's message: the same updates, the fence before them. */
+	zone_t old, new;
+	load_ok(&old, HEAD "a 300 A 192.0.2.1\n");
+	load_ok(&new, HEAD "a 300 A 192.0.2.2\nb 300 A 192.0.2.3\n");
+	zone_diff_t d;
+	assert_int_equal(zone_diff(&old, &new, &d), 0);
+	upd_limits_t lim = { .msg_max = UPD_MSG_MAX - UPD_FENCE_MAX };
+	upd_plan_t p;
+	char err[256];
+	assert_int_equal(upd_plan(&d, true, z.apex, &lim, &p, err, sizeof(err)), 0);
+	uint8_t *plain = malloc(UPD_MSG_MAX), *fenced = malloc(UPD_MSG_MAX);
+	assert_non_null(plain);
+	assert_non_null(fenced);
+	int n0 = upd_write(&p, 0, z.apex, 0x1234, plain, UPD_MSG_MAX);
+	int n1 = upd_write_fenced(&p, 0, z.apex, 0x1234, fence, fenced, UPD_MSG_MAX);
+	assert_true(n0 > 0);
+	assert_int_equal(n1, n0 + 2 + 10 + fence->len);
+	check_fence(fenced, n1, z.apex, fence);
+	/* After the zone section, the prerequisite; then the same bytes. */
+	size_t head = 12 + 13 + 4;
+	assert_memory_equal(fenced + head + 12 + fence->len, plain + head, (size_t)n0 - head);
+	free(plain);
+	free(fenced);
+	upd_plan_free(&p);
+	zone_diff_free(&d);
+	zone_free(&old);
+	zone_free(&new);
+	free(rd);
+	zone_free(&z);
+}
+
 /* --- view, config -------------------------------------------------------------- */
 
 static void test_types(void **state)
@@ -818,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_serial_steps),
 		cmocka_unit_test(test_serial_steps_valid),
 		cmocka_unit_test(test_soa_step_message),
+		cmocka_unit_test(test_fenced_messages),
 		cmocka_unit_test(test_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -655,6 +655,83 @@ static void test_view(void **state)
 	zone_free(&z);
 }
 
+/* Two hosts: every batch of a fenced push starts with DELETE of the SOA the
+ * provider holds (read, then as the first batch left it) + CREATE of ours. */
+static void check_fenced(const r53_plan_t *p, const zone_rrset_t *old, const zone_rrset_t *new)
+{
+	size_t from = 0;
+	for (size_t b = 0; b < p->nbatches; b++) {
+		const r53_change_t *d = &p->change[from], *c = &p->change[from + 1];
+		assert_true(p->batch_end[b] >= from + 2);
+		assert_int_equal(d->action, R53_DELETE);
+		assert_int_equal(d->set->type, KNOT_RRTYPE_SOA);
+		assert_ptr_equal(d->set, b == 0 ? old : new);
+		assert_int_equal(c->action, R53_CREATE);
+		assert_ptr_equal(c->set, new);
+		for (size_t i = from + 2; i < p->batch_end[b]; i++) {
+			assert_int_not_equal(p->change[i].set->type, KNOT_RRTYPE_SOA);
+		}
+		from = p->batch_end[b];
+	}
+}
+
+static void test_fenced_batches(void **state)
+{
+	(void)state;
+	char err[512];
+	struct planned x;
+	char *new = zone_of_hosts(2500, "");
+	memcpy(strstr(new, " hm 1 "), " hm 2 ", 6);
+	load_ok(&x.old, "$ORIGIN example.com.\n" SOA);
+	load_ok(&x.new, new);
+	free(new);
+	assert_int_equal(zone_diff(&x.old, &x.new, &x.d), 0);
+	zone_rrset_t old_soa, new_soa;
+	assert_true(zone_find(&x.old, x.old.apex, KNOT_RRTYPE_SOA, &old_soa));
+	assert_true(zone_find(&x.new, x.new.apex, KNOT_RRTYPE_SOA, &new_soa));
+
+	/* Unfenced: the SOA is one UPSERT in one batch. */
+	assert_int_equal(r53_plan(&x.d, x.new.apex, NULL, &x.p, err, 512), 0);
+	size_t soas = 0;
+	for (size_t i = 0; i < x.p.count; i++) {
+		soas += x.p.change[i].set->type == KNOT_RRTYPE_SOA;
+	}
+	assert_int_equal(soas, 1);
+	r53_plan_free(&x.p);
+
+	/* Fenced: 2,500 records need 3 batches (998 records and the fence). */
+	assert_int_equal(r53_plan_fenced(&x.d, x.new.apex, NULL, &old_soa, &new_soa, &x.p, err,
+	                                 512), 0);
+	assert_int_equal(check_batches(&x.p), 3);
+	check_fenced(&x.p, &old_soa, &new_soa);
+	assert_string_equal(x.p.change[0].values[0], "ns.example.com. hm.example.com. 1 2 3 4 5");
+	assert_string_equal(x.p.change[1].values[0], "ns.example.com. hm.example.com. 2 2 3 4 5");
+	assert_string_equal(x.p.change[x.p.batch_end[0]].values[0],
+	                    "ns.example.com. hm.example.com. 2 2 3 4 5");
+	size_t records = 0;
+	for (size_t i = 0; i < x.p.batch_end[0]; i++) {
+		records += x.p.change[i].cost.records;
+	}
+	assert_int_equal(records, R53_MAX_RECORDS);
+	r53_plan_free(&x.p);
+
+	/* At our serial with other data: the fence deletes and creates the
+	 * same SOA, so the batch still fails if another host moved it. */
+	zone_diff_free(&x.d);
+	zone_t same;
+	char *t = zone_of_hosts(3, "");
+	load_ok(&same, t);
+	free(t);
+	assert_int_equal(zone_diff(&x.old, &same, &x.d), 0);
+	assert_int_equal(r53_plan_fenced(&x.d, same.apex, NULL, &old_soa, &old_soa, &x.p, err,
+	                                 512), 0);
+	assert_int_equal(x.p.nbatches, 1);
+	assert_int_equal(x.p.count, 5);
+	check_fenced(&x.p, &old_soa, &old_soa);
+	zone_free(&same);
+	planned_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_parse_zone_info),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_fenced_batches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
