@@ -450,6 +450,10 @@ static void sync_text(render_t *r, const conf_zone_t *zc, const conf_target_t *t
 	const char *who = tc->id, *zone = zc->domain;
 	if (res->ret == 0 && res->uptodate) {
 		fprintf(f, "%s -> %s: up to date, serial %u\n", zone, who, z->serial);
+	} else if (res->stood_down) {
+		fprintf(f, "%s -> %s: stood down: the target is at serial %u, ahead of %u (another "
+		           "zonesync host?); not pushed\n",
+		        zone, who, res->provider_serial, z->serial);
 	} else if (res->ret == 0 && res->notifier) {
 		fprintf(f, "%s -> %s: told of serial %u\n", zone, who, z->serial);
 	} else if (res->ret == 0 && res->drift) {

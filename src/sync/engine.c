@@ -10,8 +10,8 @@
 
 #include "dns/name.h"
 #include "dns/rdata.h"
-#include "obs/log.h"
 #include "dns/serial.h"
+#include "obs/log.h"
 #include "obs/metrics.h"
 
 static double mono(void)
@@ -654,7 +654,7 @@ record:
 	/* What differed on a target in sync was changed outside zonesync;
 	 * what adopting it deletes was there before zonesync came. */
 	r->drift = r->ret == 0 && !o->plan && clean && !r->notifier && r->diff.count > 0 &&
-	           !r->adopted;
+	           !r->adopted && !r->stood_down;
 	if (!o->plan && z->store != NULL) {
 		if (r->stood_down) {
 			/* Not ours to record: the serial stays the one we
