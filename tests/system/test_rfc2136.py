@@ -678,16 +678,23 @@ def assert_mirrored(target, primary, serial, own=None):
 
 @pytest.mark.parametrize("kind", ["named", "knot"])
 def test_soa_mirror_target_ahead_steps_down(lab, kind):
-    """The target's serial 1000, the primary's 5: the records go in one
-    UPDATE (the server raises its serial to 1001), then SOA-only UPDATEs step
-    it around the ring to 5 (1001 -> 2147484648 -> 5), each logged.  The next
-    sync and plan find nothing to do."""
+    """The target's serial 1000, the primary's 5: a target ahead is another
+    writer's (TWO HOSTS in zonesync(8)), so sync stands down and writes
+    nothing.  Forced, the records go in one UPDATE (the server raises its
+    serial to 1001), then SOA-only UPDATEs step it around the ring to 5
+    (1001 -> 2147484648 -> 5), each logged.  The next sync and plan find
+    nothing to do."""
     knot = lab.primary(zone_text(5))
     target = lab.target(kind, text=TARGET_ZONE.replace(" 1 7200 ", " 1000 7200 "))
     own = apex_of(target.axfr(), "SOA")[0].split()
     zs = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
     mark = target.mark()
     r = zs.sync()
+    assert "stood down: the target is at serial 1000, ahead of 5" in r.stdout, describe(r)
+    assert "target ahead, standing down: zone=example.com. target=t serial=5 " \
+        "provider-serial=1000:" in r.stderr, describe(r)
+    assert target.updates(mark) == 0 and dig_soa_serial(target.port, ZONE, tcp=True) == 1000
+    r = zs.sync("--force")
     assert_mirrored(target, knot, 5, own)
     steps = assert_steps(r, 1001, 5)
     assert steps == [(1001, 2147484648), (2147484648, 5)], describe(r)
@@ -772,8 +779,9 @@ def test_verify_names_a_serial_changed_behind_the_back(lab, kind):
     """soa-serial: mirror: verify compares the target's SOA serial with the
     primary's.  An nsupdate that raises the target's serial makes verify exit
     1 naming the apex SOA; a sync that reads the target (a fresh state) steps
-    the serial back (no record to push: SOA-only UPDATEs), and verify exits 0;
-    the same after a change on the primary."""
+    the serial back when forced (no record to push: SOA-only UPDATEs; unforced
+    it stands down: the target ahead is another writer's), and verify exits
+    0; the same after a change on the primary."""
     knot = lab.primary(zone_text(5))
     target = lab.target(kind)
     zs = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
@@ -795,9 +803,12 @@ def test_verify_names_a_serial_changed_behind_the_back(lab, kind):
     assert re.search(r"\+ example\.com\. \d+ IN SOA ns\.target\.test\. admin\.target\.test\. 5 ",
                      r.stdout), describe(r)
 
+    # Ahead, the target is another writer's: only a forced sync moves it.
     fresh = lab.zonesync(knot, target, **{"soa-serial": "mirror"})
     mark = target.mark()
     r = fresh.sync()
+    assert "stood down" in r.stdout and target.updates(mark) == 0, describe(r)
+    r = fresh.sync("--force")
     assert_mirrored(target, knot, 5)
     assert_steps(r, 50, 5)
     assert target.updates(mark) == 2, describe(r)
@@ -809,7 +820,7 @@ def test_verify_names_a_serial_changed_behind_the_back(lab, kind):
     target.nsupdate([f"update add {APEX} 3600 SOA ns.target.test. admin.target.test. 50 "
                      "7200 900 604800 60"])
     serial = knot.change(ZONE, set=[("y", 300, "A", "192.0.2.8")])
-    r = fresh.sync()
+    r = fresh.sync("--force")
     assert_mirrored(target, knot, serial)
     assert_steps(r, 51, serial)
     assert fresh.command("verify").returncode == 0
