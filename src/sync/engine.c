@@ -506,9 +506,10 @@ static engine_fence_t fence(const target_ops_t *ops, const zone_view_rules_t *ru
 		r->provider_serial = have;
 		return f;
 	}
+	/* Forced, still fenced: what another writer does meanwhile is seen. */
 	push->fence_old = &r->fence_old;
 	push->fence_new = &r->fence_new;
-	return f;
+	return f == ENGINE_FENCE_STAND_DOWN ? ENGINE_FENCE_PUSH : f;
 }
 
 int engine_push(engine_zone_t *z, const conf_zone_t *zc, const conf_target_t *tc,
