@@ -207,6 +207,12 @@ def test_lagging_instance_stands_down_then_catches_up(two):
             assert b.find(rf"target ahead, standing down: zone={re.escape(ZONE)} target={t} "
                           rf"serial=2 provider-serial=4:", since=mark)
         assert not b.find(r"target (failed|synced): .*serial=2\b", since=mark)
+        # It asked its primary (which has nothing newer) once, not in a loop.
+        down = b.find(r"target ahead, standing down", since=mark)
+        b.wait_log(rf"zone up to date: zone={re.escape(ZONE)} serial=2", since=mark)
+        time.sleep(1)
+        assert len(b.find(r"target ahead, standing down", since=mark)) <= len(down) + 2, \
+            b.log()
         # Reconnected: B's primary catches up, B finds its own data there.
         mark = b.mark()
         change(b.knot, 1)
