@@ -26,12 +26,15 @@ CONF = "/etc/zonesync/zonesync.yaml"
 STATE = "/var/lib/zonesync"
 UNIT = "/lib/systemd/system/zonesync.service"
 WANTS = "/etc/systemd/system/multi-user.target.wants/zonesync.service"
+DSH = "/var/lib/systemd/deb-systemd-helper-enabled/"
 MANS = ["/usr/share/man/man8/zonesync.8.gz", "/usr/share/man/man5/zonesync.yaml.5.gz"]
 DOCS = ["/usr/share/doc/zonesync/copyright", "/usr/share/doc/zonesync/README.md.gz",
         "/usr/share/doc/zonesync/examples/zonesync.yaml"]
 # Everything the package puts on the system, and what the test asserts is
 # gone after the purge.
-CREATED = ["/usr/bin/zonesync", CONF, "/etc/zonesync", STATE, UNIT, WANTS] + MANS + DOCS
+CREATED = ["/usr/bin/zonesync", CONF, "/etc/zonesync", STATE, UNIT, WANTS,
+           DSH + "zonesync.service.dsh-also", DSH + "multi-user.target.wants/zonesync.service"
+           ] + MANS + DOCS
 
 
 def run(*args, timeout=120, **kw):
@@ -141,7 +144,7 @@ def remove_user_we_caused():
         run("delgroup", "--system", "--quiet", "--only-if-empty", PKG)
 
 
-def test_install_use_purge(built):
+def test_install_use_purge(built, tmp_path):
     _, deb = built
     # One test at a time on this machine: two would install the same package.
     lock = open("/tmp/zonesync-test-package.lock", "w")
@@ -151,7 +154,7 @@ def test_install_use_purge(built):
         if reason:
             pytest.skip(reason)
         try:
-            installed_then_purged(deb)
+            installed_then_purged(deb, tmp_path)
         finally:
             if dpkg_status() not in ("not known", "unknown ok not-installed"):
                 dpkg("--purge", PKG)
@@ -160,7 +163,7 @@ def test_install_use_purge(built):
         lock.close()
 
 
-def installed_then_purged(deb):
+def installed_then_purged(deb, tmp_path):
     r = dpkg("-i", deb)
     assert r.returncode == 0, r.stdout + r.stderr
     assert dpkg_status() == "install ok installed"
@@ -193,7 +196,9 @@ def installed_then_purged(deb):
     # is enabled (without a running systemd: deb-systemd-helper's links).
     unit = open(UNIT).read()
     assert "\nExecStart=/usr/bin/zonesync run -c /etc/zonesync/zonesync.yaml\n" in unit
-    assert os.path.realpath(WANTS) == UNIT
+    assert os.path.realpath(WANTS) == os.path.realpath(UNIT)
+
+    daemon_runs_as_packaged(tmp_path)
 
     # Man pages where man finds them, the docs and examples.
     for path in MANS + DOCS:
@@ -209,6 +214,48 @@ def installed_then_purged(deb):
     left = [p for p in CREATED if os.path.lexists(p)]
     assert left == [], f"left after purge: {left}"
     assert user_exists(), "the user stays at purge (Debian practice: its uid may own files)"
+
+
+def daemon_runs_as_packaged(tmp_path):
+    """The daemon as the unit starts it (as root), on the shipped
+    configuration but another port: it drops to the package's user and
+    makes its state in the package's directory."""
+    import signal
+    import socket
+    import time
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "zonesync.yaml"
+    text = open(CONF).read()
+    assert "listen: 127.0.0.1@5353\n" in text
+    conf.write_text(text.replace("listen: 127.0.0.1@5353\n", f"listen: 127.0.0.1@{port}\n"))
+    log = open(tmp_path / "daemon.log", "w+")
+    p = subprocess.Popen(["/usr/bin/zonesync", "run", "-c", str(conf)], stdout=log,
+                         stderr=subprocess.STDOUT)
+    db = os.path.join(STATE, "state.db")
+    try:
+        deadline = time.monotonic() + 15
+        while not os.path.exists(db) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert p.poll() is None, "daemon exited"
+        st = os.stat(db)
+        assert st.st_uid == pwd.getpwnam(PKG).pw_uid, "state.db not made as server.user"
+    except BaseException:
+        log.seek(0)
+        print(log.read())
+        raise
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        log.close()
+    assert p.returncode == 0, f"daemon exit status {p.returncode}"
 
 
 def test_changelog_follows_meson_version():
