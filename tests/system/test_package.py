@@ -14,12 +14,15 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import stat
 import subprocess
+import time
 
 import pytest
 
 from conftest import ROOT, binary_path
+from servers import free_port
 
 PKG = "zonesync"
 CONF = "/etc/zonesync/zonesync.yaml"
@@ -220,32 +223,23 @@ def daemon_runs_as_packaged(tmp_path):
     """The daemon as the unit starts it (as root), on the shipped
     configuration but another port: it drops to the package's user and
     makes its state in the package's directory."""
-    import signal
-    import socket
-    import time
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     conf = tmp_path / "zonesync.yaml"
     text = open(CONF).read()
     assert "listen: 127.0.0.1@5353\n" in text
     conf.write_text(text.replace("listen: 127.0.0.1@5353\n", f"listen: 127.0.0.1@{port}\n"))
-    log = open(tmp_path / "daemon.log", "w+")
-    p = subprocess.Popen(["/usr/bin/zonesync", "run", "-c", str(conf)], stdout=log,
-                         stderr=subprocess.STDOUT)
-    db = os.path.join(STATE, "state.db")
+    logpath = tmp_path / "daemon.log"
+    with open(logpath, "w") as log:
+        p = subprocess.Popen(["/usr/bin/zonesync", "run", "-c", str(conf)], stdout=log,
+                             stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 15
-        while not os.path.exists(db) and p.poll() is None and time.monotonic() < deadline:
+        while (" started: " not in logpath.read_text() and p.poll() is None
+               and time.monotonic() < deadline):
             time.sleep(0.1)
-        time.sleep(0.5)
-        assert p.poll() is None, "daemon exited"
-        st = os.stat(db)
+        assert p.poll() is None and " started: " in logpath.read_text(), logpath.read_text()
+        st = os.stat(os.path.join(STATE, "state.db"))
         assert st.st_uid == pwd.getpwnam(PKG).pw_uid, "state.db not made as server.user"
-    except BaseException:
-        log.seek(0)
-        print(log.read())
-        raise
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -254,8 +248,7 @@ def daemon_runs_as_packaged(tmp_path):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        log.close()
-    assert p.returncode == 0, f"daemon exit status {p.returncode}"
+    assert p.returncode == 0, f"exit status {p.returncode}: " + logpath.read_text()
 
 
 def test_changelog_follows_meson_version():
