@@ -203,6 +203,18 @@ def installed_then_purged(deb, tmp_path):
 
     daemon_runs_as_packaged(tmp_path)
 
+    # Again over itself (an upgrade, as maintainer scripts see it): the
+    # postinst runs a second time on an existing user and directory, and
+    # an admin's edit of the configuration stays.
+    with open(CONF, "a") as f:
+        f.write("# edited by the admin\n")
+    r = dpkg("-i", deb)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert open(CONF).read().endswith("# edited by the admin\n")
+    st = os.stat(STATE)
+    assert st.st_uid == pw.pw_uid and stat.S_IMODE(st.st_mode) == 0o750
+    assert os.path.isfile(os.path.join(STATE, "state.db")), "the state survives an upgrade"
+
     # Man pages where man finds them, the docs and examples.
     for path in MANS + DOCS:
         assert os.path.isfile(path), path
