@@ -73,15 +73,15 @@ def skip_reason():
         return "dpkg / dpkg-buildpackage absent (scripts/install-deps installs dpkg-dev)"
     if os.geteuid() != 0:
         return "installs a package: needs root"
-    if not os.path.isdir(os.path.join(ROOT, ".git")) and not os.path.isfile(
-            os.path.join(ROOT, ".git")):
+    if not os.path.exists(os.path.join(ROOT, ".git")):
         return "not a git checkout: the package is built from `git ls-files`"
     if dpkg_status() not in ("not known", "unknown ok not-installed"):
         return f"package {PKG} is already known to dpkg ({dpkg_status()}): not touching it"
     there = [p for p in CREATED if os.path.lexists(p)]
-    if there or user_exists() or group_exists():
-        return (f"would not leave this machine as found: {there or ''} "
-                f"{'user/group zonesync ' if user_exists() or group_exists() else ''}already there")
+    if user_exists() or group_exists():
+        there.append("user or group zonesync")
+    if there:
+        return f"would not leave this machine as found: already there: {', '.join(there)}"
     return None
 
 
