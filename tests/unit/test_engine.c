@@ -207,6 +207,12 @@ static struct fake {
 	const char *id;
 	zone_t live;
 	size_t applies, deleted; /* apply calls, RRsets deleted */
+	/* When set: the target's state as the store holds it when apply is
+	 * called (dirty_at_apply), and apply fails after writing (fail). */
+	store_t *probe;
+	const conf_zone_t *probe_zc;
+	int dirty_at_apply; /* -1: apply not called */
+	bool fail;
 } fakes[2] = { { .id = "f" }, { .id = "g" } };
 
 static struct fake *fake_of(const conf_target_t *tc)
@@ -277,7 +283,7 @@ static int fake_read(target_t *t, zone_t *live, target_foreign_t *foreign, targe
 static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
-	(void)o, (void)err, (void)errlen;
+	(void)o;
 	struct fake *f = (struct fake *)t;
 	zone_t next;
 	fake_copy(&f->live, p->diff, &next);
@@ -286,6 +292,15 @@ static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *
 	f->applies++;
 	f->deleted += p->diff->deleted;
 	stats->requests++;
+	if (f->probe != NULL) {
+		store_target_t ts;
+		assert_int_equal(store_target_get(f->probe, f->probe_zc->name, f->id, &ts), 0);
+		f->dirty_at_apply = ts.dirty;
+	}
+	if (f->fail) {
+		snprintf(err, errlen, "failed after the first write");
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -848,6 +863,69 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
 	log_close();
 }
 
+/*
+ * The order that makes a crash safe: the target is marked dirty in the
+ * store before the first write (apply sees the mark), clean only after the
+ * last; a push that fails after writing leaves it dirty, and a dirty target
+ * at the current serial is pushed again (read and compared), never taken
+ * for up to date.  Fails if the mark is recorded after apply, or if a
+ * dirty pair at the same serial counts as clean.
+ */
+static void test_dirty_before_the_first_write(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	conf_t c;
+	fake_conf(&c, "");
+	const conf_zone_t *zc = &c.zone[0];
+	const conf_target_t *f = zc->target[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 1, "www A 192.0.2.80\n");
+	struct fake *fk = fake_of(f);
+	fake_holds(fk, "");
+	fk->probe = st;
+	fk->probe_zc = zc;
+	fk->dirty_at_apply = -1;
+
+	engine_zone_t ez = { .store = st, .serial = 1 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ 0 }, &r), 0);
+	engine_result_free(&r);
+	assert_int_equal(fk->dirty_at_apply, 1);
+	store_target_t ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 1 && !ts.dirty);
+
+	/* A full compare at the same serial finds drift and fails while
+	 * repairing it: dirty at serial 1. */
+	fake_holds(fk, "www A 192.0.2.99\n");
+	fk->fail = true;
+	fk->dirty_at_apply = -1;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ .full = true }, &r), -EIO);
+	engine_result_free(&r);
+	assert_int_equal(fk->dirty_at_apply, 1);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 1 && ts.dirty);
+
+	/* The next plain push at that serial is not up to date: it reads
+	 * (the failed apply had written its change: nothing left to do) and
+	 * leaves the pair clean. */
+	fk->fail = false;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ 0 }, &r), 0);
+	assert_false(r.uptodate);
+	assert_int_equal(r.stats.requests, 1);
+	assert_int_equal(r.diff.count, 0);
+	engine_result_free(&r);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 1 && !ts.dirty);
+	fk->probe = NULL;
+	engine_zone_free(&ez);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +939,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits_count_what_is_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_addition_at_an_ignored_name, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_before_the_first_write, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -416,6 +416,43 @@ static void test_parse_errors_both_forms(void **state)
 	assert_int_equal(r53_parse_error("nope", 4, code, 64, msg, 512), -EINVAL);
 }
 
+/*
+ * Which failed answers are sent again: Route 53 throttles with 400 and the
+ * code Throttling (as well as 429), which a check of the status alone takes
+ * for a bad request and gives up on; a 400 of any other code (an invalid
+ * batch) is final.  Fails if any row's class changes.
+ */
+static void test_retry_class(void **state)
+{
+	(void)state;
+	static const struct {
+		long status;
+		const char *code;
+		r53_retry_t want;
+	} cases[] = {
+		{ 400, "Throttling", R53_THROTTLED },
+		{ 429, "", R53_THROTTLED },
+		{ 0, "", R53_RETRY }, /* no answer */
+		{ 500, "", R53_RETRY },
+		{ 502, "", R53_RETRY },
+		{ 503, "", R53_RETRY },
+		{ 504, "", R53_RETRY },
+		{ 400, "PriorRequestNotComplete", R53_RETRY },
+		{ 400, "InvalidChangeBatch", R53_GIVE_UP },
+		{ 400, "InvalidInput", R53_GIVE_UP },
+		{ 403, "SignatureDoesNotMatch", R53_GIVE_UP },
+		{ 404, "NoSuchHostedZone", R53_GIVE_UP },
+		{ 501, "", R53_GIVE_UP },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (r53_retry_class(cases[i].status, cases[i].code) != cases[i].want) {
+			fail_msg("status %ld code \"%s\": class %d, want %d", cases[i].status,
+			         cases[i].code, r53_retry_class(cases[i].status, cases[i].code),
+			         cases[i].want);
+		}
+	}
+}
+
 static void test_parse_zone_list(void **state)
 {
 	(void)state;
@@ -666,7 +703,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rrsets),
 		cmocka_unit_test(test_old_txt_form),
 		cmocka_unit_test(test_parse_rrsets_errors),
-		cmocka_unit_test(test_parse_errors_both_forms),
+		cmocka_unit_test(test_parse_errors_both_forms), cmocka_unit_test(test_retry_class),
 		cmocka_unit_test(test_parse_zone_list),
 		cmocka_unit_test(test_parse_zone_info),
 		cmocka_unit_test(test_values),
