@@ -591,6 +591,7 @@ static struct {
 	size_t applies;        /* apply calls */
 	bool live_known;       /* of the last apply */
 	char changes[2048];    /* of the last apply: "+owner TYPE", "-owner TYPE", "~..." */
+	const char *stale_live; /* set: apply answers -ESTALE, the live records become these */
 } rfake;
 
 static int rfake_open(const conf_target_t *t, const conf_zone_t *z, target_t **out,
@@ -626,8 +627,15 @@ static int rfake_read(target_t *t, zone_t *live, target_foreign_t *foreign, targ
 static int rfake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
-	(void)t, (void)o, (void)stats, (void)err, (void)errlen;
+	(void)t, (void)o, (void)stats;
 	rfake.applies++;
+	if (rfake.stale_live != NULL) {
+		/* Someone changed the target since it was read. */
+		rfake.live = rfake.stale_live;
+		rfake.stale_live = NULL;
+		snprintf(err, errlen, "changed behind our back");
+		return -ESTALE;
+	}
 	rfake.live_known = p->live_known;
 	rfake.changes[0] = '\0';
 	for (size_t i = 0; i < p->diff->count; i++) {
@@ -926,6 +934,41 @@ static void test_dirty_before_the_first_write(void **state)
 	log_close();
 }
 
+/*
+ * The limits hold after a re-read too: a push within max-delete whose apply
+ * finds the target changed (-ESTALE) reads it again, and when what it must
+ * delete now is over the limit the push is refused, nothing more applied.
+ * Fails if the limits are checked only before the first apply.
+ */
+static void test_limits_after_a_reread(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	memset(&rfake, 0, sizeof(rfake));
+	rfake.live = "old A 192.0.2.9\n";
+	rfake.stale_live = "a A 192.0.2.1\nb A 192.0.2.2\nold A 192.0.2.9\n";
+	conf_t c;
+	rload_fake(&c, "    max-delete: 1\n");
+	const conf_zone_t *zc = &c.zone[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 2, "www A 192.0.2.8\n");
+	engine_zone_t ez = { .store = st, .serial = 2 };
+	engine_opts_t o = { 0 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), -EPERM);
+	assert_true(r.refused);
+	assert_int_equal(r.diff.deleted, 3);
+	assert_int_equal(rfake.applies, 1); /* the one that found the change */
+	assert_non_null(strstr(r.error, "max-delete"));
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -940,6 +983,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_incremental_addition_at_an_ignored_name, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_before_the_first_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_after_a_reread, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
