@@ -204,11 +204,11 @@ MUTANTS = [
       SYS + "test_powerdns.py::test_batch_size"),
     m("pdns-batch-size", "src/target/powerdns/pdnsbatch.c",
       "size_t max = batch_size == 0 ? d->count : batch_size;",
-      "size_t max = batch_size == 0 ? d->count : d->count;",
+      "size_t max = ((void)batch_size, d->count);",
       "PowerDNS: batch-size ignored", "powerdns", SYS + "test_powerdns.py::test_batch_size"),
     m("rfc2136-owner-split", "src/target/rfc2136/updmsg.c",
       "while (j < p->count && unit[j] == unit[i]) {\n\t\t\tub +=",
-      "while (j < p->count && j == i) {\n\t\t\tub +=",
+      "while (j < p->count && ((void)unit, j == i)) {\n\t\t\tub +=",
       "RFC 2136: a name's changes split between UPDATE messages", "rfc2136"),
     m("rfc2136-max-changes", "src/target/rfc2136/updmsg.c",
       "if (cur + ub <= room && cur_n + un <= max_changes) {", "if (cur + ub <= room) {",
@@ -220,7 +220,7 @@ MUTANTS = [
 
     # --- DELETE with the live values ----------------------------------------------------------------
     m("r53-delete-own-text", "src/target/route53/r53batch.c",
-      "values(s, del ? raw : NULL, sc,", "values(s, NULL, sc,",
+      "values(s, del ? raw : NULL, sc,", "values(s, ((void)raw, (r53_raw_t *)NULL), sc,",
       "Route 53: a DELETE carries our text, not the text as listed", "route53",
       R53F + "test_delete_carries_the_live_text"),
     m("r53-delete-raw-dropped", "src/target/route53/route53.c",
@@ -244,7 +244,8 @@ MUTANTS = [
       "if (d > cap) {", "if (0) {",
       "the backoff grows without bound", "retry"),
     m("retry-budget-ignored", "src/net/retry.c",
-      "return budget <= 0 || mono() + pause - started < budget;", "return true;",
+      "return budget <= 0 || mono() + pause - started < budget;",
+      "return (void)started, (void)pause, (void)budget, true;",
       "retries go on past the retry budget", "retry"),
 
     # --- rate limits -------------------------------------------------------------------------------
