@@ -876,8 +876,10 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
  * store before the first write (apply sees the mark), clean only after the
  * last; a push that fails after writing leaves it dirty, and a dirty target
  * at the current serial is pushed again (read and compared), never taken
- * for up to date.  Fails if the mark is recorded after apply, or if a
- * dirty pair at the same serial counts as clean.
+ * for up to date, nor given the next IXFR's delta alone (what the failed
+ * push wrote is unknown: it is read).  Fails if the mark is recorded after
+ * apply, if a dirty pair at the same serial counts as clean, or if a dirty
+ * pair gets an incremental push.
  */
 static void test_dirty_before_the_first_write(void **state)
 {
@@ -927,6 +929,33 @@ static void test_dirty_before_the_first_write(void **state)
 	engine_result_free(&r);
 	ts = state_of(st, zc, "f");
 	assert_true(ts.has_serial && ts.serial == 1 && !ts.dirty);
+
+	/* Dirty at serial 1 again; the primary's IXFR 1 -> 2 arrives.  The
+	 * delta starts where the target was, but what the failed push wrote
+	 * is unknown: a read, not the delta alone. */
+	fake_holds(fk, "www A 192.0.2.99\n");
+	fk->fail = true;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ .full = true }, &r), -EIO);
+	engine_result_free(&r);
+	fk->fail = false;
+	assert_true(state_of(st, zc, "f").dirty);
+	store_at(st, 2, "www A 192.0.2.81\n");
+	engine_delta_t d = { .from = 1, .to = 2 };
+	char text[512];
+	snprintf(text, sizeof(text), ZONE, 1u, "www A 192.0.2.80\n");
+	load_ok(&d.old, text);
+	snprintf(text, sizeof(text), ZONE, 2u, "www A 192.0.2.81\n");
+	load_ok(&d.new, text);
+	engine_zone_t ez2 = { .store = st, .serial = 2, .delta = &d };
+	assert_int_equal(engine_push(&ez2, zc, f, &(engine_opts_t){ 0 }, &r), 0);
+	assert_false(r.incremental);
+	assert_int_equal(r.stats.requests, 2); /* the read, then the apply */
+	engine_result_free(&r);
+	engine_zone_free(&ez2);
+	engine_delta_free(&d);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 2 && !ts.dirty);
+	assert_true(fake_has(fk, "www.example.com.", KNOT_RRTYPE_A));
 	fk->probe = NULL;
 	engine_zone_free(&ez);
 	store_close(st);
