@@ -36,4 +36,3 @@ typedef struct {
 /* Compare two finished zones.  0 or -ENOMEM. */
 int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out);
 void zone_diff_free(zone_diff_t *d);
-
