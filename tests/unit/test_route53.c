@@ -106,6 +106,29 @@ static void test_batches_fill_to_limits(void **state)
 	free(new);
 }
 
+/* A changed set is an UPSERT, which Route 53 counts twice (its records and
+ * characters): 600 changed single-value sets fill batches of 500.  Fails if
+ * an UPSERT is counted once (one batch of 1,200 records, refused). */
+static void test_upserts_count_twice(void **state)
+{
+	(void)state;
+	char *old = zone_of_hosts(600, ""), *new = zone_of_hosts(600, "");
+	for (char *at = strstr(new, " 300 A "); at != NULL; at = strstr(at, " 300 A ")) {
+		memcpy(at, " 060 A ", 7); /* every TTL changed: every set replaced */
+	}
+	char err[512];
+	struct planned x = { 0 };
+	assert_int_equal(plan_of(&x, old, new, true, err), 0);
+	assert_int_equal(x.p.count, 600);
+	assert_int_equal(x.p.change[0].action, R53_UPSERT);
+	assert_int_equal(x.p.change[0].cost.records, 2);
+	assert_int_equal(check_batches(&x.p), 2);
+	assert_int_equal(x.p.batch_end[0], 500);
+	planned_free(&x);
+	free(old);
+	free(new);
+}
+
 static void test_batches_count_characters(void **state)
 {
 	(void)state;
@@ -696,6 +719,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches_fill_to_limits),
+		cmocka_unit_test(test_upserts_count_twice),
 		cmocka_unit_test(test_batches_count_characters),
 		cmocka_unit_test(test_cname_replacing_a_stays_in_one_batch),
 		cmocka_unit_test(test_apex_soa_ns_never_deleted_or_created),
