@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/render.h"
 #include "conf/conf.h"
+#include "sched/catalog.h"
 #include "sched/daemon.h"
 #include "sched/runinfo.h"
 #include "target/target.h"
@@ -145,35 +146,27 @@ static int64_t behind_of(const store_zone_info_t *zi, const store_target_t *ts)
 /* Read every zone and target of conf.  A read-only connection that read an
  * immutable file while a writer came reads again.  0 or <0, err set. */
 /*
- * The members of conf's catalogs, read from their stored copies as the
- * daemon reads them at start, made zones of conf (in place): status shows
+ * The members of conf's catalogs as the daemon last accepted them
+ * (sched/catalog.h), made zones of conf (in place): status shows
  * them beside the file's.  A catalog not stored yet, or refused, adds none
  * (the daemon's log says why).
  */
 static void add_members(conf_t *conf)
 {
-	store_t *st;
-	char err[512];
-	if (conf->ncatalog == 0 || store_open_readonly(conf->server.state, &st, err, sizeof(err)) != 0) {
+	if (conf->ncatalog == 0) {
 		return;
 	}
 	catalog_t *sets = calloc(conf->ncatalog, sizeof(*sets));
 	conf_member_t *m = NULL;
 	size_t n = 0, total = 0;
 	for (size_t i = 0; sets != NULL && i < conf->ncatalog; i++) {
-		zone_t z;
-		if (store_zone_load(st, conf->catalog[i].name, &z) != 0) {
-			continue;
-		}
-		if (z.apex_len == 0) {
-			zone_set_apex(&z, conf->catalog[i].name);
-		}
-		if (catalog_parse(&z, NULL, &sets[i], NULL, NULL, err, sizeof(err)) == 0) {
+		char err[512];
+		uint32_t serial;
+		if (sched_catalog_accepted(conf->server.state, conf->catalog[i].name, &sets[i],
+		                           &serial, err, sizeof(err)) == 0) {
 			total += sets[i].n;
 		}
-		zone_free(&z);
 	}
-	store_close(st);
 	if (total > 0 && (m = calloc(total, sizeof(*m))) != NULL) {
 		/* As the daemon: a name the file has, or an earlier catalog's,
 		 * is not a member (conf_with_members leaves those out). */

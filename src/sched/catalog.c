@@ -15,6 +15,7 @@
  * so at start they are read from there before the primary is asked.
  */
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,11 @@
 
 #include "dns/name.h"
 #include "obs/log.h"
+#include "sched/catalog.h"
 #include "sched/internal.h"
 #include "sync/engine.h"
 #include "zone/catalog.h"
+#include "zone/zonefile.h"
 
 typedef struct {
 	knot_dname_storage_t name;
@@ -66,11 +69,75 @@ static void on_warn(void *ctx, const char *msg)
 	log_warning("%s", msg);
 }
 
-/* The members of catalog name in the store (its snapshot at serial), with
- * prev for the unique ids members had.  0, -ENOENT (none stored), or
- * another error logged. */
+int sched_catalog_path(const char *state, const knot_dname_t *name, char *buf, size_t size)
+{
+	char domain[DNS_NAME_STR_MAX];
+	if (dns_name_to_str(name, domain, sizeof(domain)) == NULL) {
+		return -EINVAL;
+	}
+	/* A '/' in a label would leave the directory. */
+	for (char *p = domain; *p != '\0'; p++) {
+		*p = *p == '/' ? '_' : *p;
+	}
+	int n = snprintf(buf, size, "%s/catalog-%szone", state, domain);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int sched_catalog_accepted(const char *state, const knot_dname_t *name, catalog_t *out,
+                           uint32_t *serial, char *err, size_t errlen)
+{
+	char path[4096];
+	zone_t z;
+	zone_error_t zerr;
+	memset(out, 0, sizeof(*out));
+	if (sched_catalog_path(state, name, path, sizeof(path)) != 0) {
+		snprintf(err, errlen, "name too long");
+		return -ENAMETOOLONG;
+	}
+	int ret = zone_load_file(&z, path, name, &zerr);
+	if (ret != 0) {
+		snprintf(err, errlen, "%s", zerr.msg);
+		return access(path, F_OK) != 0 ? -ENOENT : ret;
+	}
+	if (zone_serial(&z, serial) != 0) {
+		*serial = 0;
+	}
+	ret = catalog_parse(&z, NULL, out, NULL, NULL, err, errlen);
+	zone_free(&z);
+	return ret;
+}
+
+/* Keep z as the catalog accepted (written whole, then renamed). */
+static void accept_write(const char *state, const conf_zone_t *zc, const zone_t *z)
+{
+	char path[4096], tmp[4200];
+	if (sched_catalog_path(state, zc->name, path, sizeof(path)) != 0) {
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int ret = f != NULL ? zone_write(z, f) : -errno;
+	if (f != NULL && (fflush(f) != 0 || fsync(fileno(f)) != 0) && ret == 0) {
+		ret = -errno;
+	}
+	if (f != NULL && fclose(f) != 0 && ret == 0) {
+		ret = -errno;
+	}
+	if (ret == 0 && rename(tmp, path) != 0) {
+		ret = -errno;
+	}
+	if (ret != 0) {
+		unlink(tmp);
+		log_error("catalog members not kept for a restart: catalog=%s path=%s error=%s",
+		          zc->domain, LOGV(path), LOGV(strerror(-ret)));
+	}
+}
+
+/* The members of catalog zc in the store (its snapshot at serial), with
+ * prev for the unique ids members had; the snapshot into keep (when not
+ * NULL, on success).  0, -ENOENT (none stored), or another error logged. */
 static int read_stored(store_t *st, const conf_zone_t *zc, const catalog_t *prev,
-                       catalog_t *out, uint32_t *serial)
+                       catalog_t *out, uint32_t *serial, zone_t *keep)
 {
 	zone_t z;
 	int ret = store_zone_load(st, zc->name, &z);
@@ -94,7 +161,11 @@ static int read_stored(store_t *st, const conf_zone_t *zc, const catalog_t *prev
 		          "error=%s",
 		          zc->domain, *serial, LOGV(err));
 	}
-	zone_free(&z);
+	if (ret == 0 && keep != NULL) {
+		*keep = z;
+	} else {
+		zone_free(&z);
+	}
 	return ret;
 }
 
@@ -131,7 +202,21 @@ void sched_catalog_read(sched_t *s, const conf_t *conf, store_t *st)
 		catset_t *n = &cs->c[cs->n];
 		memset(n, 0, sizeof(*n));
 		memcpy(n->name, cat->name, knot_dname_size(cat->name));
-		if (read_stored(st, zc, NULL, &n->set, &n->serial) == 0) {
+		/* The members last accepted; else (none yet) the stored
+		 * catalog, if it can be accepted. */
+		char err[512];
+		zone_t z;
+		int ret = sched_catalog_accepted(conf->server.state, cat->name, &n->set, &n->serial,
+		                                 err, sizeof(err));
+		if (ret == -ENOENT && read_stored(st, zc, NULL, &n->set, &n->serial, &z) == 0) {
+			accept_write(conf->server.state, zc, &z);
+			zone_free(&z);
+			ret = 0;
+		} else if (ret != 0 && ret != -ENOENT) {
+			log_error("catalog members not read: catalog=%s error=%s", cat->domain,
+			          LOGV(err));
+		}
+		if (ret == 0) {
 			log_info("catalog read from the store: catalog=%s serial=%u members=%zu",
 			         cat->domain, n->serial, n->set.n);
 		}
@@ -162,7 +247,12 @@ static int members_of(const sched_t *s, const conf_t *conf, conf_member_t **out,
 		const catset_t *cs = catset_find(s, cat->name);
 		for (size_t k = 0; cs != NULL && k < cs->set.n; k++) {
 			const catalog_member_t *cm = &cs->set.m[k];
+			/* conf may be a generation with members already: those
+			 * are not the file's. */
 			const conf_zone_t *zc = conf_zone_find(conf, cm->name);
+			if (zc != NULL && zc->member_of != NULL) {
+				zc = NULL;
+			}
 			const conf_member_t *twice = NULL;
 			for (size_t j = 0; j < *n && twice == NULL; j++) {
 				twice = dns_name_equal(m[j].name, cm->name) ? &m[j] : NULL;
@@ -300,13 +390,16 @@ void sched_catalog_commit(zstate_t *z)
 	}
 	catalog_t set;
 	uint32_t serial;
-	int ret = read_stored(st, zc, &cs->set, &set, &serial);
+	zone_t snap;
+	int ret = read_stored(st, zc, &cs->set, &set, &serial, &snap);
 	store_close(st);
 	if (ret != 0) {
 		return;
 	}
 	if (catalog_equal(&set, &cs->set)) {
 		cs->serial = serial;
+		accept_write(s->gen->conf->server.state, zc, &snap);
+		zone_free(&snap);
 		catalog_free(&set);
 		return;
 	}
@@ -322,6 +415,7 @@ void sched_catalog_commit(zstate_t *z)
 		          "removes %zu of %zu members, more than max-remove allows; fix the "
 		          "catalog, or raise max-remove and reload",
 		          zc->domain, serial, removed, cs->set.n);
+		zone_free(&snap);
 		catalog_free(&set);
 		return;
 	}
@@ -337,11 +431,13 @@ void sched_catalog_commit(zstate_t *z)
 	if (ret != 0) {
 		free(with);
 		cs->set = was; /* tried again at its next serial */
+		zone_free(&snap);
 		catalog_free(&set);
 		log_error("catalog change not taken: catalog=%s serial=%u error=%s", zc->domain,
 		          serial, LOGV(err));
 		return;
 	}
+	zc = z->conf; /* the old generation may be gone: z is in the new one */
 	/* The members that left with on-remove: purge, once idle. */
 	for (zstate_t *o = s->retiring; o != NULL; o = o->next) {
 		const conf_zone_t *oc = o->conf;
@@ -353,6 +449,8 @@ void sched_catalog_commit(zstate_t *z)
 		}
 	}
 	catalog_free(&was);
+	accept_write(s->gen->conf->server.state, zc, &snap);
+	zone_free(&snap);
 	log_info("catalog changed: catalog=%s serial=%u members=%zu added=%zu removed=%zu "
 	         "restarted=%zu",
 	         zc->domain, serial, set.n, added, removed, r.changed);
