@@ -207,6 +207,19 @@ def test_named_catalog(lab):
     zs.wait_log(r"catalog changed: .* added=0 removed=0 restarted=1", since=mark)
     assert status(zs)["m1.example."]["origin"]["template"] == "two"
 
+    # Two of three members gone at once is more than max-remove (50%):
+    # held, the members stay; put back, nothing changes.
+    mark = zs.mark()
+    named.nsupdate("catalog.example.", ["update delete m1.zones.catalog.example. PTR",
+                                        "update delete m2.zones.catalog.example. PTR"])
+    zs.wait_log(r"catalog change held, its members stay as they were: catalog=catalog\.example\. "
+                r".*removes 2 of 3 members", since=mark, timeout=20)
+    assert {"m1.example.", "m2.example."} <= set(status(zs))
+    named.nsupdate("catalog.example.", ["update add m1.zones.catalog.example. 0 PTR m1.example.",
+                                        "update add m2.zones.catalog.example. 0 PTR m2.example."])
+    zs.wait_log(r"zone transferred: zone=catalog\.example\. .*serial=4", since=mark)
+    assert not zs.find(r"zone removed|catalog changed", since=mark)
+
     # A restart without the primary: the members come from the store.
     zs.stop()
     named.stop()
