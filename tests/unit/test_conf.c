@@ -2130,7 +2130,7 @@ static void test_zone_find(void **state)
 /* --- examples ----------------------------------------------------------- */
 
 static const char *const EXAMPLES[] = {
-	"exec.yaml",    "multi.yaml",   "powerdns.yaml", "quickstart-route53.yaml",
+	"catalog.yaml", "exec.yaml",    "multi.yaml",    "powerdns.yaml", "quickstart-route53.yaml",
 	"rfc2136.yaml", "route53.yaml", "zonefile.yaml", "zonesync.yaml",
 };
 #define NEXAMPLES (sizeof(EXAMPLES) / sizeof(EXAMPLES[0]))
@@ -2156,7 +2156,13 @@ static void test_examples(void **state)
 		assert_true(conf.ntarget >= 1);
 		for (size_t z = 0; z < conf.nzone; z++) {
 			assert_non_null(conf.zone[z].primary);
-			assert_true(conf.zone[z].ntarget >= 1);
+			/* A catalog zone is pushed nowhere. */
+			assert_true(conf.zone[z].ntarget >= 1 || conf.zone[z].catalog != NULL);
+		}
+		if (strcmp(EXAMPLES[i], "catalog.yaml") == 0) {
+			assert_int_equal(conf.ncatalog, 1);
+			assert_int_equal(conf.ntemplate, 2);
+			assert_int_equal(conf.catalog[0].ngroup, 1);
 		}
 		if (strcmp(EXAMPLES[i], "zonesync.yaml") == 0) {
 			/* The design's example: two providers for one zone, and the
