@@ -8,6 +8,7 @@ hand (changed by nsupdate: the group property, the version, a member that
 is also a zone of zonesync's file)."""
 import json
 import os
+import signal
 
 from servers import (LOOPBACK, Knot, Named, Zonesync, free_port, run, wait_until, write_atomic,
                      zonefile_serial)
@@ -206,6 +207,13 @@ def test_named_catalog(lab):
                what="m1.example. in out2")
     zs.wait_log(r"catalog changed: .* added=0 removed=0 restarted=1", since=mark)
     assert status(zs)["m1.example."]["origin"]["template"] == "two"
+
+    # A reload (SIGHUP) keeps the members: none stops or restarts.
+    mark = zs.mark()
+    zs.proc.proc.send_signal(signal.SIGHUP)
+    zs.wait_log(r"configuration reloaded: zones=4 added=0 removed=0 restarted=0 unchanged=4",
+                since=mark)
+    assert {"m1.example.", "m2.example."} <= set(status(zs))
 
     # Two of three members gone at once is more than max-remove (50%):
     # held, the members stay; put back, nothing changes.
