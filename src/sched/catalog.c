@@ -136,8 +136,8 @@ static void accept_write(const char *state, const conf_zone_t *zc, const zone_t 
 /* The members of catalog zc in the store (its snapshot at serial), with
  * prev for the unique ids members had; the snapshot into keep (when not
  * NULL, on success).  0, -ENOENT (none stored), or another error logged. */
-static int read_stored(store_t *st, const conf_zone_t *zc, const catalog_t *prev,
-                       catalog_t *out, uint32_t *serial, zone_t *keep)
+static int read_stored(store_t *st, const conf_zone_t *zc, const catalog_t *prev, catalog_t *out,
+                       uint32_t *serial, zone_t *keep)
 {
 	zone_t z;
 	int ret = store_zone_load(st, zc->name, &z);
@@ -260,14 +260,17 @@ static int members_of(const sched_t *s, const conf_t *conf, conf_member_t **out,
 			char name[DNS_NAME_STR_MAX], other[DNS_NAME_STR_MAX];
 			dns_name_to_str(cm->name, name, sizeof(name));
 			if (zc != NULL && zc->catalog != NULL) {
-				log_warning("catalog member skipped: zone=%s catalog=%s: it is a catalog",
+				log_warning("catalog member skipped: zone=%s catalog=%s: it is a "
+				            "catalog",
 				            name, cat->domain);
 			} else if (zc != NULL) {
-				log_warning("catalog member skipped: zone=%s catalog=%s: the zone is also "
+				log_warning("catalog member skipped: zone=%s catalog=%s: the zone "
+				            "is also "
 				            "in the configuration file, which wins",
 				            name, cat->domain);
 			} else if (twice != NULL) {
-				log_warning("catalog member skipped: zone=%s catalog=%s: it is a member "
+				log_warning("catalog member skipped: zone=%s catalog=%s: it is a "
+				            "member "
 				            "of catalog %s already (listed first)",
 				            name, cat->domain,
 				            dns_name_to_str(twice->catalog, other, sizeof(other)));
@@ -368,9 +371,8 @@ int sched_catalog_start(sched_t *s, store_t *st, char *err, size_t errlen)
 /* Too many members leave at once?  (max-remove; one always may.) */
 static bool too_many_removed(const conf_catalog_t *cat, size_t before, size_t removed)
 {
-	uint64_t limit = cat->max_remove.percent
-	                         ? (uint64_t)before * cat->max_remove.value / 100
-	                         : cat->max_remove.value;
+	uint64_t limit = cat->max_remove.percent ? (uint64_t)before * cat->max_remove.value / 100
+	                                         : cat->max_remove.value;
 	return removed > 1 && removed > limit;
 }
 
@@ -411,10 +413,11 @@ void sched_catalog_commit(zstate_t *z)
 		removed += catalog_find(&set, cs->set.m[i].name) == NULL;
 	}
 	if (too_many_removed(zc->catalog, cs->set.n, removed)) {
-		log_error("catalog change held, its members stay as they were: catalog=%s serial=%u "
-		          "removes %zu of %zu members, more than max-remove allows; fix the "
-		          "catalog, or raise max-remove and reload",
-		          zc->domain, serial, removed, cs->set.n);
+		log_error(
+		        "catalog change held, its members stay as they were: catalog=%s serial=%u "
+		        "removes %zu of %zu members, more than max-remove allows; fix the "
+		        "catalog, or raise max-remove and reload",
+		        zc->domain, serial, removed, cs->set.n);
 		zone_free(&snap);
 		catalog_free(&set);
 		return;
@@ -486,7 +489,8 @@ static int apex_only(const zone_t *snap, const knot_dname_t *apex, zone_t *out)
 		zone_rrset_t r;
 		for (size_t i = 0; zone_find(snap, apex, types[t], &r) && i < r.count; i++) {
 			const zone_rr_t *rr = &r.rr[i];
-			if (zone_add_keyed(out, rr->key, rr->keylen, rr->type, rr->ttl, rr->rd) != 0) {
+			if (zone_add_keyed(out, rr->key, rr->keylen, rr->type, rr->ttl, rr->rd) !=
+			    0) {
 				return -ENOMEM;
 			}
 		}
@@ -562,11 +566,14 @@ void sched_catalog_purge(zstate_t *z)
 	for (size_t k = 0; k < z->ntargets; k++) {
 		purge_t *p = calloc(1, sizeof(*p));
 		if (p == NULL) {
-			log_error("catalog member not purged: zone=%s target=%s error=out of memory",
-			          z->conf->domain, z->targets[k].conf->id);
+			log_error(
+			        "catalog member not purged: zone=%s target=%s error=out of memory",
+			        z->conf->domain, z->targets[k].conf->id);
 			continue;
 		}
-		*p = (purge_t){ .s = z->s, .gen = sched_gen_ref(z->gen), .zc = z->conf,
+		*p = (purge_t){ .s = z->s,
+			        .gen = sched_gen_ref(z->gen),
+			        .zc = z->conf,
 			        .tc = z->targets[k].conf };
 		p->work.data = p;
 		log_info("catalog member left, purging: zone=%s target=%s", z->conf->domain,

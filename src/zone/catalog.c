@@ -125,8 +125,7 @@ bool catalog_equal(const catalog_t *a, const catalog_t *b)
 	}
 	for (size_t i = 0; i < a->n; i++) {
 		const catalog_member_t *x = &a->m[i], *y = &b->m[i];
-		if (!dns_name_equal(x->name, y->name) ||
-		    (x->group == NULL) != (y->group == NULL) ||
+		if (!dns_name_equal(x->name, y->name) || (x->group == NULL) != (y->group == NULL) ||
 		    (x->group != NULL && strcmp(x->group, y->group) != 0)) {
 			return false;
 		}
@@ -181,12 +180,11 @@ static int check_version(const zone_rrset_t *s, const char *catz, char *err, siz
 {
 	char v[256] = "";
 	bool more = false;
-	if (s->count != 1 || !txt_first(s->rr[0].rd, v, &more) || more ||
-	    strcmp(v, "2") != 0) {
+	if (s->count != 1 || !txt_first(s->rr[0].rd, v, &more) || more || strcmp(v, "2") != 0) {
 		snprintf(err, errlen,
 		         "catalog %s: version %s%s%s is not supported (only \"2\", RFC 9432)", catz,
-		         s->count != 1 ? "has several records" : "\"",
-		         s->count != 1 ? "" : v, s->count != 1 ? "" : "\"");
+		         s->count != 1 ? "has several records" : "\"", s->count != 1 ? "" : v,
+		         s->count != 1 ? "" : "\"");
 		return -EINVAL;
 	}
 	return 0;
@@ -285,8 +283,8 @@ int catalog_parse(const zone_t *z, const catalog_t *prev, catalog_t *out, catalo
 			const char *why = member_invalid(m, z->apex);
 			if (why != NULL) {
 				char mn[DNS_NAME_STR_MAX];
-				warn(wfn, ctx, "catalog %s: member %s at %s skipped: it is %s", catz,
-				     dns_name_to_str(m, mn, sizeof(mn)),
+				warn(wfn, ctx, "catalog %s: member %s at %s skipped: it is %s",
+				     catz, dns_name_to_str(m, mn, sizeof(mn)),
 				     dns_name_to_str(owner, on, sizeof(on)), why);
 				continue;
 			}
@@ -297,13 +295,14 @@ int catalog_parse(const zone_t *z, const catalog_t *prev, catalog_t *out, catalo
 			char g[256];
 			bool more = false;
 			if (!txt_first(s.rr[0].rd, g, &more)) {
-				warn(wfn, ctx, "catalog %s: group of %s ignored: not text",
-				     catz, dns_name_to_str(owner, on, sizeof(on)));
+				warn(wfn, ctx, "catalog %s: group of %s ignored: not text", catz,
+				     dns_name_to_str(owner, on, sizeof(on)));
 				continue;
 			}
 			if (more || s.count > 1) {
 				warn(wfn, ctx,
-				     "catalog %s: %s has several groups: the first, \"%s\", is used",
+				     "catalog %s: %s has several groups: the first, \"%s\", is "
+				     "used",
 				     catz, dns_name_to_str(owner, on, sizeof(on)), g);
 			}
 			if ((l.m[l.n - 1].group = strdup(g)) == NULL) {

@@ -42,12 +42,12 @@ static void test_members(void **state)
 	catalog_t c;
 	char err[512];
 	assert_int_equal(parse(HEAD V2 "b.zones PTR Beta.example.\n"
-	                                "a.zones PTR alpha.example.\n"
-	                                "group.a.zones TXT \"internal\"\n"
-	                                "coo.a.zones PTR other.catalog.\n"
-	                                "future.b.zones TXT \"x\"\n"
-	                                "unknown.example.zones PTR gamma.example.\n"
-	                                "other PTR delta.example.\n",
+	                               "a.zones PTR alpha.example.\n"
+	                               "group.a.zones TXT \"internal\"\n"
+	                               "coo.a.zones PTR other.catalog.\n"
+	                               "future.b.zones TXT \"x\"\n"
+	                               "unknown.example.zones PTR gamma.example.\n"
+	                               "other PTR delta.example.\n",
 	                       NULL, &c, err, sizeof(err)),
 	                 0);
 	assert_int_equal(c.n, 2);
@@ -95,9 +95,9 @@ static void test_invalid_members(void **state)
 	catalog_t c;
 	char err[512];
 	assert_int_equal(parse(HEAD V2 "a.zones PTR catalog.example.\n"
-	                                "b.zones PTR x.catalog.example.\n"
-	                                "c.zones PTR .\n"
-	                                "d.zones PTR ok.example.\n",
+	                               "b.zones PTR x.catalog.example.\n"
+	                               "c.zones PTR .\n"
+	                               "d.zones PTR ok.example.\n",
 	                       NULL, &c, err, sizeof(err)),
 	                 0);
 	assert_int_equal(c.n, 1);
@@ -146,11 +146,11 @@ static void test_groups(void **state)
 	catalog_t c, d;
 	char err[512];
 	assert_int_equal(parse(HEAD V2 "a.zones PTR a.example.\n"
-	                                "group.a.zones TXT \"zz\"\n"
-	                                "group.a.zones TXT \"aa\"\n"
-	                                "b.zones PTR b.example.\n"
-	                                "group.b.zones TXT \"one\" \"two\"\n"
-	                                "group.c.zones TXT \"orphan\"\n",
+	                               "group.a.zones TXT \"zz\"\n"
+	                               "group.a.zones TXT \"aa\"\n"
+	                               "b.zones PTR b.example.\n"
+	                               "group.b.zones TXT \"one\" \"two\"\n"
+	                               "group.c.zones TXT \"orphan\"\n",
 	                       NULL, &c, err, sizeof(err)),
 	                 0);
 	assert_int_equal(c.n, 2);
@@ -160,16 +160,16 @@ static void test_groups(void **state)
 	assert_non_null(strstr(warned, "group.b.zones.catalog.example. has several groups"));
 	/* Equality sees the group. */
 	assert_int_equal(parse(HEAD V2 "a.zones PTR a.example.\n"
-	                                "group.a.zones TXT \"aa\"\n"
-	                                "b.zones PTR b.example.\n",
+	                               "group.a.zones TXT \"aa\"\n"
+	                               "b.zones PTR b.example.\n",
 	                       NULL, &d, err, sizeof(err)),
 	                 0);
 	assert_false(catalog_equal(&c, &d));
 	catalog_free(&d);
 	assert_int_equal(parse(HEAD V2 "x.zones PTR b.example.\n"
-	                                "group.x.zones TXT \"one\"\n"
-	                                "y.zones PTR a.example.\n"
-	                                "group.y.zones TXT \"aa\"\n",
+	                               "group.x.zones TXT \"one\"\n"
+	                               "y.zones PTR a.example.\n"
+	                               "group.y.zones TXT \"aa\"\n",
 	                       NULL, &d, err, sizeof(err)),
 	                 0);
 	assert_true(catalog_equal(&c, &d));
@@ -180,10 +180,8 @@ static void test_groups(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_members),
-		cmocka_unit_test(test_version),
-		cmocka_unit_test(test_invalid_members),
-		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_members),         cmocka_unit_test(test_version),
+		cmocka_unit_test(test_invalid_members), cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
