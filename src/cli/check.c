@@ -269,9 +269,15 @@ int cli_check(int argc, char **argv)
 		conf_free(&conf);
 		return CLI_USAGE;
 	}
-	printf("%s: ok: %zu zone%s, %zu primar%s, %zu target%s, %zu key%s\n", path, conf.nzone,
+	printf("%s: ok: %zu zone%s, %zu primar%s, %zu target%s, %zu key%s", path, conf.nzone,
 	       conf.nzone == 1 ? "" : "s", conf.nprimary, conf.nprimary == 1 ? "y" : "ies",
 	       conf.ntarget, conf.ntarget == 1 ? "" : "s", conf.nkey, conf.nkey == 1 ? "" : "s");
+	/* The catalogs' zones are among the zones counted; their members
+	 * are known only to the daemon. */
+	if (conf.ncatalog > 0) {
+		printf(", %zu catalog%s", conf.ncatalog, conf.ncatalog == 1 ? "" : "s");
+	}
+	printf("\n");
 	check_instances(&conf);
 	probe_targets(&conf);
 	conf_free(&conf);

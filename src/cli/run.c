@@ -347,19 +347,23 @@ int cli_run(int argc, char **argv)
 		d.has_watchdog = true;
 	}
 #endif
+	/* conf is the scheduler's, and may be gone: a catalog's stored
+	 * members made a new generation at the start. */
+	conf = NULL;
+	const conf_t *cur = sched_conf(d.sched);
 	/* Where it listens, as an operator would connect: "IP@PORT,...". */
 	char listen[512] = "-", addr[80];
 	size_t used = 0;
-	for (size_t i = 0; i < conf->server.nlisten && used < sizeof(listen); i++) {
+	for (size_t i = 0; i < cur->server.nlisten && used < sizeof(listen); i++) {
 		used += (size_t)snprintf(listen + used, sizeof(listen) - used, "%s%s",
 		                         i > 0 ? "," : "",
-		                         net_addr_str(&conf->server.listen[i], addr, sizeof(addr)));
+		                         net_addr_str(&cur->server.listen[i], addr, sizeof(addr)));
 	}
-	log_info("started: zones=%zu listen=%s metrics=%s pid=%ld", conf->nzone, listen,
-	         d.metrics != NULL ? net_addr_str(&conf->server.metrics, addr, sizeof(addr)) : "no",
+	log_info("started: zones=%zu listen=%s metrics=%s pid=%ld", cur->nzone, listen,
+	         d.metrics != NULL ? net_addr_str(&cur->server.metrics, addr, sizeof(addr)) : "no",
 	         (long)getpid());
 	char ready[64];
-	snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%zu zones", conf->nzone);
+	snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%zu zones", cur->nzone);
 	sd(ready);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	log_info("stopped");

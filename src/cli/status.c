@@ -12,12 +12,14 @@
 #include "cli/cli.h"
 #include "cli/render.h"
 #include "conf/conf.h"
+#include "sched/catalog.h"
 #include "sched/daemon.h"
 #include "sched/runinfo.h"
 #include "target/target.h"
 #include "dns/serial.h"
 #include "obs/log.h"
 #include "store/store.h"
+#include "zone/catalog.h"
 
 static void usage(FILE *out)
 {
@@ -143,6 +145,51 @@ static int64_t behind_of(const store_zone_info_t *zi, const store_target_t *ts)
 
 /* Read every zone and target of conf.  A read-only connection that read an
  * immutable file while a writer came reads again.  0 or <0, err set. */
+/*
+ * The members of conf's catalogs as the daemon last accepted them
+ * (sched/catalog.h), made zones of conf (in place): status shows
+ * them beside the file's.  A catalog not stored yet, or refused, adds none
+ * (the daemon's log says why).
+ */
+static void add_members(conf_t *conf)
+{
+	if (conf->ncatalog == 0) {
+		return;
+	}
+	catalog_t *sets = calloc(conf->ncatalog, sizeof(*sets));
+	conf_member_t *m = NULL;
+	size_t n = 0, total = 0;
+	for (size_t i = 0; sets != NULL && i < conf->ncatalog; i++) {
+		char err[512];
+		uint32_t serial;
+		if (sched_catalog_accepted(conf->server.state, conf->catalog[i].name, &sets[i],
+		                           &serial, err, sizeof(err)) == 0) {
+			total += sets[i].n;
+		}
+	}
+	if (total > 0 && (m = calloc(total, sizeof(*m))) != NULL) {
+		/* As the daemon: a name the file has, or an earlier catalog's,
+		 * is not a member (conf_with_members leaves those out). */
+		for (size_t i = 0; i < conf->ncatalog; i++) {
+			for (size_t k = 0; k < sets[i].n; k++) {
+				m[n++] = (conf_member_t){ .name = sets[i].m[k].name,
+					                  .catalog = conf->catalog[i].name,
+					                  .group = sets[i].m[k].group };
+			}
+		}
+		conf_t with;
+		if (conf_with_members(conf, m, n, &with, NULL) == 0) {
+			conf_free(conf);
+			*conf = with;
+		}
+	}
+	free(m);
+	for (size_t i = 0; sets != NULL && i < conf->ncatalog; i++) {
+		catalog_free(&sets[i]);
+	}
+	free(sets);
+}
+
 static int read_state(const conf_t *conf, struct zrow *rows, char *err, size_t errlen)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
@@ -267,7 +314,11 @@ static void print_text(const struct zrow *rows, size_t nzone, json_t *zones)
 			json_t *zj = json_array_get(zones, i);
 			char cells[C_COLS][64] = { { 0 } };
 			char zname[1100];
-			snprintf(zname, sizeof(zname), "%s", r->zc->domain);
+			/* Where it comes from: "(catalog NAME)" after a member. */
+			snprintf(zname, sizeof(zname), "%s%s%.255s%s", r->zc->domain,
+			         r->zc->member_of != NULL ? " (catalog " : r->zc->catalog ? " (a catalog" : "",
+			         r->zc->member_of != NULL ? r->zc->member_of->domain : "",
+			         r->zc->member_of != NULL || r->zc->catalog != NULL ? ")" : "");
 			snprintf(cells[C_SERIAL], 64, "-");
 			snprintf(cells[C_PRIMARY], 64, "-");
 			if (r->zi.has_data) {
@@ -380,6 +431,7 @@ int cli_status(int argc, char **argv)
 	if (conf_load_flags(&conf, path, target_registry, CONF_LOAD_NO_SECRETS, stderr) != 0) {
 		return CLI_USAGE;
 	}
+	add_members(&conf);
 	rc = CLI_FAIL;
 	struct zrow *rows = calloc(conf.nzone + 1, sizeof(*rows));
 	json_t *info = NULL, *out = NULL;
@@ -432,6 +484,12 @@ int cli_status(int argc, char **argv)
 		                                                          : "ok";
 		all_ok &= strcmp(r->state, "ok") == 0;
 		json_t *targets = json_array();
+		/* Where the zone comes from: the file, or a catalog. */
+		json_t *origin = json_pack(
+		        "{s:s,s:o,s:o}", "from", zc->member_of != NULL ? "catalog" : "config",
+		        "catalog",
+		        zc->member_of != NULL ? render_json_str(zc->member_of->domain) : json_null(),
+		        "template", zc->template != NULL ? render_json_str(zc->template->id) : json_null());
 		json_array_append_new(zones,
 		                      json_pack("{s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "zone",
 		                                render_json_str(zc->domain), "serial",
@@ -441,6 +499,9 @@ int cli_status(int argc, char **argv)
 		                                "refreshed", jtime(zi->refreshed), "expire_at",
 		                                jtime(zi->expire_at), "last_error",
 		                                jerror(r->error), "targets", targets));
+		json_t *zj = json_array_get(zones, json_array_size(zones) - 1);
+		json_object_set_new(zj, "origin", origin);
+		json_object_set_new(zj, "catalog_zone", json_boolean(zc->catalog != NULL));
 		for (size_t k = 0; k < zc->ntarget; k++) {
 			const conf_target_t *tc = zc->target[k];
 			const store_target_t *ts = &r->ts[k];

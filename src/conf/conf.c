@@ -35,6 +35,8 @@ struct ctx {
 	conf_t *conf;
 	const conf_type_t *const *types; /* the target types known */
 	unsigned flags;                  /* CONF_LOAD_* */
+	const conf_member_t *members;    /* conf_with_members */
+	size_t nmembers;
 };
 
 static void err_at(struct ctx *c, const ynode_t *n, const char *fmt, ...)
@@ -565,6 +567,7 @@ static int load_value(struct ctx *c, const ynode_t *n, const char *v, const conf
 		goto store_ref;
 	case CONF_MAP:
 	case CONF_RULES:
+	case CONF_GROUPS:
 		return -1; /* not a value: load_items() */
 	}
 	if (dst != NULL) {
@@ -759,6 +762,9 @@ static void load_items(struct ctx *c, const ynode_t *map, const conf_item_t *ite
 	for (const conf_item_t *it = items; it->name != NULL; it++) {
 		const ynode_t *n = ynode_get(map, it->name);
 		void *dst = base != NULL && it->size > 0 ? (char *)base + it->off : NULL;
+		if (it->type == CONF_GROUPS) {
+			continue; /* the section's own code reads it */
+		}
 		if (it->type == CONF_MAP) {
 			char sub[320];
 			snprintf(sub, sizeof(sub), "%s.%s", where, it->name);
@@ -1176,48 +1182,263 @@ static void load_zones(struct ctx *c)
 	}
 }
 
+/* --- templates, catalogs and their members ----------------------------------- */
+
+/* Room for n more zones. */
+static int zones_grow(conf_t *conf, size_t n)
+{
+	conf_zone_t *z = realloc(conf->zone, (conf->nzone + n + 1) * sizeof(*z));
+	if (z == NULL) {
+		return -ENOMEM;
+	}
+	memset(z + conf->nzone, 0, (n + 1) * sizeof(*z));
+	conf->zone = z;
+	return 0;
+}
+
+static const conf_template_t *template_find(const conf_t *conf, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < conf->ntemplate; i++) {
+		if (strcasecmp(conf->template[i].id, id) == 0) {
+			return &conf->template[i];
+		}
+	}
+	return NULL;
+}
+
+static void load_templates(struct ctx *c)
+{
+	const ynode_t *list = section_list(c, "template");
+	conf_t *conf = c->conf;
+	if (list == NULL || (conf->template = calloc(list->n + 1, sizeof(*conf->template))) == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		const char *id = item_id(c, list, i, "template", conf_template_items);
+		if (id == NULL) {
+			continue;
+		}
+		const ynode_t *item = list->item[i];
+		char where[300], pre[304];
+		snprintf(where, sizeof(where), "template '%.200s'", id);
+		snprintf(pre, sizeof(pre), "%s: ", where);
+		check_keys(c, item, conf_template_items, conf_zone_items + CONF_ZONE_OWN, where);
+		conf_template_t *t = &conf->template[conf->ntemplate++];
+		load_items(c, item, conf_template_items, where, pre, t);
+		t->node = item;
+		/* Its zone keys checked here, once, as a zone's (a path with
+		 * "%s" among them): a member made of it then fails on none. */
+		conf_zone_t z = { .domain = (char *)"example." };
+		load_items(c, item, conf_zone_items + CONF_ZONE_OWN, where, pre, &z);
+		check_zone_targets(c, item, &z);
+		z.domain = NULL;
+		free_items(conf_zone_items, &z);
+	}
+}
+
+static void load_groups(struct ctx *c, const ynode_t *n, conf_catalog_t *cat, const char *where)
+{
+	if (n == NULL || want(c, n, YNODE_MAP, "group", "a map of group to template") == NULL ||
+	    (cat->group = calloc(n->n / 2 + 1, sizeof(*cat->group))) == NULL) {
+		return;
+	}
+	for (size_t i = 0; i + 1 < n->n; i += 2) {
+		const char *tid = scalar(c, n->item[i + 1], n->item[i]->value);
+		const conf_template_t *t = template_find(c->conf, tid);
+		if (tid != NULL && t == NULL) {
+			err_at(c, n->item[i + 1], "%s: group '%s': template '%s' is not defined", where,
+			       n->item[i]->value, tid);
+		}
+		if (t != NULL && (cat->group[cat->ngroup].name = strdup(n->item[i]->value)) != NULL) {
+			cat->group[cat->ngroup++].template = t;
+		}
+	}
+}
+
+/* Each catalog, and its zone (after the file's: a catalog's zone has the
+ * zone keys' defaults and no target). */
+static void load_catalogs(struct ctx *c)
+{
+	const ynode_t *list = section_list(c, "catalog");
+	conf_t *conf = c->conf;
+	if (list == NULL || (conf->catalog = calloc(list->n + 1, sizeof(*conf->catalog))) == NULL ||
+	    zones_grow(conf, list->n) != 0) {
+		return;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		const char *domain = item_id(c, list, i, "catalog", conf_catalog_items);
+		if (domain == NULL) {
+			continue;
+		}
+		const ynode_t *item = list->item[i];
+		char where[300], pre[304];
+		snprintf(where, sizeof(where), "catalog '%.200s'", domain);
+		snprintf(pre, sizeof(pre), "%s: ", where);
+		check_keys(c, item, conf_catalog_items, NULL, where);
+		conf_catalog_t *cat = &conf->catalog[conf->ncatalog];
+		const ynode_t *dn = ynode_get(item, "domain");
+		if (dns_name_from_str(domain, cat->name) < 0) {
+			err_at(c, dn, "catalog '%s' is not a valid domain name", domain);
+			continue;
+		}
+		const conf_zone_t *same = conf_zone_find(conf, cat->name);
+		if (same != NULL) {
+			err_at(c, dn, "%s is %s", where,
+			       same->catalog != NULL ? "defined twice" : "also a zone");
+			continue;
+		}
+		conf->ncatalog++;
+		load_items(c, item, conf_catalog_items, where, pre, cat);
+		const char *tid = value_of(item, "template");
+		if (tid != NULL && (cat->template = template_find(conf, tid)) == NULL) {
+			err_at(c, ynode_get(item, "template"), "%s: template '%s' is not defined",
+			       where, tid);
+		}
+		load_groups(c, ynode_get(item, "group"), cat, where);
+		conf_zone_t *z = &conf->zone[conf->nzone];
+		load_items(c, NULL, conf_zone_items + CONF_ZONE_OWN, where, pre, z);
+		if ((z->domain = strdup(cat->domain ? cat->domain : domain)) == NULL) {
+			continue;
+		}
+		memcpy(z->name, cat->name, sizeof(z->name));
+		z->primary = cat->primary;
+		z->catalog = cat;
+		conf->nzone++;
+	}
+}
+
+/* The members given to conf_with_members, each a zone of its template. */
+static void load_members(struct ctx *c)
+{
+	conf_t *conf = c->conf;
+	if (c->nmembers == 0 || zones_grow(conf, c->nmembers) != 0) {
+		return;
+	}
+	for (size_t i = 0; i < c->nmembers; i++) {
+		const conf_member_t *m = &c->members[i];
+		const conf_catalog_t *cat = conf_catalog_find(conf, m->catalog);
+		if (cat == NULL || cat->template == NULL || conf_zone_find(conf, m->name) != NULL) {
+			continue;
+		}
+		const conf_template_t *t = cat->template;
+		for (size_t g = 0; m->group != NULL && g < cat->ngroup; g++) {
+			if (strcmp(cat->group[g].name, m->group) == 0) {
+				t = cat->group[g].template;
+			}
+		}
+		conf_zone_t *z = &conf->zone[conf->nzone];
+		char domain[DNS_NAME_STR_MAX], where[600], pre[604];
+		if (dns_name_to_str(m->name, domain, sizeof(domain)) == NULL ||
+		    (z->domain = strdup(domain)) == NULL) {
+			continue;
+		}
+		snprintf(where, sizeof(where), "zone %.250s (member of catalog %.250s, template '%s')",
+		         domain, cat->domain, t->id);
+		snprintf(pre, sizeof(pre), "%s: ", where);
+		knot_dname_to_wire(z->name, m->name, sizeof(z->name));
+		/* A member a target cannot take is left out, not the whole
+		 * configuration: its errors are told, not counted. */
+		unsigned errors = c->errors;
+		load_items(c, t->node, conf_zone_items + CONF_ZONE_OWN, where, pre, z);
+		check_zone_targets(c, t->node, z);
+		if (c->errors > errors) {
+			c->errors = errors;
+			free_items(conf_zone_items, z);
+			memset(z, 0, sizeof(*z));
+			continue;
+		}
+		z->primary = cat->primary;
+		z->member_of = cat;
+		z->template = t;
+		conf->nzone++;
+	}
+}
+
+const conf_catalog_t *conf_catalog_find(const conf_t *conf, const knot_dname_t *name)
+{
+	for (size_t i = 0; conf != NULL && name != NULL && i < conf->ncatalog; i++) {
+		if (dns_name_equal(conf->catalog[i].name, name)) {
+			return &conf->catalog[i];
+		}
+	}
+	return NULL;
+}
+
 /* --- entry points ------------------------------------------------------- */
 
-static int load(conf_t *conf, const char *name, const char *dir, const char *data, size_t len,
-                const conf_type_t *const *types, unsigned flags, FILE *errs)
+/* Load the document root (taken: freed with conf) into conf. */
+static int load_root(conf_t *conf, const char *name, const char *dir, ynode_t *root,
+                     const conf_type_t *const *types, unsigned flags, const conf_member_t *m,
+                     size_t nm, FILE *errs)
 {
 	memset(conf, 0, sizeof(*conf));
-	struct ctx c = { .name = name, .errs = errs, .conf = conf, .types = types, .flags = flags };
-	c.dir = dir ? strdup(dir) : NULL;
-
-	yaml_error_t yerr;
-	conf->root = ynode_parse(name, (const unsigned char *)data, len, &yerr);
-	if (conf->root == NULL) {
-		if (errs != NULL) {
-			fprintf(errs, "%s\n", yerr.msg);
-		}
-		free(c.dir);
-		return -EINVAL;
-	}
+	struct ctx c = { .name = name, .errs = errs, .conf = conf, .types = types, .flags = flags,
+		         .members = m, .nmembers = nm };
+	conf->root = root;
 	conf->path = strdup(name);
+	conf->dir = dir ? strdup(dir) : NULL;
+	conf->flags = flags;
+	conf->types = types;
+	c.dir = conf->dir;
 	if (conf->root->kind != YNODE_MAP) {
 		err_at(&c, conf->root, "the configuration must be a map of sections, not %s",
 		       ynode_kind_str(conf->root->kind));
 	} else {
 		static const conf_item_t sections[] = {
-			{ .name = "server" }, { .name = "key" },  { .name = "primary" },
-			{ .name = "target" }, { .name = "zone" }, { .name = NULL },
+			{ .name = "server" },   { .name = "key" },     { .name = "primary" },
+			{ .name = "target" },   { .name = "zone" },    { .name = "template" },
+			{ .name = "catalog" },  { .name = NULL },
 		};
 		check_keys(&c, conf->root, sections, NULL,
 		           "the configuration (sections are "
-		           "server, key, primary, target, zone)");
+		           "server, key, primary, target, zone, template, catalog)");
 		load_server(&c, ynode_get(conf->root, "server"));
 		load_keys(&c);
 		load_primaries(&c);
 		load_targets(&c);
 		load_zones(&c);
+		load_templates(&c);
+		load_catalogs(&c);
+		load_members(&c);
 	}
-	free(c.dir);
 	if (c.errors > 0) {
 		conf_free(conf);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int load(conf_t *conf, const char *name, const char *dir, const char *data, size_t len,
+                const conf_type_t *const *types, unsigned flags, FILE *errs)
+{
+	memset(conf, 0, sizeof(*conf));
+	yaml_error_t yerr;
+	ynode_t *root = ynode_parse(name, (const unsigned char *)data, len, &yerr);
+	if (root == NULL) {
+		if (errs != NULL) {
+			fprintf(errs, "%s\n", yerr.msg);
+		}
+		return -EINVAL;
+	}
+	return load_root(conf, name, dir, root, types, flags, NULL, 0, errs);
+}
+
+int conf_with_members(const conf_t *from, const conf_member_t *m, size_t n, conf_t *out,
+                      FILE *errs)
+{
+	memset(out, 0, sizeof(*out));
+	ynode_t *root = ynode_dup(from->root);
+	if (root == NULL) {
+		if (errs != NULL) {
+			fprintf(errs, "%s: out of memory\n", from->path);
+		}
+		return -ENOMEM;
+	}
+	int ret = load_root(out, from->path, from->dir, root, from->types, from->flags, m, n, errs);
+	if (ret == 0) {
+		memcpy(out->sha256, from->sha256, sizeof(out->sha256));
+	}
+	return ret;
 }
 
 int conf_load_string(conf_t *conf, const char *name, const char *data, size_t len,
@@ -1294,6 +1515,19 @@ void conf_free(conf_t *conf)
 		free_items(conf_zone_items, &conf->zone[i]);
 	}
 	free(conf->zone);
+	for (size_t i = 0; i < conf->ntemplate; i++) {
+		free_items(conf_template_items, &conf->template[i]);
+	}
+	free(conf->template);
+	for (size_t i = 0; i < conf->ncatalog; i++) {
+		for (size_t g = 0; g < conf->catalog[i].ngroup; g++) {
+			free(conf->catalog[i].group[g].name);
+		}
+		free(conf->catalog[i].group);
+		free_items(conf_catalog_items, &conf->catalog[i]);
+	}
+	free(conf->catalog);
+	free(conf->dir);
 	free_items(conf_server_items, conf);
 	free(conf->path);
 	ynode_free(conf->root);
@@ -1472,7 +1706,15 @@ size_t conf_server_changed(const conf_t *a, const conf_t *b, char (*out)[32], si
 
 bool conf_zone_same(const conf_zone_t *a, const conf_zone_t *b)
 {
-	return items_same(conf_zone_items, a, b);
+	/* Where it comes from too: a member that moved to another template
+	 * (its group changed) restarts with it, even were its keys the same. */
+	const conf_catalog_t *ca = a->member_of ? a->member_of : a->catalog;
+	const conf_catalog_t *cb = b->member_of ? b->member_of : b->catalog;
+	return items_same(conf_zone_items, a, b) && (a->catalog == NULL) == (b->catalog == NULL) &&
+	       (ca == NULL) == (cb == NULL) && (ca == NULL || strcmp(ca->domain, cb->domain) == 0) &&
+	       (a->template == NULL) == (b->template == NULL) &&
+	       (a->template == NULL || (strcmp(a->template->id, b->template->id) == 0 &&
+	                                a->template->on_remove == b->template->on_remove));
 }
 
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name)

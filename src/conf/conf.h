@@ -64,6 +64,38 @@ typedef struct {
 	uint32_t value;
 } conf_limit_t;
 
+/* on-remove: what a member's targets keep when it leaves its catalog. */
+typedef enum {
+	CONF_ON_REMOVE_KEEP,  /* the records stay as they are, so does its state */
+	CONF_ON_REMOVE_PURGE, /* its records are deleted at each target */
+} conf_on_remove_t;
+
+/* A template: what a catalog's member zones get (the zone keys but domain
+ * and primary, read from its node for each member; see conf_with_members). */
+typedef struct conf_template {
+	char *id;
+	conf_on_remove_t on_remove;
+	const ynode_t *node; /* its section */
+} conf_template_t;
+
+typedef struct {
+	char *name; /* an RFC 9432 group property's value */
+	const conf_template_t *template;
+} conf_group_t;
+
+/* A catalog zone (RFC 9432) whose members become zones. */
+typedef struct conf_catalog {
+	char *domain; /* as a zone's */
+	knot_dname_storage_t name;
+	const conf_primary_t *primary; /* of the catalog and of its members */
+	const conf_template_t *template; /* for a member of no group listed */
+	conf_group_t *group;
+	size_t ngroup;
+	/* Most members one change of the catalog may remove; a change that
+	 * removes more is held (the members stay) until the limit allows it. */
+	conf_limit_t max_remove;
+} conf_catalog_t;
+
 typedef struct conf_zone {
 	char *domain; /* presentation form, lowercase, with the trailing dot */
 	knot_dname_storage_t name;
@@ -80,6 +112,11 @@ typedef struct conf_zone {
 	 * drift (a target's own reconcile-interval overrides); 0: never. */
 	uint32_t reconcile_interval;
 	zone_rules_t rules; /* ignore, exclude, ttl: for all its targets */
+	/* Where the zone comes from: a member of member_of with the keys of
+	 * template, else the file.  catalog: this zone is that catalog's
+	 * (it has no targets). */
+	const conf_catalog_t *member_of, *catalog;
+	const conf_template_t *template;
 } conf_zone_t;
 
 
@@ -111,8 +148,16 @@ typedef struct {
 	size_t nprimary;
 	conf_target_t *target;
 	size_t ntarget;
-	conf_zone_t *zone;
+	conf_zone_t *zone; /* the file's, then the catalogs', then the members */
 	size_t nzone;
+	conf_template_t *template;
+	size_t ntemplate;
+	conf_catalog_t *catalog;
+	size_t ncatalog;
+	/* How it was loaded, for conf_with_members. */
+	char *dir;
+	unsigned flags;
+	const conf_type_t *const *types;
 } conf_t;
 
 /*
@@ -166,6 +211,29 @@ bool conf_target_same(const conf_target_t *a, const conf_target_t *b);
  * apply) whose values differ in a and b: their names ("log.target" for a
  * key of a map) into out, at most max.  Returns the count. */
 size_t conf_server_changed(const conf_t *a, const conf_t *b, char (*out)[32], size_t max);
+
+/* A member zone of a catalog, for conf_with_members. */
+typedef struct {
+	const knot_dname_t *name;    /* the member zone */
+	const knot_dname_t *catalog; /* its catalog's name */
+	const char *group;           /* its group property, NULL: none */
+} conf_member_t;
+
+/*
+ * The configuration from with the members m made into zones (each of a
+ * catalog of from, after the file's zones and the catalogs): the
+ * template of its group (the catalog's group key), else the catalog's
+ * template; the catalog's primary.  A member of a catalog from has not, or
+ * whose name is already a zone, is left out (the caller warns: it knows
+ * why).  from's own members are not carried over: m is the whole set.
+ * A member the template's targets cannot take is left out, told to errs.
+ * 0 with out loaded, or -EINVAL / -ENOMEM with errors in errs.
+ */
+int conf_with_members(const conf_t *from, const conf_member_t *m, size_t n, conf_t *out,
+                      FILE *errs);
+
+/* The catalog of this name, or NULL. */
+const conf_catalog_t *conf_catalog_find(const conf_t *conf, const knot_dname_t *name);
 
 /* The zone of this name (compared without case), or NULL. */
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name);

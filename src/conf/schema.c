@@ -173,4 +173,31 @@ const conf_item_t conf_zone_items[] = {
 	{ .name = NULL },
 };
 
+/* In the order of conf_on_remove_t: stored as the index. */
+static const char *const on_remove_choices[] = { "keep", "purge", NULL };
+
+const conf_item_t conf_template_items[] = {
+	{ .name = "id", .type = CONF_STR, .required = true, .restart = true,
+	  AT(conf_template_t, id), .help = "the template's name, referred to by catalogs" },
+	{ .name = "on-remove", .type = CONF_ENUM, .choices = on_remove_choices, .def = "keep",
+	  .restart = true, AT(conf_template_t, on_remove),
+	  .help = "when a member leaves the catalog: keep (default) its records, or purge them" },
+	{ .name = NULL },
+};
+
+const conf_item_t conf_catalog_items[] = {
+	{ .name = "domain", .type = CONF_DNAME, .required = true, .restart = true,
+	  AT(conf_catalog_t, domain), .help = "the catalog zone's name" },
+	{ .name = "primary", .type = CONF_PRIMARYREF, .required = true, .restart = true,
+	  AT(conf_catalog_t, primary), .help = "where the catalog and its members come from" },
+	{ .name = "template", .type = CONF_STR, .required = true, .restart = true,
+	  .help = "the template of a member of no group listed" },
+	{ .name = "group", .type = CONF_GROUPS, .restart = true,
+	  .help = "a map of group property value to template id" },
+	{ .name = "max-remove", .type = CONF_LIMIT, .def = "50%", .restart = true,
+	  AT(conf_catalog_t, max_remove),
+	  .help = "most members one change of the catalog may remove; more is held" },
+	{ .name = NULL },
+};
+
 /* clang-format on */

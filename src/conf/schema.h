@@ -33,6 +33,7 @@ typedef enum {
 	CONF_TARGETREF,  /* id of a target section */
 	CONF_MAP,        /* a map of the keys in sub */
 	CONF_RULES,      /* a list of maps {name, type, value}: zone_rule_t array */
+	CONF_GROUPS,     /* a map of group name to template id: read by the catalog loader */
 } conf_vtype_t;
 
 typedef struct conf_item {
@@ -76,3 +77,8 @@ extern const conf_item_t conf_key_items[];
 extern const conf_item_t conf_primary_items[];
 extern const conf_item_t conf_target_items[];
 extern const conf_item_t conf_zone_items[];
+/* A template has these, and the zone's keys but the first two (domain and
+ * primary): conf_zone_items + CONF_ZONE_OWN. */
+extern const conf_item_t conf_template_items[];
+#define CONF_ZONE_OWN 2
+extern const conf_item_t conf_catalog_items[];

@@ -256,6 +256,30 @@ void ynode_free(ynode_t *n)
 	free(n);
 }
 
+ynode_t *ynode_dup(const ynode_t *n)
+{
+	ynode_t *d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		return NULL;
+	}
+	*d = *n;
+	d->value = NULL;
+	d->item = NULL;
+	d->n = 0;
+	if ((n->value != NULL && (d->value = strdup(n->value)) == NULL) ||
+	    (n->n > 0 && (d->item = calloc(n->n, sizeof(*d->item))) == NULL)) {
+		ynode_free(d);
+		return NULL;
+	}
+	for (; d->n < n->n; d->n++) {
+		if ((d->item[d->n] = ynode_dup(n->item[d->n])) == NULL) {
+			ynode_free(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
 const ynode_t *ynode_get(const ynode_t *map, const char *key)
 {
 	if (map == NULL || map->kind != YNODE_MAP) {

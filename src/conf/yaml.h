@@ -28,6 +28,9 @@ typedef struct {
 ynode_t *ynode_parse(const char *name, const unsigned char *data, size_t len, yaml_error_t *err);
 void ynode_free(ynode_t *n);
 
+/* A deep copy of n, or NULL when out of memory. */
+ynode_t *ynode_dup(const ynode_t *n);
+
 /* Value of key in a map, or NULL. */
 const ynode_t *ynode_get(const ynode_t *map, const char *key);
 

@@ -44,6 +44,7 @@ struct zstate {
 	unsigned busy;    /* running jobs: the zone's and its targets' */
 	unsigned handles; /* timers not yet closed */
 	bool retiring;    /* removed or replaced by a reload; freed when idle */
+	bool purge;       /* left its catalog, on-remove: purge: done when idle */
 	bool waiting;     /* a retiring zone of the same name still runs */
 	zstate_t *next;   /* in the list of retiring zones */
 	uv_timer_t timer;
@@ -111,6 +112,7 @@ struct sched {
 		void *ctx;
 	} hold;
 	runinfo_t *info;    /* where state errors are told, NULL: nowhere */
+	struct sched_catalogs *catalogs; /* the members of each catalog (catalog.c) */
 };
 
 typedef struct shared_delta_s {
@@ -142,3 +144,28 @@ void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, cons
 void sched_target_check_arm(tstate_t *t);
 shared_delta_t *sched_delta_ref(shared_delta_t *d);
 void sched_delta_unref(shared_delta_t *d);
+
+/* reload.c */
+/* Take conf (with its members already) as the new generation; start: load
+ * and start the zones it adds (false at the start of the daemon: the
+ * caller does it for all). */
+int sched_reload_gen(sched_t *s, conf_t *conf, sched_reload_t *out, bool start, char *err,
+                     size_t errlen);
+
+/* catalog.c: the catalogs' members made zones (RFC 9432, zone/catalog.h). */
+/* The members of conf's catalogs read from the store, for those not read
+ * yet; the members of catalogs conf has not are forgotten. */
+void sched_catalog_read(sched_t *s, const conf_t *conf, store_t *st);
+/* conf (a file's) made the new generation's: with its catalogs' members.
+ * 0, or <0 with err set and conf as it was. */
+int sched_catalog_expand(sched_t *s, conf_t *conf, char *err, size_t errlen);
+/* At start: the stored catalogs' members become zones before any is
+ * loaded. */
+int sched_catalog_start(sched_t *s, store_t *st, char *err, size_t errlen);
+/* The catalog zone z committed a new serial: its members are read, and
+ * taken in when they changed. */
+void sched_catalog_commit(zstate_t *z);
+/* The retiring zone z left its catalog with on-remove: purge, and is
+ * idle: its records are deleted at each of its targets. */
+void sched_catalog_purge(zstate_t *z);
+void sched_catalog_free(sched_t *s);

@@ -343,6 +343,9 @@ static void job_end(zstate_t *z)
 		return;
 	}
 	bool was_expired = z->expired;
+	/* A catalog that committed a new serial: its members may change. */
+	bool catalog = z->conf->catalog != NULL && j->ok && j->has_data &&
+	               (!z->has_data || j->serial != z->serial);
 	z->has_data = j->has_data;
 	z->serial = j->serial;
 	z->retry = j->retry;
@@ -359,6 +362,9 @@ static void job_end(zstate_t *z)
 	}
 	if (z->s->stopping) {
 		return;
+	}
+	if (catalog) {
+		sched_catalog_commit(z); /* may take a new generation: z stays */
 	}
 	if (z->pending) {
 		z->pending = false;

@@ -13,6 +13,15 @@
 
 int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_t errlen)
 {
+	/* The catalogs' members are kept: the new file plus what each of its
+	 * catalogs holds now. */
+	int ret = sched_catalog_expand(s, conf, err, errlen);
+	return ret != 0 ? ret : sched_reload_gen(s, conf, out, true, err, errlen);
+}
+
+int sched_reload_gen(sched_t *s, conf_t *conf, sched_reload_t *out, bool start, char *err,
+                     size_t errlen)
+{
 	memset(out, 0, sizeof(*out));
 	gen_t *g = calloc(1, sizeof(*g));
 	zstate_t **zones = calloc(conf->nzone + 1, sizeof(*zones));
@@ -105,9 +114,11 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 				}
 			}
 		}
-		sched_zone_load(z, st);
-		z->waiting = sched_name_retiring(s, z->conf);
-		sched_job_start(z);
+		if (start) {
+			sched_zone_load(z, st);
+			z->waiting = sched_name_retiring(s, z->conf);
+			sched_job_start(z);
+		}
 	}
 	store_close(st);
 	free(kept);

@@ -183,6 +183,9 @@ void sched_zone_idle(zstate_t *z)
 			runinfo_state_error(s->info, z->conf->domain, z->targets[k].conf->id, NULL);
 		}
 	}
+	if (z->purge && !s->stopping) {
+		sched_catalog_purge(z); /* holds z's generation while it runs */
+	}
 	sched_zone_free(z);
 	for (size_t i = 0; i < s->nzones; i++) {
 		zstate_t *w = s->zones[i];
@@ -353,6 +356,13 @@ int sched_start(sched_t *s, char *err, size_t errlen)
 	if (store_open(s->gen->conf->server.state, &st, err, errlen) != 0) {
 		return -EIO;
 	}
+	/* The stored catalogs' members first: they load and start with the
+	 * others, before any primary is asked. */
+	int ret = sched_catalog_start(s, st, err, errlen);
+	if (ret != 0) {
+		store_close(st);
+		return ret;
+	}
 	for (size_t i = 0; i < s->nzones; i++) {
 		sched_zone_load(s->zones[i], st);
 	}
@@ -449,6 +459,7 @@ void sched_free(sched_t *s)
 	free(s->hold.zones); /* none: the loop ran dry, so any pass ended */
 	sched_gen_unref(s->hold.gen);
 	sched_gen_unref(s->gen);
+	sched_catalog_free(s);
 	sock_stop_on(NULL);
 	free(s);
 }

@@ -360,7 +360,11 @@ int xfr_query(const xfr_peer_t *peer, const knot_dname_t *name, uint16_t qtype,
 			goto out;
 		}
 		ret = check_response(pkt, id, zone, qtype, true, who, err, errlen);
-		if (ret == 0 && !tcp && knot_wire_get_tc(pkt->wire)) {
+		/* REFUSED over UDP is asked once more over TCP: knotd answers
+		 * a catalog zone (RFC 9432) over TCP only, and refuses it over
+		 * UDP unsigned. */
+		if (ret == 0 && !tcp && (knot_wire_get_tc(pkt->wire) ||
+		                         knot_wire_get_rcode(pkt->wire) == KNOT_RCODE_REFUSED)) {
 			knot_pkt_free(pkt);
 			tcp = true;
 			continue;

@@ -36,13 +36,3 @@ typedef struct {
 /* Compare two finished zones.  0 or -ENOMEM. */
 int zone_diff(const zone_t *old, const zone_t *new, zone_diff_t *out);
 void zone_diff_free(zone_diff_t *d);
-
-/*
- * Apply an IXFR delta to a finished zone: remove the records of del, then
- * add those of add (both finished record lists, as zone_t).  Removing a
- * record the zone lacks, adding one it already has, adding outside the apex,
- * or ending without exactly one SOA at the apex is an error that names the
- * record; the zone is then left as it was.  Record TTLs do not take part in
- * matching.  0, -EINVAL or -ENOMEM.
- */
-int zone_apply(zone_t *z, const zone_t *del, const zone_t *add, zone_error_t *err);

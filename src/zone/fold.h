@@ -8,7 +8,7 @@
  * result removes the SOA we held and adds the last one.  A record removed
  * and added back stays as both (remove, then add): its TTL may differ from
  * the one we hold, which only applying tells.  Records match by owner, type and canonical rdata
- * (RFC 4034 section 6.2), as zone_apply() matches them.
+ * (RFC 4034 section 6.2), as store_zone_apply() matches them.
  *
  * Applying the folded delta to a zone gives what applying the steps one by
  * one gives, whenever the steps apply one by one.  Two faults are seen

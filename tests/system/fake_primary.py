@@ -1,5 +1,6 @@
 """A scripted fake primary for the system tests: UDP and TCP on 127.0.0.1,
-a thread per connection, messages built with dnspython, no TSIG.
+a thread per connection, messages built with dnspython; TSIG when given a
+key (then each answer is one message: zones of under per_message records).
 
 Why a fake: the hostile answers these tests need are not something a real
 primary does on demand: a serial that goes back after the SOA said newer, a
@@ -15,6 +16,8 @@ trickles a byte at a time.  Each test sets what the fake answers:
     fake.ixfr = ("stall", 31)           # the first message of zone 31, then nothing
     fake.ixfr = ("trickle", 31, 50)     # zone 31, one byte every 50 ms
     fake.axfr = ...                     # the same, but "steps"
+    fake.key = ("xfr", secret)          # queries verified, answers signed (hmac-sha256)
+    fake.forge_mac = True               # transfer answers carry a MAC one byte off
 
 The zone of serial N is zone_records(N): a few records, one of which (www's
 address, v's text) depends on N, so that zones of different serials differ.
@@ -31,6 +34,8 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+import dns.tsig
+import dns.tsigkeyring
 
 from servers import LOOPBACK, free_port
 
@@ -70,6 +75,8 @@ class FakePrimary:
         self.ixfr = "refuse"
         self.axfr = ("full", soa)
         self.per_message = per_message
+        self.key = None
+        self.forge_mac = False
         self.queries = []  # (time.monotonic(), "udp"|"tcp", TYPE, IXFR serial or None)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -139,7 +146,7 @@ class FakePrimary:
                 continue
             data, peer = self._udp.recvfrom(65535)
             try:
-                q = dns.message.from_wire(data)
+                q = self._parse(data)
             except Exception:
                 continue
             qtype, _ = self._note("udp", q)
@@ -158,7 +165,7 @@ class FakePrimary:
         try:
             while True:
                 n = int.from_bytes(self._recv(conn, 2), "big")
-                q = dns.message.from_wire(self._recv(conn, n))
+                q = self._parse(self._recv(conn, n))
                 qtype, have = self._note("tcp", q)
                 if qtype == "SOA":
                     self._send(conn, self._framed(q, [soa_record(self.soa, self.zone,
@@ -199,13 +206,27 @@ class FakePrimary:
 
     # --- answers ------------------------------------------------------------------------
 
+    def _parse(self, data):
+        """A query; with a key, its TSIG verified (make_response then signs
+        the answer with the query's MAC, RFC 8945 5.3)."""
+        if self.key is None:
+            return dns.message.from_wire(data)
+        ring = dns.tsigkeyring.from_text({self.key[0]: (dns.tsig.HMAC_SHA256, self.key[1])})
+        return dns.message.from_wire(data, keyring=ring)
+
     def _message(self, q, recs, rcode=dns.rcode.NOERROR):
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
         r.set_rcode(rcode)
         # One RRset per record, in order: the SOAs of a transfer repeat.
         r.answer = [dns.rrset.from_text(o, ttl, "IN", t, rd) for o, ttl, t, rd in recs]
-        return r.to_wire(max_size=65535)
+        wire = r.to_wire(max_size=65535)
+        if self.forge_mac and q.had_tsig and q.question[0].rdtype in (dns.rdatatype.AXFR,
+                                                                       dns.rdatatype.IXFR):
+            # The TSIG RR ends with the MAC, then original id, error and
+            # an empty other data (6 octets): change the MAC's last octet.
+            wire = wire[:-7] + bytes([wire[-7] ^ 0x55]) + wire[-6:]
+        return wire
 
     def _framed(self, q, recs, rcode=dns.rcode.NOERROR):
         wire = self._message(q, recs, rcode)

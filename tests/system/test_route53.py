@@ -609,6 +609,37 @@ def test_max_delete_refuses_then_force(lab, moto):
     assert len(before) - len(got) == 12
 
 
+def test_max_update_refuses_then_force(lab, moto):
+    """Changing more than 30% of the RRsets (the default max-update) is
+    refused: exit 1, nothing written, the message names max-update and the
+    counts, a second sync refuses again (the refusal is remembered, not
+    forgotten); --force applies it.  Before issue 17 no test failed with
+    the max-update check removed."""
+    extra = "".join(f"h{i} 300 A 192.0.2.{i + 1}\n" for i in range(20))
+    knot = lab.knot({ZONE: zone_text(1, extra)})
+    zid = moto.create_zone(ZONE)
+    zs = lab.zonesync(knot, targets=[{"id": "aws", "hosted-zone-id": zid}])
+    sync_ok(zs)
+    before = assert_in_sync(moto, zid, knot)
+    assert len(before) == 27
+
+    # 12 of the 27 RRsets get a new value: over 30% (8), nothing deleted.
+    knot.change(ZONE, unset=[(f"h{i}", "A") for i in range(12)],
+                set=[(f"h{i}", 300, "A", f"198.51.100.{i + 1}") for i in range(12)])
+    for attempt in (1, 2):
+        mark = moto.mark()
+        r = zs.sync()
+        assert r.returncode == 1, f"attempt {attempt}: {describe(r)}"
+        assert "would update 12 of 29 RRsets, over max-update 30% (8)" in r.stderr, describe(r)
+        assert "zonesync sync --force" in r.stderr, describe(r)
+        assert moto.request_count(mark, zid)[0] == 0, f"attempt {attempt}: {describe(r)}"
+        assert listing_view(moto.list(zid), ZONE) == before, f"attempt {attempt} wrote"
+
+    sync_ok(zs, "--force")
+    got = assert_in_sync(moto, zid, knot)
+    assert len(got) == 27 and got != before
+
+
 def test_max_delete_is_a_share_of_the_target(lab, moto):
     """max-delete 30% is a share of the RRsets the target holds before the
     change: deleting 7 of 27 (26%) is not refused, whether the sync is

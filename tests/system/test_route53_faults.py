@@ -521,10 +521,19 @@ def test_alias_and_set_identifier_sets_untouched(lab):
 def big_zone(serial, variant=0):
     """3 A sets of 400 values (1,200 ResourceRecord elements), 30 TXT sets of
     one ~3,870-character value (116,000 characters), 1,500 single A sets, a
-    name that is an A set (variant 0) or a CNAME (variant 1)."""
+    name that is an A set (variant 0) or a CNAME (variant 1), and a name c
+    (between big2 and the hosts) whose AAAA set of 100 values (variant 0)
+    becomes an A set of 150 (variant 1): a DELETE of 100 records and a
+    CREATE of 150, where the batch of big2's UPSERT (800 records) has room
+    for 200: the first fits, the pair does not, so the pair must open the
+    next batch (an owner's changes never straddle two)."""
     lines = []
     for j in range(3):
         lines += [f"big{j} 300 A 10.{j}.{i // 250}.{i % 250 + variant}" for i in range(400)]
+    if variant == 0:
+        lines += [f"c 300 AAAA 2001:db8::{i + 1:x}" for i in range(100)]
+    else:
+        lines += [f"c 300 A 10.9.0.{i + 1}" for i in range(150)]
     for j in range(30):
         s = " ".join(f'"{chr(97 + (j + k + variant) % 26) * 255}"' for k in range(15))
         lines.append(f"t{j} 300 TXT {s}")
@@ -556,6 +565,18 @@ def test_batches_within_limits_and_rrsets_not_split(lab):
     assert lists(entries) == [], "incremental"
     big = [e for e in changes(entries) if any(d["name"].startswith("big") for d in e["detail"])]
     assert len(big) == 3, "an UPSERT of a 400-value set counts 800: one per request"
+    # Each owner's changes in one request: c's DELETE and CREATE (which
+    # fit only apart), swap's A deleted and CNAME created.
+    batch_of = {}
+    for k, e in enumerate(changes(entries)):
+        for action, name, rtype in e["changes"]:
+            batch_of.setdefault(name, []).append((k, action, rtype))
+    split = {n: b for n, b in batch_of.items() if len({k for k, _, _ in b}) > 1}
+    assert not split, "an owner's changes straddle two requests: " + repr(split)
+    for owner, want in (("c.", {("DELETE", "AAAA"), ("CREATE", "A")}),
+                        ("swap.", {("DELETE", "A"), ("CREATE", "CNAME")})):
+        got = {(a, t) for n, b in batch_of.items() if n.startswith(owner) for _, a, t in b}
+        assert got == want, (owner, got)
     assert_in_sync(fake, zid, knot)
 
 

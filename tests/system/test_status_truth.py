@@ -219,7 +219,10 @@ def test_never_pushed_is_never_and_unknown_is_null(tmp_path):
                              {"target": "file", "type": "zonefile", "serial": None,
                               "behind": None, "state": "never", "dirty": False,
                               "last_ok": None, "last_error": None,
-                              "unadopted": False}]}, other
+                              "unadopted": False}],
+                         # From the file, not a catalog (and not a catalog zone).
+                         "origin": {"from": "config", "catalog": None, "template": None},
+                         "catalog_zone": False}, other
         text = status(zs, conf=conf).stdout
         line = next(ln for ln in text.splitlines() if "second-copy-of-the-zone" in ln)
         assert re.search(r"second-copy-of-the-zone\s+zonefile\s+-\s+-\s+never\s+-\s+-$",

@@ -26,7 +26,7 @@ import pytest
 
 from fake_primary import FakePrimary, soa_record, step, zone_records
 from servers import (LOOPBACK, Named, Zonesync, ZonesyncCommands, describe, free_port,
-                     normalize_record, records_diff, wait_until, zonefile_serial)
+                     new_secret, normalize_record, records_diff, wait_until, zonefile_serial)
 
 ZONE = "example.com."
 NEVER = 3600  # a refresh interval no test waits for
@@ -138,6 +138,64 @@ def test_serial_rollback_refused(lab, fake, case):
     assert re.search(r"zone transferred: zone=example\.com\. kind=IXFR serial=34 from=30 .* "
                      r"steps=2 changed=\d+", r.stderr), describe(r)
     assert_kept(zs, 34)
+
+
+# --- answers that must not be taken (issue 17) -------------------------------------------
+
+def test_ixfr_that_does_not_match_falls_back_to_axfr(lab, fake):
+    """An IXFR whose deletions are not in our copy (the primary's history
+    and ours disagree: a primary restored from another lineage) does not
+    apply: store_zone_apply rolls it back whole (the step also deletes a
+    record we do have), the log says why, and an AXFR in the same refresh
+    brings the zone exactly.  Scripted: no real primary sends a delta that
+    does not match on demand.  Fails if a missing deletion is skipped
+    (www holds two addresses) or if the failure is taken as final (no
+    AXFR, exit 1)."""
+    zs = secondary(lab, fake.port)
+    hold(zs, fake, 30)
+    # 30 -> 31 as the primary's step would be, but deleting an address of
+    # www we never had (192.0.2.99) instead of the one we have.
+    _, _, dels, adds = step(30, 31)
+    dels = [d for d in dels if d[2] != "A"] + [(f"www.{ZONE}", 300, "A", "192.0.2.99")]
+    fake.soa, fake.ixfr, fake.axfr = 31, ("steps", [(30, 31, sorted(dels), adds)]), ("full", 31)
+    axfrs = fake.count("AXFR")
+    r = zs.sync(timeout=60)
+    assert r.returncode == 0, describe(r)
+    assert re.search(r"IXFR does not apply, falling back to AXFR: zone=example\.com\. "
+                     r"error=.*delta removes a record the zone does not have: "
+                     r"www\.example\.com\. .*192\.0\.2\.99", r.stderr), describe(r)
+    assert fake.count("AXFR") - axfrs == 1, fake.log()
+    assert zs.serial() == 31
+    assert_kept(zs, 31)
+
+
+def test_forged_mac_on_a_transfer_is_refused(lab, fake):
+    """A transfer answer whose TSIG MAC does not verify (one octet of it
+    changed, as by someone on the path without the key) is refused, for the
+    IXFR and the AXFR after it: exit 1, the log says the TSIG check failed,
+    the zone held (30) is kept; the same answers signed right are then
+    taken.  Scripted: no real primary sends a bad MAC on demand; test_xfr's
+    test_tsig checks xfr.c alone, this the refresh that must keep the old
+    data.  Fails if a bad MAC is accepted."""
+    secret = new_secret()
+    fake.key = ("xfr", secret)
+    zs = secondary(lab, fake.port, key=secret)
+    hold(zs, fake, 30)  # signed answers, verified
+
+    fake.soa, fake.ixfr, fake.axfr, fake.forge_mac = 31, ("full", 31), ("full", 31), True
+    r = zs.sync(timeout=60)
+    assert r.returncode != 0, describe(r)
+    assert re.search(r"IXFR failed, trying AXFR: zone=example\.com\. error=.*TSIG check failed",
+                     r.stderr), describe(r)
+    assert re.search(r"zone transfer failed: zone=example\.com\. error=.*TSIG check failed",
+                     r.stderr), describe(r)
+    assert zs.serial() == 30
+    assert_kept(zs, 30)
+
+    fake.forge_mac = False
+    r = zs.sync(timeout=60)
+    assert r.returncode == 0, describe(r)
+    assert_kept(zs, 31)
 
 
 # --- limits ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include <libknot/descriptor.h>
 
 #include "conf/conf.h"
+#include "dns/name.h"
 #include "target/target.h"
 
 #define NAME "t.yaml"
@@ -634,7 +635,7 @@ static void test_unknown_key_top(void **state)
 	             "zones: []\n",
 	             "2:1",
 	             "unknown key 'zones' in the configuration (sections are server, key, "
-	             "primary, target, zone)");
+	             "primary, target, zone, template, catalog)");
 	/* The root must be a map. */
 	expect_error("- server\n", "1:1",
 	             "the configuration must be a map of sections, not a list");
@@ -2129,7 +2130,7 @@ static void test_zone_find(void **state)
 /* --- examples ----------------------------------------------------------- */
 
 static const char *const EXAMPLES[] = {
-	"exec.yaml",    "multi.yaml",   "powerdns.yaml", "quickstart-route53.yaml",
+	"catalog.yaml", "exec.yaml",    "multi.yaml",    "powerdns.yaml", "quickstart-route53.yaml",
 	"rfc2136.yaml", "route53.yaml", "zonefile.yaml", "zonesync.yaml",
 };
 #define NEXAMPLES (sizeof(EXAMPLES) / sizeof(EXAMPLES[0]))
@@ -2155,7 +2156,13 @@ static void test_examples(void **state)
 		assert_true(conf.ntarget >= 1);
 		for (size_t z = 0; z < conf.nzone; z++) {
 			assert_non_null(conf.zone[z].primary);
-			assert_true(conf.zone[z].ntarget >= 1);
+			/* A catalog zone is pushed nowhere. */
+			assert_true(conf.zone[z].ntarget >= 1 || conf.zone[z].catalog != NULL);
+		}
+		if (strcmp(EXAMPLES[i], "catalog.yaml") == 0) {
+			assert_int_equal(conf.ncatalog, 1);
+			assert_int_equal(conf.ntemplate, 2);
+			assert_int_equal(conf.catalog[0].ngroup, 1);
 		}
 		if (strcmp(EXAMPLES[i], "zonesync.yaml") == 0) {
 			/* The design's example: two providers for one zone, and the
@@ -2450,6 +2457,126 @@ static void check_documented(const char *page, const char *heading, const conf_i
 	}
 }
 
+
+/* --- templates and catalogs ------------------------------------------------ */
+
+#define CATALOG_CONF                                                                               \
+	"primary: [{ id: p, address: 192.0.2.1 }]\n"                                               \
+	"target:\n"                                                                                \
+	"  - { id: a, type: zonefile, path: \"/tmp/a/%s\" }\n"                                     \
+	"  - { id: b, type: zonefile, path: \"/tmp/b/%s\" }\n"                                     \
+	"zone: [{ domain: explicit.example, primary: p, target: [a] }]\n"                          \
+	"template:\n"                                                                              \
+	"  - { id: members, target: [a, b], max-delete: 5 }\n"                                     \
+	"  - { id: internal, target: [b], on-remove: purge }\n"                                    \
+	"catalog:\n"                                                                               \
+	"  - { domain: Catalog.Example, primary: p, template: members,\n"                         \
+	"      group: { int: internal }, max-remove: 3 }\n"
+
+static knot_dname_t *dn(const char *s)
+{
+	static knot_dname_storage_t buf[32];
+	static unsigned i;
+	knot_dname_t *d = buf[i++ % 32];
+	assert_true(dns_name_from_str(s, d) > 0);
+	return d;
+}
+
+static void test_catalog_sections(void **state)
+{
+	(void)state;
+	conf_t conf, with;
+	load_ok(&conf, CATALOG_CONF);
+	assert_int_equal(conf.ntemplate, 2);
+	assert_int_equal(conf.template[0].on_remove, CONF_ON_REMOVE_KEEP);
+	assert_int_equal(conf.template[1].on_remove, CONF_ON_REMOVE_PURGE);
+	assert_int_equal(conf.ncatalog, 1);
+	const conf_catalog_t *cat = &conf.catalog[0];
+	assert_string_equal(cat->domain, "catalog.example.");
+	assert_ptr_equal(cat->template, &conf.template[0]);
+	assert_int_equal(cat->ngroup, 1);
+	assert_string_equal(cat->group[0].name, "int");
+	assert_ptr_equal(cat->group[0].template, &conf.template[1]);
+	assert_false(cat->max_remove.percent);
+	assert_int_equal(cat->max_remove.value, 3);
+	/* The catalog is a zone of its own, without targets. */
+	assert_int_equal(conf.nzone, 2);
+	const conf_zone_t *cz = conf_zone_find(&conf, dn("catalog.example"));
+	assert_non_null(cz);
+	assert_ptr_equal(cz->catalog, cat);
+	assert_int_equal(cz->ntarget, 0);
+	assert_string_equal(cz->primary->id, "p");
+	assert_ptr_equal(conf_catalog_find(&conf, dn("CATALOG.example.")), cat);
+
+	const conf_member_t m[] = {
+		{ dn("one.example"), dn("catalog.example"), NULL },
+		{ dn("two.example"), dn("catalog.example"), "int" },
+		{ dn("three.example"), dn("catalog.example"), "no-such-group" },
+		{ dn("explicit.example"), dn("catalog.example"), NULL }, /* a zone already */
+		{ dn("four.example"), dn("other.example"), NULL },       /* no such catalog */
+		{ dn("one.example"), dn("catalog.example"), "int" },     /* twice */
+	};
+	assert_int_equal(conf_with_members(&conf, m, 6, &with, stderr), 0);
+	assert_int_equal(with.nzone, 5);
+	const conf_zone_t *one = conf_zone_find(&with, dn("one.example"));
+	const conf_zone_t *two = conf_zone_find(&with, dn("two.example"));
+	const conf_zone_t *three = conf_zone_find(&with, dn("three.example"));
+	assert_non_null(one);
+	assert_non_null(two);
+	assert_non_null(three);
+	assert_null(conf_zone_find(&with, dn("four.example")));
+	assert_string_equal(one->domain, "one.example.");
+	assert_string_equal(one->primary->id, "p");
+	assert_ptr_equal(one->member_of, &with.catalog[0]);
+	assert_string_equal(one->template->id, "members");
+	assert_int_equal(one->ntarget, 2);
+	assert_int_equal(one->max_delete.value, 5);
+	assert_string_equal(two->template->id, "internal");
+	assert_int_equal(two->ntarget, 1);
+	assert_string_equal(two->target[0]->id, "b");
+	assert_int_equal(two->max_delete.value, 30); /* the default */
+	assert_string_equal(three->template->id, "members");
+	assert_null(conf_zone_find(&with, dn("explicit.example"))->member_of);
+	/* A member is the same zone while its template is; the file's zones
+	 * and the catalog stay the same. */
+	conf_t again;
+	const conf_member_t moved[] = {
+		{ dn("one.example"), dn("catalog.example"), "int" },
+		{ dn("two.example"), dn("catalog.example"), "int" },
+	};
+	assert_int_equal(conf_with_members(&with, moved, 2, &again, stderr), 0);
+	assert_int_equal(again.nzone, 4); /* from's members are not carried over */
+	assert_false(conf_zone_same(one, conf_zone_find(&again, dn("one.example"))));
+	assert_true(conf_zone_same(two, conf_zone_find(&again, dn("two.example"))));
+	assert_true(conf_zone_same(&with.zone[0], &again.zone[0]));
+	assert_true(conf_zone_same(cz, conf_zone_find(&again, dn("catalog.example"))));
+	assert_false(conf_zone_same(&with.zone[0], conf_zone_find(&again, dn("catalog.example"))));
+	conf_free(&again);
+	conf_free(&with);
+	conf_free(&conf);
+}
+
+static void test_catalog_errors(void **state)
+{
+	(void)state;
+	expect_errors("primary: [{ id: p, address: 192.0.2.1 }]\n"
+	              "target: [{ id: f, type: zonefile, path: /tmp/one }]\n"
+	              "zone: [{ domain: c.example, primary: p }]\n"
+	              "template:\n"
+	              "  - { id: t, target: [f], on-remove: wipe, domain: x }\n"
+	              "catalog:\n"
+	              "  - { domain: c.example, primary: p, template: t }\n"
+	              "  - { domain: d.example, primary: p, template: nope, group: { g: none } }\n"
+	              "  - { domain: e.example, primary: q, template: t, group: [a] }\n",
+	              "5:44", "unknown key 'domain' in template 't'", /* */
+	              "5:38", "'on-remove' is 'wipe', expected one of keep, purge", /* */
+	              "7:15", "catalog 'c.example' is also a zone", /* */
+	              "8:48", "template 'nope' is not defined", /* */
+	              "8:66", "group 'g': template 'none' is not defined", /* */
+	              "9:35", "primary 'q' is not defined", /* */
+	              "9:58", "'group' must be a map of group to template, not a list");
+}
+
 /* Every key of every table, the sections' and each target type's, is
  * documented in zonesync.yaml(5) under its section's heading (a type's
  * keys under its .SS).  tests/system/test_docs_keys.py runs this too. */
@@ -2470,7 +2597,8 @@ static void test_docs_keys(void **state)
 	} sections[] = {
 		{ "SERVER SECTION", conf_server_items },   { "KEY SECTION", conf_key_items },
 		{ "PRIMARY SECTION", conf_primary_items }, { "TARGET SECTION", conf_target_items },
-		{ "ZONE SECTION", conf_zone_items },
+		{ "ZONE SECTION", conf_zone_items },       { "TEMPLATE SECTION", conf_template_items },
+		{ "CATALOG SECTION", conf_catalog_items },
 	};
 	char missing[4096] = "";
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
@@ -2558,6 +2686,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_table_defaults),
 		cmocka_unit_test(test_table_at_least),
+		cmocka_unit_test(test_catalog_sections),
+		cmocka_unit_test(test_catalog_errors),
 		cmocka_unit_test(test_docs_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,6 +207,12 @@ static struct fake {
 	const char *id;
 	zone_t live;
 	size_t applies, deleted; /* apply calls, RRsets deleted */
+	/* When set: the target's state as the store holds it when apply is
+	 * called (dirty_at_apply), and apply fails after writing (fail). */
+	store_t *probe;
+	const conf_zone_t *probe_zc;
+	int dirty_at_apply; /* -1: apply not called */
+	bool fail;
 } fakes[2] = { { .id = "f" }, { .id = "g" } };
 
 static struct fake *fake_of(const conf_target_t *tc)
@@ -277,7 +283,7 @@ static int fake_read(target_t *t, zone_t *live, target_foreign_t *foreign, targe
 static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
-	(void)o, (void)err, (void)errlen;
+	(void)o;
 	struct fake *f = (struct fake *)t;
 	zone_t next;
 	fake_copy(&f->live, p->diff, &next);
@@ -286,6 +292,15 @@ static int fake_apply(target_t *t, const target_push_t *p, const target_opts_t *
 	f->applies++;
 	f->deleted += p->diff->deleted;
 	stats->requests++;
+	if (f->probe != NULL) {
+		store_target_t ts;
+		assert_int_equal(store_target_get(f->probe, f->probe_zc->name, f->id, &ts), 0);
+		f->dirty_at_apply = ts.dirty;
+	}
+	if (f->fail) {
+		snprintf(err, errlen, "failed after the first write");
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -576,6 +591,7 @@ static struct {
 	size_t applies;        /* apply calls */
 	bool live_known;       /* of the last apply */
 	char changes[2048];    /* of the last apply: "+owner TYPE", "-owner TYPE", "~..." */
+	const char *stale_live; /* set: apply answers -ESTALE, the live records become these */
 } rfake;
 
 static int rfake_open(const conf_target_t *t, const conf_zone_t *z, target_t **out,
@@ -611,8 +627,15 @@ static int rfake_read(target_t *t, zone_t *live, target_foreign_t *foreign, targ
 static int rfake_apply(target_t *t, const target_push_t *p, const target_opts_t *o,
                       target_stats_t *stats, char *err, size_t errlen)
 {
-	(void)t, (void)o, (void)stats, (void)err, (void)errlen;
+	(void)t, (void)o, (void)stats;
 	rfake.applies++;
+	if (rfake.stale_live != NULL) {
+		/* Someone changed the target since it was read. */
+		rfake.live = rfake.stale_live;
+		rfake.stale_live = NULL;
+		snprintf(err, errlen, "changed behind our back");
+		return -ESTALE;
+	}
 	rfake.live_known = p->live_known;
 	rfake.changes[0] = '\0';
 	for (size_t i = 0; i < p->diff->count; i++) {
@@ -848,6 +871,133 @@ static void test_incremental_addition_at_an_ignored_name(void **state)
 	log_close();
 }
 
+/*
+ * The order that makes a crash safe: the target is marked dirty in the
+ * store before the first write (apply sees the mark), clean only after the
+ * last; a push that fails after writing leaves it dirty, and a dirty target
+ * at the current serial is pushed again (read and compared), never taken
+ * for up to date, nor given the next IXFR's delta alone (what the failed
+ * push wrote is unknown: it is read).  Fails if the mark is recorded after
+ * apply, if a dirty pair at the same serial counts as clean, or if a dirty
+ * pair gets an incremental push.
+ */
+static void test_dirty_before_the_first_write(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	conf_t c;
+	fake_conf(&c, "");
+	const conf_zone_t *zc = &c.zone[0];
+	const conf_target_t *f = zc->target[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 1, "www A 192.0.2.80\n");
+	struct fake *fk = fake_of(f);
+	fake_holds(fk, "");
+	fk->probe = st;
+	fk->probe_zc = zc;
+	fk->dirty_at_apply = -1;
+
+	engine_zone_t ez = { .store = st, .serial = 1 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ 0 }, &r), 0);
+	engine_result_free(&r);
+	assert_int_equal(fk->dirty_at_apply, 1);
+	store_target_t ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 1 && !ts.dirty);
+
+	/* A full compare at the same serial finds drift and fails while
+	 * repairing it: dirty at serial 1. */
+	fake_holds(fk, "www A 192.0.2.99\n");
+	fk->fail = true;
+	fk->dirty_at_apply = -1;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ .full = true }, &r), -EIO);
+	engine_result_free(&r);
+	assert_int_equal(fk->dirty_at_apply, 1);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 1 && ts.dirty);
+
+	/* The next plain push at that serial is not up to date: it reads
+	 * (the failed apply had written its change: nothing left to do) and
+	 * leaves the pair clean. */
+	fk->fail = false;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ 0 }, &r), 0);
+	assert_false(r.uptodate);
+	assert_int_equal(r.stats.requests, 1);
+	assert_int_equal(r.diff.count, 0);
+	engine_result_free(&r);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 1 && !ts.dirty);
+
+	/* Dirty at serial 1 again; the primary's IXFR 1 -> 2 arrives.  The
+	 * delta starts where the target was, but what the failed push wrote
+	 * is unknown: a read, not the delta alone. */
+	fake_holds(fk, "www A 192.0.2.99\n");
+	fk->fail = true;
+	assert_int_equal(engine_push(&ez, zc, f, &(engine_opts_t){ .full = true }, &r), -EIO);
+	engine_result_free(&r);
+	fk->fail = false;
+	assert_true(state_of(st, zc, "f").dirty);
+	store_at(st, 2, "www A 192.0.2.81\n");
+	engine_delta_t d = { .from = 1, .to = 2 };
+	char text[512];
+	snprintf(text, sizeof(text), ZONE, 1u, "www A 192.0.2.80\n");
+	load_ok(&d.old, text);
+	snprintf(text, sizeof(text), ZONE, 2u, "www A 192.0.2.81\n");
+	load_ok(&d.new, text);
+	engine_zone_t ez2 = { .store = st, .serial = 2, .delta = &d };
+	assert_int_equal(engine_push(&ez2, zc, f, &(engine_opts_t){ 0 }, &r), 0);
+	assert_false(r.incremental);
+	assert_int_equal(r.stats.requests, 2); /* the read, then the apply */
+	engine_result_free(&r);
+	engine_zone_free(&ez2);
+	engine_delta_free(&d);
+	ts = state_of(st, zc, "f");
+	assert_true(ts.has_serial && ts.serial == 2 && !ts.dirty);
+	assert_true(fake_has(fk, "www.example.com.", KNOT_RRTYPE_A));
+	fk->probe = NULL;
+	engine_zone_free(&ez);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
+/*
+ * The limits hold after a re-read too: a push within max-delete whose apply
+ * finds the target changed (-ESTALE) reads it again, and when what it must
+ * delete now is over the limit the push is refused, nothing more applied.
+ * Fails if the limits are checked only before the first apply.
+ */
+static void test_limits_after_a_reread(void **state)
+{
+	(void)state;
+	log_init(LOG_TARGET_STDERR, LOG_LEVEL_ERROR);
+	memset(&rfake, 0, sizeof(rfake));
+	rfake.live = "old A 192.0.2.9\n";
+	rfake.stale_live = "a A 192.0.2.1\nb A 192.0.2.2\nold A 192.0.2.9\n";
+	conf_t c;
+	rload_fake(&c, "    max-delete: 1\n");
+	const conf_zone_t *zc = &c.zone[0];
+	store_t *st;
+	char err[256];
+	assert_int_equal(store_open(dir, &st, err, sizeof(err)), 0);
+	store_at(st, 2, "www A 192.0.2.8\n");
+	engine_zone_t ez = { .store = st, .serial = 2 };
+	engine_opts_t o = { 0 };
+	engine_result_t r;
+	assert_int_equal(engine_push(&ez, zc, zc->target[0], &o, &r), -EPERM);
+	assert_true(r.refused);
+	assert_int_equal(r.diff.deleted, 3);
+	assert_int_equal(rfake.applies, 1); /* the one that found the change */
+	assert_non_null(strstr(r.error, "max-delete"));
+	engine_result_free(&r);
+	engine_zone_free(&ez);
+	store_close(st);
+	conf_free(&c);
+	log_close();
+}
+
 /* Two hosts: the provider's serial against ours decides (RFC 1982). */
 static void test_fence_decision(void **state)
 {
@@ -894,6 +1044,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits_count_what_is_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_addition_at_an_ignored_name, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_before_the_first_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_after_a_reread, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

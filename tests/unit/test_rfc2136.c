@@ -446,6 +446,33 @@ static void test_name_kept_whole_unless_too_big(void **state)
 	message_text(&x.p, 0, x.new.apex, text, sizeof(text));
 	assert_true(strncmp(text, "m.example.com. ANY CNAME 0 -\n", 29) == 0);
 	planned_free(&x);
+
+	/* Two names of two changes each, in messages with room for the
+	 * first name and one change of the second: the second name opens the
+	 * next message whole (fails if a name's changes may straddle two). */
+	const char *o2 = HEAD "p 300 TXT \"1\"\np 300 MX 1 a.example.com.\n"
+	                      "q 300 TXT \"1\"\nq 300 MX 1 a.example.com.\n";
+	const char *n2 = HEAD "p 300 TXT \"2\"\np 300 MX 2 a.example.com.\n"
+	                      "q 300 TXT \"2\"\nq 300 MX 2 a.example.com.\n";
+	lim = (upd_limits_t){ UPD_MSG_MAX, 0, 0 };
+	assert_int_equal(plan_of(&x, o2, n2, true, &lim, err), 0);
+	size_t k = 1;
+	const zone_rrset_t *first = &x.p.op[0].change->new;
+	while (k < x.p.count && x.p.op[k].change->new.keylen == first->keylen &&
+	       memcmp(x.p.op[k].change->new.key, first->key, first->keylen) == 0) {
+		k++;
+	}
+	assert_true(k >= 2 && x.p.count - k >= 2);
+	size_t room = x.p.fixed;
+	for (size_t i = 0; i <= k; i++) {
+		room += x.p.op[i].wire;
+	}
+	planned_free(&x);
+	lim.msg_max = room;
+	assert_int_equal(plan_of(&x, o2, n2, true, &lim, err), 0);
+	assert_int_equal(check_batches(&x.p, &lim), 2);
+	assert_int_equal(x.p.batch_end[0], k);
+	planned_free(&x);
 }
 
 static void test_addresses_before_what_names_them(void **state)

@@ -106,6 +106,29 @@ static void test_batches_fill_to_limits(void **state)
 	free(new);
 }
 
+/* A changed set is an UPSERT, which Route 53 counts twice (its records and
+ * characters): 600 changed single-value sets fill batches of 500.  Fails if
+ * an UPSERT is counted once (one batch of 1,200 records, refused). */
+static void test_upserts_count_twice(void **state)
+{
+	(void)state;
+	char *old = zone_of_hosts(600, ""), *new = zone_of_hosts(600, "");
+	for (char *at = strstr(new, " 300 A "); at != NULL; at = strstr(at, " 300 A ")) {
+		memcpy(at, " 060 A ", 7); /* every TTL changed: every set replaced */
+	}
+	char err[512];
+	struct planned x = { 0 };
+	assert_int_equal(plan_of(&x, old, new, true, err), 0);
+	assert_int_equal(x.p.count, 600);
+	assert_int_equal(x.p.change[0].action, R53_UPSERT);
+	assert_int_equal(x.p.change[0].cost.records, 2);
+	assert_int_equal(check_batches(&x.p), 2);
+	assert_int_equal(x.p.batch_end[0], 500);
+	planned_free(&x);
+	free(old);
+	free(new);
+}
+
 static void test_batches_count_characters(void **state)
 {
 	(void)state;
@@ -414,6 +437,43 @@ static void test_parse_errors_both_forms(void **state)
 	assert_string_equal(code, "InvalidChangeBatch");
 	assert_string_equal(msg, "one; two");
 	assert_int_equal(r53_parse_error("nope", 4, code, 64, msg, 512), -EINVAL);
+}
+
+/*
+ * Which failed answers are sent again: Route 53 throttles with 400 and the
+ * code Throttling (as well as 429), which a check of the status alone takes
+ * for a bad request and gives up on; a 400 of any other code (an invalid
+ * batch) is final.  Fails if any row's class changes.
+ */
+static void test_retry_class(void **state)
+{
+	(void)state;
+	static const struct {
+		long status;
+		const char *code;
+		r53_retry_t want;
+	} cases[] = {
+		{ 400, "Throttling", R53_THROTTLED },
+		{ 429, "", R53_THROTTLED },
+		{ 0, "", R53_RETRY }, /* no answer */
+		{ 500, "", R53_RETRY },
+		{ 502, "", R53_RETRY },
+		{ 503, "", R53_RETRY },
+		{ 504, "", R53_RETRY },
+		{ 400, "PriorRequestNotComplete", R53_RETRY },
+		{ 400, "InvalidChangeBatch", R53_GIVE_UP },
+		{ 400, "InvalidInput", R53_GIVE_UP },
+		{ 403, "SignatureDoesNotMatch", R53_GIVE_UP },
+		{ 404, "NoSuchHostedZone", R53_GIVE_UP },
+		{ 501, "", R53_GIVE_UP },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (r53_retry_class(cases[i].status, cases[i].code) != cases[i].want) {
+			fail_msg("status %ld code \"%s\": class %d, want %d", cases[i].status,
+			         cases[i].code, r53_retry_class(cases[i].status, cases[i].code),
+			         cases[i].want);
+		}
+	}
 }
 
 static void test_parse_zone_list(void **state)
@@ -736,6 +796,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches_fill_to_limits),
+		cmocka_unit_test(test_upserts_count_twice),
 		cmocka_unit_test(test_batches_count_characters),
 		cmocka_unit_test(test_cname_replacing_a_stays_in_one_batch),
 		cmocka_unit_test(test_apex_soa_ns_never_deleted_or_created),
@@ -744,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_old_txt_form),
 		cmocka_unit_test(test_parse_rrsets_errors),
 		cmocka_unit_test(test_parse_errors_both_forms),
+		cmocka_unit_test(test_retry_class),
 		cmocka_unit_test(test_parse_zone_list),
 		cmocka_unit_test(test_parse_zone_info),
 		cmocka_unit_test(test_values),

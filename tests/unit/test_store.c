@@ -177,6 +177,17 @@ static void test_apply(void **state)
 	assert_int_equal(store_zone_apply(s, apex(), d, 1, err, sizeof(err)), 0);
 	free_steps(d, 1);
 
+	/* Names match whatever their case (the NS target too); a record
+	 * removed and added back takes the TTL it is added with. */
+	make_step(&d[0], 4, 5,
+		  "@ SOA ns1 hostmaster 4 7200 3600 1209600 300\nNS NS A.Example.NET.\n",
+		  "@ SOA ns1 hostmaster 5 7200 3600 1209600 300\nns 60 NS a.example.net.\n");
+	assert_int_equal(store_zone_apply(s, apex(), d, 1, err, sizeof(err)), 0);
+	free_steps(d, 1);
+	assert_stored(s, "$ORIGIN example.com.\n$TTL 3600\n"
+			 "@ SOA ns1 hostmaster 5 7200 3600 1209600 300\n"
+			 "www A 192.0.2.2\nns 60 NS a.example.net.\n");
+
 	/* Without a stored zone there is nothing to apply to. */
 	knot_dname_storage_t other;
 	dns_name_from_str("example.org.", other);

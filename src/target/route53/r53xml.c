@@ -568,3 +568,16 @@ void r53_buf_free(r53_buf_t *b)
 	free(b->data);
 	memset(b, 0, sizeof(*b));
 }
+
+r53_retry_t r53_retry_class(long status, const char *code)
+{
+	if (status == 429 || strcmp(code, "Throttling") == 0) {
+		return R53_THROTTLED;
+	}
+	/* PriorRequestNotComplete: a change batch of ours still in progress. */
+	if (status == 0 || status == 500 || status == 502 || status == 503 || status == 504 ||
+	    strcmp(code, "PriorRequestNotComplete") == 0) {
+		return R53_RETRY;
+	}
+	return R53_GIVE_UP;
+}

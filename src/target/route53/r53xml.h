@@ -128,6 +128,17 @@ int r53_parse_nameservers(const char *xml, size_t len, knot_dname_storage_t *out
 int r53_parse_error(const char *xml, size_t len, char *code, size_t codelen, char *msg,
                     size_t msglen);
 
+/* What a failed request's answer calls for: status 0 (no answer) or the
+ * HTTP status, and the error code of its body ("" when none).  Route 53
+ * throttles with 400 and code Throttling as well as with 429, so the code
+ * counts as much as the status. */
+typedef enum {
+	R53_GIVE_UP,   /* the request is wrong as it stands: sending it again fails again */
+	R53_RETRY,     /* a network or server fault: again after a backoff */
+	R53_THROTTLED, /* too many requests: again after a backoff, counted apart */
+} r53_retry_t;
+r53_retry_t r53_retry_class(long status, const char *code);
+
 /* Append s to a growing buffer with XML escaping.  0 or -ENOMEM. */
 typedef struct {
 	char *data;

@@ -66,9 +66,7 @@ static void cache_set(const target_t *t, bool forget);
 
 static bool retryable(const r53_error_t *e)
 {
-	return e->status == 0 || e->status == 429 || e->status == 500 || e->status == 502 ||
-	       e->status == 503 || e->status == 504 || strcmp(e->code, "Throttling") == 0 ||
-	       strcmp(e->code, "PriorRequestNotComplete") == 0;
+	return r53_retry_class(e->status, e->code) != R53_GIVE_UP;
 }
 
 /* Say where the credentials of t came from (never the credentials). */
@@ -87,7 +85,7 @@ static void log_creds(const target_t *t, const char *what)
 /* Why a failed request is sent again (a fixed set: a metric label). */
 static const char *resend_reason(const r53_error_t *e)
 {
-	if (e->status == 429 || strcmp(e->code, "Throttling") == 0) {
+	if (r53_retry_class(e->status, e->code) == R53_THROTTLED) {
 		return "throttled";
 	}
 	return e->status == 0 ? "network" : "error";
@@ -239,7 +237,7 @@ static int call(target_t *t, const char *method, const char *path, const sigv4_p
 			/* Stopping: no retry (the write did not land; dirty). */
 			return -ECANCELED;
 		}
-		bool throttled = e->status == 429 || strcmp(e->code, "Throttling") == 0;
+		bool throttled = r53_retry_class(e->status, e->code) == R53_THROTTLED;
 		stats->retries++;
 		stats->throttled += throttled;
 		const char *reason = resend_reason(e);
