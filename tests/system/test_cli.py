@@ -231,3 +231,35 @@ def test_check_errors(zonesync, tmp_path):
     assert r.returncode == 2 and "cannot open" in r.stderr
     r = zonesync("check", "extra")
     assert r.returncode == 2
+
+
+def test_check_warns_of_unfenced_targets_with_two_instances(zonesync, tmp_path):
+    """server.instances over 1: each route53 or rfc2136 target without
+    soa-serial: mirror is named with why (its pushes are not fenced); a
+    mirror one, a PowerDNS one (its copy holds the primary's SOA) and a
+    zone file (this host's own) are not.  With 1 (the default), no warning."""
+    def conf(instances):
+        path = tmp_path / f"two{instances}.yaml"
+        key = tmp_path / "pdns.key"
+        key.write_text("k\n")
+        path.write_text(f"""server: {{ instances: {instances}, state: "{tmp_path}" }}
+primary: [ {{ id: p, address: 127.0.0.1@5300 }} ]
+target:
+  - {{ id: aws, type: route53, hosted-zone-id: Z1, endpoint: "http://127.0.0.1:9" }}
+  - {{ id: aws2, type: route53, hosted-zone-id: Z2, endpoint: "http://127.0.0.1:9",
+      soa-serial: mirror }}
+  - {{ id: upd, type: rfc2136, address: 127.0.0.1@5301 }}
+  - {{ id: pdns, type: powerdns, url: "http://127.0.0.1:9", api-key-file: "{key}" }}
+  - {{ id: file, type: zonefile, path: "{tmp_path}/%s.zone" }}
+zone: [ {{ domain: example.com, primary: p, target: [aws, aws2, upd, pdns, file] }} ]
+""")
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK",
+               "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9"}
+        return zonesync("check", "-c", path, env=env)
+    r = conf(2)
+    assert r.returncode == 0, r.stderr
+    warned = re.findall(r"^warning: target (\S+): server\.instances is 2 but its soa-serial is "
+                        r"not mirror: its pushes are not fenced", r.stderr, re.M)
+    assert warned == ["aws", "upd"], r.stderr
+    r = conf(1)
+    assert r.returncode == 0 and "server.instances" not in r.stderr, r.stderr
