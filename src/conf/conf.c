@@ -1129,6 +1129,19 @@ static void check_zone_targets(struct ctx *c, const ynode_t *item, const conf_zo
 	}
 }
 
+/* The slot of conf's zone index that holds name, or the free one where it
+ * would go. */
+static uint32_t *zone_slot(const conf_t *conf, const knot_dname_t *name)
+{
+	size_t mask = conf->zone_slots - 1;
+	for (size_t i = dns_name_hash(name) & mask;; i = (i + 1) & mask) {
+		uint32_t *slot = &conf->zone_index[i];
+		if (*slot == 0 || dns_name_equal(conf->zone[*slot - 1].name, name)) {
+			return slot;
+		}
+	}
+}
+
 static void load_zones(struct ctx *c)
 {
 	const ynode_t *list = section_list(c, "zone");
@@ -1137,9 +1150,17 @@ static void load_zones(struct ctx *c)
 	}
 	conf_t *conf = c->conf;
 	conf->zone = calloc(list->n + 1, sizeof(*conf->zone));
-	if (conf->zone == NULL) {
+	/* At most half full: short probes, and a free slot always ends one. */
+	size_t slots = 16;
+	while (slots < 2 * list->n) {
+		slots *= 2;
+	}
+	conf->zone_index = calloc(slots, sizeof(*conf->zone_index));
+	if (conf->zone == NULL || conf->zone_index == NULL) {
+		err_at(c, list, "out of memory for %zu zones", list->n);
 		return;
 	}
+	conf->zone_slots = slots;
 	for (size_t i = 0; i < list->n; i++) {
 		const char *domain = item_id(c, list, i, "zone", conf_zone_items);
 		if (domain == NULL) {
@@ -1157,22 +1178,19 @@ static void load_zones(struct ctx *c)
 			err_at(c, dn, "zone '%s' is not a valid domain name", domain);
 			continue;
 		}
-		char canon[DNS_NAME_STR_MAX];
-		dns_name_to_str(z->name, canon, sizeof(canon));
-		bool dup = false;
-		for (size_t j = 0; j < conf->nzone && !dup; j++) {
-			if (dns_name_equal(conf->zone[j].name, z->name)) {
-				err_at(c, dn, "zone %s is defined twice", canon);
-				dup = true;
-			}
-		}
-		if (dup) {
+		uint32_t *slot = zone_slot(conf, z->name);
+		if (*slot != 0) {
+			char canon[DNS_NAME_STR_MAX];
+			dns_name_to_str(z->name, canon, sizeof(canon));
+			err_at(c, dn, "zone %s is defined twice", canon);
 			continue;
 		}
-
-		conf->nzone++;
+		*slot = (uint32_t)++conf->nzone;
 		load_items(c, item, conf_zone_items, where, pre, z);
 		check_zone_targets(c, item, z);
+		if (z->primary != NULL) {
+			((conf_primary_t *)z->primary)->nzone++;
+		}
 	}
 }
 
@@ -1294,6 +1312,7 @@ void conf_free(conf_t *conf)
 		free_items(conf_zone_items, &conf->zone[i]);
 	}
 	free(conf->zone);
+	free(conf->zone_index);
 	free_items(conf_server_items, conf);
 	free(conf->path);
 	ynode_free(conf->root);
@@ -1480,10 +1499,9 @@ const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name)
 	if (conf == NULL || name == NULL) {
 		return NULL;
 	}
-	for (size_t i = 0; i < conf->nzone; i++) {
-		if (dns_name_equal(conf->zone[i].name, name)) {
-			return &conf->zone[i];
-		}
+	if (conf->zone_slots == 0) {
+		return NULL;
 	}
-	return NULL;
+	uint32_t slot = *zone_slot(conf, name);
+	return slot != 0 ? &conf->zone[slot - 1] : NULL;
 }

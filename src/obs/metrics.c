@@ -85,6 +85,13 @@ static const family_t FAMILIES[M_COUNT] = {
 	                          "not sent again; the live records are read again instead." },
 	[M_LAST_SUCCESS] = { "zonesync_target_last_success_seconds", GAUGE, { "zone", "target" },
 	                     "Unix time of the last successful push to the target." },
+	[M_JOBS_QUEUED] = { "zonesync_jobs_queued", GAUGE, { "kind", "id" },
+	                    "Jobs waiting for room: SOA checks and transfers per primary "
+	                    "(kind=primary, its max-transfers), pushes per target (kind=target, "
+	                    "its max-pushes)." },
+	[M_JOBS_RUNNING] = { "zonesync_jobs_running", GAUGE, { "kind", "id" },
+	                     "Jobs running: SOA checks and transfers per primary, pushes per "
+	                     "target." },
 };
 
 /* Histogram bucket bounds (seconds): a one-record push takes tens of

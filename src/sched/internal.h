@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sched/queue.h"
 #include "sched/runinfo.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -49,6 +50,10 @@ struct zstate {
 	uv_timer_t timer;
 	uv_timer_t expire_timer;
 	uv_work_t work;
+	/* Its check waits in its primary's lane (qi.queued) before it runs;
+	 * running covers both. */
+	jq_item_t qi;
+	jq_lane_t *lane;
 	bool running, pending, stopping;
 	bool held; /* a pass beside the scheduler owns it (sched_hold) */
 	bool has_data, expired;
@@ -70,6 +75,8 @@ struct tstate {
 	const conf_zone_t *job_zc;
 	const conf_target_t *job_tc;
 	uv_work_t work;
+	jq_item_t qi;     /* waiting in the target's lane (running covers it) */
+	jq_lane_t *lane;
 	uv_timer_t timer; /* the next try after a failure */
 	uv_timer_t check; /* the next read of its live records (reconcile-interval) */
 	bool running, pending, failed;
@@ -107,7 +114,11 @@ struct sched {
 		void *ctx;
 	} hold;
 	runinfo_t *info;    /* where state errors are told, NULL: nowhere */
+	jq_t queue;         /* jobs waiting for room, per primary and target */
 };
+
+/* The queue's tags: what a jq_item_t's data is. */
+enum { JOB_ZONE = 1, JOB_TARGET = 2 };
 
 typedef struct shared_delta_s {
 	engine_delta_t d;
@@ -128,7 +139,18 @@ bool sched_name_retiring(const sched_t *s, const conf_zone_t *zc);
 /* Called whenever a held zone may have become idle. */
 void sched_hold_check(sched_t *s);
 
+/* The lanes of conf's primaries and targets, each at its limit; -ENOMEM. */
+int sched_lanes(sched_t *s, const conf_t *conf);
+
 /* job.c */
+/* The queue's start(): a job that may run now goes to the pool. */
+void sched_job_run(void *ctx, jq_item_t *it);
+/* A waiting job that will not run (a zone retired, the daemon stopping):
+ * what it held goes. */
+void sched_job_cancel(jq_item_t *it);
+/* The zone's first check without a NOTIFY, among n zones starting at
+ * once: at once when few, else spread (see job.c). */
+void sched_zone_first_check(zstate_t *z, size_t n);
 /* Check the zone now (or once more after the running job). */
 void sched_job_start(zstate_t *z);
 /* Bring the target to serial; delta: what led there, or NULL. */

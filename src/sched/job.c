@@ -231,16 +231,26 @@ static void target_done(uv_work_t *w, int status)
 	tstate_t *t = w->data;
 	sched_t *s = t->z->s;
 	(void)status;
+	jq_done(&s->queue, t->lane);
 	target_job_end(t);
 	target_end(t); /* may free t's zone */
 	sched_hold_check(s);
 }
 
+/* Queued in the target's lane: it runs when the target has room. */
 static void target_start(tstate_t *t)
 {
 	zstate_t *z = t->z;
 	uv_timer_stop(&t->timer);
 	t->running = true;
+	z->busy++;
+	jq_push(&z->s->queue, &t->qi, t->lane);
+}
+
+/* Its turn: what it reads is taken now, the newest. */
+static void target_run_now(tstate_t *t)
+{
+	zstate_t *z = t->z;
 	t->work.data = t;
 	t->job_gen = sched_gen_ref(z->gen);
 	t->job_zc = z->conf;
@@ -249,8 +259,8 @@ static void target_start(tstate_t *t)
 	t->reconcile = false;
 	t->job_full = t->full;
 	t->full = false;
-	z->busy++;
 	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
+		jq_done(&z->s->queue, t->lane);
 		target_job_end(t);
 		uv_timer_start(&t->timer, on_target_timer, 1000, 0);
 	}
@@ -260,6 +270,14 @@ static void target_start(tstate_t *t)
 void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary)
 {
 	if (t->z->s->stopping || t->z->retiring) {
+		return;
+	}
+	if (t->qi.queued) {
+		/* Not begun: it pushes the newest serial instead. */
+		t->serial = serial;
+		snprintf(t->primary, sizeof(t->primary), "%s", primary);
+		sched_delta_unref(t->delta);
+		t->delta = sched_delta_ref(delta);
 		return;
 	}
 	if (t->running || t->z->held) {
@@ -379,6 +397,7 @@ static void job_done(uv_work_t *w, int status)
 	zstate_t *z = w->data;
 	sched_t *s = z->s;
 	(void)status;
+	jq_done(&s->queue, z->lane);
 	job_end(z); /* may free z */
 	sched_hold_check(s);
 }
@@ -388,21 +407,84 @@ void sched_job_start(zstate_t *z)
 	if (z->s->stopping || z->retiring) {
 		return;
 	}
+	if (z->qi.queued) {
+		return; /* its check has not begun: it will see what this one would */
+	}
 	if (z->running || z->waiting || z->held) {
 		z->pending = true; /* one more check after this one, nothing more */
 		return;
 	}
 	uv_timer_stop(&z->timer);
 	z->running = true;
+	z->busy++;
+	jq_push(&z->s->queue, &z->qi, z->lane);
+}
+
+/* Its turn in its primary's lane. */
+static void zone_run_now(zstate_t *z)
+{
 	z->work.data = z;
 	z->job_gen = sched_gen_ref(z->gen);
 	z->job_zc = z->conf;
-	z->busy++;
 	if (uv_queue_work(z->s->loop, &z->work, job_run, job_done) != 0) {
+		jq_done(&z->s->queue, z->lane);
 		z->running = false;
 		z->busy--;
 		sched_gen_unref(z->job_gen);
 		z->job_gen = NULL;
 		uv_timer_start(&z->timer, on_timer, 1000, 0);
 	}
+}
+
+void sched_job_run(void *ctx, jq_item_t *it)
+{
+	(void)ctx;
+	if (it->tag == JOB_ZONE) {
+		zone_run_now(it->data);
+	} else {
+		target_run_now(it->data);
+	}
+}
+
+void sched_job_cancel(jq_item_t *it)
+{
+	if (it->tag == JOB_ZONE) {
+		zstate_t *z = it->data;
+		z->running = false;
+		z->busy--;
+	} else {
+		tstate_t *t = it->data;
+		target_job_end(t); /* no generation taken yet: NULL is let go */
+	}
+}
+
+/*
+ * The first checks without a NOTIFY (a start, zones added by a reload).
+ * Up to FIRST_AT_ONCE zones are checked at once, as always: tests, and a
+ * user with a few zones, expect the state at once.  More are spread at
+ * random over n / FIRST_PER_SEC seconds (10,000 zones: 50 s), but never
+ * past the zone's refresh-min-interval: the queue would bound the load
+ * anyway, but checks started together end together, and their refresh
+ * timers (jittered by only 10%) would keep them bunched for ever; spread
+ * at the start they stay spread.  A NOTIFY meanwhile checks at once.
+ */
+#define FIRST_AT_ONCE 200
+#define FIRST_PER_SEC 200
+
+void sched_zone_first_check(zstate_t *z, size_t n)
+{
+	if (n <= FIRST_AT_ONCE) {
+		sched_job_start(z);
+		return;
+	}
+	uint64_t window = (uint64_t)n * 1000 / FIRST_PER_SEC;
+	uint64_t cap = (uint64_t)z->conf->refresh_min * 1000;
+	if (cap > 0 && window > cap) {
+		window = cap;
+	}
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r)) {
+		r = (uint32_t)rand();
+	}
+	uv_timer_start(&z->timer, on_timer, window > 0 ? r % window : 0, 0);
 }
