@@ -865,10 +865,11 @@ static const char *item_id(struct ctx *c, const ynode_t *list, size_t idx, const
 	if (id == NULL) {
 		return NULL;
 	}
-	for (size_t j = 0; j < idx; j++) {
+	/* Zones are told apart by name, not text (load_zones, by hash: there
+	 * may be 10,000); ids of the few primaries, keys, targets here. */
+	for (size_t j = 0; j < idx && strcmp(idkey, "domain") != 0; j++) {
 		const ynode_t *prev = ynode_get(list->item[j], idkey);
-		if (prev != NULL && prev->kind == YNODE_SCALAR &&
-		    strcasecmp(prev->value, id) == 0 && strcmp(idkey, "domain") != 0) {
+		if (prev != NULL && prev->kind == YNODE_SCALAR && strcasecmp(prev->value, id) == 0) {
 			err_at(c, idn, "%s '%s' is defined twice (first at line %u)", section, id,
 			       prev->line);
 			return NULL;
