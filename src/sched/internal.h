@@ -151,6 +151,8 @@ void sched_job_cancel(jq_item_t *it);
 /* The zone's first check without a NOTIFY, among n zones starting at
  * once: at once when few, else spread (see job.c). */
 void sched_zone_first_check(zstate_t *z, size_t n);
+/* Say how n first checks are spread (nothing when at once). */
+void sched_first_checks_log(size_t n);
 /* Check the zone now (or once more after the running job). */
 void sched_job_start(zstate_t *z);
 /* Bring the target to serial; delta: what led there, or NULL. */

@@ -471,6 +471,15 @@ void sched_job_cancel(jq_item_t *it)
 #define FIRST_AT_ONCE 200
 #define FIRST_PER_SEC 200
 
+void sched_first_checks_log(size_t n)
+{
+	if (n > FIRST_AT_ONCE) {
+		log_info("first checks spread: zones=%zu over=%zus (at most each zone's "
+		         "refresh-min-interval); a NOTIFY checks its zone at once",
+		         n, n / FIRST_PER_SEC);
+	}
+}
+
 void sched_zone_first_check(zstate_t *z, size_t n)
 {
 	if (n <= FIRST_AT_ONCE) {

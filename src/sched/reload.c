@@ -49,6 +49,7 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 		}
 	}
 	/* From here nothing fails. */
+	sched_first_checks_log(starting);
 	g->conf = conf;
 	sched_gen_ref(g);
 	for (size_t k = 0; k < s->nzones; k++) {

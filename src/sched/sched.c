@@ -402,6 +402,7 @@ int sched_start(sched_t *s, char *err, size_t errlen)
 	store_close(st);
 	/* Check every zone now (spread when many): a change made while we
 	 * were down arrives. */
+	sched_first_checks_log(s->nzones);
 	for (size_t i = 0; i < s->nzones; i++) {
 		sched_zone_first_check(s->zones[i], s->nzones);
 	}
