@@ -25,7 +25,9 @@ typedef struct tstate tstate_t;
 struct job {
 	sync_refresh_t r;
 	engine_delta_t *delta; /* what changed, handed to the target jobs */
-	char state_error[512]; /* the state could not be read or written, "" */
+	/* The state could not be read or written: why (malloc'd), NULL when
+	 * it could.  Not a buffer: 10,000 zones would carry 5 MB of them. */
+	char *state_error;
 };
 
 /* A configuration, counted (see "generations" below). */
@@ -84,7 +86,7 @@ struct tstate {
 	 * (no timer tries it again), or its live records read. */
 	bool refused, read;
 	bool state_failing;        /* as the zone's, for its last push */
-	char job_state_error[512]; /* the running job's, handed back */
+	char *job_state_error;     /* the running job's, handed back (as the zone's) */
 	/* Its configuration changed in a reload: the next push compares it
 	 * with its live records (as if dirty), so the new keys take effect. */
 	bool reconcile, job_reconcile;

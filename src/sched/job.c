@@ -37,7 +37,7 @@ static void job_run(uv_work_t *w)
 	memset(&z->job, 0, sizeof(z->job));
 	if (store_open(z->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
 		log_error("zone check failed: zone=%s error=%s", z->job_zc->domain, LOGV(err));
-		snprintf(z->job.state_error, sizeof(z->job.state_error), "%s", err);
+		z->job.state_error = strdup(err);
 		z->job.r.has_data = z->has_data;
 		z->job.r.serial = z->serial;
 		z->job.r.retry = z->retry > 0 ? z->retry : z->job_zc->retry_min;
@@ -46,14 +46,14 @@ static void job_run(uv_work_t *w)
 	sync_refresh(st, z->job_zc, &z->job.r, &z->job.delta);
 	/* refresh logs a failed write and goes on: the zone fails here. */
 	if (store_error(st) != NULL) {
-		snprintf(z->job.state_error, sizeof(z->job.state_error), "%s", store_error(st));
+		z->job.state_error = strdup(store_error(st));
 		z->job.r.ok = false;
 	}
 	store_close(st);
 }
 
 /*
- * A job could not read or write the state (error, "" when it could): the
+ * A job could not read or write the state (error; NULL or "" when it could): the
  * zone (t NULL) or target is failing until a job can again.  state.db
  * cannot say so itself: the daemon's runinfo (STATE/daemon.json) tells
  * status, the gauges tell the metrics.
@@ -61,7 +61,7 @@ static void job_run(uv_work_t *w)
 static void state_error(zstate_t *z, tstate_t *t, const char *error)
 {
 	const char *zone = z->conf->domain, *target = t != NULL ? t->conf->id : NULL;
-	bool failing = error[0] != '\0';
+	bool failing = error != NULL && error[0] != '\0';
 	bool *was = t != NULL ? &t->state_failing : &z->state_failing;
 	if (failing && !*was) {
 		log_error("cannot read or write the state: zone=%s%s%s error=%s; failing until "
@@ -122,11 +122,11 @@ static void target_run(uv_work_t *w)
 	char err[512];
 	t->failed = true;
 	t->refused = t->read = false;
-	t->job_state_error[0] = '\0';
+	t->job_state_error = NULL;
 	if (store_open(t->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
 		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id,
 		          LOGV(err));
-		snprintf(t->job_state_error, sizeof(t->job_state_error), "%s", err);
+		t->job_state_error = strdup(err);
 		return;
 	}
 	engine_zone_t ez = { .store = st,
@@ -145,7 +145,7 @@ static void target_run(uv_work_t *w)
 	t->read = r.ret == 0 && !r.uptodate && !r.incremental && !r.notifier;
 	/* The engine logs a state it could not record: a failure here. */
 	if (store_error(st) != NULL) {
-		snprintf(t->job_state_error, sizeof(t->job_state_error), "%s", store_error(st));
+		t->job_state_error = strdup(store_error(st));
 		t->failed = true;
 	}
 	engine_result_free(&r);
@@ -197,6 +197,8 @@ static void target_end(tstate_t *t)
 {
 	zstate_t *z = t->z;
 	state_error(z, t, t->job_state_error);
+	free(t->job_state_error);
+	t->job_state_error = NULL;
 	if (z->s->stopping || z->retiring) {
 		sched_delta_unref(t->next_delta);
 		t->next_delta = NULL;
@@ -329,6 +331,8 @@ static void job_end(zstate_t *z)
 	sched_gen_unref(z->job_gen);
 	z->job_gen = NULL;
 	state_error(z, NULL, job->state_error);
+	free(job->state_error);
+	job->state_error = NULL;
 	metrics_set(M_ZONE_OK, j->ok ? 1 : 0, z->conf->domain);
 	shared_delta_t *delta = NULL;
 	if (job->delta != NULL && (delta = calloc(1, sizeof(*delta))) != NULL) {
