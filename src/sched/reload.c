@@ -20,8 +20,9 @@ int sched_reload(sched_t *s, conf_t *conf, sched_reload_t *out, char *err, size_
 	store_t *st = NULL;
 	int ret = -ENOMEM;
 	snprintf(err, errlen, "out of memory");
-	if (g == NULL || zones == NULL || kept == NULL || sched_lanes(s, conf) != 0 ||
-	    (ret = store_open(s->gen->conf->server.state, &st, err, errlen)) != 0) {
+	if (g == NULL || zones == NULL || kept == NULL ||
+	    (ret = store_open(s->gen->conf->server.state, &st, err, errlen)) != 0 ||
+	    (ret = sched_lanes(s, conf)) != 0) {
 		goto fail;
 	}
 	/* First all that can fail: a zone the same as before keeps its state
