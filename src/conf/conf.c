@@ -871,10 +871,11 @@ static const char *item_id(struct ctx *c, const ynode_t *list, size_t idx, const
 	if (id == NULL) {
 		return NULL;
 	}
-	for (size_t j = 0; j < idx; j++) {
+	/* Zones are told apart by name, not text (load_zones, by hash: there
+	 * may be 10,000); ids of the few primaries, keys, targets here. */
+	for (size_t j = 0; j < idx && strcmp(idkey, "domain") != 0; j++) {
 		const ynode_t *prev = ynode_get(list->item[j], idkey);
-		if (prev != NULL && prev->kind == YNODE_SCALAR &&
-		    strcasecmp(prev->value, id) == 0 && strcmp(idkey, "domain") != 0) {
+		if (prev != NULL && prev->kind == YNODE_SCALAR && strcasecmp(prev->value, id) == 0) {
 			err_at(c, idn, "%s '%s' is defined twice (first at line %u)", section, id,
 			       prev->line);
 			return NULL;
@@ -1135,6 +1136,43 @@ static void check_zone_targets(struct ctx *c, const ynode_t *item, const conf_zo
 	}
 }
 
+/* The slot of conf's zone index that holds name, or the free one where it
+ * would go. */
+static uint32_t *zone_slot(const conf_t *conf, const knot_dname_t *name)
+{
+	size_t mask = conf->zone_slots - 1;
+	for (size_t i = dns_name_hash(name) & mask;; i = (i + 1) & mask) {
+		uint32_t *slot = &conf->zone_index[i];
+		if (*slot == 0 || dns_name_equal(conf->zone[*slot - 1].name, name)) {
+			return slot;
+		}
+	}
+}
+
+/* Index conf's last zone (zone[nzone - 1]), its name not there yet; the
+ * table doubles to stay at most half full.  0 or -ENOMEM. */
+static int zone_index_last(conf_t *conf)
+{
+	if (2 * conf->nzone > conf->zone_slots) {
+		size_t slots = conf->zone_slots ? conf->zone_slots : 16;
+		while (slots < 2 * conf->nzone) {
+			slots *= 2;
+		}
+		uint32_t *index = calloc(slots, sizeof(*index));
+		if (index == NULL) {
+			return -ENOMEM;
+		}
+		free(conf->zone_index);
+		conf->zone_index = index;
+		conf->zone_slots = slots;
+		for (size_t i = 0; i + 1 < conf->nzone; i++) {
+			*zone_slot(conf, conf->zone[i].name) = (uint32_t)(i + 1);
+		}
+	}
+	*zone_slot(conf, conf->zone[conf->nzone - 1].name) = (uint32_t)conf->nzone;
+	return 0;
+}
+
 static void load_zones(struct ctx *c)
 {
 	const ynode_t *list = section_list(c, "zone");
@@ -1143,9 +1181,17 @@ static void load_zones(struct ctx *c)
 	}
 	conf_t *conf = c->conf;
 	conf->zone = calloc(list->n + 1, sizeof(*conf->zone));
-	if (conf->zone == NULL) {
+	/* At most half full: short probes, and a free slot always ends one. */
+	size_t slots = 16;
+	while (slots < 2 * list->n) {
+		slots *= 2;
+	}
+	conf->zone_index = calloc(slots, sizeof(*conf->zone_index));
+	if (conf->zone == NULL || conf->zone_index == NULL) {
+		err_at(c, list, "out of memory for %zu zones", list->n);
 		return;
 	}
+	conf->zone_slots = slots;
 	for (size_t i = 0; i < list->n; i++) {
 		const char *domain = item_id(c, list, i, "zone", conf_zone_items);
 		if (domain == NULL) {
@@ -1163,22 +1209,19 @@ static void load_zones(struct ctx *c)
 			err_at(c, dn, "zone '%s' is not a valid domain name", domain);
 			continue;
 		}
-		char canon[DNS_NAME_STR_MAX];
-		dns_name_to_str(z->name, canon, sizeof(canon));
-		bool dup = false;
-		for (size_t j = 0; j < conf->nzone && !dup; j++) {
-			if (dns_name_equal(conf->zone[j].name, z->name)) {
-				err_at(c, dn, "zone %s is defined twice", canon);
-				dup = true;
-			}
-		}
-		if (dup) {
+		uint32_t *slot = zone_slot(conf, z->name);
+		if (*slot != 0) {
+			char canon[DNS_NAME_STR_MAX];
+			dns_name_to_str(z->name, canon, sizeof(canon));
+			err_at(c, dn, "zone %s is defined twice", canon);
 			continue;
 		}
-
-		conf->nzone++;
+		*slot = (uint32_t)++conf->nzone;
 		load_items(c, item, conf_zone_items, where, pre, z);
 		check_zone_targets(c, item, z);
+		if (z->primary != NULL) {
+			((conf_primary_t *)z->primary)->nzone++;
+		}
 	}
 }
 
@@ -1304,6 +1347,9 @@ static void load_catalogs(struct ctx *c)
 		z->primary = cat->primary;
 		z->catalog = cat;
 		conf->nzone++;
+		if (zone_index_last(conf) != 0) {
+			err_at(c, dn, "out of memory");
+		}
 	}
 }
 
@@ -1351,6 +1397,10 @@ static void load_members(struct ctx *c)
 		z->member_of = cat;
 		z->template = t;
 		conf->nzone++;
+		if (zone_index_last(conf) != 0) {
+			err_at(c, t->node, "out of memory");
+		}
+		((conf_primary_t *)z->primary)->nzone++;
 	}
 }
 
@@ -1528,6 +1578,7 @@ void conf_free(conf_t *conf)
 	}
 	free(conf->catalog);
 	free(conf->dir);
+	free(conf->zone_index);
 	free_items(conf_server_items, conf);
 	free(conf->path);
 	ynode_free(conf->root);
@@ -1722,10 +1773,9 @@ const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name)
 	if (conf == NULL || name == NULL) {
 		return NULL;
 	}
-	for (size_t i = 0; i < conf->nzone; i++) {
-		if (dns_name_equal(conf->zone[i].name, name)) {
-			return &conf->zone[i];
-		}
+	if (conf->zone_slots == 0) {
+		return NULL;
 	}
-	return NULL;
+	uint32_t slot = *zone_slot(conf, name);
+	return slot != 0 ? &conf->zone[slot - 1] : NULL;
 }

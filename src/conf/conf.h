@@ -34,6 +34,9 @@ typedef struct {
 	const conf_key_t *key; /* NULL: no TSIG */
 	net_prefix_t *notify_from;
 	size_t nnotify_from;
+	/* SOA checks and transfers in flight toward it at once (sched/queue.h). */
+	uint32_t max_transfers;
+	size_t nzone; /* zones it serves: a NOTIFY burst may be this long */
 } conf_primary_t;
 
 /* ignore-owned-by: whose records a target leaves alone beside its rules
@@ -57,6 +60,7 @@ typedef struct conf_target {
 	zone_rules_t rules;    /* its ignore, exclude and ttl keys (added to the zone's) */
 	conf_owned_by_t ignore_owned_by; /* its ignore-owned-by key */
 	conf_adopt_t adopt;
+	uint32_t max_pushes; /* pushes in flight to it at once (sched/queue.h) */
 } conf_target_t;
 
 typedef struct {
@@ -158,6 +162,10 @@ typedef struct {
 	char *dir;
 	unsigned flags;
 	const conf_type_t *const *types;
+	/* conf_zone_find's table: open addressing on dns_name_hash, each
+	 * slot a zone's index + 1 (0: empty); zone_slots a power of two. */
+	uint32_t *zone_index;
+	size_t zone_slots;
 } conf_t;
 
 /*
@@ -235,5 +243,6 @@ int conf_with_members(const conf_t *from, const conf_member_t *m, size_t n, conf
 /* The catalog of this name, or NULL. */
 const conf_catalog_t *conf_catalog_find(const conf_t *conf, const knot_dname_t *name);
 
-/* The zone of this name (compared without case), or NULL. */
+/* The zone of this name (compared without case), or NULL.  O(1): a NOTIFY
+ * and a reload look zones up by name, 10,000 of them. */
 const conf_zone_t *conf_zone_find(const conf_t *conf, const knot_dname_t *name);

@@ -85,6 +85,9 @@ const conf_item_t conf_primary_items[] = {
 	{ .name = "notify-from", .type = CONF_PREFIX, .restart = true,
 	  LIST_AT(conf_primary_t, notify_from, nnotify_from),
 	  .help = "networks NOTIFY may also come from" },
+	{ .name = "max-transfers", .type = CONF_INT, .min = 1, .max = 1000, .def = "8",
+	  AT(conf_primary_t, max_transfers),
+	  .help = "SOA checks and transfers in flight toward it at once" },
 	{ .name = NULL },
 };
 
@@ -129,6 +132,8 @@ const conf_item_t conf_target_items[] = {
 	{ .name = "ignore-owned-by", .type = CONF_ENUM, .choices = owned_by_choices,
 	  .restart = true, AT(conf_target_t, ignore_owned_by),
 	  .help = "leave alone the records another tool marks as its own: external-dns" },
+	{ .name = "max-pushes", .type = CONF_INT, .min = 1, .max = 1000, .def = "4",
+	  AT(conf_target_t, max_pushes), .help = "pushes in flight to it at once" },
 	{ .name = NULL },
 };
 

@@ -121,6 +121,16 @@ int dns_name_cmp(const knot_dname_t *a, const knot_dname_t *b)
 	return (na > 0) - (nb > 0);
 }
 
+uint32_t dns_name_hash(const knot_dname_t *name)
+{
+	uint32_t h = 2166136261u;
+	size_t len = knot_dname_size(name);
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ lower(name[i])) * 16777619u;
+	}
+	return h;
+}
+
 bool dns_name_equal(const knot_dname_t *a, const knot_dname_t *b)
 {
 	while (*a == *b) {

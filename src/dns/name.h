@@ -34,6 +34,10 @@ int dns_name_cmp(const knot_dname_t *a, const knot_dname_t *b);
 /* Case-insensitive equality. */
 bool dns_name_equal(const knot_dname_t *a, const knot_dname_t *b);
 
+/* A hash of the wire name, without case: equal names (dns_name_equal)
+ * hash the same.  FNV-1a, for tables keyed by name. */
+uint32_t dns_name_hash(const knot_dname_t *name);
+
 /* True when name is at or below apex. */
 bool dns_name_in_zone(const knot_dname_t *name, const knot_dname_t *apex);
 

@@ -88,6 +88,13 @@ static const family_t FAMILIES[M_COUNT] = {
 	                          "not sent again; the live records are read again instead." },
 	[M_LAST_SUCCESS] = { "zonesync_target_last_success_seconds", GAUGE, { "zone", "target" },
 	                     "Unix time of the last successful push to the target." },
+	[M_JOBS_QUEUED] = { "zonesync_jobs_queued", GAUGE, { "kind", "id" },
+	                    "Jobs waiting for room: SOA checks and transfers per primary "
+	                    "(kind=primary, its max-transfers), pushes per target (kind=target, "
+	                    "its max-pushes)." },
+	[M_JOBS_RUNNING] = { "zonesync_jobs_running", GAUGE, { "kind", "id" },
+	                     "Jobs running: SOA checks and transfers per primary, pushes per "
+	                     "target." },
 };
 
 /* Histogram bucket bounds (seconds): a one-record push takes tens of
@@ -97,6 +104,12 @@ static const double BOUNDS[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 12
 
 typedef struct series {
 	struct series *next;
+	/* Series whose first label is the zone are chained by it too, so
+	 * that a zone's are forgotten without a walk through all of them (a
+	 * reload that removes 5,000 zones of 10,000 took minutes on the loop
+	 * thread). */
+	struct series *znext;
+	uint32_t zhash; /* of zone="..." as rendered; 0: no zone label */
 	uint32_t hash;
 	metric_t m;
 	double value; /* histograms: the sum */
@@ -109,6 +122,7 @@ typedef struct series {
  * average at most): 10,000 zones make ~200,000 series. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static series_t **heads;
+static series_t **zheads; /* by zhash, as many chains as heads */
 static size_t nheads;
 static size_t nseries;
 static size_t nbytes; /* the series' sizes, each rounded up as copy_size() */
@@ -145,11 +159,13 @@ static int escape(char *buf, size_t size, size_t *o, const char *v)
 	return 0;
 }
 
-/* name="value" pairs, joined by commas. */
-static int render_labels(metric_t m, va_list ap, char *buf, size_t size)
+/* name="value" pairs, joined by commas; *zlen: the length of the first
+ * pair when its label is the zone, else 0. */
+static int render_labels(metric_t m, va_list ap, char *buf, size_t size, size_t *zlen)
 {
 	size_t o = 0;
 	buf[0] = '\0';
+	*zlen = 0;
 	for (int i = 0; i < 3 && FAMILIES[m].labels[i] != NULL; i++) {
 		int n = snprintf(buf + o, size - o, "%s%s=\"", i > 0 ? "," : "",
 		                 FAMILIES[m].labels[i]);
@@ -162,6 +178,9 @@ static int render_labels(metric_t m, va_list ap, char *buf, size_t size)
 		}
 		buf[o++] = '"';
 		buf[o] = '\0';
+		if (i == 0 && strcmp(FAMILIES[m].labels[0], "zone") == 0) {
+			*zlen = o;
+		}
 	}
 	return 0;
 }
@@ -175,13 +194,25 @@ static uint32_t hash(metric_t m, const char *s)
 	return h;
 }
 
+/* The zone chain's hash of the first len bytes of rendered labels (never 0). */
+static uint32_t zone_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	}
+	return h != 0 ? h : 1;
+}
+
 /* Twice the chains (or the first 256); the table stays as it is when
  * memory is short.  With the lock held. */
 static void grow(void)
 {
 	size_t n = nheads == 0 ? 256 : nheads * 2;
-	series_t **t = calloc(n, sizeof(*t));
-	if (t == NULL) {
+	series_t **t = calloc(n, sizeof(*t)), **zt = calloc(n, sizeof(*zt));
+	if (t == NULL || zt == NULL) {
+		free(t);
+		free(zt);
 		return;
 	}
 	for (size_t h = 0; h < nheads; h++) {
@@ -190,15 +221,22 @@ static void grow(void)
 			heads[h] = s->next;
 			s->next = t[s->hash % n];
 			t[s->hash % n] = s;
+			if (s->zhash != 0) {
+				s->znext = zt[s->zhash % n];
+				zt[s->zhash % n] = s;
+			}
 		}
 	}
 	free(heads);
+	free(zheads);
 	heads = t;
+	zheads = zt;
 	nheads = n;
 }
 
-/* The series, created at first use; called with the lock held. */
-static series_t *series_get(metric_t m, const char *labels)
+/* The series, created at first use; zlen: the length of its zone="..."
+ * label, 0 when it has none.  Called with the lock held. */
+static series_t *series_get(metric_t m, const char *labels, size_t zlen)
 {
 	uint32_t hv = hash(m, labels);
 	for (series_t *s = nheads > 0 ? heads[hv % nheads] : NULL; s != NULL; s = s->next) {
@@ -222,6 +260,11 @@ static series_t *series_get(metric_t m, const char *labels)
 	memcpy(s->labels, labels, len + 1);
 	s->next = heads[hv % nheads];
 	heads[hv % nheads] = s;
+	if (zlen > 0) {
+		s->zhash = zone_hash(labels, zlen);
+		s->znext = zheads[s->zhash % nheads];
+		zheads[s->zhash % nheads] = s;
+	}
 	nseries++;
 	nbytes += copy_size(len);
 	return s;
@@ -232,11 +275,12 @@ typedef enum { OP_ADD, OP_SET, OP_OBSERVE } op_t;
 static void update(metric_t m, op_t op, double v, va_list ap)
 {
 	char labels[1024];
-	if (m >= M_COUNT || render_labels(m, ap, labels, sizeof(labels)) != 0) {
+	size_t zlen;
+	if (m >= M_COUNT || render_labels(m, ap, labels, sizeof(labels), &zlen) != 0) {
 		return;
 	}
 	pthread_mutex_lock(&lock);
-	series_t *s = series_get(m, labels);
+	series_t *s = series_get(m, labels, zlen);
 	if (s != NULL) {
 		switch (op) {
 		case OP_ADD:
@@ -302,6 +346,7 @@ void metrics_forget(const char *zone, const char *target)
 	}
 	want[n++] = '"';
 	want[n] = '\0';
+	uint32_t zh = zone_hash(want, n);
 	if (target != NULL) {
 		memcpy(want + n, ",target=\"", 9);
 		n += 9;
@@ -312,19 +357,22 @@ void metrics_forget(const char *zone, const char *target)
 		want[n] = '\0';
 	}
 	pthread_mutex_lock(&lock);
-	for (size_t h = 0; h < nheads; h++) {
-		series_t **pp = &heads[h];
-		while (*pp != NULL) {
-			series_t *s = *pp;
-			if (labels_start(s, want, n)) {
-				*pp = s->next;
-				nseries--;
-				nbytes -= copy_size(strlen(s->labels));
-				free(s);
-			} else {
-				pp = &s->next;
-			}
+	series_t **pp = nheads > 0 ? &zheads[zh % nheads] : NULL;
+	while (pp != NULL && *pp != NULL) {
+		series_t *s = *pp;
+		if (s->zhash != zh || !labels_start(s, want, n)) {
+			pp = &s->znext;
+			continue;
 		}
+		*pp = s->znext;
+		series_t **hp = &heads[s->hash % nheads];
+		while (*hp != s) {
+			hp = &(*hp)->next;
+		}
+		*hp = s->next;
+		nseries--;
+		nbytes -= copy_size(strlen(s->labels));
+		free(s);
 	}
 	pthread_mutex_unlock(&lock);
 }
@@ -342,7 +390,8 @@ void metrics_cleanup(void)
 		}
 	}
 	free(heads);
-	heads = NULL;
+	free(zheads);
+	heads = zheads = NULL;
 	nheads = 0;
 	pthread_mutex_unlock(&lock);
 }

@@ -45,6 +45,8 @@ typedef enum {
 	M_REQUESTS_RESENT,    /* counter {target,reason}: throttled, error, network, reconnect */
 	M_WRITES_UNANSWERED,  /* counter {target}: writes whose answer was lost */
 	M_LAST_SUCCESS,       /* gauge {zone,target}: unix time of the last good push */
+	M_JOBS_QUEUED,        /* gauge {kind,id}: jobs waiting for room (sched/queue.h) */
+	M_JOBS_RUNNING,       /* gauge {kind,id}: jobs running */
 	M_COUNT
 } metric_t;
 

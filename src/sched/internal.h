@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sched/queue.h"
 #include "sched/runinfo.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -24,7 +25,9 @@ typedef struct tstate tstate_t;
 struct job {
 	sync_refresh_t r;
 	engine_delta_t *delta; /* what changed, handed to the target jobs */
-	char state_error[512]; /* the state could not be read or written, "" */
+	/* The state could not be read or written: why (malloc'd), NULL when
+	 * it could.  Not a buffer: 10,000 zones would carry 5 MB of them. */
+	char *state_error;
 };
 
 /* A configuration, counted (see "generations" below). */
@@ -50,6 +53,10 @@ struct zstate {
 	uv_timer_t timer;
 	uv_timer_t expire_timer;
 	uv_work_t work;
+	/* Its check waits in its primary's lane (qi.queued) before it runs;
+	 * running covers both. */
+	jq_item_t qi;
+	jq_lane_t *lane;
 	bool running, pending, stopping;
 	bool held; /* a pass beside the scheduler owns it (sched_hold) */
 	bool has_data, expired;
@@ -71,6 +78,8 @@ struct tstate {
 	const conf_zone_t *job_zc;
 	const conf_target_t *job_tc;
 	uv_work_t work;
+	jq_item_t qi;     /* waiting in the target's lane (running covers it) */
+	jq_lane_t *lane;
 	uv_timer_t timer; /* the next try after a failure */
 	uv_timer_t check; /* the next read of its live records (reconcile-interval) */
 	bool running, pending, failed;
@@ -78,7 +87,7 @@ struct tstate {
 	 * (no timer tries it again), or its live records read. */
 	bool refused, read;
 	bool state_failing;        /* as the zone's, for its last push */
-	char job_state_error[512]; /* the running job's, handed back */
+	char *job_state_error;     /* the running job's, handed back (as the zone's) */
 	/* Its configuration changed in a reload: the next push compares it
 	 * with its live records (as if dirty), so the new keys take effect. */
 	bool reconcile, job_reconcile;
@@ -113,7 +122,11 @@ struct sched {
 	} hold;
 	runinfo_t *info;    /* where state errors are told, NULL: nowhere */
 	struct sched_catalogs *catalogs; /* the members of each catalog (catalog.c) */
+	jq_t queue;         /* jobs waiting for room, per primary and target */
 };
+
+/* The queue's tags: what a jq_item_t's data is. */
+enum { JOB_ZONE = 1, JOB_TARGET = 2 };
 
 typedef struct shared_delta_s {
 	engine_delta_t d;
@@ -134,7 +147,20 @@ bool sched_name_retiring(const sched_t *s, const conf_zone_t *zc);
 /* Called whenever a held zone may have become idle. */
 void sched_hold_check(sched_t *s);
 
+/* The lanes of conf's primaries and targets, each at its limit; -ENOMEM. */
+int sched_lanes(sched_t *s, const conf_t *conf);
+
 /* job.c */
+/* The queue's start(): a job that may run now goes to the pool. */
+void sched_job_run(void *ctx, jq_item_t *it);
+/* A waiting job that will not run (a zone retired, the daemon stopping):
+ * what it held goes. */
+void sched_job_cancel(jq_item_t *it);
+/* The zone's first check without a NOTIFY, among n zones starting at
+ * once: at once when few, else spread (see job.c). */
+void sched_zone_first_check(zstate_t *z, size_t n);
+/* Say how n first checks are spread (nothing when at once). */
+void sched_first_checks_log(size_t n);
 /* Check the zone now (or once more after the running job). */
 void sched_job_start(zstate_t *z);
 /* Bring the target to serial; delta: what led there, or NULL. */

@@ -37,7 +37,7 @@ static void job_run(uv_work_t *w)
 	memset(&z->job, 0, sizeof(z->job));
 	if (store_open(z->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
 		log_error("zone check failed: zone=%s error=%s", z->job_zc->domain, LOGV(err));
-		snprintf(z->job.state_error, sizeof(z->job.state_error), "%s", err);
+		z->job.state_error = strdup(err);
 		z->job.r.has_data = z->has_data;
 		z->job.r.serial = z->serial;
 		z->job.r.retry = z->retry > 0 ? z->retry : z->job_zc->retry_min;
@@ -46,14 +46,14 @@ static void job_run(uv_work_t *w)
 	sync_refresh(st, z->job_zc, &z->job.r, &z->job.delta);
 	/* refresh logs a failed write and goes on: the zone fails here. */
 	if (store_error(st) != NULL) {
-		snprintf(z->job.state_error, sizeof(z->job.state_error), "%s", store_error(st));
+		z->job.state_error = strdup(store_error(st));
 		z->job.r.ok = false;
 	}
 	store_close(st);
 }
 
 /*
- * A job could not read or write the state (error, "" when it could): the
+ * A job could not read or write the state (error; NULL or "" when it could): the
  * zone (t NULL) or target is failing until a job can again.  state.db
  * cannot say so itself: the daemon's runinfo (STATE/daemon.json) tells
  * status, the gauges tell the metrics.
@@ -61,7 +61,7 @@ static void job_run(uv_work_t *w)
 static void state_error(zstate_t *z, tstate_t *t, const char *error)
 {
 	const char *zone = z->conf->domain, *target = t != NULL ? t->conf->id : NULL;
-	bool failing = error[0] != '\0';
+	bool failing = error != NULL && error[0] != '\0';
 	bool *was = t != NULL ? &t->state_failing : &z->state_failing;
 	if (failing && !*was) {
 		log_error("cannot read or write the state: zone=%s%s%s error=%s; failing until "
@@ -122,11 +122,11 @@ static void target_run(uv_work_t *w)
 	char err[512];
 	t->failed = true;
 	t->refused = t->read = false;
-	t->job_state_error[0] = '\0';
+	t->job_state_error = NULL;
 	if (store_open(t->job_gen->conf->server.state, &st, err, sizeof(err)) != 0) {
 		log_error("target failed: zone=%s target=%s error=%s", zc->domain, tc->id,
 		          LOGV(err));
-		snprintf(t->job_state_error, sizeof(t->job_state_error), "%s", err);
+		t->job_state_error = strdup(err);
 		return;
 	}
 	engine_zone_t ez = { .store = st,
@@ -147,7 +147,7 @@ static void target_run(uv_work_t *w)
 	t->read = r.ret == 0 && !r.uptodate && !r.incremental && !r.notifier;
 	/* The engine logs a state it could not record: a failure here. */
 	if (store_error(st) != NULL) {
-		snprintf(t->job_state_error, sizeof(t->job_state_error), "%s", store_error(st));
+		t->job_state_error = strdup(store_error(st));
 		t->failed = true;
 	}
 	engine_result_free(&r);
@@ -199,6 +199,8 @@ static void target_end(tstate_t *t)
 {
 	zstate_t *z = t->z;
 	state_error(z, t, t->job_state_error);
+	free(t->job_state_error);
+	t->job_state_error = NULL;
 	if (z->s->stopping || z->retiring) {
 		sched_delta_unref(t->next_delta);
 		t->next_delta = NULL;
@@ -239,16 +241,26 @@ static void target_done(uv_work_t *w, int status)
 	tstate_t *t = w->data;
 	sched_t *s = t->z->s;
 	(void)status;
+	jq_done(&s->queue, t->lane);
 	target_job_end(t);
 	target_end(t); /* may free t's zone */
 	sched_hold_check(s);
 }
 
+/* Queued in the target's lane: it runs when the target has room. */
 static void target_start(tstate_t *t)
 {
 	zstate_t *z = t->z;
 	uv_timer_stop(&t->timer);
 	t->running = true;
+	z->busy++;
+	jq_push(&z->s->queue, &t->qi, t->lane);
+}
+
+/* Its turn: what it reads is taken now, the newest. */
+static void target_run_now(tstate_t *t)
+{
+	zstate_t *z = t->z;
 	t->work.data = t;
 	t->job_gen = sched_gen_ref(z->gen);
 	t->job_zc = z->conf;
@@ -257,8 +269,8 @@ static void target_start(tstate_t *t)
 	t->reconcile = false;
 	t->job_full = t->full;
 	t->full = false;
-	z->busy++;
 	if (uv_queue_work(z->s->loop, &t->work, target_run, target_done) != 0) {
+		jq_done(&z->s->queue, t->lane);
 		target_job_end(t);
 		uv_timer_start(&t->timer, on_target_timer, 1000, 0);
 	}
@@ -268,6 +280,14 @@ static void target_start(tstate_t *t)
 void sched_target_kick(tstate_t *t, uint32_t serial, shared_delta_t *delta, const char *primary)
 {
 	if (t->z->s->stopping || t->z->retiring) {
+		return;
+	}
+	if (t->qi.queued) {
+		/* Not begun: it pushes the newest serial instead. */
+		t->serial = serial;
+		snprintf(t->primary, sizeof(t->primary), "%s", primary);
+		sched_delta_unref(t->delta);
+		t->delta = sched_delta_ref(delta);
 		return;
 	}
 	if (t->running || t->z->held) {
@@ -319,6 +339,8 @@ static void job_end(zstate_t *z)
 	sched_gen_unref(z->job_gen);
 	z->job_gen = NULL;
 	state_error(z, NULL, job->state_error);
+	free(job->state_error);
+	job->state_error = NULL;
 	metrics_set(M_ZONE_OK, j->ok ? 1 : 0, z->conf->domain);
 	shared_delta_t *delta = NULL;
 	if (job->delta != NULL && (delta = calloc(1, sizeof(*delta))) != NULL) {
@@ -393,6 +415,7 @@ static void job_done(uv_work_t *w, int status)
 	zstate_t *z = w->data;
 	sched_t *s = z->s;
 	(void)status;
+	jq_done(&s->queue, z->lane);
 	job_end(z); /* may free z */
 	sched_hold_check(s);
 }
@@ -402,21 +425,93 @@ void sched_job_start(zstate_t *z)
 	if (z->s->stopping || z->retiring) {
 		return;
 	}
+	if (z->qi.queued) {
+		return; /* its check has not begun: it will see what this one would */
+	}
 	if (z->running || z->waiting || z->held) {
 		z->pending = true; /* one more check after this one, nothing more */
 		return;
 	}
 	uv_timer_stop(&z->timer);
 	z->running = true;
+	z->busy++;
+	jq_push(&z->s->queue, &z->qi, z->lane);
+}
+
+/* Its turn in its primary's lane. */
+static void zone_run_now(zstate_t *z)
+{
 	z->work.data = z;
 	z->job_gen = sched_gen_ref(z->gen);
 	z->job_zc = z->conf;
-	z->busy++;
 	if (uv_queue_work(z->s->loop, &z->work, job_run, job_done) != 0) {
+		jq_done(&z->s->queue, z->lane);
 		z->running = false;
 		z->busy--;
 		sched_gen_unref(z->job_gen);
 		z->job_gen = NULL;
 		uv_timer_start(&z->timer, on_timer, 1000, 0);
 	}
+}
+
+void sched_job_run(void *ctx, jq_item_t *it)
+{
+	(void)ctx;
+	if (it->tag == JOB_ZONE) {
+		zone_run_now(it->data);
+	} else {
+		target_run_now(it->data);
+	}
+}
+
+void sched_job_cancel(jq_item_t *it)
+{
+	if (it->tag == JOB_ZONE) {
+		zstate_t *z = it->data;
+		z->running = false;
+		z->busy--;
+	} else {
+		tstate_t *t = it->data;
+		target_job_end(t); /* no generation taken yet: NULL is let go */
+	}
+}
+
+/*
+ * The first checks without a NOTIFY (a start, zones added by a reload).
+ * Up to FIRST_AT_ONCE zones are checked at once, as always: tests, and a
+ * user with a few zones, expect the state at once.  More are spread at
+ * random over n / FIRST_PER_SEC seconds (10,000 zones: 50 s), but never
+ * past the zone's refresh-min-interval: the queue would bound the load
+ * anyway, but checks started together end together, and their refresh
+ * timers (jittered by only 10%) would keep them bunched for ever; spread
+ * at the start they stay spread.  A NOTIFY meanwhile checks at once.
+ */
+#define FIRST_AT_ONCE 200
+#define FIRST_PER_SEC 200
+
+void sched_first_checks_log(size_t n)
+{
+	if (n > FIRST_AT_ONCE) {
+		log_info("first checks spread: zones=%zu over=%zus (at most each zone's "
+		         "refresh-min-interval); a NOTIFY checks its zone at once",
+		         n, n / FIRST_PER_SEC);
+	}
+}
+
+void sched_zone_first_check(zstate_t *z, size_t n)
+{
+	if (n <= FIRST_AT_ONCE) {
+		sched_job_start(z);
+		return;
+	}
+	uint64_t window = (uint64_t)n * 1000 / FIRST_PER_SEC;
+	uint64_t cap = (uint64_t)z->conf->refresh_min * 1000;
+	if (cap > 0 && window > cap) {
+		window = cap;
+	}
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r)) {
+		r = (uint32_t)rand();
+	}
+	uv_timer_start(&z->timer, on_timer, window > 0 ? r % window : 0, 0);
 }

@@ -30,18 +30,24 @@ int sched_reload_gen(sched_t *s, conf_t *conf, sched_reload_t *out, bool start, 
 	int ret = -ENOMEM;
 	snprintf(err, errlen, "out of memory");
 	if (g == NULL || zones == NULL || kept == NULL ||
-	    (ret = store_open(s->gen->conf->server.state, &st, err, errlen)) != 0) {
+	    (ret = store_open(s->gen->conf->server.state, &st, err, errlen)) != 0 ||
+	    (ret = sched_lanes(s, conf)) != 0) {
 		goto fail;
 	}
 	/* First all that can fail: a zone the same as before keeps its state
-	 * (timers, running jobs); any other gets a new one. */
+	 * (timers, running jobs); any other gets a new one.  The old zone of
+	 * the same name is found by name (s->zones[k] is the old
+	 * configuration's zone[k]). */
+	const conf_t *old = s->gen->conf;
+	size_t starting = 0;
 	for (size_t i = 0; i < conf->nzone; i++) {
-		for (size_t k = 0; k < s->nzones && zones[i] == NULL; k++) {
-			if (!kept[k] && conf_zone_same(s->zones[k]->conf, &conf->zone[i])) {
-				kept[k] = true;
-				zones[i] = s->zones[k];
-			}
+		const conf_zone_t *was = conf_zone_find(old, conf->zone[i].name);
+		size_t k = was != NULL ? (size_t)(was - old->zone) : 0;
+		if (was != NULL && conf_zone_same(was, &conf->zone[i])) {
+			kept[k] = true;
+			zones[i] = s->zones[k];
 		}
+		starting += zones[i] == NULL;
 		if (zones[i] == NULL && (zones[i] = sched_zone_alloc(s, &conf->zone[i])) == NULL) {
 			for (size_t k = 0; k < i; k++) {
 				if (zones[k]->gen == NULL) {
@@ -53,6 +59,9 @@ int sched_reload_gen(sched_t *s, conf_t *conf, sched_reload_t *out, bool start, 
 		}
 	}
 	/* From here nothing fails. */
+	if (start) {
+		sched_first_checks_log(starting);
+	}
 	g->conf = conf;
 	sched_gen_ref(g);
 	for (size_t k = 0; k < s->nzones; k++) {
@@ -67,7 +76,6 @@ int sched_reload_gen(sched_t *s, conf_t *conf, sched_reload_t *out, bool start, 
 			sched_zone_retire(s->zones[k]);
 		}
 	}
-	const conf_t *old = s->gen->conf;
 	for (size_t i = 0; i < conf->nzone; i++) {
 		zstate_t *z = zones[i];
 		if (z->gen != NULL) {
@@ -117,7 +125,7 @@ int sched_reload_gen(sched_t *s, conf_t *conf, sched_reload_t *out, bool start, 
 		if (start) {
 			sched_zone_load(z, st);
 			z->waiting = sched_name_retiring(s, z->conf);
-			sched_job_start(z);
+			sched_zone_first_check(z, starting);
 		}
 	}
 	store_close(st);

@@ -69,11 +69,18 @@ void sched_zone_arm(zstate_t *z, gen_t *g)
 	z->timer.data = z;
 	z->expire_timer.data = z;
 	z->handles = 2;
+	z->qi.data = z;
+	z->qi.tag = JOB_ZONE;
+	/* Found, not made: sched_lanes made them before (nothing fails here). */
+	z->lane = jq_lane(&s->queue, "primary", zc->primary->id, zc->primary->max_transfers);
 	z->ntargets = zc->ntarget;
 	for (size_t k = 0; k < z->ntargets; k++) {
 		tstate_t *t = &z->targets[k];
 		t->z = z;
 		t->conf = zc->target[k];
+		t->qi.data = t;
+		t->qi.tag = JOB_TARGET;
+		t->lane = jq_lane(&s->queue, "target", t->conf->id, t->conf->max_pushes);
 		uv_timer_init(s->loop, &t->timer);
 		uv_timer_init(s->loop, &t->check);
 		t->timer.data = t;
@@ -139,8 +146,16 @@ void sched_zone_retire(zstate_t *z)
 	z->retiring = true;
 	z->next = s->retiring;
 	s->retiring = z;
+	/* Jobs still waiting for room never run: the zone is freed once its
+	 * timers are closed and its running jobs end. */
+	if (jq_remove(&s->queue, &z->qi)) {
+		sched_job_cancel(&z->qi);
+	}
 	for (size_t k = 0; k < z->ntargets; k++) {
 		tstate_t *t = &z->targets[k];
+		if (jq_remove(&s->queue, &t->qi)) {
+			sched_job_cancel(&t->qi);
+		}
 		t->pending = false;
 		sched_delta_unref(t->next_delta);
 		t->next_delta = NULL;
@@ -187,15 +202,14 @@ void sched_zone_idle(zstate_t *z)
 		sched_catalog_purge(z); /* holds z's generation while it runs */
 	}
 	sched_zone_free(z);
-	for (size_t i = 0; i < s->nzones; i++) {
-		zstate_t *w = s->zones[i];
-		if (w->waiting && dns_name_equal(w->conf->name, name) &&
-		    !sched_name_retiring(s, w->conf)) {
-			w->waiting = false;
-			if (!s->stopping) {
-				w->pending = false;
-				sched_job_start(w);
-			}
+	/* s->zones[i] is the zone of s->gen->conf->zone[i]. */
+	const conf_zone_t *zc = conf_zone_find(s->gen->conf, name);
+	zstate_t *w = zc != NULL ? s->zones[zc - s->gen->conf->zone] : NULL;
+	if (w != NULL && w->waiting && !sched_name_retiring(s, w->conf)) {
+		w->waiting = false;
+		if (!s->stopping) {
+			w->pending = false;
+			sched_job_start(w);
 		}
 	}
 	sched_hold_check(s); /* a held zone may have waited for it */
@@ -304,6 +318,34 @@ const atomic_bool *sched_cancel(const sched_t *s)
 	return &s->cancel;
 }
 
+int sched_lanes(sched_t *s, const conf_t *conf)
+{
+	for (size_t i = 0; i < conf->nprimary; i++) {
+		const conf_primary_t *p = &conf->primary[i];
+		if (jq_lane(&s->queue, "primary", p->id, p->max_transfers) == NULL) {
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < conf->ntarget; i++) {
+		const conf_target_t *t = &conf->target[i];
+		if (jq_lane(&s->queue, "target", t->id, t->max_pushes) == NULL) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Jobs at once: one thread of libuv's pool fewer than it has (it reads
+ * UV_THREADPOOL_SIZE at its first use, 4 when unset, at most 1024), so
+ * that a `zonesync sync` pass from the control socket always finds one. */
+static unsigned pool_jobs(void)
+{
+	const char *v = getenv("UV_THREADPOOL_SIZE");
+	long n = v != NULL ? strtol(v, NULL, 10) : 4;
+	n = n < 1 ? 1 : n > 1024 ? 1024 : n;
+	return n > 1 ? (unsigned)n - 1 : 1;
+}
+
 sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
 {
 	sched_t *s = calloc(1, sizeof(*s));
@@ -314,12 +356,13 @@ sched_t *sched_new(uv_loop_t *loop, conf_t *conf)
 		return NULL;
 	}
 	s->loop = loop;
+	jq_init(&s->queue, pool_jobs(), sched_job_run, s);
 	atomic_init(&s->cancel, false);
 	sock_stop_on(&s->cancel); /* SIGTERM ends transfers and UPDATEs too */
 	g->conf = conf;
 	s->gen = sched_gen_ref(g);
 	s->zones = calloc(conf->nzone + 1, sizeof(*s->zones));
-	if (s->zones == NULL) {
+	if (s->zones == NULL || sched_lanes(s, conf) != 0) {
 		s->gen->conf = NULL; /* still the caller's */
 		sched_free(s);
 		return NULL;
@@ -367,9 +410,11 @@ int sched_start(sched_t *s, char *err, size_t errlen)
 		sched_zone_load(s->zones[i], st);
 	}
 	store_close(st);
-	/* Check every zone now: a change made while we were down arrives. */
+	/* Check every zone now (spread when many): a change made while we
+	 * were down arrives. */
+	sched_first_checks_log(s->nzones);
 	for (size_t i = 0; i < s->nzones; i++) {
-		sched_job_start(s->zones[i]);
+		sched_zone_first_check(s->zones[i], s->nzones);
 	}
 	return 0;
 }
@@ -386,17 +431,12 @@ bool sched_notify_lookup(const conf_t *conf, const knot_dname_t *qname,
 		                .domain = zc->domain,
 		                .key = p->key != NULL ? &p->key->tsig : NULL,
 		                .source_ok = conf_primary_allows(p, from) };
-	return true;
-}
-
-static bool primary_used(const conf_t *conf, const conf_primary_t *p)
-{
-	for (size_t i = 0; i < conf->nzone; i++) {
-		if (conf->zone[i].primary == p) {
-			return true;
+	for (size_t j = 0; j < p->naddr; j++) {
+		if (net_same_ip((const struct sockaddr *)&p->addr[j].ss, from)) {
+			out->burst = p->nzone < UINT32_MAX ? (uint32_t)p->nzone : UINT32_MAX;
 		}
 	}
-	return false;
+	return true;
 }
 
 notify_source_t sched_notify_source(const conf_t *conf, const struct sockaddr *from)
@@ -415,7 +455,7 @@ notify_source_t sched_notify_source(const conf_t *conf, const struct sockaddr *f
 				s = NOTIFY_SOURCE_PREFIX;
 			}
 		}
-		if (s > best && primary_used(conf, p)) {
+		if (s > best && p->nzone > 0) {
 			best = s;
 		}
 	}
@@ -424,11 +464,11 @@ notify_source_t sched_notify_source(const conf_t *conf, const struct sockaddr *f
 
 void sched_notify(sched_t *s, const conf_zone_t *zone)
 {
-	for (size_t i = 0; i < s->nzones; i++) {
-		if (s->zones[i]->conf == zone) {
-			sched_job_start(s->zones[i]);
-			return;
-		}
+	/* zone is one of the current configuration's (sched_notify_lookup),
+	 * and s->zones[i] is the zone of its zone[i]. */
+	const conf_t *conf = s->gen->conf;
+	if (zone >= conf->zone && zone < conf->zone + conf->nzone) {
+		sched_job_start(s->zones[zone - conf->zone]);
 	}
 }
 
@@ -436,6 +476,9 @@ void sched_stop(sched_t *s)
 {
 	s->stopping = true;
 	atomic_store(&s->cancel, true);
+	for (jq_item_t *it; (it = jq_pop_any(&s->queue)) != NULL;) {
+		sched_job_cancel(it);
+	}
 	for (size_t i = 0; i < s->nzones; i++) {
 		close_handles(s->zones[i]);
 	}
@@ -456,6 +499,7 @@ void sched_free(sched_t *s)
 		sched_zone_free(z);
 	}
 	free(s->zones);
+	jq_free(&s->queue);
 	free(s->hold.zones); /* none: the loop ran dry, so any pass ended */
 	sched_gen_unref(s->hold.gen);
 	sched_gen_unref(s->gen);

@@ -120,13 +120,16 @@ static void addr_bytes(const struct sockaddr *sa, uint8_t out[16])
 }
 
 /* One token bucket per source and budget; a slot is taken over by another
- * on a hash collision, and starts full: still bounded, never stricter. */
-static bool rate_ok(notify_t *n, const struct sockaddr *from, enum budget budget, uint64_t now_ms)
+ * on a hash collision, and starts full: still bounded, never stricter.  It
+ * holds max(rate, burst) tokens and fills at rate a second. */
+static bool rate_ok(notify_t *n, const struct sockaddr *from, enum budget budget, uint64_t now_ms,
+                    uint32_t burst)
 {
 	uint32_t rate = n->lim.rate_limit;
 	if (rate == 0) {
 		return true;
 	}
+	double cap = burst > rate ? burst : rate;
 	uint8_t a[16];
 	addr_bytes(from, a);
 	uint32_t h = 2166136261u;
@@ -138,11 +141,11 @@ static bool rate_ok(notify_t *n, const struct sockaddr *from, enum budget budget
 	if (memcmp(b->addr, a, 16) != 0 || b->budget != budget || b->last_ms == 0) {
 		memcpy(b->addr, a, 16);
 		b->budget = (uint8_t)budget;
-		b->tokens = rate;
+		b->tokens = cap;
 		b->last_ms = now_ms;
 	}
 	double refill = (double)(now_ms - b->last_ms) * rate / 1000.0;
-	b->tokens = b->tokens + refill > rate ? rate : b->tokens + refill;
+	b->tokens = b->tokens + refill > cap ? cap : b->tokens + refill;
 	b->last_ms = now_ms;
 	if (b->tokens < 1.0) {
 		return false;
@@ -245,7 +248,7 @@ static size_t refuse_early(notify_t *n, const uint8_t *msg, const struct sockadd
                            uint64_t now_ms, uint8_t *out, uint8_t rcode, const char *reason)
 {
 	metrics_add(M_NOTIFY_REFUSED, 1, reason);
-	if (!rate_ok(n, from, BUDGET_REFUSED, now_ms)) {
+	if (!rate_ok(n, from, BUDGET_REFUSED, now_ms, 0)) {
 		n->stats.dropped++;
 		return 0;
 	}
@@ -324,13 +327,14 @@ size_t notify_process(notify_t *n, const uint8_t *msg, size_t len, const struct 
 	/* Then charge the budget it belongs to: only the key's holder spends
 	 * the signed one. */
 	if (reason == NULL) {
-		limited = !rate_ok(n, from, verified ? BUDGET_SIGNED : BUDGET_UNSIGNED, now_ms);
+		limited = !rate_ok(n, from, verified ? BUDGET_SIGNED : BUDGET_UNSIGNED, now_ms,
+		                   zone->burst);
 		if (limited) {
 			reason = "rate-limited";
 		} else {
 			rcode = KNOT_RCODE_NOERROR;
 		}
-	} else if (!rate_ok(n, from, BUDGET_REFUSED, now_ms)) {
+	} else if (!rate_ok(n, from, BUDGET_REFUSED, now_ms, 0)) {
 		metrics_add(M_NOTIFY_REFUSED, 1, reason);
 		n->stats.dropped++;
 		goto out;

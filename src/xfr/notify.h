@@ -9,7 +9,10 @@
  *
  * Every packet may be spoofed, so each source address has three token
  * buckets, charged once the NOTIFY has been judged: signed NOTIFYs accepted,
- * unsigned ones accepted (a primary without a key), and refusals.  Nobody
+ * unsigned ones accepted (a primary without a key), and refusals.  A primary's
+ * own address may spend a burst as long as its zone list at once (see
+ * notify_zone_t.burst): each accepted NOTIFY costs one SOA check at most,
+ * as checks of a zone coalesce, so the burst costs what a restart does.  Nobody
  * without the key can spend the first, so a flood of unsigned or badly
  * signed NOTIFYs in a primary's name never refuses its signed ones.  Over
  * the first two, NOTIFYs are answered REFUSED; over the third, refusals get
@@ -46,6 +49,11 @@ typedef struct {
 	                             * with it (and the answer is); NULL: none */
 	bool source_ok;             /* from one of the primary's addresses or
 	                             * notify-from prefixes */
+	/* From one of the primary's own addresses: the zones it serves.  Its
+	 * accepted budgets hold that many NOTIFYs (still refilled at the rate
+	 * limit), so that a primary reloading every zone is not refused half
+	 * of them; 0 for any other source (notify-from prefixes). */
+	uint32_t burst;
 } notify_zone_t;
 
 /* The caller's side, both on the loop thread. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libknot/descriptor.h>
@@ -882,6 +883,68 @@ static void test_duplicate_zone(void **state)
 	expect_error("primary: [{ id: p, address: 192.0.2.1 }]\n"
 	             "zone: [{ domain: \"a..b\", primary: p }]\n",
 	             "2:18", "zone 'a..b' is not a valid domain name");
+}
+
+/* n zones z0.example ... (a quarter from primary q), loaded. */
+static void load_many(conf_t *conf, int n)
+{
+	size_t cap = 200 + (size_t)n * 48, len = 0;
+	char *yaml = malloc(cap);
+	assert_non_null(yaml);
+	len += (size_t)snprintf(yaml + len, cap - len,
+	                        "primary: [{ id: p, address: 192.0.2.1 }, "
+	                        "{ id: q, address: 192.0.2.2 }]\nzone:\n");
+	for (int i = 0; i < n; i++) {
+		len += (size_t)snprintf(yaml + len, cap - len,
+		                        "  - { domain: z%d.example, primary: %s }\n", i,
+		                        i % 4 == 0 ? "q" : "p");
+	}
+	result_t r = load(conf, yaml, len);
+	assert_int_equal(r.ret, 0);
+	free(r.text);
+	free(yaml);
+}
+
+/* CPU seconds of `lookups` finds of existing zones of conf, cycled. */
+static double time_finds(const conf_t *conf, int lookups)
+{
+	clock_t t0 = clock();
+	for (int i = 0; i < lookups; i++) {
+		assert_non_null(conf_zone_find(conf, conf->zone[(size_t)i % conf->nzone].name));
+	}
+	return (double)(clock() - t0) / CLOCKS_PER_SEC;
+}
+
+/* conf_zone_find by hash: every zone of many found, in any case, none
+ * that is not there; a primary counts its zones.  A find costs the same
+ * among 500 zones as among 8,000 (a linear search: 16 times more). */
+static void test_zone_find_many(void **state)
+{
+	(void)state;
+	enum { N = 8000 };
+	conf_t conf, small;
+	load_many(&conf, N);
+	assert_int_equal(conf.nzone, N);
+	assert_int_equal(conf.primary[0].nzone, N - N / 4);
+	assert_int_equal(conf.primary[1].nzone, N / 4);
+	for (int i = 0; i < N; i++) {
+		char text[64];
+		knot_dname_storage_t name;
+		snprintf(text, sizeof(text), i % 2 ? "Z%d.EXAMPLE." : "z%d.example", i);
+		assert_non_null(knot_dname_from_str(name, text, sizeof(name)));
+		assert_ptr_equal(conf_zone_find(&conf, name), &conf.zone[i]);
+		snprintf(text, sizeof(text), "y%d.example", i);
+		assert_non_null(knot_dname_from_str(name, text, sizeof(name)));
+		assert_null(conf_zone_find(&conf, name));
+	}
+	load_many(&small, N / 16);
+	double t_small = time_finds(&small, 100000), t_big = time_finds(&conf, 100000);
+	if (t_big > 4 * t_small + 0.05) {
+		fail_msg("100,000 finds: %.3f s among %d zones, %.3f s among %d", t_small, N / 16,
+		         t_big, N);
+	}
+	conf_free(&small);
+	conf_free(&conf);
 }
 
 static void test_duplicate_ids(void **state)
@@ -2247,13 +2310,14 @@ static void assert_same_value(const conf_item_t *it, const void *a, const void *
 /* Each default of a table (given as text) is what a minimal configuration
  * holds, exactly as if written out in the file: the key in open ... close,
  * in the server, the first zone or the first target (in). */
-enum { IN_SERVER, IN_ZONE, IN_TARGET };
+enum { IN_SERVER, IN_ZONE, IN_TARGET, IN_PRIMARY };
 
 static const void *section_of(const conf_t *c, int in)
 {
 	return in == IN_ZONE ? (const void *)&c->zone[0]
-	       : in == IN_TARGET ? (const void *)&c->target[0]
-	                         : (const void *)c;
+	       : in == IN_TARGET  ? (const void *)&c->target[0]
+	       : in == IN_PRIMARY ? (const void *)&c->primary[0]
+	                          : (const void *)c;
 }
 
 static unsigned check_defaults(const conf_item_t *items, const conf_t *min, const char *open,
@@ -2355,18 +2419,21 @@ static void test_table_defaults(void **state)
 	assert_int_equal(min.server.log_level, LOG_LEVEL_INFO);
 	assert_true(min.zone[0].max_delete.percent);
 	assert_int_equal(min.zone[0].max_delete.value, 30);
-	/* These sections have none. */
-	const conf_item_t *const none[] = { conf_key_items, conf_primary_items };
-	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
-		assert_int_equal(check_defaults(none[i], &min, "", "", IN_SERVER), 0);
-	}
+	/* The key section has none; a primary's: max-transfers. */
+	assert_int_equal(check_defaults(conf_key_items, &min, "", "", IN_SERVER), 0);
+	assert_int_equal(min.primary[0].max_transfers, 8);
+	assert_int_equal(check_defaults(conf_primary_items, &min,
+	                                "primary: [{ id: p, address: 192.0.2.1, ", " }]\n",
+	                                IN_PRIMARY),
+	                 1);
 	conf_free(&min);
-	/* A target's: adopt. */
+	/* A target's: adopt, max-pushes. */
 #define MIN_TARGET MINIMAL "target: [{ id: f, type: zonefile, path: /tmp/%s.zone"
 	load_ok(&min, MIN_TARGET " }]\n");
 	assert_int_equal(min.target[0].adopt, CONF_ADOPT_KEEP);
+	assert_int_equal(min.target[0].max_pushes, 4);
 	assert_int_equal(check_defaults(conf_target_items, &min, MIN_TARGET ", ", " }]\n", IN_TARGET),
-	                 1);
+	                 2);
 #undef MIN_TARGET
 	conf_free(&min);
 }
@@ -2655,6 +2722,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_target_listed_twice),
 		cmocka_unit_test(test_duplicate_zone),
 		cmocka_unit_test(test_duplicate_ids),
+		cmocka_unit_test(test_zone_find_many),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_bad_prefix),
 		cmocka_unit_test(test_bad_base64),

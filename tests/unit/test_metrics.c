@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -128,6 +129,59 @@ static void test_forget_zone(void **state)
 	free(text);
 }
 
+/* Series for n zones of two targets, as a daemon makes them. */
+static void fill(int n)
+{
+	char zone[32];
+	for (int i = 0; i < n; i++) {
+		snprintf(zone, sizeof(zone), "z%d.test.", i);
+		metrics_set(M_ZONE_SERIAL, 1, zone);
+		metrics_set(M_ZONE_OK, 1, zone);
+		metrics_add(M_SOA_CHECKS, 1, zone, "same");
+		metrics_set(M_TARGET_SERIAL, 1, zone, "a");
+		metrics_set(M_TARGET_SERIAL, 1, zone, "b");
+		metrics_add(M_SYNCS, 1, zone, "a", "ok");
+		metrics_add(M_SYNCS, 1, zone, "b", "ok");
+	}
+}
+
+/* CPU seconds to forget zones 0..99 (the first target of the next 100). */
+static double time_forget(void)
+{
+	char zone[32];
+	clock_t t0 = clock();
+	for (int i = 0; i < 100; i++) {
+		snprintf(zone, sizeof(zone), "z%d.test.", i);
+		metrics_forget(zone, NULL);
+		snprintf(zone, sizeof(zone), "z%d.test.", 100 + i);
+		metrics_forget(zone, "a");
+	}
+	return (double)(clock() - t0) / CLOCKS_PER_SEC;
+}
+
+/* A zone's series are found by their zone: forgetting one costs the same
+ * among 500 zones as among 16,000 (a walk through every series: 32 times
+ * more; a reload removing 5,000 of 10,000 zones took minutes). */
+static void test_forget_many(void **state)
+{
+	(void)state;
+	fill(500);
+	double t_small = time_forget();
+	metrics_cleanup();
+	fill(16000);
+	double t_big = time_forget();
+	char *text = render();
+	assert_null(strstr(text, "{zone=\"z7.test.\"}"));
+	assert_null(strstr(text, "{zone=\"z107.test.\",target=\"a\"}"));
+	assert_non_null(strstr(text, "zonesync_target_serial{zone=\"z107.test.\",target=\"b\"} 1\n"));
+	assert_non_null(strstr(text, "zonesync_zone_serial{zone=\"z200.test.\"} 1\n"));
+	free(text);
+	if (t_big > 4 * t_small + 0.02) {
+		fail_msg("forgetting 200: %.4f s among 500 zones, %.4f s among 16,000", t_small,
+		         t_big);
+	}
+}
+
 #define THREADS 8
 #define ROUNDS 20000
 
@@ -200,6 +254,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_escaping, teardown),
 		cmocka_unit_test_teardown(test_histogram, teardown),
 		cmocka_unit_test_teardown(test_forget_zone, teardown),
+		cmocka_unit_test_teardown(test_forget_many, teardown),
 		cmocka_unit_test_teardown(test_threads, teardown),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_log_value),
