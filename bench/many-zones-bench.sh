@@ -39,6 +39,10 @@
 #   BENCH_CHANGES=N      one-zone changes per secondary (default 5)
 #   BENCH_SAMPLE=N       zones in the exactness check (default 50)
 #   BENCH_TIMEOUT=s      longest wait for all zones to be in sync, each time (default 3600)
+#   BENCH_STALL=s        give up waiting sooner when no zone came in sync for that long
+#                        (default 180; the zones' SOA refresh is 3600 s)
+#   BENCH_NOTIFY_RATE_LIMIT=N  zonesync's server.notify-rate-limit (default: not set,
+#                        zonesync's default)
 #   BENCH_SEED=N         seed of the random zone choices (default 20261205)
 #   BENCH_KEEP=dir       copy the logs, configs and progress files there before cleaning up
 #
@@ -57,6 +61,8 @@ IDLE=${BENCH_IDLE:-60}
 CHANGES=${BENCH_CHANGES:-5}
 SAMPLE=${BENCH_SAMPLE:-50}
 TIMEOUT=${BENCH_TIMEOUT:-3600}
+STALL=${BENCH_STALL:-180}
+NOTIFY_RATE_LIMIT=${BENCH_NOTIFY_RATE_LIMIT:-}
 SEED=${BENCH_SEED:-20261205}
 KEEP=${BENCH_KEEP:-}
 PY=/usr/bin/python3 # has dnspython
@@ -230,6 +236,7 @@ zonesync_conf() {
 		  metrics: 127.0.0.1@$MP
 		  state: $d/state
 		  log: { level: info }
+		${NOTIFY_RATE_LIMIT:+  notify-rate-limit: $NOTIFY_RATE_LIMIT}
 		key:
 		  - { id: xfr, algorithm: hmac-sha256, secret: $SECRET }
 		primary:
@@ -318,7 +325,7 @@ storm() {
 	knotc -c "$tmp/primary/knot.conf" zone-reload >"$tmp/$name-reload.txt" 2>&1 ||
 		{ cat "$tmp/$name-reload.txt" >&2; die "knotc zone-reload failed"; }
 	t1=$(now)
-	out=$(h wait "$kind" "$where" "$ZONES" "$SERIAL" "$TIMEOUT" "$pid" "$tmp/$name-storm-progress.txt" "$t0")
+	out=$(h wait "$kind" "$where" "$ZONES" "$SERIAL" "$TIMEOUT" "$pid" "$tmp/$name-storm-progress.txt" "$t0" "$STALL")
 	read -r t ok miss hwm _ <<<"$out"
 	R[$name,storm]=$(secs "$t0" "$t"); R[$name,storm_ok]=$ok; R[$name,storm_miss]=$miss
 	R[$name,storm_call]=$(secs "$t0" "$t1"); R[$name,storm_hwm]=$hwm
@@ -332,7 +339,7 @@ changes() {
 	shift 3
 	say "[$name] $CHANGES one-zone changes"
 	h changes "$mode" "$tmp/primary/zones" "$ZONES" "$RECORDS" "$CHANGES" \
-		"$tmp/primary/knot.conf" "$((SEED + ${#name}))" "$tmp/$name-changes.txt" "$pid" "$@" ||
+		"$tmp/primary/knot.conf" "$SEED" "$tmp/$name-changes.txt" "$pid" "$@" ||
 		failures+=("$name: one-zone changes: see above")
 	read -r n p50 max _ < <(h stats "$tmp/$name-changes.txt" 2)
 	R[$name,chg]="$p50 / $max"; R[$name,chg_n]=$n
@@ -342,7 +349,8 @@ changes() {
 		read -r _ p50 max _ < <(h stats "$tmp/$name-changes.txt" 4); R[$name,chg_files]="$p50 / $max"
 		read -r _ p50 max _ < <(h stats "$tmp/$name-changes.txt" 5); R[$name,chg_pdns]="$p50 / $max"
 	fi
-	# The changed zones now have serials above SERIAL; the storm goes past them.
+	# Both secondaries get the same zones changed (same seed).  The changed zones now
+	# have serials above SERIAL; the storm goes past them.
 }
 
 declare -A R
@@ -378,7 +386,7 @@ t0=$(now)
 "$ZONESYNC" run -c "$tmp/zs/zonesync.yaml" 2>>"$tmp/zs/zonesync.log" &
 ZS_PID=$!; PIDS+=("$ZS_PID")
 out=$(h wait metrics "http://127.0.0.1:$MP/metrics" "$ZONES" "$SERIAL" "$TIMEOUT" "$ZS_PID" \
-	"$tmp/zs-start-progress.txt" "$t0")
+	"$tmp/zs-start-progress.txt" "$t0" "$STALL")
 read -r t ok miss hwm _ <<<"$out"
 R[zs,start]=$(secs "$t0" "$t"); R[zs,start_ok]=$ok; R[zs,start_miss]=$miss; R[zs,start_hwm]=$hwm
 read -r g p o <<<"$(requests "$mark")"
@@ -404,7 +412,7 @@ if [ "$zs_ok" = 1 ]; then
 	[ "${R[zs,storm_miss]}" -eq 0 ] || incomplete+=("zonesync: ${R[zs,storm_miss]} zones missed the NOTIFY storm")
 	say "[zonesync] exactness on $SAMPLE zones"
 	mkdir -p "$tmp/diffs"
-	read -r "R[cmp_n]" "R[cmp_files]" "R[cmp_pdns]" < <(h compare "$ZONES" "$SAMPLE" "$SEED" "$PP" "$SECRET" \
+	read -r "R[cmp_n]" "R[cmp_files]" "R[cmp_pdns]" "R[cmp_files_behind]" "R[cmp_pdns_behind]" < <(h compare "$ZONES" "$SAMPLE" "$SEED" "$PP" "$SECRET" \
 		"$tmp/zs/files" "$DP" "$tmp/diffs") || failures+=("the exactness check failed to run")
 	if [ "${R[cmp_files]:-0}" != "${R[cmp_n]:-x}" ] || [ "${R[cmp_pdns]:-0}" != "${R[cmp_n]:-x}" ]; then
 		incomplete+=("exactness: of ${R[cmp_n]:-?} zones, files equal ${R[cmp_files]:-?}, PowerDNS equal ${R[cmp_pdns]:-?}")
@@ -412,6 +420,9 @@ if [ "$zs_ok" = 1 ]; then
 	fi
 fi
 R[zs,hwm_end]=$(awk '/^VmHWM/ { print $2 }' "/proc/$ZS_PID/status" 2>/dev/null || echo 0)
+R[zs,refused]=$(h metric "http://127.0.0.1:$MP/metrics" zonesync_notify_refused_total |
+	sed 's/.*reason="\([^"]*\)"} \(.*\)/\2 \1/' | paste -sd, - | sed 's/,/, /g')
+R[zs,prim_refused]=$(grep -c "notify, outgoing.*REFUSED" "$tmp/primary/knotd.log" || true)
 R[zs,warn]=$(grep -c ' warning ' "$tmp/zs/zonesync.log" || true)
 R[zs,err]=$(grep -c ' error ' "$tmp/zs/zonesync.log" || true)
 R[zs,first_problem]=$(grep -m1 -E ' (warning|error) ' "$tmp/zs/zonesync.log" || true)
@@ -432,7 +443,7 @@ say "[knotd] start"
 t0=$(now)
 knotd -c "$tmp/knotsec/knot.conf" >"$tmp/knotsec/stdout.log" 2>&1 &
 KS_PID=$!; PIDS+=("$KS_PID")
-out=$(h wait dns "$SP" "$ZONES" "$SERIAL" "$TIMEOUT" "$KS_PID" "$tmp/ks-start-progress.txt" "$t0")
+out=$(h wait dns "$SP" "$ZONES" "$SERIAL" "$TIMEOUT" "$KS_PID" "$tmp/ks-start-progress.txt" "$t0" "$STALL")
 read -r t ok miss hwm _ <<<"$out"
 R[ks,start]=$(secs "$t0" "$t"); R[ks,start_ok]=$ok; R[ks,start_miss]=$miss; R[ks,start_hwm]=$hwm
 say "[knotd] start: $ok in sync, $miss not, after ${R[ks,start]} s; VmHWM $(mb "$hwm") MB"
@@ -476,8 +487,9 @@ echo "| zones that missed the storm (must be 0) | $(v zs,storm_miss) | $(v ks,st
 echo
 echo "- zonesync: the change latency split: zone file p50 / max $(v zs,chg_files) ms, PowerDNS $(v zs,chg_pdns) ms; PowerDNS API requests during the start: $(v zs,start_req), during the storm: $(v zs,storm_req); pdns_server's own CPU while zonesync idled: $(v zs,idle_pdns) s"
 echo "- zonesync log: $(v zs,xfr) transfers, $(v zs,retried) API requests retried (PowerDNS answered $(v pdns,5xx) requests with a 5xx: its SQLite is written by many requests at once), $(v zs,warn) warnings, $(v zs,err) errors${R[zs,first_problem]:+ (first: \`${R[zs,first_problem]}\`)}"
+echo "- NOTIFYs zonesync refused (its metrics, by reason): ${R[zs,refused]:-none}; the primary logged $(v zs,prim_refused) NOTIFYs answered REFUSED (knotd does not send those again: such a zone waits for its SOA refresh, 3600 s)"
 echo "- \`knotc zone-reload\` (all zones) returned after: zonesync run $(v zs,storm_call) s, knotd run $(v ks,storm_call) s"
-echo "- exactness (zonesync, after the storm): $(v cmp_n) random zones; zonefile target equal to the primary's AXFR: $(v cmp_files); PowerDNS's AXFR equal: $(v cmp_pdns)"
+echo "- exactness (zonesync, after the storm): $(v cmp_n) random zones; zonefile target equal to the primary's AXFR: $(v cmp_files); PowerDNS's AXFR equal: $(v cmp_pdns); of the zones not equal, at an older serial: files $(v cmp_files_behind), PowerDNS $(v cmp_pdns_behind) (the rest hold the primary's serial with other records: wrong)"
 echo
 rc=0
 if [ "${#incomplete[@]}" -gt 0 ]; then

@@ -197,8 +197,9 @@ def metrics_serials(url):
 
 
 def cmd_wait(args):
-    """wait KIND WHERE N SERIAL TIMEOUT PID PROGRESS [T0]: poll until every zone is at
-    SERIAL or later.  KIND dns: WHERE is a server's port (SOA queries); KIND metrics:
+    """wait KIND WHERE N SERIAL TIMEOUT PID PROGRESS [T0 [STALL]]: poll until every zone
+    is at SERIAL or later, for at most TIMEOUT seconds, and give up earlier when no zone
+    came in sync for STALL seconds (0: never).  KIND dns: WHERE is a server's port (SOA queries); KIND metrics:
     WHERE is zonesync's metrics URL, and both targets (files, pdns) must be there.
     Prints: the epoch time the last zone was seen in sync (or the time of giving up),
     zones in sync, zones not in sync, VmHWM (KiB) of PID, polls made.
@@ -206,6 +207,7 @@ def cmd_wait(args):
     kind, where, n, want, timeout, pid, prog = args[:7]
     n, want, timeout = int(n), int(want), float(timeout)
     t0 = float(args[7]) if len(args) > 7 else time.time()
+    stall = float(args[8]) if len(args) > 8 else 0.0
     pending = set(zname(i) for i in range(1, n + 1))
     soas = Soas(where) if kind == "dns" else None
     end = time.time() + timeout
@@ -232,13 +234,27 @@ def cmd_wait(args):
             if not alive(pid):
                 print(f"process {pid} is gone", file=sys.stderr)
                 break
+            if pending and stall > 0 and time.time() - last_t > stall:
+                print(f"no zone came in sync for {stall:.0f} s: giving up", file=sys.stderr)
+                break
             if pending:
                 time.sleep(0.5 if kind == "metrics" else 0.2)
     print(f"{last_t:.3f} {n - len(pending)} {len(pending)} {max(peak, hwm(pid))} {polls}")
     if pending:
         ex = sorted(pending, key=lambda z: int(z[1:].split(".")[0]))[:5]
-        print(f"not in sync after {timeout:.0f} s: {len(pending)} zones, e.g. {' '.join(ex)}",
+        print(f"not in sync after {time.time() - t0:.0f} s: {len(pending)} zones, e.g. {' '.join(ex)}",
               file=sys.stderr)
+
+
+def cmd_metric(args):
+    """metric URL NAME: the metric's lines (NAME{...} VALUE), or nothing."""
+    try:
+        text = urllib.request.urlopen(args[0], timeout=10).read().decode()
+    except OSError:
+        return
+    for line in text.splitlines():
+        if line.startswith(args[1] + "{") or line.startswith(args[1] + " "):
+            print(line)
 
 
 def cmd_cpu(args):
@@ -264,11 +280,15 @@ def cmd_changes(args):
     where = args[9:]
     n, rec, count = int(n), int(rec), int(count)
     r = random.Random(int(seed))
+    # The primary's own serial may be ahead of its file (serial-policy increment).
+    pport = re.search(r"listen: 127\.0\.0\.1@(\d+)", open(conf).read()).group(1)
+    prim = Soas(pport)
     with open(out, "a") as o:
         for k in range(count):
             i = r.randrange(1, n + 1)
             z = zname(i)
-            serial = file_serial(os.path.join(zdir, f"{z}zone")) + 1
+            serial = max(file_serial(os.path.join(zdir, f"{z}zone")),
+                         prim.serials([z], wait=1.0).get(z) or 0) + 1
             write_zone(zdir, i, rec, serial, f"change-{mode}-{k}-{serial}")
             t_call = time.time()
             p = subprocess.run(["knotc", "-c", conf, "-b", "zone-reload", z],
@@ -348,12 +368,15 @@ def cmd_compare(args):
     """compare N SAMPLE SEED PRIMARYPORT SECRET FILESDIR PDNSPORT OUTDIR: for SAMPLE
     random zones, the zonefile target's records and PowerDNS's (AXFR) must equal the
     primary's AXFR (TSIG).  Prints: zones compared, zones equal (files), zones equal
-    (pdns); differences go to OUTDIR/diff-ZONE-TARGET.txt."""
+    (pdns), then of the zones not equal those whose SOA differs too (files, pdns: the
+    target is behind, not wrong); differences go to OUTDIR/diff-ZONE-TARGET.txt."""
     n, sample, seed, pport, secret, fdir, dport, odir = args
     n, sample = int(n), int(sample)
     ring = dns.tsigkeyring.from_text({"xfr": secret})
     zones = [zname(i) for i in random.Random(int(seed)).sample(range(1, n + 1), min(sample, n))]
-    ok_f = ok_p = 0
+    ok = {"files": 0, "pdns": 0}
+    behind = {"files": 0, "pdns": 0}  # different, but not at the primary's serial either
+    serial = lambda recs: [r[3] for r in recs if len(r) > 1 and r[1] == "SOA"]
     for z in zones:
         want = axfr(pport, z, ring)
         for tgt, get in (("files", lambda: zonefile(os.path.join(fdir, f"{z}zone"), z)),
@@ -363,17 +386,16 @@ def cmd_compare(args):
             except Exception as e:  # an unreadable file or a refused AXFR is a difference
                 got = [("error", str(e))]
             if got == want:
-                if tgt == "files":
-                    ok_f += 1
-                else:
-                    ok_p += 1
+                ok[tgt] += 1
                 continue
+            if serial(got) != serial(want):
+                behind[tgt] += 1
             with open(os.path.join(odir, f"diff-{z}{tgt}.txt"), "w") as f:
                 for x in sorted(set(map(tuple, want)) - set(map(tuple, got))):
                     print("- primary only", *x, file=f)
                 for x in sorted(set(map(tuple, got)) - set(map(tuple, want))):
                     print(f"+ {tgt} only", *x, file=f)
-    print(len(zones), ok_f, ok_p)
+    print(len(zones), ok["files"], ok["pdns"], behind["files"], behind["pdns"])
 
 
 def cmd_stats(args):
