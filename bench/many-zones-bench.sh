@@ -41,6 +41,7 @@
 #   BENCH_TIMEOUT=s      longest wait for all zones to be in sync, each time (default 3600)
 #   BENCH_STALL=s        give up waiting sooner when no zone came in sync for that long
 #                        (default 180; the zones' SOA refresh is 3600 s)
+#   BENCH_ONLY=zonesync|knotd  measure only that secondary (default both; ratios need both)
 #   BENCH_NOTIFY_RATE_LIMIT=N  zonesync's server.notify-rate-limit (default: not set,
 #                        zonesync's default)
 #   BENCH_SEED=N         seed of the random zone choices (default 20261205)
@@ -63,6 +64,7 @@ SAMPLE=${BENCH_SAMPLE:-50}
 TIMEOUT=${BENCH_TIMEOUT:-3600}
 STALL=${BENCH_STALL:-180}
 NOTIFY_RATE_LIMIT=${BENCH_NOTIFY_RATE_LIMIT:-}
+ONLY=${BENCH_ONLY:-both}
 SEED=${BENCH_SEED:-20261205}
 KEEP=${BENCH_KEEP:-}
 PY=/usr/bin/python3 # has dnspython
@@ -373,93 +375,100 @@ h gen "$tmp/primary/zones" "$ZONES" "$RECORDS" "$SERIAL" 1
 R[load_before]=$(load)
 
 # ---------------------------------------------------------------- zonesync
-knot_primary_conf "$ZP"
-say "[zonesync] starting the knotd primary (notifies zonesync)"
-primary_start
-say "[zonesync] primary serves all zones after ${R[primary,load]} s; PowerDNS: creating $ZONES empty zones"
-pdns_start
-zonesync_conf
-R[zs,load_at_start]=$(load)
-mark=$(wc -l <"$tmp/pdns/pdns.log")
-say "[zonesync] start (timeout $TIMEOUT s)"
-t0=$(now)
-"$ZONESYNC" run -c "$tmp/zs/zonesync.yaml" 2>>"$tmp/zs/zonesync.log" &
-ZS_PID=$!; PIDS+=("$ZS_PID")
-out=$(h wait metrics "http://127.0.0.1:$MP/metrics" "$ZONES" "$SERIAL" "$TIMEOUT" "$ZS_PID" \
-	"$tmp/zs-start-progress.txt" "$t0" "$STALL")
-read -r t ok miss hwm _ <<<"$out"
-R[zs,start]=$(secs "$t0" "$t"); R[zs,start_ok]=$ok; R[zs,start_miss]=$miss; R[zs,start_hwm]=$hwm
-read -r g p o <<<"$(requests "$mark")"
-R[zs,start_req]="$g GET, $p PATCH, $o other"
-say "[zonesync] start: $ok in sync, $miss not, after ${R[zs,start]} s; VmHWM $(mb "$hwm") MB"
-zs_ok=1
-if ! kill -0 "$ZS_PID" 2>/dev/null; then
-	failures+=("zonesync exited during the initial sync: $(tail -n 3 "$tmp/zs/zonesync.log" | tr '\n' ' ')")
-	zs_ok=0
-elif [ "$miss" -ne 0 ]; then
-	incomplete+=("zonesync: $miss of $ZONES zones not in sync ${R[zs,start]} s after its start")
-	zs_ok=0
-fi
-if [ "$zs_ok" = 1 ]; then
-	sleep 5
-	say "[zonesync] idle CPU over $IDLE s"
-	read -r "R[zs,idle]" "R[zs,idle_pdns]" < <(h cpu "$IDLE" "$ZS_PID" "$PDNS_PID")
-	changes zs zonesync "$ZS_PID" "$tmp/zs/files" "$DP"
+run_zonesync() {
+	knot_primary_conf "$ZP"
+	say "[zonesync] starting the knotd primary (notifies zonesync)"
+	primary_start
+	say "[zonesync] primary serves all zones after ${R[primary,load]} s; PowerDNS: creating $ZONES empty zones"
+	pdns_start
+	zonesync_conf
+	R[zs,load_at_start]=$(load)
 	mark=$(wc -l <"$tmp/pdns/pdns.log")
-	storm zs metrics "http://127.0.0.1:$MP/metrics" "$ZS_PID"
+	say "[zonesync] start (timeout $TIMEOUT s)"
+	t0=$(now)
+	"$ZONESYNC" run -c "$tmp/zs/zonesync.yaml" 2>>"$tmp/zs/zonesync.log" &
+	ZS_PID=$!; PIDS+=("$ZS_PID")
+	out=$(h wait metrics "http://127.0.0.1:$MP/metrics" "$ZONES" "$SERIAL" "$TIMEOUT" "$ZS_PID" \
+		"$tmp/zs-start-progress.txt" "$t0" "$STALL")
+	read -r t ok miss hwm _ <<<"$out"
+	R[zs,start]=$(secs "$t0" "$t"); R[zs,start_ok]=$ok; R[zs,start_miss]=$miss; R[zs,start_hwm]=$hwm
 	read -r g p o <<<"$(requests "$mark")"
-	R[zs,storm_req]="$g GET, $p PATCH, $o other"
-	[ "${R[zs,storm_miss]}" -eq 0 ] || incomplete+=("zonesync: ${R[zs,storm_miss]} zones missed the NOTIFY storm")
-	say "[zonesync] exactness on $SAMPLE zones"
-	mkdir -p "$tmp/diffs"
-	read -r "R[cmp_n]" "R[cmp_files]" "R[cmp_pdns]" "R[cmp_files_behind]" "R[cmp_pdns_behind]" < <(h compare "$ZONES" "$SAMPLE" "$SEED" "$PP" "$SECRET" \
-		"$tmp/zs/files" "$DP" "$tmp/diffs") || failures+=("the exactness check failed to run")
-	if [ "${R[cmp_files]:-0}" != "${R[cmp_n]:-x}" ] || [ "${R[cmp_pdns]:-0}" != "${R[cmp_n]:-x}" ]; then
-		incomplete+=("exactness: of ${R[cmp_n]:-?} zones, files equal ${R[cmp_files]:-?}, PowerDNS equal ${R[cmp_pdns]:-?}")
-		for f in "$tmp"/diffs/*; do [ -e "$f" ] && { echo "== $f"; head -n 6 "$f"; } >&2; done
+	R[zs,start_req]="$g GET, $p PATCH, $o other"
+	say "[zonesync] start: $ok in sync, $miss not, after ${R[zs,start]} s; VmHWM $(mb "$hwm") MB"
+	zs_ok=1
+	if ! kill -0 "$ZS_PID" 2>/dev/null; then
+		failures+=("zonesync exited during the initial sync: $(tail -n 3 "$tmp/zs/zonesync.log" | tr '\n' ' ')")
+		zs_ok=0
+	elif [ "$miss" -ne 0 ]; then
+		incomplete+=("zonesync: $miss of $ZONES zones not in sync ${R[zs,start]} s after its start")
+		zs_ok=0
 	fi
-fi
-R[zs,hwm_end]=$(awk '/^VmHWM/ { print $2 }' "/proc/$ZS_PID/status" 2>/dev/null || echo 0)
-R[zs,refused]=$(h metric "http://127.0.0.1:$MP/metrics" zonesync_notify_refused_total |
-	sed 's/.*reason="\([^"]*\)"} \(.*\)/\2 \1/' | paste -sd, - | sed 's/,/, /g')
-R[zs,prim_refused]=$(grep -c "notify, outgoing.*REFUSED" "$tmp/primary/knotd.log" || true)
-R[zs,warn]=$(grep -c ' warning ' "$tmp/zs/zonesync.log" || true)
-R[zs,err]=$(grep -c ' error ' "$tmp/zs/zonesync.log" || true)
-R[zs,first_problem]=$(grep -m1 -E ' (warning|error) ' "$tmp/zs/zonesync.log" || true)
-R[zs,xfr]=$(grep -c 'zone transferred' "$tmp/zs/zonesync.log" || true)
-R[zs,retried]=$(grep -c 'request retried' "$tmp/zs/zonesync.log" || true)
-R[pdns,5xx]=$(grep -c '"[A-Z]* /api/v1/[^ ]* HTTP/1.1" 5[0-9][0-9] ' "$tmp/pdns/pdns.log" || true)
-stop "$ZS_PID"
-stop "$PDNS_PID"
-stop "$PRIM_PID"
+	if [ "$zs_ok" = 1 ]; then
+		sleep 5
+		say "[zonesync] idle CPU over $IDLE s"
+		read -r "R[zs,idle]" "R[zs,idle_pdns]" < <(h cpu "$IDLE" "$ZS_PID" "$PDNS_PID")
+		changes zs zonesync "$ZS_PID" "$tmp/zs/files" "$DP"
+		mark=$(wc -l <"$tmp/pdns/pdns.log")
+		storm zs metrics "http://127.0.0.1:$MP/metrics" "$ZS_PID"
+		read -r g p o <<<"$(requests "$mark")"
+		R[zs,storm_req]="$g GET, $p PATCH, $o other"
+		[ "${R[zs,storm_miss]}" -eq 0 ] || incomplete+=("zonesync: ${R[zs,storm_miss]} zones missed the NOTIFY storm")
+		say "[zonesync] exactness on $SAMPLE zones"
+		mkdir -p "$tmp/diffs"
+		read -r "R[cmp_n]" "R[cmp_files]" "R[cmp_pdns]" "R[cmp_files_behind]" "R[cmp_pdns_behind]" < <(h compare "$ZONES" "$SAMPLE" "$SEED" "$PP" "$SECRET" \
+			"$tmp/zs/files" "$DP" "$tmp/diffs") || failures+=("the exactness check failed to run")
+		if [ "${R[cmp_files]:-0}" != "${R[cmp_n]:-x}" ] || [ "${R[cmp_pdns]:-0}" != "${R[cmp_n]:-x}" ]; then
+			incomplete+=("exactness: of ${R[cmp_n]:-?} zones, files equal ${R[cmp_files]:-?}, PowerDNS equal ${R[cmp_pdns]:-?}")
+			for f in "$tmp"/diffs/*; do [ -e "$f" ] && { echo "== $f"; head -n 6 "$f"; } >&2; done
+		fi
+	fi
+	R[zs,hwm_end]=$(awk '/^VmHWM/ { print $2 }' "/proc/$ZS_PID/status" 2>/dev/null || echo 0)
+	R[zs,refused]=$(h metric "http://127.0.0.1:$MP/metrics" zonesync_notify_refused_total |
+		sed 's/.*reason="\([^"]*\)"} \(.*\)/\2 \1/' | paste -sd, - | sed 's/,/, /g')
+	R[zs,prim_refused]=$(grep -c "notify, outgoing.*REFUSED" "$tmp/primary/knotd.log" || true)
+	R[zs,warn]=$(grep -c ' warning ' "$tmp/zs/zonesync.log" || true)
+	R[zs,err]=$(grep -c ' error ' "$tmp/zs/zonesync.log" || true)
+	R[zs,first_problem]=$(grep -m1 -E ' (warning|error) ' "$tmp/zs/zonesync.log" || true)
+	R[zs,xfr]=$(grep -c 'zone transferred' "$tmp/zs/zonesync.log" || true)
+	R[zs,retried]=$(grep -c 'request retried' "$tmp/zs/zonesync.log" || true)
+	R[pdns,5xx]=$(grep -c '"[A-Z]* /api/v1/[^ ]* HTTP/1.1" 5[0-9][0-9] ' "$tmp/pdns/pdns.log" || true)
+	stop "$ZS_PID"
+	stop "$PDNS_PID"
+	stop "$PRIM_PID"
+}
 
 # ---------------------------------------------------------------- knotd secondary
-knot_primary_conf "$SP"
-knot_secondary_conf
-say "[knotd] restarting the knotd primary (notifies the knotd secondary)"
-primary_start
-R[ks,load_at_start]=$(load)
-say "[knotd] start"
-t0=$(now)
-knotd -c "$tmp/knotsec/knot.conf" >"$tmp/knotsec/stdout.log" 2>&1 &
-KS_PID=$!; PIDS+=("$KS_PID")
-out=$(h wait dns "$SP" "$ZONES" "$SERIAL" "$TIMEOUT" "$KS_PID" "$tmp/ks-start-progress.txt" "$t0" "$STALL")
-read -r t ok miss hwm _ <<<"$out"
-R[ks,start]=$(secs "$t0" "$t"); R[ks,start_ok]=$ok; R[ks,start_miss]=$miss; R[ks,start_hwm]=$hwm
-say "[knotd] start: $ok in sync, $miss not, after ${R[ks,start]} s; VmHWM $(mb "$hwm") MB"
-if [ "$miss" -eq 0 ]; then
-	sleep 5
-	say "[knotd] idle CPU over $IDLE s"
-	R[ks,idle]=$(h cpu "$IDLE" "$KS_PID")
-	changes ks knot "$KS_PID" "$SP"
-	storm ks dns "$SP" "$KS_PID"
-	[ "${R[ks,storm_miss]}" -eq 0 ] || incomplete+=("knotd: ${R[ks,storm_miss]} zones missed the NOTIFY storm")
-else
-	incomplete+=("knotd: $miss of $ZONES zones not in sync ${R[ks,start]} s after its start")
-fi
-R[ks,hwm_end]=$(awk '/^VmHWM/ { print $2 }' "/proc/$KS_PID/status" 2>/dev/null || echo 0)
-stop "$KS_PID"
-stop "$PRIM_PID"
+run_knotd() {
+	knot_primary_conf "$SP"
+	knot_secondary_conf
+	say "[knotd] restarting the knotd primary (notifies the knotd secondary)"
+	primary_start
+	R[ks,load_at_start]=$(load)
+	say "[knotd] start"
+	t0=$(now)
+	knotd -c "$tmp/knotsec/knot.conf" >"$tmp/knotsec/stdout.log" 2>&1 &
+	KS_PID=$!; PIDS+=("$KS_PID")
+	out=$(h wait dns "$SP" "$ZONES" "$SERIAL" "$TIMEOUT" "$KS_PID" "$tmp/ks-start-progress.txt" "$t0" "$STALL")
+	read -r t ok miss hwm _ <<<"$out"
+	R[ks,start]=$(secs "$t0" "$t"); R[ks,start_ok]=$ok; R[ks,start_miss]=$miss; R[ks,start_hwm]=$hwm
+	say "[knotd] start: $ok in sync, $miss not, after ${R[ks,start]} s; VmHWM $(mb "$hwm") MB"
+	if [ "$miss" -eq 0 ]; then
+		sleep 5
+		say "[knotd] idle CPU over $IDLE s"
+		R[ks,idle]=$(h cpu "$IDLE" "$KS_PID")
+		changes ks knot "$KS_PID" "$SP"
+		storm ks dns "$SP" "$KS_PID"
+		[ "${R[ks,storm_miss]}" -eq 0 ] || incomplete+=("knotd: ${R[ks,storm_miss]} zones missed the NOTIFY storm")
+	else
+		incomplete+=("knotd: $miss of $ZONES zones not in sync ${R[ks,start]} s after its start")
+	fi
+	R[ks,hwm_end]=$(awk '/^VmHWM/ { print $2 }' "/proc/$KS_PID/status" 2>/dev/null || echo 0)
+	stop "$KS_PID"
+	stop "$PRIM_PID"
+}
+
+[ "$ONLY" = knotd ] || run_zonesync
+[ "$ONLY" = zonesync ] || run_knotd
 
 # ---------------------------------------------------------------- report
 v() { echo "${R[$1]:--}"; }
