@@ -17,7 +17,7 @@ static knot_dname_storage_t apex;
 /* A rule that must be made. */
 static zone_rule_t rule(const char *name, const char *types, const char *value)
 {
-	const char *t[8];
+	const char *t[8] = { NULL };
 	char buf[128];
 	size_t n = 0;
 	if (types != NULL) {
