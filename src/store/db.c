@@ -24,9 +24,9 @@ static const char SCHEMA[] =
         "  refreshed INTEGER NOT NULL DEFAULT 0,"
         "  expire_at INTEGER NOT NULL DEFAULT 0,"
         "  expired INTEGER NOT NULL DEFAULT 0);"
-        /* The records: schema 5 keeps them in chunk (see migrate()); the
-         * table rr of row per record that schemas 1 to 4 had is made by
-         * the migration of an older file that still has it. */
+        /* The records: in table chunk since schema 5, made by migrate(),
+         * which packs and drops the table rr (a row per record) of a file
+         * of schema 1 to 4. */
         "CREATE TABLE IF NOT EXISTS target("
         "  zone INTEGER NOT NULL, id TEXT NOT NULL, has_serial INTEGER NOT NULL DEFAULT 0,"
         "  serial INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT NULL DEFAULT 0,"
