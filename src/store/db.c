@@ -12,7 +12,7 @@
 
 #include "store/internal.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static const char SCHEMA[] =
         "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
@@ -24,11 +24,9 @@ static const char SCHEMA[] =
         "  refreshed INTEGER NOT NULL DEFAULT 0,"
         "  expire_at INTEGER NOT NULL DEFAULT 0,"
         "  expired INTEGER NOT NULL DEFAULT 0);"
-        /* owner is the canonical sort key: BLOB order is DNS order. */
-        "CREATE TABLE IF NOT EXISTS rr("
-        "  zone INTEGER NOT NULL, owner BLOB NOT NULL, type INTEGER NOT NULL,"
-        "  rdata BLOB NOT NULL, ttl INTEGER NOT NULL,"
-        "  PRIMARY KEY(zone, owner, type, rdata)) WITHOUT ROWID;"
+        /* The records: in table chunk since schema 5, made by migrate(),
+         * which packs and drops the table rr (a row per record) of a file
+         * of schema 1 to 4. */
         "CREATE TABLE IF NOT EXISTS target("
         "  zone INTEGER NOT NULL, id TEXT NOT NULL, has_serial INTEGER NOT NULL DEFAULT 0,"
         "  serial INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT NULL DEFAULT 0,"
@@ -66,10 +64,24 @@ static int schema_version(store_t *s)
 	return version;
 }
 
+static bool has_table(store_t *s, const char *name)
+{
+	sqlite3_stmt *st;
+	bool has = false;
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		has = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return has;
+}
+
 /*
  * Bring an older schema up to this one, in one transaction (another
  * process may open the file at the same time: the version is read again
- * once the write lock is held).  SCHEMA creates version 1; each step adds
+ * once the write lock is held).  SCHEMA creates version 1 (without its
+ * table rr, which version 5 replaced); each step adds
  * to it.  A newer version is left as it is (the caller refuses it).
  */
 static int migrate(store_t *s, int *version)
@@ -105,6 +117,26 @@ static int migrate(store_t *s, int *version)
 		ret = store_exec(s, "ALTER TABLE target ADD COLUMN unadopted INTEGER NOT NULL "
 		                    "DEFAULT 0;");
 		v = 4;
+	}
+	if (ret == 0 && v == 4) {
+		/* 5: the snapshot in chunks of records (see snapshot.c), the
+		 * chunk's first record (owner, type, rdata) its key: owner is
+		 * the canonical sort key, so BLOB order is DNS order.  The
+		 * records of an older file are packed, in the same
+		 * transaction, and its table of a row per record dropped. */
+		ret = store_exec(s, "CREATE TABLE chunk(id INTEGER PRIMARY KEY,"
+		                    "  zone INTEGER NOT NULL, owner BLOB NOT NULL,"
+		                    "  type INTEGER NOT NULL, rdata BLOB NOT NULL,"
+		                    "  data BLOB NOT NULL);"
+		                    "CREATE UNIQUE INDEX chunk_first ON chunk(zone, owner, type, "
+		                    "rdata);");
+		if (ret == 0 && has_table(s, "rr")) {
+			ret = store_chunks_from_rows(s);
+			if (ret == 0) {
+				ret = store_exec(s, "DROP TABLE rr");
+			}
+		}
+		v = 5;
 	}
 	if (ret == 0 && v <= SCHEMA_VERSION) {
 		char sql[100];
@@ -185,17 +217,6 @@ int store_open(const char *dir, store_t **out, char *err, size_t errlen)
 		store_close(s);
 		return -EIO;
 	}
-	if (sqlite3_prepare_v2(s->db,
-	                       "DELETE FROM rr WHERE zone=?1 AND owner=?2 AND type=?3 AND rdata=?4",
-	                       -1, &s->del_rr, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db,
-	                       "INSERT INTO rr(zone, owner, type, rdata, ttl) "
-	                       "VALUES(?1, ?2, ?3, ?4, ?5)",
-	                       -1, &s->ins_rr, NULL) != SQLITE_OK) {
-		store_fail(err, errlen, -EIO, "%s: %s", path, sqlite3_errmsg(s->db));
-		store_close(s);
-		return -EIO;
-	}
 	*out = s;
 	return 0;
 }
@@ -205,8 +226,6 @@ void store_close(store_t *s)
 	if (s == NULL) {
 		return;
 	}
-	sqlite3_finalize(s->del_rr);
-	sqlite3_finalize(s->ins_rr);
 	for (size_t i = 0; i < s->ncache; i++) {
 		sqlite3_finalize(s->cache[i].st);
 	}

@@ -19,7 +19,6 @@ struct store_stmt {
 
 struct store {
 	sqlite3 *db;
-	sqlite3_stmt *del_rr, *ins_rr;
 	struct store_stmt cache[STORE_CACHE];
 	size_t ncache;
 	sqlite3_stmt *spare;
@@ -44,6 +43,10 @@ int64_t store_zone_id(store_t *s, const knot_dname_t *apex, bool create);
  * bindings cleared), never finalize it.  SQLITE_OK or an sqlite error. */
 int store_prepare(store_t *s, const char *sql, sqlite3_stmt **st);
 void store_done(sqlite3_stmt *st);
+
+/* Pack the rows of the old record table (schema 4 and before) into the
+ * chunks of schema 5.  0 or -EIO. */
+int store_chunks_from_rows(store_t *s);
 
 /* Remember the connection's first failure to read or write the state
  * (what was being done, SQLite's message) for store_error(); -EIO. */

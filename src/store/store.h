@@ -2,10 +2,12 @@
  * Persistent state in SQLite (WAL): each zone's snapshot, its serial and
  * refresh timers, and per-target sync state.
  *
- * The snapshot is one row per record, keyed by (zone, owner sort key, type,
- * canonical rdata), so that byte order is DNS canonical order, an IXFR
- * touches only its own rows, and reading a zone back is one ordered scan.
- * A snapshot and its serial always change in one transaction.
+ * The snapshot is kept in chunks of consecutive records in DNS canonical
+ * order, one row each keyed by its first record (zone, owner sort key,
+ * type, canonical rdata), so that an AXFR writes a few thousand rows, an
+ * IXFR rewrites only the chunks its records fall in, and reading a zone
+ * back is one ordered scan (see snapshot.c).  A snapshot and its serial
+ * always change in one transaction.
  *
  * A store_t is one connection: use it from one thread at a time.  Several
  * connections (one per worker) may share a database file.

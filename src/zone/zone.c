@@ -374,15 +374,66 @@ static inline bool same_set(const zone_rr_t *a, const zone_rr_t *b)
 	return a->key == b->key && a->type == b->type;
 }
 
+static int rr_cmp(const void *a, const void *b)
+{
+	return zone_rr_cmp(a, b);
+}
+
+/*
+ * Records in canonical order but for a few out of place, put in order
+ * without a sort: an AXFR from a server that keeps its zone in canonical
+ * order sends it so, except the apex SOA, which comes first (RFC 5936
+ * section 2.2).  Records that do not continue the ascending run are set
+ * aside, sorted, and merged back in from the end.  1 done; 0 too many out
+ * of place for this to pay (z->rr holds the same records, in another
+ * order: sort them); -ENOMEM.
+ */
+static int merge_strays(zone_t *z)
+{
+	size_t n = z->count, max = n / 64 + 16, m = 0, ns = 0;
+	zone_rr_t *strays = malloc(max * sizeof(*strays));
+	if (strays == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (m == 0 || zone_rr_cmp(&z->rr[m - 1], &z->rr[i]) < 0) {
+			z->rr[m++] = z->rr[i];
+		} else if (ns < max) {
+			strays[ns++] = z->rr[i];
+		} else {
+			/* [m, i) was moved out: put the strays there. */
+			memcpy(&z->rr[m], strays, ns * sizeof(*strays));
+			free(strays);
+			return 0;
+		}
+	}
+	qsort(strays, ns, sizeof(*strays), rr_cmp);
+	size_t w = n;
+	while (ns > 0) {
+		if (m > 0 && zone_rr_cmp(&z->rr[m - 1], &strays[ns - 1]) > 0) {
+			z->rr[--w] = z->rr[--m];
+		} else {
+			z->rr[--w] = strays[--ns];
+		}
+	}
+	free(strays);
+	return 1;
+}
+
 int zone_finish(zone_t *z)
 {
-	/* Zone files are often already in order: check before sorting. */
+	/* Zone files are often already in order, AXFRs nearly: check
+	 * before sorting. */
 	bool ordered = true;
 	for (size_t i = 1; i < z->count && ordered; i++) {
 		ordered = zone_rr_cmp(&z->rr[i - 1], &z->rr[i]) < 0;
 	}
-	if (!ordered && sort_records(z) != 0) {
-		return -ENOMEM;
+	if (!ordered) {
+		int ret = merge_strays(z);
+		if (ret < 0 || (ret == 0 && sort_records(z) != 0)) {
+			return -ENOMEM;
+		}
+		ordered = ret == 1;
 	}
 	if (ordered) {
 		share_keys(z); /* sorted input may come from a merge */

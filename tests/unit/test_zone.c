@@ -360,6 +360,57 @@ static void test_many_records_sorted(void **state)
 	free(text);
 }
 
+/*
+ * The shape of an AXFR from a server that keeps canonical order: the apex
+ * SOA first, then everything in order, here with a few records out of
+ * place and duplicates besides (set aside and merged back in, not sorted).
+ * The result is the zone the same records give in any order.
+ */
+static void test_nearly_sorted(void **state)
+{
+	(void)state;
+	size_t n = 4000, cap = 64 * n;
+	char *text = malloc(cap), *shuffled = malloc(cap);
+	size_t len = (size_t)snprintf(text, cap, "%s", HEAD), slen = len;
+	memcpy(shuffled, text, len + 1);
+	len += (size_t)snprintf(text + len, cap - len, "@ NS ns1\n");
+	slen += (size_t)snprintf(shuffled + slen, cap - slen, "@ NS ns1\n");
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (k * 7919) % n;
+		len += (size_t)snprintf(text + len, cap - len, "a%05zu A 192.0.2.%zu\n", k,
+		                        k % 250);
+		slen += (size_t)snprintf(shuffled + slen, cap - slen, "a%05zu A 192.0.2.%zu\n", i,
+		                         i % 250);
+		if (k % 500 == 499) {
+			/* Out of place: an earlier owner, and a duplicate in
+			 * another case, both in the shuffled text too. */
+			const char *add[2] = { "a%05zu TXT \"late\"\n", "A%05zu A 192.0.2.%zu\n" };
+			size_t a = k - 400, b = (k * 13) % (k - 300);
+			len += (size_t)snprintf(text + len, cap - len, add[0], a);
+			len += (size_t)snprintf(text + len, cap - len, add[1], b, b % 250);
+			slen += (size_t)snprintf(shuffled + slen, cap - slen, add[0], a);
+			slen += (size_t)snprintf(shuffled + slen, cap - slen, add[1], b, b % 250);
+		}
+	}
+	zone_t z, want;
+	load_ok(&z, text);
+	load_ok(&want, shuffled);
+	assert_int_equal(z.count, n + 2 + n / 500);
+	assert_int_equal(z.stats.duplicates, n / 500);
+	assert_int_equal(z.rrsets, want.rrsets);
+	for (size_t i = 1; i < z.count; i++) {
+		assert_true(zone_rr_cmp(&z.rr[i - 1], &z.rr[i]) < 0);
+	}
+	zone_diff_t d;
+	assert_int_equal(zone_diff(&z, &want, &d), 0);
+	assert_int_equal(d.count, 0);
+	zone_diff_free(&d);
+	zone_free(&z);
+	zone_free(&want);
+	free(text);
+	free(shuffled);
+}
+
 static void test_sort_paths(void **state)
 {
 	(void)state;
@@ -427,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_add_keyed_and_empty),
 		cmocka_unit_test(test_many_records_sorted),
 		cmocka_unit_test(test_sort_paths),
+		cmocka_unit_test(test_nearly_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
