@@ -1350,6 +1350,9 @@ static void load_catalogs(struct ctx *c)
 		if (zone_index_last(conf) != 0) {
 			err_at(c, dn, "out of memory");
 		}
+		if (z->primary != NULL) {
+			((conf_primary_t *)z->primary)->nzone++;
+		}
 	}
 }
 
