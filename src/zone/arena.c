@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#define CHUNK_MIN (64 * 1024)
+#define CHUNK_MIN (4 * 1024)
 #define CHUNK_MAX (4 * 1024 * 1024)
 #define HUGE_PAGE (2 * 1024 * 1024)
 
@@ -22,7 +22,10 @@ void arena_init(arena_t *a)
 }
 
 /*
- * Chunks double from 64 KiB to 4 MiB, so a small zone stays small.  Big
+ * Chunks double from 4 KiB to 4 MiB, so a small zone stays small: an IXFR's
+ * delta is two zones of a few records, and thousands of them wait in the
+ * push queues in a NOTIFY storm (64 KiB chunks made 10,000 such zones peak
+ * at 1 GB; bench/RESULTS.md, many small zones).  Big
  * chunks are 2 MiB-aligned and asked for transparent huge pages: sorted
  * zone data is read in an order unrelated to where it was written, and with
  * 4 KiB pages most of that time goes to TLB misses and page faults.

@@ -50,7 +50,7 @@ int zone_reserve(zone_t *z, size_t n)
 static int push(zone_t *z, const zone_rr_t *rr)
 {
 	if (z->count == z->cap) {
-		size_t cap = z->cap ? z->cap * 2 : 1024;
+		size_t cap = z->cap ? z->cap * 2 : 32; /* small: see arena.c */
 		zone_rr_t *n = arena_big_alloc(cap * sizeof(*n));
 		if (n == NULL) {
 			return -ENOMEM;
