@@ -127,11 +127,14 @@ def test_demo_live(tmp_path):
     assert state == {"route53": (NEW_SERIAL, "0", "ok"), "pdns": (NEW_SERIAL, "0", "ok")}, \
         f"{cmd}\n" + "\n".join(lines)
 
-    # The change went as an IXFR and one request to each provider.
+    # The change went as an IXFR and one write to each provider: Route 53's
+    # batch carries its own fence; PowerDNS's serial is read just before
+    # (the fence against a second host, zonesync(8) TWO HOSTS).
     cmd, lines = block(out, "grep", "zonesync.log")
-    for target in ("route53", "pdns"):
+    for target, requests in (("route53", 1), ("pdns", 2)):
         assert any(f"target synced: zone=example.com. target={target} serial={NEW_SERIAL} "
-                   "mode=incremental" in line and " requests=1 " in line
+                   "mode=incremental" in line and f" requests={requests} " in line
+                   and " writes=1 " in line
                    for line in lines), f"{target}: {cmd}\n" + "\n".join(lines)
     # The metrics endpoint says the same.
     cmd, lines = block(out, "curl", "/metrics")
