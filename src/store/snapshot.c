@@ -471,6 +471,22 @@ typedef struct {
 	bool dirty;
 } edit_t;
 
+/* Room for one more record in e->rec.  0 or -ENOMEM. */
+static int edit_room(edit_t *e)
+{
+	if (e->n < e->cap) {
+		return 0;
+	}
+	size_t cap = e->cap == 0 ? 256 : e->cap * 2;
+	rec_t *p = realloc(e->rec, cap * sizeof(*p));
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	e->rec = p;
+	e->cap = cap;
+	return 0;
+}
+
 static void edit_close(edit_t *e)
 {
 	free(e->orig);
@@ -576,14 +592,8 @@ static int edit_open(store_t *s, int64_t id, edit_t *e, const rec_t *r)
 	rec_t cur = { 0 };
 	pos = 0;
 	while ((ret = rec_next(e->orig, len, &pos, &cur)) == 1) {
-		if (e->n == e->cap) {
-			size_t cap = e->cap == 0 ? 256 : e->cap * 2;
-			rec_t *p = realloc(e->rec, cap * sizeof(*p));
-			if (p == NULL) {
-				return -ENOMEM;
-			}
-			e->rec = p;
-			e->cap = cap;
+		if (edit_room(e) != 0) {
+			return -ENOMEM;
 		}
 		e->rec[e->n++] = cur;
 	}
@@ -667,14 +677,8 @@ static int edit(store_t *s, int64_t id, edit_t *e, const rec_t *r, bool add)
 		memmove(&e->rec[i], &e->rec[i + 1], (e->n - i - 1) * sizeof(e->rec[0]));
 		e->n--;
 	} else {
-		if (e->n == e->cap) {
-			size_t cap = e->cap == 0 ? 256 : e->cap * 2;
-			rec_t *p = realloc(e->rec, cap * sizeof(*p));
-			if (p == NULL) {
-				return -ENOMEM;
-			}
-			e->rec = p;
-			e->cap = cap;
+		if (edit_room(e) != 0) {
+			return -ENOMEM;
 		}
 		memmove(&e->rec[i + 1], &e->rec[i], (e->n - i) * sizeof(e->rec[0]));
 		e->rec[i] = *r;
